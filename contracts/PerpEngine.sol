@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {
+    IPerpEngine, MarketParams, MarketState, Position, Health, ProtocolParams
+} from "./interfaces/IPerpEngine.sol";
+import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
+import {EngineState, Market, Account, Valuation} from "./libraries/EngineState.sol";
+import {AccountingLib} from "./libraries/AccountingLib.sol";
+import {FixedPointMath as FPM} from "./libraries/FixedPointMath.sol";
+import {PerpMath} from "./libraries/PerpMath.sol";
+import {ParamsLib} from "./libraries/ParamsLib.sol";
+import {LiquidationLogic} from "./libraries/LiquidationLogic.sol";
+import {LiquidationPriceLogic} from "./libraries/LiquidationPriceLogic.sol";
+import {MarketAdminLogic} from "./libraries/MarketAdminLogic.sol";
+
+/// @title PerpEngine
+/// @notice The protocol's core: collateral, trading and the ledgers of the LP vault and the insurance fund. It holds
+/// every unit of collateral; the vault holds only LP shares. Liquidation, the liquidation-price search and market
+/// administration live in linked libraries that run on this contract's storage.
+/// @dev Documentation of every entry point is on `IPerpEngine`. Solvency (SPEC invariant 1) is
+/// `token balance * 1e12 >= sum(cross balances) + sum(isolated margins) + vaultCash + insuranceFund`: entry points
+/// move value between these ledgers without creating any, and tokens leave only through `withdraw` and
+/// `vaultWithdraw`, after their ledger has been debited.
+contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+    using AccountingLib for EngineState;
+
+    uint256 public constant MAX_CROSS_POSITIONS = 16;
+    uint256 public constant MAX_BATCH = 100;
+    /// @notice `Liquidated.marketId` of a cross-account liquidation.
+    uint256 public constant CROSS = type(uint256).max;
+
+    IERC20 public immutable collateralToken;
+    /// @inheritdoc IPerpEngine
+    uint256 public immutable tokenToWad;
+
+    /// @dev Working state of one trade.
+    struct TradeContext {
+        address trader;
+        uint256 marketId;
+        bool isolated;
+        uint256 price;
+        uint256 acceptablePrice;
+        int256 collateral;
+        int256 fundingPaid;
+        int256 fundingToVault;
+        uint256 openNotionalBefore;
+        uint256 fee;
+        int256 realizedPnl;
+        uint256 fillPrice;
+        bool addsRisk;
+    }
+
+    address public guardian;
+    address public vault;
+    EngineState internal s;
+
+    modifier onlyVault() {
+        if (msg.sender != vault) revert NotVault(msg.sender);
+        _;
+    }
+
+    constructor(IERC20 collateralToken_, address owner_, ProtocolParams memory protocolParams_) Ownable(owner_) {
+        uint8 decimals = IERC20Metadata(address(collateralToken_)).decimals();
+        if (decimals > 18) revert InvalidParameter("collateralDecimals");
+        collateralToken = collateralToken_;
+        tokenToWad = 10 ** (18 - decimals);
+        _setProtocolParams(protocolParams_);
+    }
+
+    // =================================================================== collateral
+
+    /// @inheritdoc IPerpEngine
+    function deposit(uint256 amount) external nonReentrant {
+        _deposit(amount);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s_)
+        external
+        nonReentrant
+    {
+        // A front-runner can submit the permit first; the deposit should still go through on the allowance it set.
+        try IERC20Permit(address(collateralToken)).permit(msg.sender, address(this), amount, deadline, v, r, s_) {}
+            catch {}
+        _deposit(amount);
+    }
+
+    function _deposit(uint256 amount) internal {
+        _pullExact(amount);
+        s.accounts[msg.sender].crossBalance += (amount * tokenToWad).toInt256().toInt128();
+        emit Deposited(msg.sender, amount);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function withdraw(uint256 amount, address receiver) external nonReentrant {
+        s.accounts[msg.sender].crossBalance = s.debitCross(msg.sender, s.accounts[msg.sender], amount * tokenToWad);
+        emit Withdrawn(msg.sender, receiver, amount);
+        collateralToken.safeTransfer(receiver, amount);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function fundInsurance(uint256 amount) external nonReentrant {
+        _pullExact(amount);
+        s.ledger.insuranceFund += (amount * tokenToWad).toUint128();
+        emit InsuranceFunded(msg.sender, amount);
+    }
+
+    /// @dev Pulls `amount` from the caller and reverts unless exactly that much arrived.
+    function _pullExact(uint256 amount) internal {
+        if (amount == 0) revert ZeroAmount();
+        uint256 balanceBefore = collateralToken.balanceOf(address(this));
+        collateralToken.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = collateralToken.balanceOf(address(this)) - balanceBefore;
+        if (received != amount) revert ShortTransfer(amount, received);
+    }
+
+    // =================================================================== trading
+
+    /// @inheritdoc IPerpEngine
+    function trade(uint256 marketId, int256 sizeDelta, uint256 acceptablePrice, uint256 marginDelta, bool isolated)
+        external
+        nonReentrant
+    {
+        _trade(msg.sender, marketId, sizeDelta, acceptablePrice, marginDelta, isolated);
+    }
+
+    /// @dev The single trade path; later entry points (trigger orders, two-step orders) call it with their own
+    /// price checks.
+    function _trade(
+        address trader,
+        uint256 marketId,
+        int256 sizeDelta,
+        uint256 acceptablePrice,
+        uint256 marginDelta,
+        bool isolated
+    ) internal {
+        if (sizeDelta == 0) revert ZeroAmount();
+        Market storage m = s.market(marketId);
+        TradeContext memory t;
+        t.trader = trader;
+        t.marketId = marketId;
+        t.acceptablePrice = acceptablePrice;
+        t.isolated = isolated;
+        t.price = m.priceFeed.latestPrice();
+        MarketParams memory params = m.params;
+        MarketState memory state = m.state;
+        AccountingLib.accrueInMemory(state, t.price);
+        Position memory pos = s.positions[trader][marketId];
+        Account memory account = s.accounts[trader];
+
+        _prepareCollateral(t, state, pos, account, marginDelta);
+
+        // Split into a closing leg (toward zero) and an opening leg (away from zero); a flip has both.
+        int256 closeDelta;
+        int256 openDelta = sizeDelta;
+        if (pos.size != 0 && (pos.size > 0) != (sizeDelta > 0)) {
+            closeDelta = FPM.abs(sizeDelta) <= FPM.abs(pos.size) ? sizeDelta : -int256(pos.size);
+            openDelta = sizeDelta - closeDelta;
+        }
+        if (closeDelta != 0) _closeLeg(t, params, state, pos, closeDelta);
+        if (openDelta != 0) {
+            if (m.reduceOnly) revert MarketReduceOnly(marketId);
+            _openLeg(t, params, state, pos, openDelta);
+        }
+
+        state.entryFundingSum += PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
+        AccountingLib.storeState(m, state, t.price);
+        s.bookTrade(t.fee, t.fundingToVault, t.fundingPaid - t.fundingToVault, t.realizedPnl);
+        s.updateOpenNotional(t.openNotionalBefore, PerpMath.openNotionalUp(pos.size, pos.entryPrice), t.addsRisk);
+        if (pos.size != 0) {
+            uint256 notional = PerpMath.notionalDown(pos.size, t.price);
+            if (notional < params.minPositionNotional) revert PositionTooSmall(notional, params.minPositionNotional);
+        }
+        _storeTradeResult(t, pos, account);
+        if (t.addsRisk) _checkInitialMargin(t, pos, params, state);
+        _emitTrade(t, pos, sizeDelta, state.fundingIndex);
+    }
+
+    /// @dev Checks the margin mode, moves `marginDelta` into an isolated margin, settles the position's funding and
+    /// takes the position out of the market aggregates (it goes back in once changed).
+    function _prepareCollateral(
+        TradeContext memory t,
+        MarketState memory state,
+        Position memory pos,
+        Account memory account,
+        uint256 marginDelta
+    ) internal view {
+        bool isCross = account.crossMarkets & AccountingLib.bit(t.marketId) != 0;
+        if (pos.size != 0 && t.isolated == isCross) revert PositionModeMismatch(t.marketId, !isCross);
+        if (pos.size == 0 && !t.isolated && AccountingLib.popCount(account.crossMarkets) >= MAX_CROSS_POSITIONS) {
+            revert TooManyCrossPositions(MAX_CROSS_POSITIONS);
+        }
+        t.collateral = t.isolated ? int256(uint256(pos.margin)) : int256(account.crossBalance);
+        if (marginDelta != 0) {
+            if (!t.isolated) revert NotIsolated(t.marketId);
+            account.crossBalance = s.debitCross(t.trader, account, marginDelta);
+            t.collateral += marginDelta.toInt256();
+        }
+        t.fundingPaid = PerpMath.fundingOwedUp(pos.size, state.fundingIndex, pos.lastFundingIndex);
+        t.fundingToVault = PerpMath.fundingToVaultDown(pos.size, state.fundingIndex, pos.lastFundingIndex);
+        t.collateral -= t.fundingPaid;
+        state.entryFundingSum -=
+            PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
+        t.openNotionalBefore = PerpMath.openNotionalUp(pos.size, pos.entryPrice);
+        pos.lastFundingIndex = state.fundingIndex;
+    }
+
+    function _closeLeg(
+        TradeContext memory t,
+        MarketParams memory params,
+        MarketState memory state,
+        Position memory pos,
+        int256 delta
+    ) internal pure {
+        int256 skew = AccountingLib.skew(state);
+        uint256 fill = PerpMath.fillPrice(t.price, skew, delta, params.skewScale);
+        _checkSlippage(fill, delta, t.acceptablePrice);
+        uint256 fee = PerpMath.tradeFee(skew, delta, fill, params.makerFeeRate, params.takerFeeRate);
+        // The closed part has the position's sign: -delta.
+        int256 pnl = PerpMath.pnlDown(-delta, pos.entryPrice, fill);
+        t.collateral += pnl - fee.toInt256();
+        t.realizedPnl += pnl;
+        t.fee += fee;
+        t.fillPrice = fill;
+        AccountingLib.addOpenInterest(state, delta, false);
+        pos.size += delta.toInt128();
+        if (pos.size == 0) pos.entryPrice = 0;
+    }
+
+    function _openLeg(
+        TradeContext memory t,
+        MarketParams memory params,
+        MarketState memory state,
+        Position memory pos,
+        int256 delta
+    ) internal pure {
+        int256 skew = AccountingLib.skew(state);
+        uint256 fill = PerpMath.fillPrice(t.price, skew, delta, params.skewScale);
+        _checkSlippage(fill, delta, t.acceptablePrice);
+        uint256 fee = PerpMath.tradeFee(skew, delta, fill, params.makerFeeRate, params.takerFeeRate);
+        t.collateral -= fee.toInt256();
+        t.fee += fee;
+        t.fillPrice = fill;
+        t.addsRisk = true;
+        pos.entryPrice = PerpMath.entryAfterIncrease(pos.size, pos.entryPrice, delta, fill).toUint128();
+        pos.size += delta.toInt128();
+        AccountingLib.addOpenInterest(state, delta, true);
+        if (state.longOpenInterest > params.maxLongOpenInterest) {
+            revert OpenInterestCapExceeded(t.marketId, true, state.longOpenInterest, params.maxLongOpenInterest);
+        }
+        if (state.shortOpenInterest > params.maxShortOpenInterest) {
+            revert OpenInterestCapExceeded(t.marketId, false, state.shortOpenInterest, params.maxShortOpenInterest);
+        }
+    }
+
+    function _checkSlippage(uint256 fill, int256 delta, uint256 acceptablePrice) internal pure {
+        if (delta > 0 ? fill > acceptablePrice : fill < acceptablePrice) revert SlippageExceeded(fill, acceptablePrice);
+    }
+
+    /// @dev Writes the position and account after a trade; releases or absorbs an isolated margin on close.
+    function _storeTradeResult(TradeContext memory t, Position memory pos, Account memory account) internal {
+        if (t.isolated) {
+            if (pos.size == 0) {
+                // Closed: the margin goes home; a negative one is bad debt, never charged to the cross balance.
+                if (t.collateral > 0) account.crossBalance += t.collateral.toInt128();
+                else if (t.collateral < 0) s.coverBadDebt(t.trader, uint256(-t.collateral));
+                pos.margin = 0;
+            } else {
+                if (t.collateral < 0) revert InsufficientMargin(t.collateral, 0);
+                pos.margin = uint256(t.collateral).toUint128();
+            }
+        } else {
+            account.crossBalance = t.collateral.toInt128();
+            uint128 marketBit = uint128(AccountingLib.bit(t.marketId));
+            if (pos.size == 0) {
+                account.crossMarkets &= ~marketBit;
+                // The last cross position is gone: a negative balance left now is bad debt, reset by the waterfall.
+                if (account.crossMarkets == 0 && account.crossBalance < 0) {
+                    s.coverBadDebt(t.trader, uint256(-int256(account.crossBalance)));
+                    account.crossBalance = 0;
+                }
+            } else {
+                account.crossMarkets |= marketBit;
+            }
+        }
+        s.accounts[t.trader] = account;
+        if (pos.size == 0) delete s.positions[t.trader][t.marketId];
+        else s.positions[t.trader][t.marketId] = pos;
+    }
+
+    /// @dev After a trade that adds risk: equity at close prices >= initial margin, and not liquidatable.
+    function _checkInitialMargin(
+        TradeContext memory t,
+        Position memory pos,
+        MarketParams memory params,
+        MarketState memory state
+    ) internal view {
+        Valuation memory v;
+        if (t.isolated) {
+            v = s.valueIsolated(pos, params, state, t.price);
+        } else {
+            Account memory account = s.accounts[t.trader];
+            v = s.valueCross(t.trader, account.crossMarkets, account.crossBalance, t.marketId, t.price);
+        }
+        if (v.equityAtClose < v.initialMargin.toInt256()) revert InsufficientMargin(v.equityAtClose, v.initialMargin);
+        if (v.equity < v.maintenanceMargin.toInt256()) revert InsufficientMargin(v.equity, v.maintenanceMargin);
+    }
+
+    function _emitTrade(TradeContext memory t, Position memory pos, int256 sizeDelta, int256 fundingIndex) internal {
+        emit PositionModified(
+            t.trader,
+            t.marketId,
+            sizeDelta,
+            pos.size,
+            t.fillPrice,
+            pos.entryPrice,
+            t.fee,
+            t.realizedPnl,
+            t.fundingPaid,
+            pos.margin,
+            t.isolated,
+            fundingIndex
+        );
+    }
+
+    // =================================================================== isolated margin
+
+    /// @inheritdoc IPerpEngine
+    function addMargin(uint256 marketId, uint256 amount) external nonReentrant {
+        s.market(marketId);
+        Position storage pos = _isolatedPosition(msg.sender, marketId);
+        s.accounts[msg.sender].crossBalance = s.debitCross(msg.sender, s.accounts[msg.sender], amount);
+        uint128 newMargin = pos.margin + amount.toUint128();
+        pos.margin = newMargin;
+        emit MarginAdded(msg.sender, marketId, amount, newMargin);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function removeMargin(uint256 marketId, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Market storage m = s.market(marketId);
+        Position memory pos = _isolatedPosition(msg.sender, marketId);
+        if (amount > pos.margin) revert InsufficientMargin(int256(uint256(pos.margin)), amount);
+        uint256 price = m.priceFeed.latestPrice();
+        MarketState memory state = m.state;
+        AccountingLib.accrueInMemory(state, price);
+        Valuation memory v = s.valueIsolated(pos, m.params, state, price);
+        int256 removed = amount.toInt256();
+        if (v.equityNoProfit - removed < v.initialMargin.toInt256()) {
+            revert InsufficientMargin(v.equityNoProfit - removed, v.initialMargin);
+        }
+        if (v.equity - removed < v.maintenanceMargin.toInt256()) {
+            revert InsufficientMargin(v.equity - removed, v.maintenanceMargin);
+        }
+        uint128 newMargin = pos.margin - amount.toUint128();
+        s.positions[msg.sender][marketId].margin = newMargin;
+        s.accounts[msg.sender].crossBalance += removed.toInt128();
+        emit MarginRemoved(msg.sender, marketId, amount, newMargin);
+    }
+
+    function _isolatedPosition(address trader, uint256 marketId) internal view returns (Position storage pos) {
+        pos = s.positions[trader][marketId];
+        if (pos.size == 0) revert NoPosition(trader, marketId);
+        if (s.accounts[trader].crossMarkets & AccountingLib.bit(marketId) != 0) revert NotIsolated(marketId);
+    }
+
+    // =================================================================== liquidation
+
+    /// @inheritdoc IPerpEngine
+    function liquidate(address trader, uint256 marketId) external nonReentrant {
+        (bool done, int256 equity, uint256 maintenanceMargin) =
+            LiquidationLogic.liquidate(s, trader, marketId, msg.sender);
+        if (!done) revert NotLiquidatable(trader, marketId, equity, maintenanceMargin);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function liquidateMany(address[] calldata traders, uint256[] calldata marketIds)
+        external
+        nonReentrant
+        returns (uint256)
+    {
+        if (traders.length != marketIds.length || traders.length > MAX_BATCH) {
+            revert InvalidBatch(traders.length, marketIds.length);
+        }
+        return LiquidationLogic.liquidateMany(s, traders, marketIds, msg.sender);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function autoDeleverage(address trader, uint256 marketId) external nonReentrant {
+        LiquidationLogic.autoDeleverage(s, trader, marketId);
+    }
+
+    // =================================================================== vault hooks
+
+    /// @inheritdoc IPerpEngine
+    function vaultDeposit(uint256 amount) external onlyVault {
+        s.ledger.vaultCash += (amount * tokenToWad).toInt256().toInt128();
+        emit VaultCashDeposited(amount);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function vaultWithdraw(uint256 amount, address receiver) external onlyVault nonReentrant {
+        uint256 wad = amount * tokenToWad;
+        uint256 available = vaultWithdrawable();
+        if (wad > available) revert InsufficientVaultLiquidity(wad, available.toInt256());
+        s.ledger.vaultCash -= wad.toInt256().toInt128();
+        emit VaultCashWithdrawn(receiver, amount);
+        collateralToken.safeTransfer(receiver, amount);
+    }
+
+    // =================================================================== governance
+
+    /// @inheritdoc IPerpEngine
+    function listMarket(IPriceFeed priceFeed, MarketParams calldata params)
+        external
+        onlyOwner
+        returns (uint256)
+    {
+        return MarketAdminLogic.listMarket(s, priceFeed, params);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setMarketParams(uint256 marketId, MarketParams calldata params) external onlyOwner {
+        MarketAdminLogic.setMarketParams(s, marketId, params);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setPriceFeed(uint256 marketId, IPriceFeed priceFeed) external onlyOwner {
+        MarketAdminLogic.setPriceFeed(s, marketId, priceFeed);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function accrueFunding(uint256 marketId) external nonReentrant {
+        MarketAdminLogic.accrueFunding(s, marketId);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setReduceOnly(uint256 marketId, bool reduceOnly) external {
+        if (msg.sender != guardian && msg.sender != owner()) revert NotGuardian(msg.sender);
+        s.market(marketId).reduceOnly = reduceOnly;
+        emit ReduceOnlySet(marketId, reduceOnly);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setGuardian(address guardian_) external onlyOwner {
+        guardian = guardian_;
+        emit GuardianSet(guardian_);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setVault(address vault_) external onlyOwner {
+        if (vault != address(0)) revert VaultAlreadySet();
+        if (vault_ == address(0)) revert InvalidParameter("vault");
+        vault = vault_;
+        emit VaultSet(vault_);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setProtocolParams(ProtocolParams calldata params) external onlyOwner {
+        _setProtocolParams(params);
+    }
+
+    function _setProtocolParams(ProtocolParams memory params) internal {
+        ParamsLib.validateProtocol(params);
+        s.protocol = params;
+        emit ProtocolParamsSet(params);
+    }
+
+    // =================================================================== views
+
+    /// @inheritdoc IPerpEngine
+    function marketCount() external view returns (uint256) {
+        return s.marketCount;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function getMarket(uint256 marketId)
+        external
+        view
+        returns (IPriceFeed priceFeed, bool reduceOnly, MarketParams memory params, MarketState memory state)
+    {
+        Market storage m = s.market(marketId);
+        return (m.priceFeed, m.reduceOnly, m.params, m.state);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function getPosition(address trader, uint256 marketId) external view returns (Position memory) {
+        return s.positions[trader][marketId];
+    }
+
+    /// @inheritdoc IPerpEngine
+    function getAccount(address trader) external view returns (int256 crossBalance, uint256 crossMarkets) {
+        Account memory account = s.accounts[trader];
+        return (account.crossBalance, account.crossMarkets);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function protocolParams() external view returns (ProtocolParams memory) {
+        return s.protocol;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function positionHealth(address trader, uint256 marketId) external view returns (Health memory) {
+        Market storage m = s.market(marketId);
+        if (s.accounts[trader].crossMarkets & AccountingLib.bit(marketId) != 0) return crossAccountHealth(trader);
+        Position memory pos = s.positions[trader][marketId];
+        if (pos.size == 0) revert NoPosition(trader, marketId);
+        uint256 price = m.priceFeed.latestPrice();
+        MarketState memory state = m.state;
+        AccountingLib.accrueInMemory(state, price);
+        return _health(s.valueIsolated(pos, m.params, state, price));
+    }
+
+    /// @inheritdoc IPerpEngine
+    function crossAccountHealth(address trader) public view returns (Health memory) {
+        Account memory account = s.accounts[trader];
+        return _health(s.valueCross(trader, account.crossMarkets, account.crossBalance, AccountingLib.NO_OVERRIDE, 0));
+    }
+
+    function _health(Valuation memory v) internal pure returns (Health memory) {
+        return Health({
+            equity: v.equity,
+            equityAtClose: v.equityAtClose,
+            initialMargin: v.initialMargin,
+            maintenanceMargin: v.maintenanceMargin,
+            notional: v.notional,
+            liquidatable: AccountingLib.isLiquidatable(v)
+        });
+    }
+
+    /// @inheritdoc IPerpEngine
+    function liquidationPrice(address trader, uint256 marketId) external view returns (uint256) {
+        return LiquidationPriceLogic.liquidationPrice(s, trader, marketId);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function pendingFunding(address trader, uint256 marketId) external view returns (int256) {
+        Market storage m = s.market(marketId);
+        Position memory pos = s.positions[trader][marketId];
+        MarketState memory state = m.state;
+        AccountingLib.accrueInMemory(state, m.priceFeed.latestPrice());
+        return PerpMath.fundingOwedUp(pos.size, state.fundingIndex, pos.lastFundingIndex);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function quoteTrade(uint256 marketId, int256 sizeDelta) external view returns (uint256 fill, uint256 fee) {
+        Market storage m = s.market(marketId);
+        int256 skew = AccountingLib.skew(m.state);
+        fill = PerpMath.fillPrice(m.priceFeed.latestPrice(), skew, sizeDelta, m.params.skewScale);
+        fee = PerpMath.tradeFee(skew, sizeDelta, fill, m.params.makerFeeRate, m.params.takerFeeRate);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function indexPrice(uint256 marketId) external view returns (uint256) {
+        return s.market(marketId).priceFeed.latestPrice();
+    }
+
+    /// @inheritdoc IPerpEngine
+    function vaultNav() external view returns (uint256) {
+        return s.vaultNav();
+    }
+
+    /// @inheritdoc IPerpEngine
+    function vaultWithdrawable() public view returns (uint256) {
+        int256 cash = s.ledger.vaultCash;
+        uint256 required = FPM.mulWadUp(s.totalOpenNotional, s.protocol.vaultBackingRatio);
+        return cash > required.toInt256() ? uint256(cash) - required : 0;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function vaultCash() external view returns (int256) {
+        return s.ledger.vaultCash;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function insuranceFund() external view returns (uint256) {
+        return s.ledger.insuranceFund;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function totalOpenNotional() external view returns (uint256) {
+        return s.totalOpenNotional;
+    }
+}

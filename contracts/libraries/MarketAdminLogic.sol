@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {IPerpEngine, MarketParams, MarketState} from "../interfaces/IPerpEngine.sol";
+import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
+import {EngineState, Market} from "./EngineState.sol";
+import {AccountingLib} from "./AccountingLib.sol";
+import {ParamsLib} from "./ParamsLib.sol";
+
+/// @title MarketAdminLogic
+/// @notice Listing markets and changing their parameters or oracle (owner only; the engine checks the caller).
+/// Every change accrues funding first, so that the old parameters govern the time before the change.
+library MarketAdminLogic {
+    using SafeCast for uint256;
+    using SafeCast for int256;
+    using AccountingLib for EngineState;
+
+    uint256 internal constant MAX_MARKETS = 128;
+
+    function listMarket(EngineState storage s, IPriceFeed priceFeed, MarketParams calldata params)
+        external
+        returns (uint256 marketId)
+    {
+        marketId = s.marketCount;
+        if (marketId >= MAX_MARKETS) revert IPerpEngine.TooManyMarkets(MAX_MARKETS);
+        ParamsLib.validateMarket(params, 0, 0);
+        // Reading a price proves the feed answers before anyone can trade against it.
+        uint256 price = priceFeed.latestPrice();
+        s.marketCount = marketId + 1;
+        Market storage m = s.markets[marketId];
+        m.priceFeed = priceFeed;
+        m.params = params;
+        m.state.lastFundingTime = uint64(block.timestamp);
+        m.state.lastPrice = price.toUint128();
+        emit IPerpEngine.MarketListed(marketId, priceFeed, params);
+    }
+
+    function setMarketParams(EngineState storage s, uint256 marketId, MarketParams calldata params) external {
+        Market storage m = s.market(marketId);
+        MarketState memory state = _accrue(m, marketId, m.priceFeed.latestPrice());
+        ParamsLib.validateMarket(params, state.longOpenInterest, state.shortOpenInterest);
+        m.params = params;
+        // The rate in force from now on follows the new factor and scale.
+        m.state.fundingRatePerDay = AccountingLib.fundingRate(params, state).toInt64();
+        emit IPerpEngine.MarketParamsUpdated(marketId, params);
+    }
+
+    function setPriceFeed(EngineState storage s, uint256 marketId, IPriceFeed priceFeed) external {
+        Market storage m = s.market(marketId);
+        // Accrue at the new feed's price: the old feed may be why it is being replaced.
+        _accrue(m, marketId, priceFeed.latestPrice());
+        m.priceFeed = priceFeed;
+        emit IPerpEngine.PriceFeedUpdated(marketId, priceFeed);
+    }
+
+    /// @notice Accrues a market's funding to now at `price`.
+    function accrueFunding(EngineState storage s, uint256 marketId) external {
+        Market storage m = s.market(marketId);
+        _accrue(m, marketId, m.priceFeed.latestPrice());
+    }
+
+    function _accrue(Market storage m, uint256 marketId, uint256 price) private returns (MarketState memory state) {
+        state = m.state;
+        AccountingLib.accrueInMemory(state, price);
+        AccountingLib.storeState(m, state, price);
+        emit IPerpEngine.FundingAccrued(marketId, state.fundingIndex, state.fundingRatePerDay);
+    }
+}

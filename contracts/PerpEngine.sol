@@ -536,6 +536,8 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
             initialMargin: v.initialMargin,
             maintenanceMargin: v.maintenanceMargin,
             notional: v.notional,
+            unrealizedPnl: v.pnl,
+            accruedFunding: v.funding,
             liquidatable: AccountingLib.isLiquidatable(v)
         });
     }

@@ -88,6 +88,10 @@ struct Health {
     uint256 maintenanceMargin;
     /// @notice Sum of |size| * index price.
     uint256 notional;
+    /// @notice Unrealised PnL at the index price, rounded down per position.
+    int256 unrealizedPnl;
+    /// @notice Funding owed and not yet settled, rounded up per position (negative: receivable).
+    int256 accruedFunding;
     /// @notice equity < maintenanceMargin, and at least one position open.
     bool liquidatable;
 }

@@ -122,7 +122,8 @@ library AccountingLib {
         uint256 price
     ) internal pure {
         int256 funding = PerpMath.fundingOwedUp(pos.size, state.fundingIndex, pos.lastFundingIndex);
-        int256 value = PerpMath.pnlDown(pos.size, pos.entryPrice, price) - funding;
+        int256 pnl = PerpMath.pnlDown(pos.size, pos.entryPrice, price);
+        int256 value = pnl - funding;
         uint256 closeFill = PerpMath.fillPrice(price, skew(state), -pos.size, skewScale);
         int256 valueAtClose = PerpMath.pnlDown(pos.size, pos.entryPrice, closeFill) - funding;
         v.equity += value;
@@ -131,6 +132,8 @@ library AccountingLib {
         v.initialMargin += PerpMath.requirementUp(pos.size, price, initialMarginRatio);
         v.maintenanceMargin += PerpMath.requirementUp(pos.size, price, maintenanceMarginRatio);
         v.notional += PerpMath.notionalDown(pos.size, price);
+        v.pnl += pnl;
+        v.funding += funding;
         v.count += 1;
     }
 

@@ -50,5 +50,9 @@ struct Valuation {
     /// @notice Includes the minimum keeper reward once when `count > 0`.
     uint256 maintenanceMargin;
     uint256 notional;
+    /// @notice Sum of PnL at the index price (rounded down per position).
+    int256 pnl;
+    /// @notice Sum of funding owed (rounded up per position; negative = receivable).
+    int256 funding;
     uint256 count;
 }

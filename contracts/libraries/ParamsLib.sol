@@ -11,7 +11,7 @@ library ParamsLib {
     uint256 internal constant MIN_INITIAL_MARGIN_RATIO = 0.01e18; // 100x
     uint256 internal constant MAX_FEE_RATE = 0.01e18; // 1 %
     uint256 internal constant MAX_FUNDING_RATE_PER_DAY = 1e18; // 100 % a day
-    uint256 internal constant MAX_FUNDING_FACTOR = 100e18;
+    uint256 internal constant MAX_FUNDING_FACTOR = 10e18;
     uint256 internal constant MAX_INSURANCE_FEE_SHARE = 0.5e18;
     uint256 internal constant MIN_VAULT_BACKING_RATIO = 0.01e18;
 

@@ -175,9 +175,16 @@ interface IPerpEngine is IOracleErrors {
     );
     event MarginAdded(address indexed trader, uint256 indexed marketId, uint256 amount, uint256 newMargin);
     event MarginRemoved(address indexed trader, uint256 indexed marketId, uint256 amount, uint256 newMargin);
-    /// @notice A position closed by liquidation (or deleveraging) at the index price.
+    /// @notice A position closed by liquidation (or deleveraging) at the index price, settling its funding against
+    /// `fundingIndex`.
     event PositionClosedAtIndex(
-        address indexed trader, uint256 indexed marketId, int256 size, uint256 price, int256 realizedPnl, int256 fundingPaid
+        address indexed trader,
+        uint256 indexed marketId,
+        int256 size,
+        uint256 price,
+        int256 realizedPnl,
+        int256 fundingPaid,
+        int256 fundingIndex
     );
     /// @notice A liquidatable unit (an isolated position, or with `marketId == CROSS` a whole cross account) was
     /// liquidated: `equity` was split into the keeper's reward, the insurance fund's share and the trader's rest.

@@ -222,7 +222,7 @@ library AccountingLib {
         bookTrade(s, 0, fundingToVault, fundingPaid - fundingToVault, pnl);
         updateOpenNotional(s, PerpMath.openNotionalUp(pos.size, pos.entryPrice), 0, false);
         delete s.positions[trader][marketId];
-        emit IPerpEngine.PositionClosedAtIndex(trader, marketId, pos.size, price, pnl, fundingPaid);
+        emit IPerpEngine.PositionClosedAtIndex(trader, marketId, pos.size, price, pnl, fundingPaid, state.fundingIndex);
         return pnl - fundingPaid;
     }
 

@@ -1,22 +1,62 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 
 const require = createRequire(import.meta.url);
 
 const compiler = {
   version: "0.8.30",
   path: require.resolve("solc/soljson.js"),
-  settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" },
+  // viaIR: ~9k less gas per trade and a 3.7 KB smaller engine, for ~40 s of wasm compile time (measured).
+  settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun", viaIR: true },
 };
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: { profiles: { default: compiler, production: compiler } },
+  // Deployment targets (docs/deployment.md). RPC URLs and the deployer key are configuration variables: an
+  // environment variable of that name, or a value stored with `npx hardhat keystore set NAME`. They are read only
+  // when that network is used, so an unset one fails with Hardhat's error naming it, and never elsewhere.
+  networks: {
+    // The in-process network of `npx hardhat test` and of scripts run without --network.
+    default: { type: "edr-simulated" },
+    // `npx hardhat node` or `anvil` (chain 31337, unlocked default accounts). LOCALHOST_RPC_URL overrides the URL.
+    localhost: {
+      type: "http",
+      url: configVariable("LOCALHOST_RPC_URL", { default: "http://127.0.0.1:8545" }),
+    },
+    sepolia: {
+      type: "http",
+      chainType: "l1",
+      chainId: 11155111,
+      url: configVariable("SEPOLIA_RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+    arbitrumSepolia: {
+      type: "http",
+      chainId: 421614,
+      url: configVariable("ARBITRUM_SEPOLIA_RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+    baseSepolia: {
+      type: "http",
+      chainType: "op",
+      chainId: 84532,
+      url: configVariable("BASE_SEPOLIA_RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+    seiTestnet: {
+      type: "http",
+      chainId: 1328,
+      url: configVariable("SEI_TESTNET_RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+  },
   test: {
     solidity: {
-      fuzz: { runs: 200 },
-      invariant: { runs: 200, depth: 64 },
+      // 256 fuzz runs per property; invariants: 128 sequences of 64 calls each (8,192 calls), about 20 s here.
+      fuzz: { runs: 256 },
+      invariant: { runs: 128, depth: 64 },
     },
   },
 });

@@ -113,7 +113,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IPerpEngine
     function fundInsurance(uint256 amount) external nonReentrant {
         _pullExact(amount);
-        s.ledger.insuranceFund += (amount * tokenToWad).toUint128();
+        s.ledger.insuranceFund += (amount * tokenToWad).toUint96();
         emit InsuranceFunded(msg.sender, amount);
     }
 
@@ -154,7 +154,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         t.acceptablePrice = acceptablePrice;
         t.isolated = isolated;
         t.price = m.priceFeed.latestPrice();
-        MarketParams memory params = m.params;
+        MarketParams storage params = m.params;
         MarketState memory state = m.state;
         AccountingLib.accrueInMemory(state, t.price);
         Position memory pos = s.positions[trader][marketId];
@@ -178,7 +178,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         state.entryFundingSum += PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
         AccountingLib.storeState(m, state, t.price);
         s.bookTrade(t.fee, t.fundingToVault, t.fundingPaid - t.fundingToVault, t.realizedPnl);
-        s.updateOpenNotional(t.openNotionalBefore, PerpMath.openNotionalUp(pos.size, pos.entryPrice), t.addsRisk);
+        s.updateOpenNotional(t.openNotionalBefore, PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice), t.addsRisk);
         if (pos.size != 0) {
             uint256 notional = PerpMath.notionalDown(pos.size, t.price);
             if (notional < params.minPositionNotional) revert PositionTooSmall(notional, params.minPositionNotional);
@@ -213,17 +213,17 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         t.collateral -= t.fundingPaid;
         state.entryFundingSum -=
             PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
-        t.openNotionalBefore = PerpMath.openNotionalUp(pos.size, pos.entryPrice);
+        t.openNotionalBefore = PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice);
         pos.lastFundingIndex = state.fundingIndex;
     }
 
     function _closeLeg(
         TradeContext memory t,
-        MarketParams memory params,
+        MarketParams storage params,
         MarketState memory state,
         Position memory pos,
         int256 delta
-    ) internal pure {
+    ) internal view {
         int256 skew = AccountingLib.skew(state);
         uint256 fill = PerpMath.fillPrice(t.price, skew, delta, params.skewScale);
         _checkSlippage(fill, delta, t.acceptablePrice);
@@ -241,11 +241,11 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
     function _openLeg(
         TradeContext memory t,
-        MarketParams memory params,
+        MarketParams storage params,
         MarketState memory state,
         Position memory pos,
         int256 delta
-    ) internal pure {
+    ) internal view {
         int256 skew = AccountingLib.skew(state);
         uint256 fill = PerpMath.fillPrice(t.price, skew, delta, params.skewScale);
         _checkSlippage(fill, delta, t.acceptablePrice);
@@ -304,7 +304,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
     function _checkInitialMargin(
         TradeContext memory t,
         Position memory pos,
-        MarketParams memory params,
+        MarketParams storage params,
         MarketState memory state
     ) internal view {
         Valuation memory v;
@@ -325,11 +325,9 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
             sizeDelta,
             pos.size,
             t.fillPrice,
-            pos.entryPrice,
             t.fee,
             t.realizedPnl,
             t.fundingPaid,
-            pos.margin,
             t.isolated,
             fundingIndex
         );
@@ -406,7 +404,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IPerpEngine
     function vaultDeposit(uint256 amount) external onlyVault {
-        s.ledger.vaultCash += (amount * tokenToWad).toInt256().toInt128();
+        s.ledger.vaultCash += (amount * tokenToWad).toInt256().toInt96();
         emit VaultCashDeposited(amount);
     }
 
@@ -415,7 +413,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         uint256 wad = amount * tokenToWad;
         uint256 available = vaultWithdrawable();
         if (wad > available) revert InsufficientVaultLiquidity(wad, available.toInt256());
-        s.ledger.vaultCash -= wad.toInt256().toInt128();
+        s.ledger.vaultCash -= wad.toInt256().toInt96();
         emit VaultCashWithdrawn(receiver, amount);
         collateralToken.safeTransfer(receiver, amount);
     }
@@ -577,7 +575,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IPerpEngine
     function vaultWithdrawable() public view returns (uint256) {
         int256 cash = s.ledger.vaultCash;
-        uint256 required = FPM.mulWadUp(s.totalOpenNotional, s.protocol.vaultBackingRatio);
+        uint256 required = s.requiredVaultCash(s.ledger.openNotionalUsd6);
         return cash > required.toInt256() ? uint256(cash) - required : 0;
     }
 
@@ -593,6 +591,6 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IPerpEngine
     function totalOpenNotional() external view returns (uint256) {
-        return s.totalOpenNotional;
+        return uint256(s.ledger.openNotionalUsd6) * 1e12;
     }
 }

@@ -33,7 +33,7 @@ describe("trading", function () {
       expect(fee).to.equal(wad("5.0000125"));
       await expect(p.engine.connect(p.alice).trade(ETH, wad(5), fill, 0, false))
         .to.emit(p.engine, "PositionModified")
-        .withArgs(p.alice.address, ETH, wad(5), wad(5), fill, fill, fee, 0, 0, 0, false, 0);
+        .withArgs(p.alice.address, ETH, wad(5), wad(5), fill, fee, 0, 0, false, 0);
       const pos = await p.engine.getPosition(p.alice, ETH);
       expect(pos.size).to.equal(wad(5));
       expect(pos.entryPrice).to.equal(fill);
@@ -62,7 +62,7 @@ describe("trading", function () {
       const entry = m.entryAfterIncrease(wad(5), before.entryPrice, wad(3), fill);
       await expect(p.engine.connect(p.alice).trade(ETH, wad(3), BUY_ANY, 0, false))
         .to.emit(p.engine, "PositionModified")
-        .withArgs(p.alice.address, ETH, wad(3), wad(8), fill, entry, fee, 0, funding, 0, false, index);
+        .withArgs(p.alice.address, ETH, wad(3), wad(8), fill, fee, 0, funding, false, index);
       const pos = await p.engine.getPosition(p.alice, ETH);
       expect(pos.entryPrice).to.equal(entry);
       expect(pos.lastFundingIndex).to.equal(index);
@@ -86,7 +86,7 @@ describe("trading", function () {
       const [balanceBefore] = await p.engine.getAccount(p.alice);
       await expect(p.engine.connect(p.alice).trade(ETH, wad(-2), SELL_ANY, 0, false))
         .to.emit(p.engine, "PositionModified")
-        .withArgs(p.alice.address, ETH, wad(-2), wad(3), fill, entry, fee, pnl, funding, 0, false, index);
+        .withArgs(p.alice.address, ETH, wad(-2), wad(3), fill, fee, pnl, funding, false, index);
       expect((await p.engine.getAccount(p.alice))[0]).to.equal(balanceBefore + pnl - fee - funding);
     });
 
@@ -119,7 +119,7 @@ describe("trading", function () {
       const margin = BigInt(short.margin) - funding + pnl - closeFee - openFee;
       await expect(p.engine.connect(p.alice).trade(ETH, wad(10), BUY_ANY, 0, true))
         .to.emit(p.engine, "PositionModified")
-        .withArgs(p.alice.address, ETH, wad(10), wad(6), openFill, openFill, closeFee + openFee, pnl, funding, margin, true, index);
+        .withArgs(p.alice.address, ETH, wad(10), wad(6), openFill, closeFee + openFee, pnl, funding, true, index);
       const pos = await p.engine.getPosition(p.alice, ETH);
       expect(pos.margin).to.equal(margin); // isolated margin carried over
       const after = await stateOf(p);

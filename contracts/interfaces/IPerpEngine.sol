@@ -158,18 +158,17 @@ interface IPerpEngine is IOracleErrors {
     event Deposited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, address indexed receiver, uint256 amount);
     /// @notice One event per trade. `fillPrice` is the last leg's; `fee`, `realizedPnl` and `fundingPaid` are the
-    /// trade's totals (USD WAD; `fundingPaid` < 0 means received).
+    /// trade's totals (USD WAD; `fundingPaid` < 0 means received), funding settled against `fundingIndex`. The new
+    /// entry price and margin are in `getPosition`.
     event PositionModified(
         address indexed trader,
         uint256 indexed marketId,
         int256 sizeDelta,
         int256 newSize,
         uint256 fillPrice,
-        uint256 entryPrice,
         uint256 fee,
         int256 realizedPnl,
         int256 fundingPaid,
-        uint256 margin,
         bool isolated,
         int256 fundingIndex
     );
@@ -350,7 +349,8 @@ interface IPerpEngine is IOracleErrors {
 
     function insuranceFund() external view returns (uint256);
 
-    /// @notice Sum over positions of |size| * entry price (USD WAD), rounded up per position.
+    /// @notice Sum over positions of |size| * entry price, rounded up per position to a micro-dollar, in USD WAD (a
+    /// multiple of 1e12): what the vault's cash must back at `vaultBackingRatio`.
     function totalOpenNotional() external view returns (uint256);
 
     function protocolParams() external view returns (ProtocolParams memory);

@@ -20,9 +20,11 @@ library AccountingLib {
 
     // ---------------------------------------------------------------- markets and funding
 
-    function market(EngineState storage s, uint256 marketId) internal view returns (Market storage) {
-        if (marketId >= s.marketCount) revert IPerpEngine.UnknownMarket(marketId);
-        return s.markets[marketId];
+    /// @dev A listed market always has a feed; checking it (a slot every caller reads next anyway) is cheaper than
+    /// reading `marketCount`.
+    function market(EngineState storage s, uint256 marketId) internal view returns (Market storage m) {
+        m = s.markets[marketId];
+        if (address(m.priceFeed) == address(0)) revert IPerpEngine.UnknownMarket(marketId);
     }
 
     function skew(MarketState memory state) internal pure returns (int256) {
@@ -39,7 +41,7 @@ library AccountingLib {
         state.lastFundingTime = uint64(block.timestamp);
     }
 
-    function fundingRate(MarketParams memory params, MarketState memory state) internal pure returns (int256) {
+    function fundingRate(MarketParams storage params, MarketState memory state) internal view returns (int256) {
         return PerpMath.fundingRatePerDay(skew(state), params.skewScale, params.fundingFactor, params.maxFundingRatePerDay);
     }
 
@@ -67,7 +69,7 @@ library AccountingLib {
     function valueIsolated(
         EngineState storage s,
         Position memory pos,
-        MarketParams memory params,
+        MarketParams storage params,
         MarketState memory state,
         uint256 price
     ) internal view returns (Valuation memory v) {
@@ -173,21 +175,28 @@ library AccountingLib {
     {
         uint256 feeToInsurance = FPM.mulWadDown(fee, s.protocol.insuranceFeeShare);
         Ledger memory ledger = s.ledger;
-        ledger.vaultCash +=
-            ((fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl).toInt128();
-        ledger.insuranceFund += (feeToInsurance + uint256(fundingDust)).toUint128();
+        ledger.vaultCash += ((fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl).toInt96();
+        ledger.insuranceFund += (feeToInsurance + uint256(fundingDust)).toUint96();
         s.ledger = ledger;
     }
 
-    /// @dev Replaces a position's contribution to the open notional; when risk grows, checks the vault backs it.
+    /// @dev Replaces a position's contribution to the open notional (USD, 6 decimals); when risk grows, checks the
+    /// vault's cash backs the new total.
     function updateOpenNotional(EngineState storage s, uint256 before, uint256 after_, bool addsRisk) internal {
-        uint256 total = s.totalOpenNotional + after_ - before;
-        s.totalOpenNotional = total;
+        Ledger memory ledger = s.ledger;
+        ledger.openNotionalUsd6 = (ledger.openNotionalUsd6 + after_ - before).toUint64();
+        s.ledger = ledger;
         if (addsRisk) {
-            uint256 required = FPM.mulWadUp(total, s.protocol.vaultBackingRatio);
-            int256 cash = s.ledger.vaultCash;
-            if (required.toInt256() > cash) revert IPerpEngine.InsufficientVaultLiquidity(required, cash);
+            uint256 required = requiredVaultCash(s, ledger.openNotionalUsd6);
+            if (required.toInt256() > ledger.vaultCash) {
+                revert IPerpEngine.InsufficientVaultLiquidity(required, ledger.vaultCash);
+            }
         }
+    }
+
+    /// @dev Vault cash (USD WAD) that `openNotionalUsd6` of open notional requires, rounded up.
+    function requiredVaultCash(EngineState storage s, uint256 openNotionalUsd6) internal view returns (uint256) {
+        return FPM.mulWadUp(openNotionalUsd6 * 1e12, s.protocol.vaultBackingRatio);
     }
 
     /// @dev Pays a shortfall from the insurance fund, then from vault cash (which may go negative: a liquidation
@@ -196,8 +205,8 @@ library AccountingLib {
         Ledger memory ledger = s.ledger;
         uint256 fromInsurance = FPM.min(ledger.insuranceFund, shortfall);
         uint256 fromVault = shortfall - fromInsurance;
-        ledger.insuranceFund -= fromInsurance.toUint128();
-        ledger.vaultCash -= fromVault.toInt256().toInt128();
+        ledger.insuranceFund -= fromInsurance.toUint96();
+        ledger.vaultCash -= fromVault.toInt256().toInt96();
         s.ledger = ledger;
         emit IPerpEngine.BadDebtCovered(trader, shortfall, fromInsurance, fromVault);
     }
@@ -220,7 +229,7 @@ library AccountingLib {
         addOpenInterest(state, -pos.size, false);
         storeState(s.markets[marketId], state, price);
         bookTrade(s, 0, fundingToVault, fundingPaid - fundingToVault, pnl);
-        updateOpenNotional(s, PerpMath.openNotionalUp(pos.size, pos.entryPrice), 0, false);
+        updateOpenNotional(s, PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice), 0, false);
         delete s.positions[trader][marketId];
         emit IPerpEngine.PositionClosedAtIndex(trader, marketId, pos.size, price, pnl, fundingPaid, state.fundingIndex);
         return pnl - fundingPaid;

@@ -20,10 +20,17 @@ struct Account {
     uint128 crossMarkets;
 }
 
-/// @notice The two ledgers that belong to no account, in one slot because fees touch both.
+/// @notice The ledgers that belong to no account, in one slot because every trade touches all three.
+/// @dev Bounds: vault cash within +-$39.6 billion, the insurance fund below $79 billion, open notional below $18.4
+/// trillion; a change past them reverts (SafeCast) rather than wraps.
 struct Ledger {
-    int128 vaultCash;
-    uint128 insuranceFund;
+    /// @notice The LP vault's cash, USD WAD; negative only after bad debt larger than insurance and cash.
+    int96 vaultCash;
+    /// @notice USD WAD.
+    uint96 insuranceFund;
+    /// @notice Sum over positions of |size| * entry, in USD with 6 decimals, rounded up per position
+    /// (`PerpMath.openNotionalUsd6Up`): what the vault's cash must back.
+    uint64 openNotionalUsd6;
 }
 
 /// @notice Everything the engine stores, so that its libraries can take it as one storage pointer.
@@ -34,8 +41,6 @@ struct EngineState {
     mapping(address => mapping(uint256 => Position)) positions;
     Ledger ledger;
     ProtocolParams protocol;
-    /// @notice Sum over positions of |size| * entry, rounded up per position (see `PerpMath.openNotionalUp`).
-    uint256 totalOpenNotional;
 }
 
 /// @notice Sums over a set of positions valued together: one isolated position, or a cross account.

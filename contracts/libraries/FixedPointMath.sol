@@ -19,12 +19,18 @@ library FixedPointMath {
         return Math.mulDiv(x, y, d, Math.Rounding.Ceil);
     }
 
+    /// @dev The WAD variants multiply in 256 bits (checked): their operands are stored in at most 128 bits, so the
+    /// product fits, and an absurd value reverts instead of wrapping. The general `mulDiv` variants use 512 bits.
     function mulWadDown(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, WAD);
+        return x * y / WAD;
     }
 
     function mulWadUp(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, WAD, Math.Rounding.Ceil);
+        uint256 product = x * y;
+        unchecked {
+            // Cannot underflow or overflow: product / WAD < product, and the +1 only applies to a non-zero remainder.
+            return product / WAD + (product % WAD == 0 ? 0 : 1);
+        }
     }
 
     /// @dev floor(x * y / d) for a signed x.
@@ -40,13 +46,18 @@ library FixedPointMath {
     }
 
     /// @dev floor(a * b / WAD) for two signed values.
-    function mulWadDown(int256 a, int256 b) internal pure returns (int256) {
-        return b >= 0 ? mulDivDown(a, uint256(b), WAD) : mulDivDown(-a, abs(b), WAD);
+    function mulWadDown(int256 a, int256 b) internal pure returns (int256 q) {
+        int256 product = a * b;
+        q = product / int256(WAD);
+        // Solidity truncates toward zero; floor needs one less for a negative inexact quotient.
+        if (product < 0 && q * int256(WAD) != product) q -= 1;
     }
 
     /// @dev ceil(a * b / WAD) for two signed values.
-    function mulWadUp(int256 a, int256 b) internal pure returns (int256) {
-        return b >= 0 ? mulDivUp(a, uint256(b), WAD) : mulDivUp(-a, abs(b), WAD);
+    function mulWadUp(int256 a, int256 b) internal pure returns (int256 q) {
+        int256 product = a * b;
+        q = product / int256(WAD);
+        if (product > 0 && q * int256(WAD) != product) q += 1;
     }
 
     function abs(int256 x) internal pure returns (uint256) {

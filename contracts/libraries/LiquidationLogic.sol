@@ -155,7 +155,7 @@ library LiquidationLogic {
         if (afterReward > 0) {
             insurancePaid = FPM.min(insuranceBase, uint256(afterReward));
             traderRemainder = uint256(afterReward) - insurancePaid;
-            s.ledger.insuranceFund += insurancePaid.toUint128();
+            s.ledger.insuranceFund += insurancePaid.toUint96();
         } else if (afterReward < 0) {
             s.coverBadDebt(target.trader, uint256(-afterReward));
         }

@@ -43,7 +43,7 @@ library MarketAdminLogic {
         ParamsLib.validateMarket(params, state.longOpenInterest, state.shortOpenInterest);
         m.params = params;
         // The rate in force from now on follows the new factor and scale.
-        m.state.fundingRatePerDay = AccountingLib.fundingRate(params, state).toInt64();
+        m.state.fundingRatePerDay = AccountingLib.fundingRate(m.params, state).toInt64();
         emit IPerpEngine.MarketParamsUpdated(marketId, params);
     }
 

@@ -114,9 +114,10 @@ library PerpMath {
         return FPM.mulWadDown(size, int256(entry) - lastFundingIndex);
     }
 
-    /// @notice A position's contribution to the protocol's open notional (at entry), rounded up.
-    function openNotionalUp(int256 size, uint256 entry) internal pure returns (uint256) {
-        return FPM.mulWadUp(FPM.abs(size), entry);
+    /// @notice A position's contribution to the protocol's open notional, `|size| * entry` in USD with 6 decimals,
+    /// rounded up. Six decimals are plenty for a utilisation cap and let the total share a slot with the ledgers.
+    function openNotionalUsd6Up(int256 size, uint256 entry) internal pure returns (uint256) {
+        return FPM.mulDivUp(FPM.abs(size), entry, 1e30);
     }
 
     /// @notice What traders as a whole would receive closing every position of a market now, net of the funding

@@ -263,8 +263,8 @@ contract Handler {
     }
 
     function _recordTrade(address who, uint256 market, bytes memory data, uint256 feeShare) internal {
-        (,,,, uint256 fee, int256 pnl, int256 funding,,, int256 index) =
-            abi.decode(data, (int256, int256, uint256, uint256, uint256, int256, int256, uint256, bool, int256));
+        (,,, uint256 fee, int256 pnl, int256 funding,, int256 index) =
+            abi.decode(data, (int256, int256, uint256, uint256, int256, int256, bool, int256));
         _settled(who, market, funding, index);
         realizedPnl[who] += pnl;
         feesPaid[who] += int256(fee);

@@ -86,7 +86,7 @@ contract PerpInvariantsTest is ProtocolSetup {
                 if (pos.size > 0) longs += uint256(int256(pos.size));
                 else shorts += uint256(-int256(pos.size));
                 entryFunding += PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex);
-                openNotional += PerpMath.openNotionalUp(pos.size, pos.entryPrice);
+                openNotional += PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice) * 1e12;
             }
             assertEq(state.longOpenInterest, longs, "long open interest");
             assertEq(state.shortOpenInterest, shorts, "short open interest");

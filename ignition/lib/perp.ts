@@ -1,0 +1,221 @@
+/**
+ * Pieces shared by the Ignition modules `PerpLocal` and `PerpProtocol`, and by `scripts/deploy.ts`, which reads the
+ * future ids below to write `deployments/<network>.json`.
+ *
+ * Every default here is documented, with its reason, in docs/deployment.md. A per-network parameters file
+ * (`ignition/parameters/<network>.json`) overrides any of them by parameter name.
+ */
+import { createRequire } from "node:module";
+
+import type {
+  AccountRuntimeValue,
+  Artifact,
+  CallableContractFuture,
+  ContractFuture,
+  Future,
+  IgnitionModuleBuilder,
+} from "@nomicfoundation/ignition-core";
+import { ZeroAddress, parseUnits } from "ethers";
+
+const require = createRequire(import.meta.url);
+
+/** Decimal string to WAD (18 decimals), exactly. */
+export function wad(value: string): bigint {
+  return parseUnits(value, 18);
+}
+
+/** Decimal string to USDC units (6 decimals). */
+export function usdc(value: string): bigint {
+  return parseUnits(value, 6);
+}
+
+/** USD price to an 8-decimal Chainlink answer. */
+export function answer(value: string): bigint {
+  return parseUnits(value, 8);
+}
+
+/** `ProtocolParams` (contracts/interfaces/IPerpEngine.sol), protocol-wide. */
+export const DEFAULT_PROTOCOL_PARAMS = {
+  insuranceFeeShare: wad("0.1"),
+  vaultBackingRatio: wad("0.2"),
+  keeperRewardMin: wad("2"),
+  keeperRewardMax: wad("500"),
+};
+
+/** `MarketParams` of ETH-USD. */
+export const ETH_USD_PARAMS = {
+  skewScale: wad("1000000"),
+  initialMarginRatio: wad("0.02"),
+  maintenanceMarginRatio: wad("0.01"),
+  makerFeeRate: wad("0.0002"),
+  takerFeeRate: wad("0.0005"),
+  fundingFactor: wad("2"),
+  maxFundingRatePerDay: wad("0.01"),
+  maxLongOpenInterest: wad("5000"),
+  maxShortOpenInterest: wad("5000"),
+  minPositionNotional: wad("10"),
+  keeperRewardRatio: wad("0.001"),
+  insuranceShare: wad("0.002"),
+  maxPnlFactor: wad("0.5"),
+};
+
+/**
+ * `MarketParams` of BTC-USD: the same risk settings; skew scale and caps in BTC, with the same cap / skew-scale ratio
+ * (0.5 %) as ETH-USD, so that a fully one-sided book has the same premium and funding in both markets.
+ */
+export const BTC_USD_PARAMS = {
+  ...ETH_USD_PARAMS,
+  skewScale: wad("30000"),
+  maxLongOpenInterest: wad("150"),
+  maxShortOpenInterest: wad("150"),
+};
+
+/** Adapter defaults (`ChainlinkPriceFeed`): the answer band is copied from the aggregator on mainnet. */
+export const DEFAULT_MIN_ANSWER = 0n;
+/** $100M with 8 decimals: far above any ETH or BTC price, and inside `int96`. */
+export const DEFAULT_MAX_ANSWER = 10n ** 16n;
+/** Seconds an L2 price is distrusted after the sequencer comes back up (Chainlink's recommendation). */
+export const DEFAULT_SEQUENCER_GRACE_PERIOD = 3600n;
+export const DEFAULT_LP_COOLDOWN = 86_400n;
+export const DEFAULT_VAULT_NAME = "Perp LP USDC";
+export const DEFAULT_VAULT_SYMBOL = "pLP";
+
+export interface MarketDefinition {
+  /** Future-id prefix and parameter-name prefix, e.g. `ETHUSD` / `ethUsd`. */
+  readonly key: string;
+  readonly param: string;
+  /** Symbol written to `deployments/<network>.json`. */
+  readonly symbol: string;
+  /** `MockAggregator.description` on local networks, as Chainlink names the feed. */
+  readonly description: string;
+  readonly params: typeof ETH_USD_PARAMS;
+  /** Initial answer of the local mock (8 decimals). */
+  readonly localInitialAnswer: bigint;
+}
+
+/** Listed in this order: market id 0 is ETH-USD, 1 is BTC-USD. */
+export const MARKETS: readonly MarketDefinition[] = [
+  {
+    key: "ETHUSD",
+    param: "ethUsd",
+    symbol: "ETH-USD",
+    description: "ETH / USD",
+    params: ETH_USD_PARAMS,
+    localInitialAnswer: answer("2000"),
+  },
+  {
+    key: "BTCUSD",
+    param: "btcUsd",
+    symbol: "BTC-USD",
+    description: "BTC / USD",
+    params: BTC_USD_PARAMS,
+    localInitialAnswer: answer("60000"),
+  },
+];
+
+/** Future ids (the part after `<ModuleId>#`) that the deploy script reads from Ignition's result. */
+export const FUTURE_IDS = {
+  collateralToken: "CollateralToken",
+  liquidationLogic: "LiquidationLogic",
+  liquidationPriceLogic: "LiquidationPriceLogic",
+  marketAdminLogic: "MarketAdminLogic",
+  engine: "PerpEngine",
+  vault: "LiquidityVault",
+  timelock: "Timelock",
+  aggregator: (market: MarketDefinition) => `${market.key}_Aggregator`,
+  priceFeed: (market: MarketDefinition) => `${market.key}_PriceFeed`,
+} as const;
+
+/** An artifact that OpenZeppelin ships in its npm package (`build/contracts`), compiled by OpenZeppelin. */
+export function openZeppelinArtifact(name: string): Artifact {
+  return require(`@openzeppelin/contracts/build/contracts/${name}.json`) as Artifact;
+}
+
+export interface Core {
+  engine: CallableContractFuture<string>;
+  vault: CallableContractFuture<string>;
+  liquidationLogic: ContractFuture<string>;
+  liquidationPriceLogic: ContractFuture<string>;
+  marketAdminLogic: ContractFuture<string>;
+  priceFeeds: CallableContractFuture<string>[];
+  /** Every owner-only call of the setup, for ordering the ownership hand-over after them. */
+  setup: Future[];
+}
+
+/**
+ * Libraries, engine (owned by the deployer for the setup), vault, guardian and the markets. The caller provides the
+ * collateral token and one aggregator per entry of `MARKETS`, and seeds the insurance fund.
+ */
+export function deployCore(
+  m: IgnitionModuleBuilder,
+  options: {
+    token: CallableContractFuture<string>;
+    /** One per entry of `MARKETS`, in that order. */
+    aggregators: readonly ContractFuture<string>[];
+    guardianDefault: string | AccountRuntimeValue;
+    /** Default of `<market>Heartbeat`; `undefined` makes the parameter required. */
+    heartbeatDefault: bigint | undefined;
+  },
+): Core {
+  const { token, aggregators, guardianDefault, heartbeatDefault } = options;
+  const deployer = m.getAccount(0);
+  const liquidationLogic = m.library("LiquidationLogic", { id: FUTURE_IDS.liquidationLogic });
+  const liquidationPriceLogic = m.library("LiquidationPriceLogic", { id: FUTURE_IDS.liquidationPriceLogic });
+  const marketAdminLogic = m.library("MarketAdminLogic", { id: FUTURE_IDS.marketAdminLogic });
+
+  const engine = m.contract(
+    "PerpEngine",
+    [token, deployer, m.getParameter("protocolParams", DEFAULT_PROTOCOL_PARAMS)],
+    {
+      id: FUTURE_IDS.engine,
+      libraries: {
+        LiquidationLogic: liquidationLogic,
+        LiquidationPriceLogic: liquidationPriceLogic,
+        MarketAdminLogic: marketAdminLogic,
+      },
+    },
+  );
+  const vault = m.contract(
+    "LiquidityVault",
+    [
+      token,
+      engine,
+      m.getParameter("lpCooldown", DEFAULT_LP_COOLDOWN),
+      m.getParameter("vaultName", DEFAULT_VAULT_NAME),
+      m.getParameter("vaultSymbol", DEFAULT_VAULT_SYMBOL),
+    ],
+    { id: FUTURE_IDS.vault },
+  );
+  const setVault = m.call(engine, "setVault", [vault]);
+  const setGuardian = m.call(engine, "setGuardian", [m.getParameter("guardian", guardianDefault)]);
+
+  const sequencerUptimeFeed = m.getParameter("sequencerUptimeFeed", ZeroAddress);
+  const gracePeriod = m.getParameter("sequencerGracePeriod", DEFAULT_SEQUENCER_GRACE_PERIOD);
+  const priceFeeds: CallableContractFuture<string>[] = [];
+  const setup: Future[] = [setVault, setGuardian];
+  let previousListing: Future | undefined;
+  MARKETS.forEach((market, i) => {
+    const priceFeed = m.contract(
+      "ChainlinkPriceFeed",
+      [
+        aggregators[i],
+        m.getParameter(`${market.param}Heartbeat`, heartbeatDefault),
+        m.getParameter(`${market.param}MinAnswer`, DEFAULT_MIN_ANSWER),
+        m.getParameter(`${market.param}MaxAnswer`, DEFAULT_MAX_ANSWER),
+        sequencerUptimeFeed,
+        gracePeriod,
+      ],
+      { id: FUTURE_IDS.priceFeed(market) },
+    );
+    // Chained so that market ids follow the order of MARKETS.
+    const listing = m.call(engine, "listMarket", [priceFeed, m.getParameter(`${market.param}Params`, market.params)], {
+      id: `listMarket_${market.key}`,
+      after: previousListing === undefined ? [] : [previousListing],
+    });
+    priceFeeds.push(priceFeed);
+    setup.push(listing);
+    previousListing = listing;
+  });
+
+  return { engine, vault, liquidationLogic, liquidationPriceLogic, marketAdminLogic, priceFeeds, setup };
+}

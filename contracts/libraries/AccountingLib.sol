@@ -45,6 +45,16 @@ library AccountingLib {
         return PerpMath.fundingRatePerDay(skew(state), params.skewScale, params.fundingFactor, params.maxFundingRatePerDay);
     }
 
+    /// @dev The two state slots a valuation needs (open interest and funding), without the aggregates slot: a cross
+    /// account's valuation reads this once per market, up to 16 times a transaction.
+    function valuationState(MarketState storage stored) internal view returns (MarketState memory state) {
+        state.longOpenInterest = stored.longOpenInterest;
+        state.shortOpenInterest = stored.shortOpenInterest;
+        state.fundingIndex = stored.fundingIndex;
+        state.fundingRatePerDay = stored.fundingRatePerDay;
+        state.lastFundingTime = stored.lastFundingTime;
+    }
+
     /// @dev Writes `state` back after a change of skew or index: the new rate and the price it was touched at.
     function storeState(Market storage m, MarketState memory state, uint256 price) internal {
         state.fundingRatePerDay = fundingRate(m.params, state).toInt64();
@@ -99,7 +109,7 @@ library AccountingLib {
             crossMarkets &= crossMarkets - 1;
             Market storage m = s.markets[id];
             uint256 price = id == overrideId ? overridePrice : m.priceFeed.latestPrice();
-            MarketState memory state = m.state;
+            MarketState memory state = valuationState(m.state);
             accrueInMemory(state, price);
             addPosition(
                 v,

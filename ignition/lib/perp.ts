@@ -121,6 +121,7 @@ export const FUTURE_IDS = {
   marketAdminLogic: "MarketAdminLogic",
   engine: "PerpEngine",
   vault: "LiquidityVault",
+  lens: "PerpLens",
   timelock: "Timelock",
   aggregator: (market: MarketDefinition) => `${market.key}_Aggregator`,
   priceFeed: (market: MarketDefinition) => `${market.key}_PriceFeed`,
@@ -137,6 +138,7 @@ export interface Core {
   liquidationLogic: ContractFuture<string>;
   liquidationPriceLogic: ContractFuture<string>;
   marketAdminLogic: ContractFuture<string>;
+  lens: ContractFuture<string>;
   priceFeeds: CallableContractFuture<string>[];
   /** Every owner-only call of the setup, for ordering the ownership hand-over after them. */
   setup: Future[];
@@ -217,5 +219,8 @@ export function deployCore(
     previousListing = listing;
   });
 
-  return { engine, vault, liquidationLogic, liquidationPriceLogic, marketAdminLogic, priceFeeds, setup };
+  // Read-only batch views; deployed after the setup so that the addresses before it do not depend on it.
+  const lens = m.contract("PerpLens", [engine], { id: FUTURE_IDS.lens, after: setup });
+
+  return { engine, vault, liquidationLogic, liquidationPriceLogic, marketAdminLogic, lens, priceFeeds, setup };
 }

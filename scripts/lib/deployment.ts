@@ -79,6 +79,7 @@ export function deployedFutureIds(moduleId: string): string[] {
     FUTURE_IDS.marketAdminLogic,
     FUTURE_IDS.engine,
     FUTURE_IDS.vault,
+    FUTURE_IDS.lens,
     ...MARKETS.map(FUTURE_IDS.priceFeed),
   ];
   return ids.map((id) => `${moduleId}#${id}`);
@@ -140,6 +141,7 @@ export function buildDeployment(args: {
       LiquidationLogic: address(FUTURE_IDS.liquidationLogic),
       LiquidationPriceLogic: address(FUTURE_IDS.liquidationPriceLogic),
       MarketAdminLogic: address(FUTURE_IDS.marketAdminLogic),
+      PerpLens: address(FUTURE_IDS.lens),
     },
     markets,
   };

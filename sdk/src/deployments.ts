@@ -34,6 +34,8 @@ export interface Deployment {
     readonly LiquidationLogic: string;
     readonly LiquidationPriceLogic: string;
     readonly MarketAdminLogic: string;
+    /** Read-only batch views (`PerpLens`). */
+    readonly PerpLens: string;
   };
   readonly markets: readonly DeployedMarket[];
 }

@@ -61,7 +61,7 @@ describe("funding", function () {
           return log!.args;
         }),
       );
-      const [aliceEvent, bobEvent] = events;
+      const [aliceEvent, bobEvent] = events as unknown as { realizedPnl: bigint; fee: bigint; fundingPaid: bigint; fundingIndex: bigint }[];
 
       expect(aliceEvent.fundingPaid).to.equal(alicePays);
       expect(bobEvent.fundingPaid).to.equal(bobPays);

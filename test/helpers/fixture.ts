@@ -9,7 +9,9 @@ import {
   MockAggregator__factory,
   MockUSDC__factory,
   PerpEngine__factory,
+  PerpLens__factory,
 } from "../../types/ethers-contracts/index.js";
+import type { Deployment } from "../../sdk/src/deployments.js";
 import type { MarketParamsStruct, ProtocolParamsStruct } from "../../types/ethers-contracts/PerpEngine.js";
 import { ethers } from "./setup.js";
 
@@ -20,13 +22,13 @@ export const ETH = 0n;
 export const BTC = 1n;
 export const DAY = 86_400n;
 
-/** Decimal string to WAD, exactly ("0.0005" -> 5e14). */
-export function wad(value: string | number): bigint {
+/** Decimal string (or whole number) to WAD, exactly ("0.0005" -> 5e14). */
+export function wad(value: string | number | bigint): bigint {
   return ethers.parseUnits(String(value), 18);
 }
 
-/** Decimal string to USDC units. */
-export function usdc(value: string | number): bigint {
+/** Decimal string (or whole number) to USDC units. */
+export function usdc(value: string | number | bigint): bigint {
   return ethers.parseUnits(String(value), 6);
 }
 
@@ -114,7 +116,27 @@ export async function deployProtocol() {
     await usdcToken.connect(account).approve(vault, ethers.MaxUint256);
   }
   await vault.connect(lp).deposit(usdc(500_000), lp);
-  return { owner, lp, alice, bob, carol, dave, keeper, guardian, usdc: usdcToken, engine, vault, eth, btc };
+  const lens = await new PerpLens__factory(owner).deploy(engine);
+  const deployment: Deployment = {
+    schemaVersion: 1,
+    network: "hardhat",
+    chainId: Number((await ethers.provider.getNetwork()).chainId),
+    deploymentBlock: 0,
+    contracts: {
+      PerpEngine: await engine.getAddress(),
+      LiquidityVault: await vault.getAddress(),
+      CollateralToken: await usdcToken.getAddress(),
+      LiquidationLogic: ethers.ZeroAddress,
+      LiquidationPriceLogic: ethers.ZeroAddress,
+      MarketAdminLogic: ethers.ZeroAddress,
+      PerpLens: await lens.getAddress(),
+    },
+    markets: [
+      { id: 0, symbol: "ETH-USD", priceFeed: await eth.oracle.getAddress(), aggregator: await eth.aggregator.getAddress() },
+      { id: 1, symbol: "BTC-USD", priceFeed: await btc.oracle.getAddress(), aggregator: await btc.aggregator.getAddress() },
+    ],
+  };
+  return { owner, lp, alice, bob, carol, dave, keeper, guardian, usdc: usdcToken, engine, vault, lens, eth, btc, deployment };
 }
 
 export type Protocol = Awaited<ReturnType<typeof deployProtocol>>;

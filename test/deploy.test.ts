@@ -5,10 +5,7 @@
  * and Ignition journal into a temporary directory, so the committed `deployments/localhost.json` is never touched:
  * it is compared with what a fresh node produces instead.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
@@ -16,6 +13,7 @@ import { expect } from "chai";
 import { Contract, JsonRpcProvider, ZeroAddress, ZeroHash, getAddress, id, type Signer } from "ethers";
 
 import type { Deployment } from "../sdk/src/deployments.js";
+import { ROOT, rpc, runDeploy, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
 import {
   ChainlinkPriceFeed__factory,
   LiquidityVault__factory,
@@ -24,135 +22,9 @@ import {
   PerpEngine__factory,
 } from "../types/ethers-contracts/index.js";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
-const require = createRequire(import.meta.url);
-const HARDHAT_CLI = path.join(path.dirname(require.resolve("hardhat/package.json")), "dist", "src", "cli.js");
-const ANVIL_CLI = path.join(path.dirname(require.resolve("@foundry-rs/anvil/package.json")), "bin.mjs");
 const COMMITTED_LOCALHOST = path.join(ROOT, "deployments", "localhost.json");
 const WAD = 10n ** 18n;
 const USDC = 10n ** 6n;
-/** How long a node may take to answer its first request (it may compile first). */
-const NODE_START_TIMEOUT_MS = 30_000;
-/** One run of the deploy script (a few seconds). */
-const DEPLOY_TIMEOUT_MS = 50_000;
-
-interface RunResult {
-  code: number | null;
-  output: string;
-}
-
-interface Node {
-  process: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
-/** Starts a node in its own process group (so that stopping it also stops any process it spawned). */
-function startNode(kind: "hardhat" | "anvil", port: number): Node {
-  const args =
-    kind === "hardhat"
-      ? [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)]
-      : [ANVIL_CLI, "--host", "127.0.0.1", "--port", String(port)];
-  const child = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  // Detached, the node would outlive a test process that dies before `after()`: stop it on exit in any case.
-  const stopOnExit = () => {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.once("exit", stopOnExit);
-  child.once("exit", () => process.removeListener("exit", stopOnExit));
-  let output = "";
-  // Only kept in memory, for failure messages; the default accounts' keys it prints are not written anywhere.
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  return { process: child, url: `http://127.0.0.1:${port}`, output: () => output };
-}
-
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await response.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
-
-/** Polls `eth_chainId` until the node answers; fails early if the node exits. */
-async function waitForNode(node: Node): Promise<void> {
-  const deadline = Date.now() + NODE_START_TIMEOUT_MS;
-  for (;;) {
-    if (node.process.exitCode !== null) {
-      throw new Error(`node exited with ${node.process.exitCode}:\n${node.output()}`);
-    }
-    try {
-      if ((await rpc(node.url, "eth_chainId")) === "0x7a69") return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`node at ${node.url} did not answer:\n${node.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function stopNode(node: Node | undefined): Promise<void> {
-  const child = node?.process;
-  if (child === undefined || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  process.kill(-child.pid, "SIGTERM");
-  await exited;
-}
-
-/** `hardhat run scripts/deploy.ts --network localhost` against `url`, with the given extra environment. */
-async function runDeploy(url: string, env: Record<string, string>): Promise<RunResult> {
-  // `hardhat test` has just compiled: the child uses those artifacts instead of racing to rebuild them.
-  const args = [HARDHAT_CLI, "run", "--no-compile", "scripts/deploy.ts", "--network", "localhost"];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      LOCALHOST_RPC_URL: url,
-      PERP_MODULE: "",
-      PERP_PARAMETERS: "",
-      PERP_DEPLOYMENTS_DIR: "",
-      PERP_IGNITION_DEPLOYMENTS_DIR: "",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  // A hung deployment must not outlive the test that started it.
-  const timer = setTimeout(() => child.kill("SIGTERM"), DEPLOY_TIMEOUT_MS);
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", resolve);
-    });
-    return { code, output };
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function readDeployment(file: string): Promise<{ text: string; deployment: Deployment }> {
   const text = await readFile(file, "utf8");
@@ -229,8 +101,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
         PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
         PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
       };
-      node = startNode(kind, await freePort());
-      await waitForNode(node);
+      node = await startLocalNode(kind);
       provider = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
       accounts = ((await rpc(node.url, "eth_accounts")) as string[]).map((account) => getAddress(account));
     });

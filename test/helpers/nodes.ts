@@ -1,0 +1,143 @@
+/**
+ * Separate JSON-RPC node processes for end-to-end tests: a `hardhat node` or `anvil` on a free 127.0.0.1 port, and the
+ * deploy script run against it. Shared by the deployment, SDK, CLI and keeper tests.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import net from "node:net";
+import path from "node:path";
+
+export const ROOT = path.resolve(import.meta.dirname, "..", "..");
+const require = createRequire(import.meta.url);
+export const HARDHAT_CLI = path.join(path.dirname(require.resolve("hardhat/package.json")), "dist", "src", "cli.js");
+export const ANVIL_CLI = path.join(path.dirname(require.resolve("@foundry-rs/anvil/package.json")), "bin.mjs");
+/** How long a node may take to answer its first request (it may compile first). */
+const NODE_START_TIMEOUT_MS = 30_000;
+/** One run of the deploy script (a few seconds). */
+const DEPLOY_TIMEOUT_MS = 50_000;
+
+export interface RunResult {
+  code: number | null;
+  output: string;
+}
+
+export interface Node {
+  process: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** Starts a node in its own process group (so that stopping it also stops any process it spawned). */
+export function startNode(kind: "hardhat" | "anvil", port: number): Node {
+  const args =
+    kind === "hardhat"
+      ? [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)]
+      : [ANVIL_CLI, "--host", "127.0.0.1", "--port", String(port)];
+  const child = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  // Detached, the node would outlive a test process that dies before `after()`: stop it on exit in any case.
+  const stopOnExit = () => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once("exit", stopOnExit);
+  child.once("exit", () => process.removeListener("exit", stopOnExit));
+  let output = "";
+  // Only kept in memory, for failure messages; the default accounts' keys it prints are not written anywhere.
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return { process: child, url: `http://127.0.0.1:${port}`, output: () => output };
+}
+
+export async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await response.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+/** Polls `eth_chainId` until the node answers; fails early if the node exits. */
+export async function waitForNode(node: Node): Promise<void> {
+  const deadline = Date.now() + NODE_START_TIMEOUT_MS;
+  for (;;) {
+    if (node.process.exitCode !== null) {
+      throw new Error(`node exited with ${node.process.exitCode}:\n${node.output()}`);
+    }
+    try {
+      if ((await rpc(node.url, "eth_chainId")) === "0x7a69") return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`node at ${node.url} did not answer:\n${node.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function stopNode(node: Node | undefined): Promise<void> {
+  const child = node?.process;
+  if (child === undefined || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  process.kill(-child.pid, "SIGTERM");
+  await exited;
+}
+
+/** `hardhat run scripts/deploy.ts --network localhost` against `url`, with the given extra environment. */
+export async function runDeploy(url: string, env: Record<string, string>): Promise<RunResult> {
+  // `hardhat test` has just compiled: the child uses those artifacts instead of racing to rebuild them.
+  const args = [HARDHAT_CLI, "run", "--no-compile", "scripts/deploy.ts", "--network", "localhost"];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      LOCALHOST_RPC_URL: url,
+      PERP_MODULE: "",
+      PERP_PARAMETERS: "",
+      PERP_DEPLOYMENTS_DIR: "",
+      PERP_IGNITION_DEPLOYMENTS_DIR: "",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  // A hung deployment must not outlive the test that started it.
+  const timer = setTimeout(() => child.kill("SIGTERM"), DEPLOY_TIMEOUT_MS);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", resolve);
+    });
+    return { code, output };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+
+/** Starts a node of `kind` on a free port and waits until it answers. */
+export async function startLocalNode(kind: "hardhat" | "anvil"): Promise<Node> {
+  const node = startNode(kind, await freePort());
+  await waitForNode(node);
+  return node;
+}

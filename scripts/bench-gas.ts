@@ -18,6 +18,7 @@ const TARGETS: Record<string, number> = {
   liquidate_isolated: 130_000,
   open_cross_with_15_open: 250_000,
   deposit: 70_000,
+  liquidate_batch_marginal_per_position: 40_000,
 };
 
 const gas: Record<string, number> = {};
@@ -66,7 +67,8 @@ async function main(): Promise<void> {
   await p.engine.connect(p.carol).deposit(usdc(1_000));
   await p.engine.connect(p.carol).trade(ETH, wad(5), BUY, 0, false);
   const traders = signers.slice(10, 20);
-  for (const trader of traders) {
+  const single = signers[8];
+  for (const trader of [...traders, single]) {
     await p.usdc.mint(trader, usdc(1_000));
     await p.usdc.connect(trader).approve(p.engine, ethers.MaxUint256);
     await p.engine.connect(trader).deposit(usdc(1_000));
@@ -83,6 +85,9 @@ async function main(): Promise<void> {
     ),
     10,
   );
+  // The marginal cost of one more position in a batch: a batch of one against the per-position share of ten.
+  await measure("liquidate_batch_1", p.engine.connect(p.keeper).liquidateMany([single.address], [ETH]));
+  gas.liquidate_batch_marginal_per_position = Math.round((gas.liquidate_batch_10_per_position * 10 - gas.liquidate_batch_1) / 9);
   await p.eth.aggregator.setAnswer(2000_00000000n);
 
   // ---- LP vault

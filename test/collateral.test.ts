@@ -1,7 +1,7 @@
 import { expect } from "chai";
 
 import { FeeOnTransferToken__factory, LiquidityVault__factory } from "../types/ethers-contracts/index.js";
-import { deployEngine, deployProtocol, ETH, usdc, wad } from "./helpers/fixture.js";
+import { deployEngine, deployProtocol, ETH, usdc, wad, type Protocol } from "./helpers/fixture.js";
 import { ethers, networkHelpers } from "./helpers/setup.js";
 
 describe("collateral: deposit, depositWithPermit, withdraw", function () {
@@ -41,16 +41,14 @@ describe("collateral: deposit, depositWithPermit, withdraw", function () {
       .withArgs(usdc(100), usdc(99));
   });
 
-  it("deposits with an EIP-2612 permit in one transaction, and still deposits if the permit was front-run", async function () {
-    const { engine, usdc: token, dave } = await networkHelpers.loadFixture(deployProtocol);
-    await token.connect(dave).approve(engine, 0);
-    const amount = usdc(250);
-    const deadline = (await networkHelpers.time.latest()) + 3600;
+  /** Dave signs an EIP-2612 permit letting the engine spend `amount` of his USDC. */
+  async function signPermit(p: Protocol, amount: bigint) {
+    const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
     const domain = {
-      name: await token.name(),
+      name: await p.usdc.name(),
       version: "1",
       chainId: (await ethers.provider.getNetwork()).chainId,
-      verifyingContract: await token.getAddress(),
+      verifyingContract: await p.usdc.getAddress(),
     };
     const types = {
       Permit: [
@@ -61,48 +59,38 @@ describe("collateral: deposit, depositWithPermit, withdraw", function () {
         { name: "deadline", type: "uint256" },
       ],
     };
-    const message = { owner: dave.address, spender: await engine.getAddress(), value: amount, nonce: 0n, deadline };
-    const signature = ethers.Signature.from(await dave.signTypedData(domain, types, message));
-    // A front-runner submits the permit first; the deposit must still succeed on the allowance it set.
-    await token.permit(dave.address, engine, amount, deadline, signature.v, signature.r, signature.s);
-    await expect(engine.connect(dave).depositWithPermit(amount, deadline, signature.v, signature.r, signature.s))
-      .to.emit(engine, "Deposited")
-      .withArgs(dave.address, amount);
-    expect((await engine.getAccount(dave))[0]).to.equal(wad(250));
+    const message = { owner: p.dave.address, spender: await p.engine.getAddress(), value: amount, nonce: await p.usdc.nonces(p.dave), deadline };
+    return { deadline, signature: ethers.Signature.from(await p.dave.signTypedData(domain, types, message)) };
+  }
+
+  it("deposits with an EIP-2612 permit in one transaction, without a prior approval", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    await p.usdc.connect(p.dave).approve(p.engine, 0);
+    const { deadline, signature } = await signPermit(p, usdc(100));
+    await p.engine.connect(p.dave).depositWithPermit(usdc(100), deadline, signature.v, signature.r, signature.s);
+    expect(await p.usdc.nonces(p.dave)).to.equal(1n);
+    expect((await p.engine.getAccount(p.dave))[0]).to.equal(wad(100));
   });
 
-  it("depositWithPermit uses a fresh permit signature", async function () {
-    const { engine, usdc: token, dave } = await networkHelpers.loadFixture(deployProtocol);
-    await token.connect(dave).approve(engine, 0);
-    const amount = usdc(100);
-    const deadline = (await networkHelpers.time.latest()) + 3600;
-    const domain = {
-      name: await token.name(),
-      version: "1",
-      chainId: (await ethers.provider.getNetwork()).chainId,
-      verifyingContract: await token.getAddress(),
-    };
-    const types = {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    };
-    const signature = ethers.Signature.from(
-      await dave.signTypedData(domain, types, {
-        owner: dave.address,
-        spender: await engine.getAddress(),
-        value: amount,
-        nonce: 0n,
-        deadline,
-      }),
-    );
-    await engine.connect(dave).depositWithPermit(amount, deadline, signature.v, signature.r, signature.s);
-    expect(await token.nonces(dave)).to.equal(1n);
-    expect((await engine.getAccount(dave))[0]).to.equal(wad(100));
+  it("still deposits if the permit was front-run (the allowance it set is used)", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    await p.usdc.connect(p.dave).approve(p.engine, 0);
+    const { deadline, signature } = await signPermit(p, usdc(250));
+    await p.usdc.permit(p.dave.address, p.engine, usdc(250), deadline, signature.v, signature.r, signature.s);
+    await expect(p.engine.connect(p.dave).depositWithPermit(usdc(250), deadline, signature.v, signature.r, signature.s))
+      .to.emit(p.engine, "Deposited")
+      .withArgs(p.dave.address, usdc(250));
+    expect((await p.engine.getAccount(p.dave))[0]).to.equal(wad(250));
+  });
+
+  it("an invalid permit without allowance fails on the transfer, with the token's error", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    await p.usdc.connect(p.dave).approve(p.engine, 0);
+    const { deadline, signature } = await signPermit(p, usdc(100));
+    await expect(
+      p.engine.connect(p.dave).depositWithPermit(usdc(200), deadline, signature.v, signature.r, signature.s),
+    ).to.be.revertedWithCustomError(p.usdc, "ERC20InsufficientAllowance");
+    expect((await p.engine.getAccount(p.dave))[0]).to.equal(0n);
   });
 
   it("withdraws to another receiver and debits exactly", async function () {

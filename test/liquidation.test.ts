@@ -212,6 +212,18 @@ describe("liquidation", function () {
   });
 
   describe("cross and isolated", function () {
+    /** Alice: 10x long ETH ($10,000) and 10x short BTC ($10,000) on $2,000 in cross, Bob on the other sides. */
+    async function crossAccount() {
+      const p = await deployProtocol();
+      await p.engine.connect(p.alice).deposit(usdc(2000));
+      await p.engine.connect(p.bob).deposit(usdc(1_000_000));
+      await p.engine.connect(p.bob).trade(ETH, wad(-5), 0, 0, false);
+      await p.engine.connect(p.alice).trade(ETH, wad(5), wad(1e9), 0, false);
+      await p.engine.connect(p.bob).trade(BTC, wad("0.5"), wad(1e9), 0, false);
+      await p.engine.connect(p.alice).trade(BTC, wad("-0.5"), 0, 0, false);
+      return p;
+    }
+
     it("an isolated liquidation leaves the cross balance untouched but for the remainder", async function () {
       const p = await networkHelpers.loadFixture(deployProtocol);
       await p.engine.connect(p.alice).deposit(usdc(4000)); // stays in cross
@@ -224,14 +236,7 @@ describe("liquidation", function () {
     });
 
     it("a cross account's losing position is carried by its other positions", async function () {
-      const p = await networkHelpers.loadFixture(deployProtocol);
-      await p.engine.connect(p.alice).deposit(usdc(2000));
-      await p.engine.connect(p.bob).deposit(usdc(1_000_000));
-      // Alice: 10x long ETH ($10,000) and 10x short BTC ($10,000) in cross, Bob on the other sides.
-      await p.engine.connect(p.bob).trade(ETH, wad(-5), 0, 0, false);
-      await p.engine.connect(p.alice).trade(ETH, wad(5), wad(1e9), 0, false);
-      await p.engine.connect(p.bob).trade(BTC, wad("0.5"), wad(1e9), 0, false);
-      await p.engine.connect(p.alice).trade(BTC, wad("-0.5"), 0, 0, false);
+      const p = await networkHelpers.loadFixture(crossAccount);
       // ETH -20 % would wipe an isolated 10x position twice over; BTC -20 % pays for it in the same account.
       await setEthPrice(p, wad(1600));
       await p.btc.aggregator.setAnswer(answer(48000));
@@ -250,13 +255,7 @@ describe("liquidation", function () {
     });
 
     it("the cross liquidation price holds the other market fixed", async function () {
-      const p = await networkHelpers.loadFixture(deployProtocol);
-      await p.engine.connect(p.alice).deposit(usdc(2000));
-      await p.engine.connect(p.bob).deposit(usdc(1_000_000));
-      await p.engine.connect(p.bob).trade(ETH, wad(-5), 0, 0, false);
-      await p.engine.connect(p.alice).trade(ETH, wad(5), wad(1e9), 0, false);
-      await p.engine.connect(p.bob).trade(BTC, wad("0.5"), wad(1e9), 0, false);
-      await p.engine.connect(p.alice).trade(BTC, wad("-0.5"), 0, 0, false);
+      const p = await networkHelpers.loadFixture(crossAccount);
       // Both markets end with zero skew: no funding accrues, so the liquidation price does not move with time.
       const ethLiquidation = await p.engine.liquidationPrice(p.alice, ETH);
       await setEthPrice(p, ethLiquidation + ORACLE_UNIT);

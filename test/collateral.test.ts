@@ -146,3 +146,35 @@ describe("collateral: deposit, depositWithPermit, withdraw", function () {
     expect((await engine.getAccount(alice))[0]).to.equal(wad(100));
   });
 });
+
+describe("collateral: insurance fund and vault hooks", function () {
+  it("anyone can top up the insurance fund, in token units credited as WAD", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    const before = await p.engine.insuranceFund();
+    await expect(p.engine.connect(p.carol).fundInsurance(usdc("12.5")))
+      .to.emit(p.engine, "InsuranceFunded")
+      .withArgs(p.carol.address, usdc("12.5"));
+    expect(await p.engine.insuranceFund()).to.equal(before + wad("12.5"));
+    await expect(p.engine.connect(p.carol).fundInsurance(0)).to.be.revertedWithCustomError(p.engine, "ZeroAmount");
+  });
+
+  it("only the vault may move vault cash", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    await expect(p.engine.connect(p.alice).vaultDeposit(usdc(1)))
+      .to.be.revertedWithCustomError(p.engine, "NotVault")
+      .withArgs(p.alice.address);
+  });
+
+  it("a withdrawal is refused while the cross account is liquidatable, even of a small amount", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    await p.engine.connect(p.alice).deposit(usdc(1000));
+    await p.engine.connect(p.alice).trade(ETH, wad(40), wad(1e9), 0, false); // ~80x
+    await p.eth.aggregator.setAnswer(1950_00000000n);
+    const health = await p.engine.crossAccountHealth(p.alice);
+    expect(health.liquidatable).to.equal(true);
+    // Equity keeps moving with funding between the view and the transaction's block; maintenance does not.
+    await expect(p.engine.connect(p.alice).withdraw(1, p.alice))
+      .to.be.revertedWithCustomError(p.engine, "AccountLiquidatable")
+      .withArgs(p.alice.address, (equity: bigint) => equity <= health.equity, health.maintenanceMargin);
+  });
+});

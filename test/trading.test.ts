@@ -321,6 +321,10 @@ describe("trading", function () {
         .to.emit(p.engine, "MarginRemoved")
         .withArgs(p.alice.address, ETH, removable, wad(110));
       await expect(p.engine.connect(p.alice).removeMargin(ETH, 0)).to.be.revertedWithCustomError(p.engine, "ZeroAmount");
+      const margin = (await p.engine.getPosition(p.alice, ETH)).margin;
+      await expect(p.engine.connect(p.alice).removeMargin(ETH, margin + 1n))
+        .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
+        .withArgs(margin, margin + 1n);
     });
 
     it("rejects add/remove on cross positions and missing positions", async function () {
@@ -335,6 +339,9 @@ describe("trading", function () {
       await expect(p.engine.connect(p.alice).addMargin(9, wad(1)))
         .to.be.revertedWithCustomError(p.engine, "UnknownMarket")
         .withArgs(9);
+      for (const view of [() => p.engine.positionHealth(p.alice, BTC), () => p.engine.liquidationPrice(p.alice, BTC)]) {
+        await expect(view()).to.be.revertedWithCustomError(p.engine, "NoPosition").withArgs(p.alice.address, BTC);
+      }
     });
 
     it("adding margin is a cross debit: refused while the cross account is liquidatable", async function () {

@@ -12,37 +12,32 @@
  */
 import path from "node:path";
 
-import {
-  HardhatArtifactResolver,
-  PrettyEventHandler,
-  errorDeploymentResultToExceptionMessage,
-  readDeploymentParameters,
-} from "@nomicfoundation/hardhat-ignition/helpers";
-import { DeploymentResultType, deploy, listTransactions } from "@nomicfoundation/ignition-core";
+import { readDeploymentParameters } from "@nomicfoundation/hardhat-ignition/helpers";
 import type { DeploymentParameters, IgnitionModule } from "@nomicfoundation/ignition-core";
-import { ZeroAddress, getAddress } from "ethers";
+import { ZeroAddress } from "ethers";
 import hre from "hardhat";
 
-import { FUTURE_IDS, MARKETS } from "../ignition/lib/perp.js";
+import { FUTURE_IDS } from "../ignition/lib/perp.js";
 import PerpLocal from "../ignition/modules/PerpLocal.js";
 import PerpProtocol from "../ignition/modules/PerpProtocol.js";
 import {
   ENV,
-  LOCAL_CHAIN_IDS,
   buildDeployment,
   chooseModule,
+  deployWithIgnition,
+  deploymentProblems,
+  discardStaleJournal,
   findTodos,
-  missingCode,
+  journalDeploymentBlock,
+  journalDir,
   parametersPath,
-  removeJournal,
   writeDeployment,
 } from "./lib/deployment.js";
 
 const connection = await hre.network.getOrCreate();
-const { provider, networkName, networkConfig, ethers } = connection;
+const { provider, networkName, ethers } = connection;
 const root = hre.config.paths.root;
 const chainId = Number(await provider.request({ method: "eth_chainId" }));
-const isLocalChain = LOCAL_CHAIN_IDS.includes(chainId);
 const moduleId = chooseModule(chainId);
 const ignitionModule: IgnitionModule = moduleId === "PerpLocal" ? PerpLocal : PerpProtocol;
 
@@ -65,28 +60,16 @@ if (todos.length > 0) {
 }
 
 // ------------------------------------------------------------------------------------------ journal
-const ephemeral = networkConfig.type === "edr-simulated";
-const deploymentId = `chain-${chainId}`;
-const deploymentDir = ephemeral
-  ? undefined
-  : path.join(
-      process.env[ENV.ignitionDeploymentsDir] || path.join(hre.config.paths.ignition, "deployments"),
-      deploymentId,
-    );
+const deploymentDir = journalDir(hre, connection, chainId);
 if (deploymentDir !== undefined) {
-  const missing = await missingCode(deploymentDir, moduleId, async (address) =>
-    String(await provider.request({ method: "eth_getCode", params: [address, "latest"] })),
-  );
-  if (missing.length > 0) {
-    const detail =
-      `the journal ${path.relative(root, deploymentDir)} records contracts that have no code on ` +
-      `chain ${chainId}:\n  ${missing.join("\n  ")}`;
-    if (!isLocalChain) {
-      throw new Error(`${detail}\nIt belongs to another chain or deployment: move it away if that is intended.`);
-    }
-    console.log(`Local chain ${chainId} was restarted (${detail}).\nDiscarding that journal and deploying afresh.\n`);
-    await removeJournal(deploymentDir);
-  }
+  const discarded = await discardStaleJournal({
+    root,
+    deploymentDir,
+    moduleId,
+    chainId,
+    getCode: async (address) => String(await provider.request({ method: "eth_getCode", params: [address, "latest"] })),
+  });
+  if (discarded !== undefined) console.log(`${discarded}\n`);
 }
 
 // ------------------------------------------------------------------------------------------ deploy
@@ -94,65 +77,33 @@ console.log(
   `Deploying ${moduleId} to "${networkName}" (chain ${chainId})` +
     (parametersFile === undefined ? " with default parameters" : ` with ${path.relative(root, parametersFile)}`),
 );
-const artifactResolver = new HardhatArtifactResolver(hre.artifacts);
-const accounts = (await provider.request({ method: "eth_accounts" })) as string[];
-const result = await deploy({
-  config: hre.config.ignition,
-  provider,
-  // Ignition's live progress display redraws itself: only on a terminal.
-  executionEventListener: process.stdout.isTTY ? new PrettyEventHandler(hre.interruptions) : undefined,
-  artifactResolver,
-  deploymentDir,
+// Ignition's live progress display redraws itself: only on a terminal.
+const addresses = await deployWithIgnition({
+  hre,
+  connection,
   ignitionModule,
-  deploymentParameters: parameters,
-  accounts,
-  maxFeePerGasLimit: networkConfig.ignition.maxFeePerGasLimit,
-  maxFeePerGas: networkConfig.ignition.maxFeePerGas,
-  maxPriorityFeePerGas: networkConfig.ignition.maxPriorityFeePerGas,
-  gasPrice: networkConfig.ignition.gasPrice,
-  disableFeeBumping: hre.config.ignition.disableFeeBumping ?? networkConfig.ignition.disableFeeBumping,
+  parameters,
+  deploymentDir,
+  showProgress: process.stdout.isTTY === true,
 });
-if (result.type !== DeploymentResultType.SUCCESSFUL_DEPLOYMENT) {
-  throw new Error(errorDeploymentResultToExceptionMessage(result));
-}
-const addresses = Object.fromEntries(Object.entries(result.contracts).map(([id, c]) => [id, c.address]));
 
 // ------------------------------------------------------------------------------------------ record
 if (deploymentDir === undefined) {
   console.log(`\n"${networkName}" is the in-process network: it ends with this script, so no record is written.`);
 } else {
-  const engineAddress = getAddress(addresses[`${moduleId}#${FUTURE_IDS.engine}`]);
-  const engineTx = (await listTransactions(deploymentDir, artifactResolver)).find(
-    (tx) => tx.address !== undefined && getAddress(tx.address) === engineAddress,
-  );
-  if (engineTx === undefined) throw new Error(`The journal has no deployment transaction of ${engineAddress}`);
-  const receipt = (await provider.request({ method: "eth_getTransactionReceipt", params: [engineTx.txHash] })) as {
-    blockNumber: string;
-  } | null;
-  if (receipt === null) throw new Error(`No receipt for the engine's deployment ${engineTx.txHash}`);
+  const engineAddress = addresses[`${moduleId}#${FUTURE_IDS.engine}`];
   const deployment = buildDeployment({
     network: networkName,
     chainId,
-    deploymentBlock: Number(receipt.blockNumber),
+    deploymentBlock: await journalDeploymentBlock(hre, connection, deploymentDir, engineAddress),
     moduleId,
     addresses,
   });
 
   // The record must describe the chain, not only the journal.
+  const problems = await deploymentProblems(ethers.provider, deployment);
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   const engine = await ethers.getContractAt("PerpEngine", deployment.contracts.PerpEngine);
-  const marketCount = await engine.marketCount();
-  if (marketCount !== BigInt(MARKETS.length)) {
-    throw new Error(`Engine lists ${marketCount} markets, expected ${MARKETS.length}`);
-  }
-  for (const market of deployment.markets) {
-    const [priceFeed] = await engine.getMarket(market.id);
-    if (getAddress(priceFeed) !== market.priceFeed) {
-      throw new Error(`Market ${market.id} (${market.symbol}) reads ${priceFeed}, expected ${market.priceFeed}`);
-    }
-  }
-  if (getAddress(await engine.vault()) !== deployment.contracts.LiquidityVault) {
-    throw new Error(`Engine's vault is ${await engine.vault()}, expected ${deployment.contracts.LiquidityVault}`);
-  }
 
   const outputDir = process.env[ENV.deploymentsDir] || path.join(root, "deployments");
   const file = await writeDeployment(outputDir, deployment);

@@ -1,16 +1,25 @@
 /**
- * Helpers of scripts/deploy.ts: paths, parameter checks, the stale-journal check and the `deployments/<network>.json`
- * record (schema: sdk/src/deployments.ts).
+ * Helpers of scripts/deploy.ts and of the demo (scripts/demo/deploy.ts): paths, parameter checks, the stale-journal
+ * check, the Ignition deployment itself and the `deployments/<network>.json` record (schema: sdk/src/deployments.ts).
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
-import { getAddress } from "ethers";
+import {
+  HardhatArtifactResolver,
+  PrettyEventHandler,
+  errorDeploymentResultToExceptionMessage,
+} from "@nomicfoundation/hardhat-ignition/helpers";
+import { DeploymentResultType, deploy, listTransactions } from "@nomicfoundation/ignition-core";
+import type { DeploymentParameters, IgnitionModule } from "@nomicfoundation/ignition-core";
+import { getAddress, type Provider } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import type { NetworkConnection } from "hardhat/types/network";
 
 import { FUTURE_IDS, MARKETS } from "../../ignition/lib/perp.js";
 import type { Deployment, DeployedMarket } from "../../sdk/src/deployments.js";
+import { ChainlinkPriceFeed__factory, PerpEngine__factory } from "../../types/ethers-contracts/index.js";
 
 /** Chain ids of development nodes (`hardhat node`, anvil, ganache): their state does not outlive the process. */
 export const LOCAL_CHAIN_IDS: readonly number[] = [31337, 1337];
@@ -157,4 +166,152 @@ export async function writeDeployment(dir: string, deployment: Deployment): Prom
   const file = path.join(dir, `${deployment.network}.json`);
   await writeFile(file, serializeDeployment(deployment));
   return file;
+}
+
+// ------------------------------------------------------------------------------------------ shared deploy steps
+// Used by scripts/deploy.ts and by the demo (scripts/demo/deploy.ts).
+
+/**
+ * Ignition's journal directory for `chainId` (`<PERP_IGNITION_DEPLOYMENTS_DIR or ignition/deployments>/chain-<id>`),
+ * or undefined on the in-process network, whose state ends with the script (Ignition then keeps no journal).
+ */
+export function journalDir(
+  hre: HardhatRuntimeEnvironment,
+  connection: NetworkConnection,
+  chainId: number,
+): string | undefined {
+  if (connection.networkConfig.type === "edr-simulated") return undefined;
+  const base = process.env[ENV.ignitionDeploymentsDir] || path.join(hre.config.paths.ignition, "deployments");
+  return path.join(base, `chain-${chainId}`);
+}
+
+/**
+ * Discards a journal that records contracts with no code on a local chain (the node was restarted), so that the
+ * next deployment starts afresh; refuses (throws) on any other chain. Returns a message saying what was discarded,
+ * or undefined when the journal is fine or absent.
+ */
+export async function discardStaleJournal(args: {
+  root: string;
+  deploymentDir: string;
+  moduleId: string;
+  chainId: number;
+  getCode: (address: string) => Promise<string>;
+}): Promise<string | undefined> {
+  const { root, deploymentDir, moduleId, chainId, getCode } = args;
+  const missing = await missingCode(deploymentDir, moduleId, getCode);
+  if (missing.length === 0) return undefined;
+  const detail =
+    `the journal ${path.relative(root, deploymentDir)} records contracts that have no code on ` +
+    `chain ${chainId}:\n  ${missing.join("\n  ")}`;
+  if (!LOCAL_CHAIN_IDS.includes(chainId)) {
+    throw new Error(`${detail}\nIt belongs to another chain or deployment: move it away if that is intended.`);
+  }
+  await removeJournal(deploymentDir);
+  return `Local chain ${chainId} was restarted (${detail}).\nDiscarding that journal and deploying afresh.`;
+}
+
+/**
+ * Deploys (or, with a complete journal, resumes: sends only what is missing) an Ignition module over `connection`,
+ * from the node's accounts. Returns Ignition's future id -> address map (`<ModuleId>#<futureId>`).
+ */
+export async function deployWithIgnition(args: {
+  hre: HardhatRuntimeEnvironment;
+  connection: NetworkConnection;
+  ignitionModule: IgnitionModule;
+  parameters: DeploymentParameters;
+  /** Journal directory; undefined on the in-process network. */
+  deploymentDir: string | undefined;
+  /** Ignition's live display (a terminal only). */
+  showProgress: boolean;
+}): Promise<Record<string, string>> {
+  const { hre, connection, ignitionModule, parameters, deploymentDir, showProgress } = args;
+  const { provider, networkConfig } = connection;
+  const accounts = (await provider.request({ method: "eth_accounts" })) as string[];
+  const result = await deploy({
+    config: hre.config.ignition,
+    provider,
+    executionEventListener: showProgress ? new PrettyEventHandler(hre.interruptions) : undefined,
+    artifactResolver: new HardhatArtifactResolver(hre.artifacts),
+    deploymentDir,
+    ignitionModule,
+    deploymentParameters: parameters,
+    accounts,
+    maxFeePerGasLimit: networkConfig.ignition.maxFeePerGasLimit,
+    maxFeePerGas: networkConfig.ignition.maxFeePerGas,
+    maxPriorityFeePerGas: networkConfig.ignition.maxPriorityFeePerGas,
+    gasPrice: networkConfig.ignition.gasPrice,
+    disableFeeBumping: hre.config.ignition.disableFeeBumping ?? networkConfig.ignition.disableFeeBumping,
+  });
+  if (result.type !== DeploymentResultType.SUCCESSFUL_DEPLOYMENT) {
+    throw new Error(errorDeploymentResultToExceptionMessage(result));
+  }
+  return Object.fromEntries(Object.entries(result.contracts).map(([id, c]) => [id, c.address]));
+}
+
+/** The block in which the journal's transaction deployed `address` (the engine: where event scans start). */
+export async function journalDeploymentBlock(
+  hre: HardhatRuntimeEnvironment,
+  connection: NetworkConnection,
+  deploymentDir: string,
+  address: string,
+): Promise<number> {
+  const wanted = getAddress(address);
+  const tx = (await listTransactions(deploymentDir, new HardhatArtifactResolver(hre.artifacts))).find(
+    (t) => t.address !== undefined && getAddress(t.address) === wanted,
+  );
+  if (tx === undefined) throw new Error(`The journal has no deployment transaction of ${wanted}`);
+  const receipt = (await connection.provider.request({
+    method: "eth_getTransactionReceipt",
+    params: [tx.txHash],
+  })) as { blockNumber: string } | null;
+  if (receipt === null) throw new Error(`No receipt for the deployment of ${wanted} (${tx.txHash})`);
+  return Number(receipt.blockNumber);
+}
+
+/**
+ * What is wrong with a deployment record on the chain `provider` serves: an empty list means the record describes
+ * the chain (chain id, code at every address, engine wired to the vault and to each market's adapter, each adapter
+ * reading the recorded aggregator).
+ */
+export async function deploymentProblems(provider: Provider, deployment: Deployment): Promise<string[]> {
+  const problems: string[] = [];
+  const chainId = Number((await provider.getNetwork()).chainId);
+  if (chainId !== deployment.chainId) return [`the record is for chain ${deployment.chainId}, the node serves ${chainId}`];
+  const addresses = [
+    ...Object.entries(deployment.contracts).map(([name, address]) => [name, address] as const),
+    ...deployment.markets.flatMap((m) => [
+      [`${m.symbol} adapter`, m.priceFeed] as const,
+      [`${m.symbol} aggregator`, m.aggregator] as const,
+    ]),
+  ];
+  for (const [name, address] of addresses) {
+    if ((await provider.getCode(address)) === "0x") problems.push(`no code at ${name} ${address}`);
+  }
+  if (problems.length > 0) return problems;
+  const engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider);
+  const marketCount = await engine.marketCount();
+  if (marketCount !== BigInt(MARKETS.length)) problems.push(`Engine lists ${marketCount} markets, expected ${MARKETS.length}`);
+  if (deployment.markets.length !== MARKETS.length) {
+    problems.push(`the record lists ${deployment.markets.length} markets, expected ${MARKETS.length}`);
+  }
+  for (const market of deployment.markets) {
+    if (BigInt(market.id) >= marketCount) continue;
+    const [priceFeed] = await engine.getMarket(market.id);
+    if (getAddress(priceFeed) !== getAddress(market.priceFeed)) {
+      problems.push(`Market ${market.id} (${market.symbol}) reads ${priceFeed}, expected ${market.priceFeed}`);
+    }
+    const feed = await ChainlinkPriceFeed__factory.connect(market.priceFeed, provider).feed();
+    if (getAddress(feed) !== getAddress(market.aggregator)) {
+      problems.push(`${market.symbol} adapter reads aggregator ${feed}, expected ${market.aggregator}`);
+    }
+  }
+  const vault = await engine.vault();
+  if (getAddress(vault) !== getAddress(deployment.contracts.LiquidityVault)) {
+    problems.push(`Engine's vault is ${vault}, expected ${deployment.contracts.LiquidityVault}`);
+  }
+  const token = await engine.collateralToken();
+  if (getAddress(token) !== getAddress(deployment.contracts.CollateralToken)) {
+    problems.push(`Engine's collateral token is ${token}, expected ${deployment.contracts.CollateralToken}`);
+  }
+  return problems;
 }

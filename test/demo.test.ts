@@ -1,0 +1,253 @@
+/**
+ * `npm start` end to end: scripts/demo.ts runs as a child `hardhat run --no-compile scripts/demo.ts` (what `npm start`
+ * runs, minus the compile step `hardhat test` has just done), first on the in-process network, then with
+ * `--network localhost` against a `hardhat node` on a free port, with the deployment record and Ignition journal in
+ * a temporary directory (the committed deployments/localhost.json is never touched).
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+
+import type { Deployment } from "../sdk/src/deployments.js";
+import { HARDHAT_CLI, ROOT, freePort, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
+
+/** The requirement on the in-process run, wall time of the whole child process included. */
+const MAX_RUNTIME_MS = 60_000;
+/** A hung demo must not outlive the test. */
+const KILL_AFTER_MS = 90_000;
+
+interface DemoRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+async function runDemo(args: readonly string[], env: Record<string, string> = {}): Promise<DemoRun> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [HARDHAT_CLI, "run", "--no-compile", "scripts/demo.ts", ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      LOCALHOST_RPC_URL: "",
+      PERP_DEPLOYMENTS_DIR: "",
+      PERP_IGNITION_DEPLOYMENTS_DIR: "",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill("SIGTERM"), KILL_AFTER_MS);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", resolve);
+    });
+    return { code, stdout, stderr, ms: performance.now() - started };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The text from the line starting with `from` up to (not including) the line starting with `to`. */
+function between(output: string, from: string, to?: string): string {
+  const start = output.indexOf(from);
+  expect(start, `no "${from}" in the output:\n${output}`).to.be.greaterThanOrEqual(0);
+  const end = to === undefined ? output.length : output.indexOf(to, start);
+  expect(end, `no "${to}" after "${from}"`).to.be.greaterThan(start);
+  return output.slice(start, end);
+}
+
+/** Data rows of the first table in `text`: cells of lines between the heading rule and the closing rule. */
+function tableRows(text: string): string[][] {
+  const lines = text.split("\n");
+  const headRule = lines.findIndex((line) => line.startsWith("├"));
+  expect(headRule, `no table in:\n${text}`).to.be.greaterThan(0);
+  const rows: string[][] = [];
+  for (const line of lines.slice(headRule + 1)) {
+    if (!line.startsWith("│")) break;
+    rows.push(
+      line
+        .split("│")
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
+  }
+  return rows;
+}
+
+/** The story from the seed positions to the gas table (which depends on warm or cold storage, not on the story). */
+function storyOf(output: string): string {
+  return between(output, "== 3. Traders open positions ==", "Gas used per operation");
+}
+
+describe("npm start: the demo", function () {
+  this.timeout(KILL_AFTER_MS + 30_000);
+
+  let run: DemoRun;
+
+  before(async function () {
+    run = await runDemo([]);
+  });
+
+  it(`runs on the in-process network and exits 0 within ${MAX_RUNTIME_MS / 1000} s`, function () {
+    expect(run.code, `${run.stdout}\n${run.stderr}`).to.equal(0);
+    expect(run.stderr).to.not.match(/Demo failed/);
+    expect(run.ms).to.be.below(MAX_RUNTIME_MS);
+    expect(run.stdout).to.match(/^Perp protocol demo on network "default" \(in-process Hardhat network, chain 31337\)$/m);
+    // Not a terminal: no progress bar, no colours, no cursor control.
+    expect(run.stdout).to.not.include("\u001b");
+    for (const heading of [
+      "== 1. Deployment ==",
+      "== 2. Set-up",
+      "== 3. Traders open positions ==",
+      "== 4. Price path",
+      "== 5. Summary ==",
+    ]) {
+      expect(run.stdout).to.include(heading);
+    }
+  });
+
+  it("prints the seed positions from the protocol: 2x to 50x, long and short, cross and isolated, both markets", function () {
+    const rows = tableRows(between(run.stdout, "== 3. Traders open positions ==", "After the opening trades"));
+    // Trader, Market, Side, Mode, Leverage, Margin, Size, Entry, Liq. price, Adverse move
+    expect(rows.length).to.be.greaterThanOrEqual(10);
+    for (const row of rows) expect(row).to.have.length(10);
+    const leverages = rows.map((row) => row[4].split(" ")[0]);
+    for (const leverage of ["2x", "5x", "10x", "25x", "50x"]) expect(leverages, leverage).to.include(leverage);
+    expect(new Set(rows.map((row) => row[0])).size).to.be.within(6, 10);
+    expect(new Set(rows.map((row) => row[1]))).to.deep.equal(new Set(["ETH-USD", "BTC-USD"]));
+    expect(new Set(rows.map((row) => row[2]))).to.deep.equal(new Set(["long", "short"]));
+    expect(new Set(rows.map((row) => row[3]))).to.deep.equal(new Set(["cross", "isolated"]));
+    for (const row of rows) {
+      const [, , , , leverage, margin, size, entry, liqPrice, move] = row;
+      expect(leverage).to.match(/^\d+x \(\d+\.\dx\)$/);
+      expect(margin).to.match(/^[\d,]+\.\d\d\*?$/);
+      expect(size).to.match(/^[\d.]+$/);
+      expect(entry).to.match(/^\$[\d,]+\.\d\d$/);
+      expect(liqPrice).to.match(/^(\$[\d,]+\.\d\d|none)$/);
+      expect(move).to.match(/^(\d+\.\d\d %|-)$/);
+    }
+    // Isolated positions always have a liquidation price; the 50x ones lie about 1 % away.
+    for (const row of rows.filter((r) => r[3] === "isolated")) expect(row[8]).to.match(/^\$/);
+    for (const row of rows.filter((r) => r[4].startsWith("50x"))) {
+      expect(Number.parseFloat(row[9])).to.be.within(0.5, 2);
+    }
+  });
+
+  it("walks the price path and prints a line per liquidation", function () {
+    const path = between(run.stdout, "== 4. Price path", "== 5. Summary ==");
+    const steps = path.split("\n").filter((line) => /^\+\d+h\s+ETH \$/.test(line));
+    expect(steps.length).to.be.greaterThanOrEqual(4);
+    const liquidations = path.split("\n").filter((line) => /^\s+liquidated \w+'s (isolated|cross) /.test(line));
+    expect(liquidations.length, path).to.be.greaterThanOrEqual(1);
+    for (const line of liquidations) expect(line).to.match(/equity [+-]?[\d,]+\.\d\d -> keeper [\d,]+\.\d\d/);
+    expect(path).to.match(/funding per day: ETH-USD [+-]?\d+\.\d{4} %, BTC-USD [+-]?\d+\.\d{4} %/);
+  });
+
+  it("ends with the summary: PnL and funding per trader, LP fees, insurance fund, bad debt, keeper, gas", function () {
+    const summary = between(run.stdout, "== 5. Summary ==");
+    const traders = tableRows(between(summary, "PnL per trader"));
+    // Trader, Realised, Unrealised, Fees, Funding paid, Funding received, Liq. penalties, Bad debt, Net result
+    expect(traders.length).to.be.greaterThanOrEqual(7);
+    expect(traders.at(-1)?.[0]).to.equal("Total");
+    for (const row of traders) {
+      expect(row).to.have.length(9);
+      for (const cell of row.slice(1)) expect(cell).to.match(/^[+-]?[\d,]+\.\d\d( \(\d+\))?$/);
+    }
+    const head = between(summary, "PnL per trader", "├");
+    for (const word of ["Realised", "Unrealised", "Fees", "Funding", "paid", "received", "penalties", "Bad debt", "Net"]) {
+      expect(head).to.include(word);
+    }
+
+    const items = tableRows(between(summary, "LPs, insurance fund, bad debt and keeper"));
+    const item = (pattern: RegExp) => {
+      const row = items.find((r) => pattern.test(r[1]));
+      expect(row, `no row ${pattern} in ${JSON.stringify(items)}`).to.not.equal(undefined);
+      return row![2];
+    };
+    expect(item(/^Trading fees paid by traders/)).to.match(/^[\d,]+\.\d\d USD$/);
+    expect(item(/^NAV: first trade -> now$/)).to.match(/^[\d,]+\.\d\d -> [\d,]+\.\d\d USD$/);
+    expect(item(/^Share price/)).to.match(/^\d\.\d{6} -> \d\.\d{6} \([+-]?\d+\.\d{3} %\)$/);
+    expect(items.some((r) => r[0] === "Insurance fund")).to.equal(true);
+    expect(item(/^First trade -> now$/)).to.match(/^[\d,]+\.\d\d -> [\d,]+\.\d\d USD$/);
+    expect(items.some((r) => r[0] === "Bad debt")).to.equal(true);
+    expect(item(/^Total \(BadDebtCovered events: \d+\)$/)).to.match(/^[\d,]+\.\d\d USD$/);
+    expect(items.some((r) => r[0] === "Keeper")).to.equal(true);
+    expect(item(/^Rewards: [1-9]\d* units liquidated/)).to.match(/^[\d,]+\.\d\d USD$/);
+
+    const gas = tableRows(between(summary, "Gas used per operation"));
+    const operations = gas.map((row) => row[0]);
+    for (const pattern of [
+      /^deposit \(cross balance\)$/,
+      /^LP deposit/,
+      /^trade: open \(cross\)$/,
+      /^trade: open \(isolated\)$/,
+      /^trade: close/,
+      /^liquidateMany/,
+      /^oracle price update/,
+    ]) {
+      expect(operations.some((op) => pattern.test(op)), `${pattern} in ${operations.join(", ")}`).to.equal(true);
+    }
+    for (const row of gas.slice(0, -1)) expect(row[2]).to.match(/^[\d,]+$/);
+  });
+
+  it("fails with a one-line message and a non-zero exit code when the node cannot be reached", async function () {
+    const failed = await runDemo(["--network", "localhost"], {
+      LOCALHOST_RPC_URL: `http://127.0.0.1:${await freePort()}`,
+    });
+    expect(failed.code).to.not.equal(0);
+    const messages = failed.stderr.split("\n").filter((line) => line.startsWith("Demo failed: "));
+    expect(messages, failed.stderr).to.have.length(1);
+    expect(messages[0]).to.match(/localhost/);
+  });
+
+  describe("--network localhost against a hardhat node", function () {
+    let node: Node | undefined;
+    let tmp: string;
+    let env: Record<string, string>;
+
+    before(async function () {
+      tmp = await mkdtemp(path.join(os.tmpdir(), "perp-demo-"));
+      node = await startLocalNode("hardhat");
+      env = {
+        LOCALHOST_RPC_URL: node.url,
+        PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
+        PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
+      };
+    });
+
+    after(async function () {
+      await stopNode(node);
+      if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+    });
+
+    it("deploys to a fresh node, records the deployment and tells the same story as in process", async function () {
+      const first = await runDemo(["--network", "localhost"], env);
+      expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(0);
+      expect(first.stdout).to.match(/^Perp protocol demo on network "localhost" \(JSON-RPC node, chain 31337\)$/m);
+      expect(first.stdout).to.include("Deployed PerpLocal with Ignition");
+      const deployment = JSON.parse(await readFile(path.join(tmp, "deployments", "localhost.json"), "utf8")) as Deployment;
+      expect(first.stdout).to.include(deployment.contracts.PerpEngine);
+      // Same code, same inputs, block timestamps chosen by the demo: the same numbers, to the cent.
+      expect(storyOf(first.stdout)).to.equal(storyOf(run.stdout));
+    });
+
+    it("runs again on the same node: reuses the deployment and starts from zero", async function () {
+      const second = await runDemo(["--network", "localhost"], env);
+      expect(second.code, `${second.stdout}\n${second.stderr}`).to.equal(0);
+      expect(second.stdout).to.match(/matches the chain/);
+      expect(second.stdout).to.not.include("Deployed PerpLocal");
+      expect(second.stdout).to.match(/An earlier run left \d+ open position\(s\)/);
+      // The traders' story does not depend on what an earlier run left behind.
+      const pnl = (output: string) => tableRows(between(output, "PnL per trader"));
+      expect(pnl(second.stdout)).to.deep.equal(pnl(run.stdout));
+    });
+  });
+});

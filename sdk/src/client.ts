@@ -4,7 +4,20 @@
  *
  * @packageDocumentation
  */
-import { Contract, Signature, type ContractRunner, type Provider, type Signer, type TransactionReceipt } from "ethers";
+import {
+  Contract,
+  JsonRpcProvider,
+  Signature,
+  makeError,
+  type ContractRunner,
+  type JsonRpcApiProviderOptions,
+  type JsonRpcPayload,
+  type JsonRpcResult,
+  type Networkish,
+  type Provider,
+  type Signer,
+  type TransactionReceipt,
+} from "ethers";
 
 import {
   ICollateralToken__factory,
@@ -124,6 +137,44 @@ export interface TradeQuote {
   readonly simulation: TradeSimulation;
   /** Set when a check the engine runs would fail: the trade would revert with this error. */
   readonly rejection?: string;
+}
+
+/** A trade as the engine executed it: one `PositionModified` event. USD amounts, prices and sizes are WAD. */
+export interface TradeExecution {
+  readonly trader: string;
+  readonly marketId: number;
+  readonly sizeDelta: bigint;
+  /** Size after the trade (0: closed). */
+  readonly newSize: bigint;
+  /** The last leg's fill price. */
+  readonly fillPrice: bigint;
+  /** Total fee of the trade. */
+  readonly fee: bigint;
+  readonly realizedPnl: bigint;
+  /** Funding settled by the trade (negative: received). */
+  readonly fundingPaid: bigint;
+  readonly isolated: boolean;
+  readonly fundingIndex: bigint;
+  readonly blockNumber: number;
+  readonly logIndex: number;
+}
+
+/** One liquidated unit: a `Liquidated` event. USD amounts are WAD. */
+export interface LiquidationRecord {
+  readonly trader: string;
+  /** The isolated position's market, or `undefined` for a whole cross account. */
+  readonly marketId: number | undefined;
+  readonly keeper: string;
+  /** Equity of the unit at liquidation (may be negative: bad debt). */
+  readonly equity: bigint;
+  readonly notional: bigint;
+  /** Credited to the keeper's cross balance. */
+  readonly keeperReward: bigint;
+  readonly insurancePaid: bigint;
+  /** Returned to the trader. */
+  readonly traderRemainder: bigint;
+  readonly blockNumber: number;
+  readonly logIndex: number;
 }
 
 /** The chain the RPC endpoint serves is not the deployment's. */
@@ -524,6 +575,25 @@ export class PerpClient {
   }
 
   /**
+   * Sends exactly the trade a `TradeQuote` describes, with the quote's own `acceptablePrice`: the slippage bound stays
+   * the one of the quote the trader saw, however long they took to confirm it (`trade` re-quotes at send time
+   * instead). Refuses locally, without sending, a quote that carries a `rejection`.
+   * @example
+   * ```ts
+   * const quote = await client.quoteTrade({ market: "ETH-USD", side: "long", margin: "500", leverage: 10, isolated: true });
+   * if (await userConfirms(quote)) await client.sendQuote(quote);
+   * ```
+   */
+  async sendQuote(quote: TradeQuote): Promise<{ quote: TradeQuote; receipt: TransactionReceipt }> {
+    this.requireSigner();
+    if (quote.rejection) throw new InvalidRequestError(`the engine would reject this trade: ${quote.rejection}`);
+    const receipt = await this.send(() =>
+      this.engine.trade(quote.marketId, quote.sizeDelta, quote.acceptablePrice, quote.marginDelta, quote.isolated),
+    );
+    return { quote, receipt };
+  }
+
+  /**
    * Closes the signer's whole position in a market.
    * @example await client.closePosition("ETH-USD", { slippage: "1%" })
    */
@@ -609,6 +679,73 @@ export class PerpClient {
         targets.map((t) => BigInt(t.marketId)),
       ),
     );
+  }
+
+  // ===================================================================== receipts
+
+  /**
+   * The trades a receipt of this deployment's engine records (`PositionModified` events, in log order): what the
+   * engine executed, to compare with the quote or to report.
+   * @example
+   * ```ts
+   * const { quote, receipt } = await client.trade({ market: "ETH", side: "long", size: "1" });
+   * const [executed] = client.tradeExecutions(receipt);
+   * console.log(executed.fillPrice === quote.fillPrice, executed.fee === quote.fee);
+   * ```
+   */
+  tradeExecutions(receipt: TransactionReceipt): TradeExecution[] {
+    return this.engineLogs(receipt, "PositionModified").map(({ log, args }) => ({
+      trader: String(args.trader),
+      marketId: Number(args.marketId as bigint),
+      sizeDelta: args.sizeDelta as bigint,
+      newSize: args.newSize as bigint,
+      fillPrice: args.fillPrice as bigint,
+      fee: args.fee as bigint,
+      realizedPnl: args.realizedPnl as bigint,
+      fundingPaid: args.fundingPaid as bigint,
+      isolated: Boolean(args.isolated),
+      fundingIndex: args.fundingIndex as bigint,
+      blockNumber: log.blockNumber,
+      logIndex: log.index,
+    }));
+  }
+
+  /**
+   * The liquidations a receipt of this deployment's engine records (`Liquidated` events, in log order); `marketId`
+   * is `undefined` for a whole cross account.
+   * @example
+   * ```ts
+   * const receipt = await client.liquidateMany(targets);
+   * const earned = client.liquidationEvents(receipt).reduce((sum, l) => sum + l.keeperReward, 0n);
+   * ```
+   */
+  liquidationEvents(receipt: TransactionReceipt): LiquidationRecord[] {
+    return this.engineLogs(receipt, "Liquidated").map(({ log, args }) => ({
+      trader: String(args.trader),
+      marketId: (args.marketId as bigint) === CROSS ? undefined : Number(args.marketId as bigint),
+      keeper: String(args.keeper),
+      equity: args.equity as bigint,
+      notional: args.notional as bigint,
+      keeperReward: args.keeperReward as bigint,
+      insurancePaid: args.insurancePaid as bigint,
+      traderRemainder: args.traderRemainder as bigint,
+      blockNumber: log.blockNumber,
+      logIndex: log.index,
+    }));
+  }
+
+  private engineLogs(receipt: TransactionReceipt, name: "PositionModified" | "Liquidated") {
+    const engine = this.deployment.contracts.PerpEngine.toLowerCase();
+    const decoded: { log: TransactionReceipt["logs"][number]; args: Record<string, unknown> }[] = [];
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== engine) continue;
+      const parsed = this.engine.interface.parseLog({ topics: [...log.topics], data: log.data });
+      if (parsed?.name !== name) continue;
+      const args: Record<string, unknown> = {};
+      parsed.fragment.inputs.forEach((input, i) => (args[input.name] = parsed.args[i]));
+      decoded.push({ log, args });
+    }
+    return decoded;
   }
 
   // ===================================================================== helpers
@@ -919,4 +1056,125 @@ export function liquidatableUnits(healths: readonly PositionHealth[]): PositionH
     seenAccounts.add(account);
     return true;
   });
+}
+
+// ===================================================================== RPC accounting
+
+/** What a `CountingJsonRpcProvider` has sent since it was created or last reset. */
+export interface RpcStats {
+  /** JSON-RPC calls (one per method call, whether sent alone or inside a batch). */
+  readonly calls: number;
+  /** HTTP requests (a JSON-RPC batch of many calls is one). */
+  readonly httpRequests: number;
+  /** HTTP requests that failed (time-out, refused or dropped connection, HTTP error status). */
+  readonly failedHttpRequests: number;
+  /** Calls by JSON-RPC method, e.g. `{ eth_call: 8, eth_getLogs: 2 }`. */
+  readonly byMethod: Readonly<Record<string, number>>;
+}
+
+/** Options of `CountingJsonRpcProvider`: ethers' `JsonRpcProvider` options and a request time-out. */
+export interface CountingJsonRpcProviderOptions extends JsonRpcApiProviderOptions {
+  /** Time-out of one HTTP request in milliseconds (default 300,000, as ethers). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * An ethers `JsonRpcProvider` over HTTP that counts what it sends: JSON-RPC calls, HTTP requests (ethers batches
+ * calls made in the same tick into one request, up to `batchMaxCount`) and calls per method. For measuring how many
+ * requests a tool makes (the keeper's scan benchmark) and for RPC plans billed per call.
+ *
+ * It sends with the platform's `fetch` (Node 18+, browsers) and decodes with `Response.json()`, which is much faster
+ * than ethers' own transport on large answers (ethers decodes UTF-8 in JavaScript: about 70 ms per megabyte). Failures
+ * look like ethers': an HTTP error status is a `SERVER_ERROR`, a time-out a `TIMEOUT`, and a refused or dropped
+ * connection rethrows the socket error (`ECONNREFUSED`, `ECONNRESET`...), so `isTransientError` recognises them.
+ * @example
+ * ```ts
+ * const provider = new CountingJsonRpcProvider("http://127.0.0.1:8545", 31337, { staticNetwork: true, timeoutMs: 10_000 });
+ * await Promise.all([provider.getBlockNumber(), provider.getBalance(address)]);
+ * provider.stats; // { calls: 2, httpRequests: 1, failedHttpRequests: 0, byMethod: { eth_blockNumber: 1, eth_getBalance: 1 } }
+ * provider.resetStats();
+ * ```
+ */
+export class CountingJsonRpcProvider extends JsonRpcProvider {
+  #calls = 0;
+  #httpRequests = 0;
+  #failedHttpRequests = 0;
+  #byMethod = new Map<string, number>();
+  readonly #url: string;
+  readonly #timeoutMs: number;
+
+  constructor(url: string, network?: Networkish, options: CountingJsonRpcProviderOptions = {}) {
+    const { timeoutMs, ...providerOptions } = options;
+    super(url, network, providerOptions);
+    this.#url = url;
+    this.#timeoutMs = timeoutMs ?? 300_000;
+  }
+
+  /** Counts, then posts the payload with `fetch`. */
+  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    const calls = Array.isArray(payload) ? payload : [payload];
+    this.#httpRequests += 1;
+    this.#calls += calls.length;
+    for (const call of calls) this.#byMethod.set(call.method, (this.#byMethod.get(call.method) ?? 0) + 1);
+    try {
+      const response = await fetch(this.#url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      if (!response.ok) {
+        throw makeError(`server response ${response.status} ${response.statusText}`, "SERVER_ERROR", {
+          request: this.#url,
+        });
+      }
+      const body = (await response.json()) as JsonRpcResult | JsonRpcResult[];
+      return Array.isArray(body) ? body : [body];
+    } catch (error) {
+      this.#failedHttpRequests += 1;
+      const name = (error as { name?: string }).name;
+      if (name === "TimeoutError" || name === "AbortError") {
+        throw makeError("request timeout", "TIMEOUT", { operation: "request", reason: "timeout" });
+      }
+      // fetch reports a refused or dropped connection as "fetch failed" with the socket error as its cause.
+      if (error instanceof TypeError && error.message === "fetch failed" && error.cause !== undefined) throw error.cause;
+      throw error;
+    }
+  }
+
+  /** A copy of the counters. */
+  get stats(): RpcStats {
+    return {
+      calls: this.#calls,
+      httpRequests: this.#httpRequests,
+      failedHttpRequests: this.#failedHttpRequests,
+      byMethod: Object.fromEntries([...this.#byMethod.entries()].sort(([a], [b]) => a.localeCompare(b))),
+    };
+  }
+
+  /** Sets every counter back to zero. */
+  resetStats(): void {
+    this.#calls = 0;
+    this.#httpRequests = 0;
+    this.#failedHttpRequests = 0;
+    this.#byMethod = new Map();
+  }
+}
+
+/**
+ * The difference between two `RpcStats` readings: what was sent in between.
+ * @example const before = provider.stats; await scan(); const used = rpcStatsSince(before, provider.stats)
+ */
+export function rpcStatsSince(before: RpcStats, after: RpcStats): RpcStats {
+  const byMethod: Record<string, number> = {};
+  for (const [method, count] of Object.entries(after.byMethod)) {
+    const delta = count - (before.byMethod[method] ?? 0);
+    if (delta !== 0) byMethod[method] = delta;
+  }
+  return {
+    calls: after.calls - before.calls,
+    httpRequests: after.httpRequests - before.httpRequests,
+    failedHttpRequests: after.failedHttpRequests - before.failedHttpRequests,
+    byMethod,
+  };
 }

@@ -1,0 +1,151 @@
+/**
+ * What every command needs: the RPC endpoint, the deployment record, the SDK client and, for writes, the key.
+ *
+ *   --rpc <url> | RPC_URL                         default http://127.0.0.1:8545
+ *   --deployment <name-or-path>                   default: the record in deployments/ whose chainId is the endpoint's
+ *   PRIVATE_KEY | --keystore <NAME>               the key; never printed
+ *
+ * `PERP_DEPLOYMENTS_DIR` (as for the deploy script) replaces `deployments/` as the directory searched.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+
+import { JsonRpcProvider, Wallet, isAddress, getAddress } from "ethers";
+
+import { PerpClient, type Deployment } from "../../sdk/src/index.js";
+import { loadDeployment } from "../../sdk/src/node.js";
+import { CliError, registerSecret } from "./errors.js";
+import { keystoreValue } from "./keystore.js";
+
+export const ROOT = path.resolve(import.meta.dirname, "..", "..");
+export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
+/** How long the endpoint may take to answer its first request. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+/** The options every command accepts (defined on the program). */
+export interface GlobalOptions {
+  rpc?: string;
+  deployment?: string;
+  keystore?: string;
+  json?: boolean;
+}
+
+export interface Session {
+  readonly client: PerpClient;
+  readonly provider: JsonRpcProvider;
+  readonly deployment: Deployment;
+  /** The signer, when the command needed one. */
+  readonly wallet: Wallet | undefined;
+  close(): void;
+}
+
+/** The endpoint without path or credentials, for messages (an API key may sit in the URL's path or query). */
+export function endpointLabel(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "the RPC endpoint";
+  }
+}
+
+async function probeChainId(url: string): Promise<number> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(`the RPC URL is not a URL (got ${JSON.stringify(url.slice(0, 80))})`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new CliError(`the RPC URL must be http(s), not ${parsed.protocol}`);
+  }
+  let body: { result?: unknown; error?: { message?: string } };
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    body = (await response.json()) as typeof body;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code ?? cause?.message ?? (error as Error).name;
+    throw new CliError(`cannot reach the RPC endpoint ${endpointLabel(url)} (${reason}); is the node running?`);
+  }
+  if (typeof body.result !== "string") {
+    throw new CliError(`${endpointLabel(url)} did not answer eth_chainId (${body.error?.message ?? "no result"})`);
+  }
+  return Number(BigInt(body.result));
+}
+
+/** The deployment named by `--deployment` (a name in the deployments directory, or a JSON file), or by chain id. */
+export function resolveDeployment(option: string | undefined, chainId: number): Deployment {
+  const directory = process.env.PERP_DEPLOYMENTS_DIR || path.join(ROOT, "deployments");
+  if (option === undefined || option === "") return loadDeployment(chainId, directory);
+  const asPath = path.resolve(option);
+  if (option.endsWith(".json") || option.includes("/") || option.includes(path.sep)) {
+    if (!existsSync(asPath)) throw new CliError(`no deployment file at ${asPath}`);
+    return loadDeployment(path.basename(asPath, ".json"), path.dirname(asPath));
+  }
+  return loadDeployment(option, directory);
+}
+
+/** The private key from PRIVATE_KEY or the keystore, checked and registered for redaction. */
+async function loadKey(options: GlobalOptions): Promise<string> {
+  let key: string;
+  let source: string;
+  if (options.keystore) {
+    key = await keystoreValue(options.keystore);
+    source = `the keystore value ${options.keystore}`;
+  } else if (process.env.PRIVATE_KEY) {
+    key = process.env.PRIVATE_KEY;
+    source = "PRIVATE_KEY";
+  } else {
+    throw new CliError("this command needs a key: set PRIVATE_KEY or use --keystore <NAME>");
+  }
+  registerSecret(key);
+  key = key.trim();
+  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key)) throw new CliError(`${source} is not a private key (32 bytes, hex)`);
+  return key.startsWith("0x") ? key : `0x${key}`;
+}
+
+/** Whether a key is configured (without reading it). */
+export function hasKey(options: GlobalOptions): boolean {
+  return Boolean(options.keystore || process.env.PRIVATE_KEY);
+}
+
+/** Checks an address argument. */
+export function parseAddress(value: string, what = "address"): string {
+  if (!isAddress(value)) throw new CliError(`${what} ${JSON.stringify(value)} is not an address`);
+  return getAddress(value);
+}
+
+/**
+ * Connects: endpoint (chain id), deployment, client; with `signer`, the key too (read last, so that a wrong URL or
+ * deployment does not cost a keystore password).
+ */
+export async function openSession(options: GlobalOptions, signer: boolean): Promise<Session> {
+  const url = options.rpc || process.env.RPC_URL || DEFAULT_RPC_URL;
+  const chainId = await probeChainId(url);
+  const deployment = resolveDeployment(options.deployment, chainId);
+  // A static network (no polling to detect it) and no response cache: each read sees the latest block, and
+  // consecutive transactions get consecutive nonces.
+  const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, cacheTimeout: -1 });
+  try {
+    // Checks the endpoint's chain against the deployment's before any key is read.
+    const reader = await PerpClient.connect({ runner: provider, deployment });
+    if (!signer) return { client: reader, provider, deployment, wallet: undefined, close: () => provider.destroy() };
+    const key = await loadKey(options);
+    let wallet: Wallet;
+    try {
+      wallet = new Wallet(key, provider);
+    } catch {
+      throw new CliError("the key is not a valid secp256k1 private key");
+    }
+    const client = await PerpClient.connect({ runner: wallet, deployment });
+    return { client, provider, deployment, wallet, close: () => provider.destroy() };
+  } catch (error) {
+    provider.destroy();
+    throw error;
+  }
+}

@@ -1,0 +1,442 @@
+/**
+ * The trader CLI (`scripts/perp.ts`) as a user runs it: a child process (`node --import tsx scripts/perp.ts ...`)
+ * against a `hardhat node` in its own process, with the protocol deployed by the deploy script into a temporary
+ * directory. The key comes from the environment (a dev account derived at runtime) or from a Hardhat keystore in a
+ * temporary config directory; no output may ever contain it.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { HDNodeWallet, JsonRpcProvider } from "ethers";
+
+import { PerpClient, type Deployment } from "../sdk/src/index.js";
+import { loadDeployment } from "../sdk/src/node.js";
+import { MockAggregator__factory, MockUSDC__factory } from "../types/ethers-contracts/index.js";
+import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
+
+const MNEMONIC = "test test test test test test test test test test test junk";
+const CLI = path.join(ROOT, "scripts", "perp.ts");
+const WAD = 10n ** 18n;
+const USDC = 10n ** 6n;
+/** One CLI run may not take longer than this (it takes well under a second). */
+const RUN_TIMEOUT_MS = 30_000;
+
+function wad(value: string): bigint {
+  const [whole, fraction = ""] = value.split(".");
+  return BigInt(whole) * WAD + BigInt(fraction.padEnd(18, "0"));
+}
+
+function devWallet(i: number): HDNodeWallet {
+  return HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`);
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface RunOptions {
+  /** PRIVATE_KEY: the trader's by default; `null` for none. */
+  key?: string | null;
+  env?: Record<string, string>;
+  /** Written to stdin (otherwise stdin is /dev/null: not a terminal). */
+  input?: string;
+}
+
+/** Spawns a process, collecting its output; killed if it outlives RUN_TIMEOUT_MS. */
+function collect(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  if (input !== undefined) child.stdin?.end(input);
+  const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `hardhat keystore set <name>` in `configHome`, answering its prompts one at a time as they appear. */
+async function keystoreSet(configHome: string, name: string, password: string, value: string): Promise<void> {
+  const child = spawn(process.execPath, [HARDHAT_CLI, "keystore", "set", name], {
+    cwd: ROOT,
+    env: { ...process.env, XDG_CONFIG_HOME: configHome, NO_COLOR: "1" },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let answered = 0;
+  const prompts = /(Enter the password|confirm your password|Enter secret to store[^:]*): /g;
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    const seen = stdout.match(prompts) ?? [];
+    for (; answered < seen.length; answered++) {
+      const secret = seen[answered].startsWith("Enter secret");
+      child.stdin.write(`${secret ? value : password}\n`);
+      if (secret) child.stdin.end();
+    }
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  clearTimeout(timer);
+  expect(code, "hardhat keystore set").to.equal(0);
+}
+
+describe("trader CLI (scripts/perp.ts) against a hardhat node", function () {
+  this.timeout(90_000);
+
+  let node: Node | undefined;
+  let tmp: string;
+  let provider: JsonRpcProvider;
+  let deployment: Deployment;
+  let deploymentsDir: string;
+  const deployer = devWallet(0);
+  const lp = devWallet(2);
+  const trader = devWallet(3);
+  const victim = devWallet(4);
+  const receiver = devWallet(9).address;
+  const keystoreAccount = devWallet(8);
+  /** Every byte any CLI run printed, to check that no key ever appears. */
+  const printed: string[] = [];
+
+  async function perp(args: string[], options: RunOptions = {}): Promise<Run> {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+    delete env.PRIVATE_KEY;
+    Object.assign(env, { RPC_URL: node!.url, PERP_DEPLOYMENTS_DIR: deploymentsDir }, options.env);
+    const key = options.key === undefined ? trader.privateKey : options.key;
+    if (key !== null) env.PRIVATE_KEY = key;
+    const run = await collect(process.execPath, ["--import", "tsx", CLI, ...args], env, options.input);
+    printed.push(run.stdout, run.stderr);
+    return run;
+  }
+
+  /** A successful run; its output in the failure message otherwise. */
+  async function ok(args: string[], options?: RunOptions): Promise<Run> {
+    const run = await perp(args, options);
+    expect(run.code, `perp ${args.join(" ")}\n${run.stdout}\n${run.stderr}`).to.equal(0);
+    expect(run.stderr).to.equal("");
+    return run;
+  }
+
+  async function okJson<T>(args: string[], options?: RunOptions): Promise<T> {
+    return JSON.parse((await ok([...args, "--json"], options)).stdout) as T;
+  }
+
+  const engine = () => PerpClient.connect({ runner: provider, deployment }).then((client) => client.engine);
+
+  before(async function () {
+    tmp = await mkdtemp(path.join(os.tmpdir(), "perp-cli-"));
+    deploymentsDir = path.join(tmp, "deployments");
+    node = await startLocalNode("hardhat");
+    const run = await runDeploy(node.url, {
+      PERP_DEPLOYMENTS_DIR: deploymentsDir,
+      PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
+    });
+    expect(run.code, run.output).to.equal(0);
+    deployment = loadDeployment("localhost", deploymentsDir);
+    provider = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
+    const usdc = MockUSDC__factory.connect(deployment.contracts.CollateralToken, deployer.connect(provider));
+    for (const account of [lp, victim]) await (await usdc.mint(account.address, 1_000_000n * USDC)).wait();
+  });
+
+  after(async function () {
+    provider?.destroy();
+    await stopNode(node);
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("deposits USDC (approval and permit) and LP liquidity", async function () {
+    const lpRun = await ok(["lp", "deposit", "100000"], { key: lp.privateKey });
+    expect(lpRun.stdout).to.match(
+      /^Deposited 100000 USDC in 0x[0-9a-f]{64} \(block \d+\); you hold 100,000\.00 shares \(withdrawable now 0\.00 USDC\)\n$/,
+    );
+    const client = await PerpClient.connect({ runner: provider, deployment });
+    expect(await client.vault.balanceOf(lp.address)).to.equal(100_000n * 10n ** 12n);
+
+    const faucet = await ok(["faucet", "1,000,000"]);
+    expect(faucet.stdout).to.match(/^Minted 1,000,000 USDC in 0x[0-9a-f]{64} \(block \d+\); wallet 1,000,000\.00 USDC\n$/);
+    const nonce = await provider.getTransactionCount(trader.address);
+    const deposit = await okJson<{ action: string; permit: boolean; transaction: { status: number }; crossBalance: string }>([
+      "deposit",
+      "2000",
+    ]);
+    expect(deposit).to.deep.include({ action: "deposit", permit: false, crossBalance: wad("2000").toString() });
+    expect(deposit.transaction.status).to.equal(1);
+    expect(await provider.getTransactionCount(trader.address), "approve + deposit").to.equal(nonce + 2);
+
+    const permit = await ok(["deposit", "500", "--permit"]);
+    expect(permit.stdout).to.match(/^Deposited 500 USDC \(permit\) in 0x[0-9a-f]{64} \(block \d+\); cross balance 2,500\.00 USD\n$/);
+    expect(await provider.getTransactionCount(trader.address), "one transaction").to.equal(nonce + 3);
+    const [crossBalance] = await (await engine()).getAccount(trader.address);
+    expect(crossBalance).to.equal(wad("2500"));
+  });
+
+  it("quotes without sending, then opens with --yes --json exactly as quoted", async function () {
+    const nonce = await provider.getTransactionCount(trader.address);
+    const args = ["ETH", "long", "--margin", "500", "--leverage", "10x", "--isolated"];
+    type Quote = Record<string, string | number | boolean>;
+    const quoted = await okJson<{ quote: Quote }>(["quote", ...args]);
+    // 500 USD x 10 / $2,000 = 2.5 ETH; fill 2000 * (1 + 1.25 / 1,000,000); taker fee 0.05 %; slippage 0.5 %.
+    const expected = {
+      marketId: 0,
+      symbol: "ETH-USD",
+      side: "long",
+      isolated: true,
+      sizeDelta: wad("2.5").toString(),
+      size: wad("2.5").toString(),
+      marginDelta: wad("500").toString(),
+      indexPrice: wad("2000").toString(),
+      fillPrice: wad("2000.0025").toString(),
+      notional: wad("5000.00625").toString(),
+      fee: wad("2.500003125").toString(),
+      acceptablePrice: wad("2010.0025125").toString(),
+      fundingRatePerDay: "0",
+      fundingRatePerDayAfter: wad("0.000005").toString(),
+      newSize: wad("2.5").toString(),
+    };
+    expect(quoted.quote).to.deep.include(expected);
+    expect(quoted.quote.rejection).to.equal(undefined);
+    expect(await provider.getTransactionCount(trader.address), "quote sends nothing").to.equal(nonce);
+
+    const opened = await okJson<{
+      quote: Quote;
+      transaction: { blockNumber: number; status: number };
+      executed: Record<string, string | boolean>;
+      position: Record<string, string | boolean>;
+    }>(["open", ...args, "--yes"]);
+    expect(opened.quote).to.deep.include(expected);
+    expect(opened.quote.liquidationPrice).to.equal(quoted.quote.liquidationPrice);
+    expect(opened.transaction.status).to.equal(1);
+    expect(opened.executed).to.deep.include({
+      fillPrice: expected.fillPrice,
+      fee: expected.fee,
+      sizeDelta: expected.sizeDelta,
+      newSize: expected.sizeDelta,
+      isolated: true,
+    });
+    expect(opened.position).to.deep.include({ size: expected.sizeDelta, side: "long", isolated: true, symbol: "ETH-USD" });
+    expect(await provider.getTransactionCount(trader.address)).to.equal(nonce + 1);
+
+    const e = await engine();
+    const position = await e.getPosition(trader.address, 0);
+    expect(position.size).to.equal(wad("2.5"));
+    expect(position.entryPrice).to.equal(wad("2000.0025"));
+    expect(position.margin).to.equal(wad("497.499996875"));
+    // A fresh position owes no funding: the quoted liquidation price is the engine's at the trade's block.
+    expect(opened.quote.liquidationPrice).to.equal(
+      (await e.liquidationPrice(trader.address, 0, { blockTag: opened.transaction.blockNumber })).toString(),
+    );
+  });
+
+  it("shows positions, account and markets, as JSON and as aligned tables", async function () {
+    const e = await engine();
+    const json = await okJson<{ trader: string; blockNumber: number; positions: Record<string, unknown>[] }>(["positions"]);
+    expect(json.trader).to.equal(trader.address);
+    expect(json.positions).to.have.length(1);
+    const [p] = json.positions;
+    const tag = { blockTag: json.blockNumber };
+    expect(p).to.deep.include({ marketId: 0, size: wad("2.5").toString(), margin: wad("497.499996875").toString() });
+    expect(p.liquidationPrice).to.equal((await e.liquidationPrice(trader.address, 0, tag)).toString());
+    expect(p.accruedFunding).to.equal((await e.pendingFunding(trader.address, 0, tag)).toString());
+
+    const table = (await ok(["positions"])).stdout.split("\n");
+    expect(table[1]).to.match(/Market\s+│ Side\s+│ Mode\s+│\s+Size │\s+Entry │\s+Notional │\s+Margin │\s+uPnL │ Funding owed │\s+Liq\. price │ Distance │ Status/);
+    expect(table[3]).to.match(/│ ETH-USD │ long │ isolated │ 2\.5 ETH │ \$2,000\.0025 │ 5,000\.00 USD │ 497\.50 USD │ .* │ ok\s+│$/);
+    // Read-only with another account's address: no key needed.
+    const byAddress = await okJson<{ positions: unknown[] }>(["positions", "--trader", trader.address], { key: null });
+    expect(byAddress.positions).to.have.length(1);
+
+    const account = (await ok(["account"])).stdout;
+    expect(account).to.match(/│ Cross balance\s+│ 2,000\.00 USD\s+│/);
+    expect(account).to.match(/│ Isolated margin\s+│ 497\.50 USD\s+│/);
+    expect(account).to.match(/│ Wallet\s+│ 997,500\.00 USDC\s+│/);
+
+    // The deployment by name (in PERP_DEPLOYMENTS_DIR) rather than by the endpoint's chain id.
+    const markets = (await ok(["markets", "--deployment", "localhost"], { key: null })).stdout;
+    expect(markets).to.match(/│ 0\s+│ ETH-USD │\s+\$2,000\.00 │\s+2\.5 ETH │\s+0 ETH │\s+\+0\.0005 %\/day │\s+50x │/);
+    expect(markets).to.match(/│ 1\s+│ BTC-USD │\s+\$60,000\.00 │\s+0 BTC │\s+0 BTC │\s+0\.0000 %\/day │\s+50x │/);
+    const vault = await okJson<{ nav: string; totalSupply: string }>(["vault"], { key: null });
+    expect(vault.totalSupply).to.equal((100_000n * 10n ** 12n).toString());
+  });
+
+  it("moves margin, closes the position and withdraws to another address", async function () {
+    const e = await engine();
+    await ok(["add-margin", "ETH", "100"]);
+    expect((await e.getPosition(trader.address, 0)).margin).to.equal(wad("597.499996875"));
+    const removed = await ok(["remove-margin", "eth-usd", "50"]);
+    expect(removed.stdout).to.match(/^Removed 50 USD from ETH-USD in 0x[0-9a-f]{64} \(block \d+\); margin 547\.50 USD, est\. liquidation \$[\d,.]+ \([\d.]+ % away\)\n$/);
+    const margin = (await e.getPosition(trader.address, 0)).margin;
+    expect(margin).to.equal(wad("547.499996875"));
+    const [before] = await e.getAccount(trader.address);
+    expect(before).to.equal(wad("1950"));
+
+    const closed = await okJson<{ executed: Record<string, string> }>(["close", "ETH"]);
+    expect(closed.executed).to.deep.include({ sizeDelta: (-wad("2.5")).toString(), newSize: "0", fillPrice: wad("2000.0025").toString() });
+    expect(closed.executed.fee).to.equal(wad("1.00000125").toString()); // maker 0.02 % of 5,000.00625
+    expect((await e.getPosition(trader.address, 0)).size).to.equal(0n);
+    const [after] = await e.getAccount(trader.address);
+    const { fundingPaid, realizedPnl, fee } = closed.executed;
+    expect(after).to.equal(before + margin - BigInt(fundingPaid) + BigInt(realizedPnl) - BigInt(fee));
+
+    const usdc = MockUSDC__factory.connect(deployment.contracts.CollateralToken, provider);
+    const withdrawn = await ok(["withdraw", "1000", "--to", receiver]);
+    expect(withdrawn.stdout).to.match(new RegExp(`^Withdrew 1000 USDC to ${receiver} in 0x[0-9a-f]{64} \\(block \\d+\\); cross balance [\\d,]+\\.\\d\\d USD\\n$`));
+    expect(await usdc.balanceOf(receiver)).to.equal(1000n * USDC);
+    expect((await e.getAccount(trader.address))[0]).to.equal(after - wad("1000"));
+  });
+
+  it("refuses bad arguments with one line on stderr, sending nothing", async function () {
+    const wrongChain = path.join(tmp, "wrong-chain.json");
+    await writeFile(wrongChain, JSON.stringify({ ...deployment, chainId: 1 }));
+    const empty = path.join(tmp, "empty");
+    await mkdir(empty);
+    const closedPort = await freePort();
+    const malformedKey = trader.privateKey.slice(0, -2);
+    const cases: [string[], RunOptions, number, string][] = [
+      [["open", "DOGE", "long", "--size", "1", "--yes"], {}, 1, 'unknown market "DOGE"; listed: ETH-USD, BTC-USD'],
+      [["open", "ETH", "long", "--size", "-1", "--yes"], {}, 1, "the size must be positive"],
+      [["open", "ETH", "short", "--size", "0", "--yes"], {}, 1, "the size must be positive"],
+      [["open", "ETH", "long", "--margin", "100", "--leverage", "51", "--yes"], {}, 1, "leverage 51x is above ETH-USD's maximum of 50x"],
+      [["open", "ETH", "long", "--size", "1000", "--yes"], {}, 1, "the engine would reject this trade: InsufficientMargin"],
+      [
+        ["open", "ETH", "long", "--size", "1.2.3", "--yes"],
+        {},
+        2,
+        `option '--size <n>' argument '1.2.3' is invalid. the size must be a decimal number (invalid amount "1.2.3": not a decimal number).`,
+      ],
+      [
+        ["deposit", "12abc"],
+        {},
+        2,
+        `command-argument value '12abc' is invalid for argument 'amount'. the amount must be a decimal number (invalid amount "12abc": not a decimal number).`,
+      ],
+      [["deposit", "1.0000001"], {}, 1, 'invalid amount "1.0000001": more than 6 decimals'],
+      [["withdraw", "0"], {}, 1, "the amount must be positive"],
+      [["faucet", "-5"], {}, 1, "the amount must be positive"],
+      [["withdraw", "1", "--to", "0x1234"], {}, 2, "option '--to <address>' argument '0x1234' is invalid. not an address (0x followed by 40 hex digits)."],
+      [["open", "ETH", "long", "--yes"], {}, 2, "give --size <n>, or --margin <usd> with --leverage <x>"],
+      [["open", "ETH", "long", "--size", "1", "--leverage", "2", "--yes"], {}, 2, "give either --size, or --margin with --leverage, not both --size and --leverage"],
+      [["open", "ETH", "long", "--size", "1", "--margin", "100", "--yes"], {}, 2, "--margin with --size moves margin into an isolated position: add --isolated"],
+      [["open", "ETH"], {}, 2, "missing required argument 'side'"],
+      [["open", "ETH", "up", "--size", "1"], {}, 2, "command-argument value 'up' is invalid for argument 'side'. Allowed choices are long, short."],
+      [["open", "ETH", "long", "--sise", "1"], {}, 2, "unknown option '--sise' (Did you mean --size?)"],
+      [["frobnicate"], {}, 2, "unknown command 'frobnicate'"],
+      [["--deployment", wrongChain, "markets"], {}, 1, "the RPC endpoint serves chain 31337, the deployment is on chain 1"],
+      [
+        ["markets"],
+        { env: { PERP_DEPLOYMENTS_DIR: empty } },
+        1,
+        `no deployment for chain 31337 in ${empty} (found: none); run \`npm run deploy -- --network <name>\` first`,
+      ],
+      [["--deployment", path.join(empty, "nope.json"), "markets"], {}, 1, `no deployment file at ${path.join(empty, "nope.json")}`],
+      [
+        ["markets"],
+        { env: { RPC_URL: `http://127.0.0.1:${closedPort}` } },
+        1,
+        `cannot reach the RPC endpoint http://127.0.0.1:${closedPort} (ECONNREFUSED); is the node running?`,
+      ],
+      [["deposit", "1"], { key: null }, 1, "this command needs a key: set PRIVATE_KEY or use --keystore <NAME>"],
+      [["deposit", "1"], { key: malformedKey }, 1, "PRIVATE_KEY is not a private key (32 bytes, hex)"],
+      [["positions"], { key: null }, 1, "positions needs an account: pass --trader <address>, set PRIVATE_KEY or use --keystore <NAME>"],
+      [
+        ["liquidate", trader.address, "ETH"],
+        {},
+        1,
+        `NotLiquidatable: ${trader.address} in market 0 is not liquidatable: equity 0.00 USD >= maintenance 0.00 USD`,
+      ],
+    ];
+    const nonce = await provider.getTransactionCount(trader.address);
+    const block = await provider.getBlockNumber();
+    // Nothing is sent, so the runs are independent: a few at a time.
+    const runs: Run[] = [];
+    for (let i = 0; i < cases.length; i += 6) {
+      runs.push(...(await Promise.all(cases.slice(i, i + 6).map(([args, options]) => perp(args, options)))));
+    }
+    cases.forEach(([args, , code, message], i) => {
+      const run = runs[i];
+      const label = `perp ${args.join(" ")}`;
+      expect(run.stderr, label).to.equal(`error: ${message}\n`);
+      expect(run.code, label).to.equal(code);
+      // A trade the mirror knows the engine would reject is refused after its quote is shown.
+      if (message.startsWith("the engine would reject")) {
+        expect(run.stdout, label).to.match(/│ Engine would reject │ InsufficientMargin\s+│/);
+      } else {
+        expect(run.stdout, label).to.equal("");
+      }
+    });
+    expect(runs.map((r) => r.stderr).join(""), "no part of a malformed key is echoed").to.not.include(malformedKey.slice(2, 22));
+
+    // Without --yes and without a terminal: the quote is shown, then a refusal (never a hang).
+    const unconfirmed = await perp(["open", "ETH", "long", "--size", "1"]);
+    expect(unconfirmed.code).to.equal(1);
+    expect(unconfirmed.stdout).to.match(/│ Quote\s+│ ETH-USD long \(cross\)\s+│/);
+    expect(unconfirmed.stderr).to.equal("error: refusing to send without confirmation: stdin is not a terminal (pass --yes to confirm)\n");
+    const unconfirmedJson = await perp(["open", "ETH", "long", "--size", "1", "--json"]);
+    expect([unconfirmedJson.code, unconfirmedJson.stdout]).to.deep.equal([1, ""]);
+    expect(unconfirmedJson.stderr).to.equal(unconfirmed.stderr);
+
+    expect(await provider.getTransactionCount(trader.address), "nonce").to.equal(nonce);
+    expect(await provider.getBlockNumber(), "no block mined").to.equal(block);
+  });
+
+  it("liquidates an unhealthy position", async function () {
+    // The victim opens a 45x isolated long through the SDK; a keeper uses the CLI.
+    const client = await PerpClient.connect({ runner: victim.connect(provider), deployment });
+    await client.deposit("300");
+    await client.trade({ market: "ETH", side: "long", margin: "200", leverage: 45, isolated: true });
+    const healthy = await perp(["liquidate", victim.address, "ETH"]);
+    expect(healthy.code).to.equal(1);
+    expect(healthy.stderr).to.match(
+      new RegExp(`^error: NotLiquidatable: ${victim.address} in market 0 is not liquidatable: equity [\\d,]+\\.\\d\\d USD >= maintenance [\\d,]+\\.\\d\\d USD\\n$`),
+    );
+
+    const aggregator = MockAggregator__factory.connect(deployment.markets[0].aggregator, deployer.connect(provider));
+    await (await aggregator.setAnswer(1970n * 10n ** 8n)).wait();
+    const [before] = await (await engine()).getAccount(trader.address);
+    const result = await okJson<{ liquidations: Record<string, string>[] }>(["liquidate", victim.address, "ETH"]);
+    expect(result.liquidations).to.have.length(1);
+    // Keeper reward: 0.1 % of 4.5 ETH at $1,970.
+    expect(result.liquidations[0]).to.deep.include({ trader: victim.address, marketId: 0, keeper: trader.address, keeperReward: wad("8.865").toString() });
+    expect((await (await engine()).getPosition(victim.address, 0)).size).to.equal(0n);
+    expect((await (await engine()).getAccount(trader.address))[0]).to.equal(before + wad("8.865"));
+  });
+
+  it("reads the key from Hardhat's keystore (password on stdin here, on the terminal for a user)", async function () {
+    const configHome = path.join(tmp, "xdg-config");
+    const password = "a keystore password";
+    await keystoreSet(configHome, "PERP_CLI_TEST_KEY", password, keystoreAccount.privateKey);
+    const env = { XDG_CONFIG_HOME: configHome };
+    const account = await okJson<{ trader: string }>(["account", "--keystore", "PERP_CLI_TEST_KEY"], {
+      key: null,
+      env,
+      input: `${password}\n`,
+    });
+    expect(account.trader).to.equal(keystoreAccount.address);
+
+    const wrong = await perp(["account", "--keystore", "PERP_CLI_TEST_KEY"], { key: null, env, input: "not the password\n" });
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stdout).to.equal("");
+    expect(wrong.stderr).to.match(/^error: cannot read "PERP_CLI_TEST_KEY" from the Hardhat keystore: .*Invalid password.*\n$/);
+    const missing = await perp(["account", "--keystore", "NO_SUCH_KEY"], { key: null, env, input: `${password}\n` });
+    expect([missing.code, missing.stdout]).to.deep.equal([1, ""]);
+    expect(missing.stderr).to.equal(
+      'error: cannot read "NO_SUCH_KEY" from the Hardhat keystore: Key "NO_SUCH_KEY" not found in the production keystore\n',
+    );
+  });
+
+  it("never prints a private key", function () {
+    expect(printed.length).to.be.greaterThan(40);
+    const everything = printed.join("\n").toLowerCase();
+    for (const wallet of [lp, trader, victim, keystoreAccount]) {
+      expect(everything).to.not.include(wallet.privateKey.slice(2).toLowerCase());
+    }
+  });
+});

@@ -1,0 +1,449 @@
+/**
+ * Keeper scale benchmark: `npm run bench:keeper [-- --positions 5000 --node hardhat]` -> bench/keeper.json.
+ *
+ * Starts its own local node (anvil by default: it mines thousands of setup transactions several times faster than a
+ * `hardhat node`), deploys the protocol, lists a third market (SOL-USD, owner = account #0), opens `--positions`
+ * positions across the three markets (isolated and cross, long and short, 2x to 40x; keyless impersonated traders,
+ * automine off, full blocks), computes with the SDK which units a price shock makes liquidatable, applies it, and
+ * runs a fresh keeper once over a request-counting provider. Then it checks on chain that exactly the expected units
+ * were liquidated, measures the marginal gas of a batch (on a snapshot that is reverted afterwards) and writes the
+ * numbers. Nothing is tuned to the targets: the targets are only compared with what was measured.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+import cliProgress from "cli-progress";
+import { Command } from "commander";
+import { HDNodeWallet, JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
+
+import {
+  CountingJsonRpcProvider,
+  PerpClient,
+  crossMarketIds,
+  isLiquidatable,
+  liquidationPrice,
+  rpcStatsSince,
+  valueCross,
+  valueIsolated,
+  type AccountSnapshot,
+  type Deployment,
+  type MarketInfo,
+  type PositionData,
+  type RpcStats,
+} from "../../sdk/src/index.js";
+import { runDeploy, startLocalNode, stopNode, type Node } from "../../test/helpers/nodes.js";
+import {
+  ChainlinkPriceFeed__factory,
+  MockAggregator__factory,
+  PerpEngine__factory,
+  PerpLens__factory,
+} from "../../types/ethers-contracts/index.js";
+import { ETH_USD_PARAMS, wad } from "../../ignition/lib/perp.js";
+import { Keeper, summaryJson, type RunSummary } from "./keeper.js";
+import { PROJECT_ROOT } from "./keystore.js";
+import { createLogger } from "./logger.js";
+import {
+  indexPrices,
+  lpTxs,
+  prepareAccounts,
+  sendWave,
+  setPrice,
+  traderAddress,
+  traderTxs,
+  type PlannedPosition,
+  type TraderPlan,
+} from "./scenario.js";
+
+const MNEMONIC = "test test test test test test test test test test test junk";
+const CROSS = 2n ** 256n - 1n;
+
+const TARGETS = { scanSeconds: 2, scanRpcCalls: 50, marginalGasPerPosition: 40_000 } as const;
+
+/** SOL-USD: ETH-USD's risk settings; skew scale and caps in SOL, the same cap / skew-scale ratio (0.5 %). */
+const SOL_USD_PARAMS = {
+  ...ETH_USD_PARAMS,
+  skewScale: wad("20000000"),
+  maxLongOpenInterest: wad("100000"),
+  maxShortOpenInterest: wad("100000"),
+};
+const START_PRICES = ["2000", "60000", "150"] as const;
+/** The shock: ETH -7 %, BTC -5 %, SOL +6 %. */
+const SHOCK = ["1860", "57000", "159"] as const;
+const LEVERAGES = [2, 3, 5, 8, 10, 15, 20, 25, 30, 40];
+
+/** Deterministic PRNG (mulberry32). */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)) };
+}
+
+/** Traders with 1 to 4 positions each (distinct markets), until `count` positions are planned. */
+function planTraders(count: number, seed: number): TraderPlan[] {
+  const rand = prng(seed);
+  // Keep the open interest within the caps whatever the count: margins scale down above 2,000 positions.
+  const scale = Math.min(1, 2000 / count);
+  const plans: TraderPlan[] = [];
+  let planned = 0;
+  for (let i = 0; planned < count; i++) {
+    const n = Math.min(count - planned, rand.int(1, 4));
+    const markets = [0, 1, 2].sort(() => rand.next() - 0.5);
+    const positions: PlannedPosition[] = [];
+    for (let k = 0; k < Math.min(n, 3); k++) {
+      positions.push({
+        marketId: markets[k],
+        side: rand.next() < 0.55 ? "long" : "short",
+        isolated: rand.next() < 0.5,
+        marginUsd: Math.max(50, Math.round(rand.int(100, 1500) * scale)),
+        leverage: LEVERAGES[rand.int(0, LEVERAGES.length - 1)],
+      });
+    }
+    planned += positions.length;
+    plans.push({ address: traderAddress("bench-trader", i), positions });
+  }
+  return plans;
+}
+
+interface Unit {
+  readonly trader: string;
+  readonly marketId: number;
+  readonly isolated: boolean;
+  readonly positions: number;
+}
+
+const unitKey = (trader: string, marketId: number | "cross") => `${trader.toLowerCase()}:${marketId}`;
+
+/** Reads every planned (trader, market) pair and each trader's account, at `blockTag`. */
+async function readBook(
+  provider: JsonRpcProvider,
+  deployment: Deployment,
+  plans: readonly TraderPlan[],
+  blockTag: number,
+): Promise<Map<string, AccountSnapshot>> {
+  const lens = PerpLens__factory.connect(deployment.contracts.PerpLens, provider);
+  const engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider);
+  const pairs = plans.flatMap((plan) => plan.positions.map((p) => ({ trader: plan.address, marketId: p.marketId })));
+  const views = (
+    await Promise.all(
+      Array.from({ length: Math.ceil(pairs.length / 200) }, (_, i) => pairs.slice(i * 200, i * 200 + 200)).map((batch) =>
+        lens.positions(
+          batch.map((p) => p.trader),
+          batch.map((p) => BigInt(p.marketId)),
+          { blockTag },
+        ),
+      ),
+    )
+  ).flat();
+  const accounts = await Promise.all(plans.map((plan) => engine.getAccount(plan.address, { blockTag })));
+  const book = new Map<string, AccountSnapshot>();
+  plans.forEach((plan, i) => {
+    const positions = new Map<number, PositionData>();
+    for (const view of views) {
+      if (view.trader.toLowerCase() !== plan.address.toLowerCase() || view.position.size === 0n) continue;
+      const { size, entryPrice, lastFundingIndex, margin } = view.position;
+      positions.set(Number(view.marketId), { size, entryPrice, lastFundingIndex, margin });
+    }
+    book.set(plan.address.toLowerCase(), { crossBalance: accounts[i][0], crossMarkets: accounts[i][1], positions });
+  });
+  return book;
+}
+
+/** The liquidatable units of a book at the markets' prices and time `now`, valued with the SDK. */
+function liquidatableByValuation(
+  book: ReadonlyMap<string, AccountSnapshot>,
+  markets: ReadonlyMap<number, MarketInfo>,
+  now: bigint,
+  keeperRewardMin: bigint,
+): Map<string, Unit> {
+  const units = new Map<string, Unit>();
+  for (const [trader, account] of book) {
+    let crossCount = 0;
+    for (const [marketId, pos] of account.positions) {
+      const cross = ((account.crossMarkets >> BigInt(marketId)) & 1n) === 1n;
+      if (cross) {
+        crossCount += 1;
+        continue;
+      }
+      const market = markets.get(marketId)!;
+      if (isLiquidatable(valueIsolated(pos, market, market.price, now, keeperRewardMin))) {
+        units.set(unitKey(trader, marketId), { trader, marketId, isolated: true, positions: 1 });
+      }
+    }
+    if (crossCount > 0 && isLiquidatable(valueCross(account, markets, now, keeperRewardMin))) {
+      const [first] = crossMarketIds(account.crossMarkets);
+      units.set(unitKey(trader, "cross"), { trader, marketId: first, isolated: false, positions: crossCount });
+    }
+  }
+  return units;
+}
+
+async function gasUsed(provider: JsonRpcProvider, deployment: Deployment, from: string, units: readonly Unit[]): Promise<bigint> {
+  const engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, await provider.getSigner(from));
+  const args = [units.map((u) => u.trader), units.map((u) => BigInt(u.marketId))] as const;
+  const estimate = await engine.liquidateMany.estimateGas(...args);
+  // Twice the estimate: anvil's estimate of a large batch was once found short (the gas used is what it is).
+  const receipt = await (await engine.liquidateMany(...args, { gasLimit: estimate * 2n })).wait();
+  if (!receipt || receipt.status !== 1) throw new Error("probe liquidation failed");
+  const liquidated = receipt.logs.filter((log) => log.topics[0] === engine.interface.getEvent("Liquidated").topicHash).length;
+  if (liquidated !== units.length) throw new Error(`probe batch liquidated ${liquidated} of ${units.length}`);
+  return receipt.gasUsed;
+}
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .name("bench:keeper")
+    .option("--positions <n>", "positions to open", "2000")
+    .option("--node <kind>", "anvil or hardhat", "anvil")
+    .option("--seed <n>", "seed of the position plan", "1")
+    .option("--out <file>", "result file", path.join(PROJECT_ROOT, "bench", "keeper.json"))
+    .parse()
+    .opts<{ positions: string; node: string; seed: string; out: string }>();
+  const count = Number(options.positions);
+  if (!Number.isInteger(count) || count < 10) throw new Error("--positions must be an integer >= 10");
+  if (options.node !== "anvil" && options.node !== "hardhat") throw new Error("--node must be anvil or hardhat");
+  const kind = options.node;
+  const log = (message: string) => process.stderr.write(`${message}\n`);
+
+  const started = performance.now();
+  let node: Node | undefined;
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "perp-bench-keeper-"));
+  try {
+    log(`starting ${kind} ...`);
+    node = await startLocalNode(kind);
+    const deployRun = await runDeploy(node.url, {
+      PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
+      PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
+    });
+    if (deployRun.code !== 0) throw new Error(`deployment failed:\n${deployRun.output}`);
+    const base = JSON.parse(await readFile(path.join(tmp, "deployments", "localhost.json"), "utf8")) as Deployment;
+    const provider = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 100 });
+    const accounts = (await provider.send("eth_accounts", [])) as string[];
+    const owner = await provider.getSigner(accounts[0]);
+
+    // ------------------------------------------------------------------ third market
+    const aggregator = await new MockAggregator__factory(owner).deploy(8, "SOL / USD", 150n * 10n ** 8n);
+    const feed = await new ChainlinkPriceFeed__factory(owner).deploy(aggregator, 86_400n, 0n, 10n ** 16n, ZeroAddress, 3_600n);
+    const engine = PerpEngine__factory.connect(base.contracts.PerpEngine, owner);
+    await (await engine.listMarket(feed, SOL_USD_PARAMS)).wait();
+    const deployment: Deployment = {
+      ...base,
+      markets: [
+        ...base.markets,
+        { id: 2, symbol: "SOL-USD", priceFeed: await feed.getAddress(), aggregator: await aggregator.getAddress() },
+      ],
+    };
+    const deploymentFile = path.join(tmp, "deployments", "bench.json");
+    await writeFile(deploymentFile, JSON.stringify(deployment, null, 2));
+
+    // ------------------------------------------------------------------ positions
+    const plans = planTraders(count, Number(options.seed));
+    const planned = plans.reduce((n, plan) => n + plan.positions.length, 0);
+    const lp = traderAddress("bench-lp", 0);
+    const setupStarted = performance.now();
+    await prepareAccounts(provider, [lp, ...plans.map((p) => p.address)], 10n ** 21n);
+    const nonces = new Map<string, number>();
+    await sendWave(provider, lpTxs(deployment, lp, 40_000_000), nonces);
+    const prices = await indexPrices(provider, deployment);
+    const txs = plans.flatMap((plan) => traderTxs(deployment, plan, prices));
+    log(`opening ${planned} positions for ${plans.length} traders (${txs.length} transactions, automine off, in rounds of one per trader) ...`);
+    const bar = new cliProgress.SingleBar(
+      { format: "  setup |{bar}| {value}/{total} transactions mined | {duration}s", stream: process.stderr },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(txs.length, 0);
+    await sendWave(provider, txs, nonces, (mined) => bar.update(mined));
+    bar.stop();
+    const setupSeconds = (performance.now() - setupStarted) / 1000;
+
+    // ------------------------------------------------------------------ expectations (SDK)
+    const reader = await PerpClient.connect({ runner: provider, deployment });
+    const protocol = await reader.protocolParams();
+    const preBlock = await provider.getBlock("latest");
+    const preMarkets = new Map((await reader.markets(preBlock!.number)).map((mk) => [mk.id, mk]));
+    const preBook = await readBook(provider, deployment, plans, preBlock!.number);
+    const open = [...preBook.values()].reduce((n, a) => n + a.positions.size, 0);
+    if (open !== planned) throw new Error(`${open} positions open, ${planned} planned`);
+    const alreadyLiquidatable = liquidatableByValuation(preBook, preMarkets, BigInt(preBlock!.timestamp), protocol.keeperRewardMin);
+    if (alreadyLiquidatable.size !== 0) throw new Error(`${alreadyLiquidatable.size} units are liquidatable before the shock`);
+    // Liquidation prices before the shock (other markets fixed, exact to one oracle unit).
+    const liqPrices = new Map<string, bigint>();
+    for (const [trader, account] of preBook) {
+      for (const marketId of account.positions.keys()) {
+        liqPrices.set(unitKey(trader, marketId), liquidationPrice(account, preMarkets, marketId, BigInt(preBlock!.timestamp), protocol.keeperRewardMin));
+      }
+    }
+
+    log("price shock: ETH -7 %, BTC -5 %, SOL +6 % ...");
+    for (let id = 0; id < 3; id++) await setPrice(provider, deployment, id, SHOCK[id], accounts[0]);
+    const shockBlock = (await provider.getBlock("latest"))!;
+    const shockMarkets = new Map((await reader.markets(shockBlock.number)).map((mk) => [mk.id, mk]));
+    const book = await readBook(provider, deployment, plans, shockBlock.number);
+    const expected = liquidatableByValuation(book, shockMarkets, BigInt(shockBlock.timestamp), protocol.keeperRewardMin);
+    // The same prediction from the liquidation prices, where one applies: isolated positions and single-market cross
+    // accounts (a price crossing its liquidation price with the other markets fixed).
+    let predictable = 0;
+    let predictionMismatches = 0;
+    for (const [trader, account] of preBook) {
+      const crossIds = [...account.positions.keys()].filter((id) => ((account.crossMarkets >> BigInt(id)) & 1n) === 1n);
+      for (const [marketId, pos] of account.positions) {
+        const cross = crossIds.includes(marketId);
+        if (cross && crossIds.length > 1) continue;
+        predictable += 1;
+        const liq = liqPrices.get(unitKey(trader, marketId))!;
+        const price = shockMarkets.get(marketId)!.price;
+        const predicted = liq === CROSS || (pos.size > 0n ? price <= liq : price >= liq);
+        if (predicted !== expected.has(unitKey(trader, cross ? "cross" : marketId))) predictionMismatches += 1;
+      }
+    }
+    const expectedPositions = [...expected.values()].reduce((n, u) => n + u.positions, 0);
+    log(`expected: ${expected.size} liquidatable units (${expectedPositions} positions); liquidation-price prediction disagrees on ${predictionMismatches} of ${predictable}`);
+
+    // ------------------------------------------------------------------ marginal gas probe (reverted)
+    const snapshot = (await provider.send("evm_snapshot", [])) as string;
+    const prober = accounts[2];
+    const expectedList = [...expected.values()];
+    const iso = expectedList.filter((u) => u.isolated);
+    const cross = expectedList.filter((u) => !u.isolated);
+    const probe = async (units: readonly Unit[]) => {
+      const k = Math.min(100, units.length);
+      if (k < 2) return undefined;
+      const one = await gasUsed(provider, deployment, prober, units.slice(0, 1));
+      const batch = await gasUsed(provider, deployment, prober, units.slice(1, k));
+      const positionsInBatch = units.slice(1, k).reduce((n, u) => n + u.positions, 0);
+      return {
+        batchOf1: Number(one),
+        [`batchOf${k - 1}`]: Number(batch),
+        marginalPerUnit: Math.round(Number(batch - one) / (k - 2)),
+        marginalPerPosition: Math.round(Number(batch - one) / (positionsInBatch - units[0].positions)),
+      };
+    };
+    const marginal = { isolated: await probe(iso), cross: await probe(cross) };
+    if (!(await provider.send("evm_revert", [snapshot]))) throw new Error("evm_revert failed");
+
+    // ------------------------------------------------------------------ the keeper
+    log("running the keeper once ...");
+    const keeperProvider = new CountingJsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1, timeoutMs: 30_000 });
+    const keeperKey = HDNodeWallet.fromPhrase(MNEMONIC, undefined, "m/44'/60'/0'/0/1").privateKey;
+    const client = await PerpClient.connect({ runner: new Wallet(keeperKey, keeperProvider), deployment });
+    const keeperLog = createLogger("warn");
+    let atScanEnd: RpcStats | undefined;
+    const keeper = await Keeper.create({
+      client,
+      logger: keeperLog,
+      rpcStats: () => keeperProvider.stats,
+      pollMs: 200,
+      // The scan's requests: those made before the first simulation.
+      onScanned: () => {
+        atScanEnd = keeperProvider.stats;
+      },
+    });
+    const startup = keeperProvider.stats;
+    const runStarted = performance.now();
+    const summary: RunSummary = await keeper.runOnce();
+    const totalSeconds = (performance.now() - runStarted) / 1000;
+    if (!atScanEnd) throw new Error("the keeper did not report its scan");
+    const scanStats = rpcStatsSince(startup, atScanEnd);
+    keeperProvider.destroy();
+
+    // ------------------------------------------------------------------ on-chain check
+    const after = await readBook(provider, deployment, plans, await provider.getBlockNumber());
+    const wronglyClosed: string[] = [];
+    const missed: string[] = [];
+    for (const [trader, account] of book) {
+      const now = after.get(trader)!;
+      for (const [marketId, pos] of account.positions) {
+        const cross = ((account.crossMarkets >> BigInt(marketId)) & 1n) === 1n;
+        const shouldClose = expected.has(unitKey(trader, cross ? "cross" : marketId));
+        const closed = !now.positions.has(marketId);
+        const unchanged = now.positions.get(marketId)?.size === pos.size;
+        if (shouldClose && !closed) missed.push(unitKey(trader, marketId));
+        if (!shouldClose && !unchanged) wronglyClosed.push(unitKey(trader, marketId));
+      }
+    }
+
+    const gasPerUnit = summary.liquidated > 0 ? Math.round(Number(summary.gasUsed) / summary.liquidated) : 0;
+    const gasPerPosition = summary.positionsClosed > 0 ? Math.round(Number(summary.gasUsed) / summary.positionsClosed) : 0;
+    const marginalPerPosition = Math.max(marginal.isolated?.marginalPerPosition ?? 0, marginal.cross?.marginalPerPosition ?? 0);
+    const result = {
+      generatedBy: "npm run bench:keeper",
+      node: kind,
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", nodejs: process.version },
+      seed: Number(options.seed),
+      markets: deployment.markets.map((mk, i) => ({ id: mk.id, symbol: mk.symbol, price: START_PRICES[i], shockedTo: SHOCK[i] })),
+      book: {
+        positions: planned,
+        traders: plans.length,
+        isolated: plans.reduce((n, p) => n + p.positions.filter((x) => x.isolated).length, 0),
+        cross: plans.reduce((n, p) => n + p.positions.filter((x) => !x.isolated).length, 0),
+        setupTransactions: txs.length,
+        setupSeconds: round(setupSeconds),
+      },
+      expected: {
+        liquidatableUnits: expected.size,
+        liquidatablePositions: expectedPositions,
+        isolatedUnits: iso.length,
+        crossUnits: cross.length,
+        liquidationPricePredictions: predictable,
+        liquidationPricePredictionMismatches: predictionMismatches,
+      },
+      keeper: {
+        positionsScanned: summary.positionsScanned,
+        liquidatableFound: summary.liquidatableFound,
+        liquidated: summary.liquidated,
+        positionsClosed: summary.positionsClosed,
+        transactions: summary.transactions,
+        failed: summary.failed,
+        errors: summary.errors,
+        scanSeconds: round(summary.scanSeconds),
+        secondsUntilLastLiquidationMined: round(totalSeconds),
+        rpc: {
+          startup: startup.calls,
+          scanCalls: scanStats.calls,
+          scanHttpRequests: scanStats.httpRequests,
+          scanByMethod: scanStats.byMethod,
+          runCalls: summary.rpc?.calls,
+          runHttpRequests: summary.rpc?.httpRequests,
+          runByMethod: summary.rpc?.byMethod,
+        },
+        gasUsed: summary.gasUsed.toString(),
+        gasPerLiquidatedUnit: gasPerUnit,
+        gasPerLiquidatedPosition: gasPerPosition,
+        rewardsUsd: summaryJson(summary).rewardsUsd,
+      },
+      marginalGas: marginal,
+      onChain: { missed: missed.length, wronglyTouched: wronglyClosed.length },
+      targets: {
+        everyLiquidatableFoundAndLiquidated:
+          summary.liquidatableFound === expected.size && summary.liquidated === expected.size && missed.length === 0 && wronglyClosed.length === 0,
+        scanUnder2Seconds: summary.scanSeconds < TARGETS.scanSeconds,
+        scanUnder50RpcCalls: scanStats.calls < TARGETS.scanRpcCalls,
+        marginalGasUnder40kPerPosition: marginalPerPosition < TARGETS.marginalGasPerPosition,
+      },
+      totalSeconds: round((performance.now() - started) / 1000),
+    };
+    await mkdir(path.dirname(options.out), { recursive: true });
+    await writeFile(options.out, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    log(`wrote ${path.relative(process.cwd(), options.out)}`);
+    provider.destroy();
+  } finally {
+    await stopNode(node);
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:keeper: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

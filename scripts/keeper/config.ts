@@ -1,0 +1,211 @@
+/**
+ * Command line of the keeper: options, their validation, the deployment file and the key. Every problem is a
+ * `ConfigError` with a one-line message that names the option and what it expects; main.ts prints it and exits 2.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+import { Command, CommanderError, Option } from "commander";
+import { isAddress } from "ethers";
+
+import { parseDecimal, type Deployment } from "../../sdk/src/index.js";
+import { loadDeployment } from "../../sdk/src/node.js";
+import { PROJECT_ROOT } from "./keystore.js";
+import { LOG_LEVELS, type LogLevel } from "./logger.js";
+import { MAX_BATCH } from "./keeper.js";
+
+/** A setting that cannot work; the keeper stops before connecting or sending anything. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export interface KeeperCliConfig {
+  readonly rpcUrl: string;
+  readonly deployment: string;
+  readonly fromBlock: number | undefined;
+  readonly once: boolean;
+  readonly logLevel: LogLevel;
+  readonly pollMs: number;
+  readonly batchSize: number;
+  readonly lensBatchSize: number;
+  readonly maxBatches: number | undefined;
+  /** USD WAD. */
+  readonly minProfitUsd: bigint;
+  /** USD WAD, or undefined to use the ETH market's index price. */
+  readonly ethUsd: bigint | undefined;
+  readonly keystore: string | undefined;
+  readonly keystoreDev: boolean;
+  readonly txTimeoutMs: number;
+  readonly rpcTimeoutMs: number;
+  readonly retries: number;
+}
+
+/** The `commander` program (exported for `--help` in the docs and tests). */
+export function buildProgram(): Command {
+  return new Command()
+    .name("keeper")
+    .description("Liquidation keeper of the perp protocol: finds unhealthy positions and liquidates them in batches.")
+    .addHelpText(
+      "after",
+      "\nThe key comes from PRIVATE_KEY or from the Hardhat keystore (--keystore NAME). Logs are JSON lines on stderr;\n" +
+        "with --once a JSON summary goes to stdout (use `npm run -s keeper` to keep npm's banner out of it).\n" +
+        "Exit codes: 0 done or stopped by SIGINT/SIGTERM, 1 failure while running, 2 configuration error. See docs/keeper.md.",
+    )
+    .option("--rpc <url>", "JSON-RPC endpoint (default: $RPC_URL)")
+    .option("--deployment <name|path>", "deployment name in deployments/ (or $PERP_DEPLOYMENTS_DIR), or a JSON file", "localhost")
+    .option("--from-block <n>", "first block of the event scan (default: the deployment block)")
+    .option("--once", "scan and liquidate once, print a JSON summary, exit", false)
+    .addOption(new Option("--log-level <level>", "log level").choices([...LOG_LEVELS]).default("info"))
+    .option("--poll-ms <n>", "how often to poll for a new block (ms)", "2000")
+    .option("--batch-size <n>", `liquidations per liquidateMany transaction (1-${MAX_BATCH})`, String(MAX_BATCH))
+    .option("--lens-batch-size <n>", "positions per PerpLens eth_call", "200")
+    .option("--max-batches <n>", "at most this many liquidation transactions per run (default: no limit)")
+    .option("--min-profit-usd <x>", "minimum profit per transaction: reward - gas cost (USD)", "0")
+    .option("--eth-usd <price>", "USD price of the gas token (default: the ETH market's index price)")
+    .option("--keystore <name>", "read the private key from the Hardhat keystore (npx hardhat keystore get NAME)")
+    .option("--keystore-dev", "with --keystore: the development keystore (no password; local chains only)", false)
+    .option("--tx-timeout-ms <n>", "a transaction not mined after this long counts as failed", "120000")
+    .option("--rpc-timeout-ms <n>", "time-out of one RPC request", "15000")
+    .option("--retries <n>", "attempts of a failed RPC request (exponential backoff)", "5")
+    .helpOption("-h, --help")
+    .exitOverride()
+    .configureOutput({
+      // Commander's own errors (unknown option, missing value) in the keeper's one-line format.
+      outputError: (message, write) => write(`keeper: ${message.replace(/^error: /, "")}`),
+    });
+}
+
+function integer(option: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new ConfigError(`${option} must be an integer ${range}, not "${value}"`);
+  }
+  return n;
+}
+
+function usd(option: string, value: string, positive: boolean): bigint {
+  let amount: bigint;
+  try {
+    amount = parseDecimal(value, 18);
+  } catch {
+    throw new ConfigError(`${option} must be a decimal number of USD, not "${value}"`);
+  }
+  if (positive ? amount <= 0n : amount < 0n) {
+    throw new ConfigError(`${option} must be ${positive ? "positive" : "zero or more"}, not "${value}"`);
+  }
+  return amount;
+}
+
+/**
+ * Parses and validates the command line (`argv` without the node and script paths).
+ * @throws ConfigError, or commander's `CommanderError` (already printed) for unknown options and `--help`.
+ */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): KeeperCliConfig {
+  const program = buildProgram();
+  program.parse([...argv], { from: "user" });
+  const o = program.opts<Record<string, string | boolean | undefined>>();
+  const rpcUrl = (o.rpc as string | undefined) ?? env.RPC_URL;
+  if (rpcUrl === undefined || rpcUrl === "") throw new ConfigError("no RPC endpoint: pass --rpc <url> or set RPC_URL");
+  let parsed: URL;
+  try {
+    parsed = new URL(rpcUrl);
+  } catch {
+    throw new ConfigError("--rpc is not a URL (expected http://... or https://...)");
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ConfigError(`--rpc must be an http:// or https:// URL, not ${parsed.protocol}`);
+  }
+  const keystore = o.keystore as string | undefined;
+  if (o.keystoreDev === true && keystore === undefined) throw new ConfigError("--keystore-dev needs --keystore <name>");
+  return {
+    rpcUrl,
+    deployment: o.deployment as string,
+    fromBlock: o.fromBlock === undefined ? undefined : integer("--from-block", o.fromBlock as string, 0),
+    once: o.once === true,
+    logLevel: o.logLevel as LogLevel,
+    pollMs: integer("--poll-ms", o.pollMs as string, 10),
+    batchSize: integer("--batch-size", o.batchSize as string, 1, MAX_BATCH),
+    lensBatchSize: integer("--lens-batch-size", o.lensBatchSize as string, 1, 5_000),
+    maxBatches: o.maxBatches === undefined ? undefined : integer("--max-batches", o.maxBatches as string, 1),
+    minProfitUsd: usd("--min-profit-usd", o.minProfitUsd as string, false),
+    ethUsd: o.ethUsd === undefined ? undefined : usd("--eth-usd", o.ethUsd as string, true),
+    keystore,
+    keystoreDev: o.keystoreDev === true,
+    txTimeoutMs: integer("--tx-timeout-ms", o.txTimeoutMs as string, 1_000),
+    rpcTimeoutMs: integer("--rpc-timeout-ms", o.rpcTimeoutMs as string, 100),
+    retries: integer("--retries", o.retries as string, 1, 20),
+  };
+}
+
+export { CommanderError };
+
+/** An RPC URL fit for logs: scheme, host and port only (paths and queries often carry API keys). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const hidden = (u.pathname !== "" && u.pathname !== "/") || u.search !== "" || u.username !== "";
+    return `${u.protocol}//${u.host}${hidden ? "/…" : ""}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+function isPathLike(value: string): boolean {
+  return value.includes("/") || value.includes("\\") || value.endsWith(".json");
+}
+
+/** Checks the shape of a deployment record (`sdk/src/deployments.ts`). */
+export function validateDeployment(value: unknown, source: string): Deployment {
+  const fail = (what: string): never => {
+    throw new ConfigError(`${source} is not a deployment file: ${what}`);
+  };
+  if (value === null || typeof value !== "object") fail("not a JSON object");
+  const d = value as Partial<Record<keyof Deployment, unknown>> & { contracts?: Record<string, unknown> };
+  if (d.schemaVersion !== 1) fail(`schemaVersion is ${JSON.stringify(d.schemaVersion)}, expected 1`);
+  if (!Number.isSafeInteger(d.chainId) || (d.chainId as number) <= 0) fail("chainId is missing");
+  if (!Number.isSafeInteger(d.deploymentBlock) || (d.deploymentBlock as number) < 0) fail("deploymentBlock is missing");
+  for (const name of ["PerpEngine", "PerpLens", "LiquidityVault", "CollateralToken"]) {
+    const address = d.contracts?.[name];
+    if (typeof address !== "string" || !isAddress(address)) fail(`contracts.${name} is not an address`);
+  }
+  if (!Array.isArray(d.markets)) fail("markets is missing");
+  return value as Deployment;
+}
+
+/**
+ * The deployment named on the command line: a network name looked up in `deployments/` (or `$PERP_DEPLOYMENTS_DIR`),
+ * or a path to a JSON file.
+ */
+export function resolveDeployment(value: string, env: NodeJS.ProcessEnv): { deployment: Deployment; source: string } {
+  if (isPathLike(value)) {
+    const file = path.resolve(value);
+    if (!existsSync(file)) throw new ConfigError(`no deployment file at ${file}`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, "utf8"));
+    } catch (error) {
+      throw new ConfigError(`${file} is not a deployment file: ${(error as Error).message}`);
+    }
+    return { deployment: validateDeployment(parsed, file), source: file };
+  }
+  const directory = env.PERP_DEPLOYMENTS_DIR || path.join(PROJECT_ROOT, "deployments");
+  try {
+    const deployment = loadDeployment(value, directory);
+    const source = path.join(directory, `${value}.json`);
+    return { deployment: validateDeployment(deployment, source), source };
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+/** A private key from the environment or the keystore, checked without ever echoing it. */
+export function normalizePrivateKey(value: string, source: string): string {
+  const trimmed = value.trim();
+  const hex = trimmed.startsWith("0x") || trimmed.startsWith("0X") ? trimmed.slice(2) : trimmed;
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new ConfigError(`${source} is not a private key (expected 32 bytes as 64 hex digits)`);
+  }
+  return `0x${hex}`;
+}

@@ -1,0 +1,634 @@
+/**
+ * The liquidation keeper: a thin loop over the SDK. Each run brings the position index up to the latest block (from
+ * the engine's events), reads every open position's health through `PerpLens` in a few batched `eth_call`s, ranks
+ * the liquidatable units with the SDK's exact liquidation prices, simulates each `liquidateMany` batch, checks that
+ * the reward covers the gas, and sends the profitable ones.
+ *
+ * @example
+ * ```ts
+ * const keeper = await Keeper.create({ client, logger, batchSize: 100 });
+ * const summary = await keeper.runOnce();          // one scan-and-liquidate pass
+ * // or: await keeper.run()  (until keeper.stop())
+ * ```
+ */
+import { keccak256, type FeeData, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
+
+import {
+  PerpError,
+  formatUsd,
+  isNonceError,
+  math,
+  rpcStatsSince,
+  toPerpError,
+  withRetry,
+  type MarketInfo,
+  type PerpClient,
+  type RetryOptions,
+  type RpcStats,
+} from "../../sdk/src/index.js";
+import { silentLogger, type Logger } from "./logger.js";
+import { ChainIndex, evaluate, readLens, type Evaluation, type LiquidationUnit } from "./scan.js";
+
+/** `PerpEngine.MAX_BATCH`: entries per `liquidateMany`. */
+export const MAX_BATCH = 100;
+
+/**
+ * Chains whose gas token is ETH, so that the ETH market's index price converts gas costs to USD: local development
+ * chains, Ethereum, Sepolia, Arbitrum One and Sepolia, Base and Base Sepolia, OP and OP Sepolia. Elsewhere (Sei
+ * testnet pays in SEI) the keeper needs `ethUsd` (`--eth-usd`).
+ */
+export const ETH_GAS_CHAINS: ReadonlySet<number> = new Set([31337, 1337, 1, 11155111, 42161, 421614, 8453, 84532, 10, 11155420]);
+
+/** A setting that cannot work (reported before anything is sent). */
+export class KeeperConfigError extends PerpError {
+  override name = "KeeperConfigError";
+}
+
+export interface KeeperOptions {
+  /** Connected with a `Signer` that can sign transactions locally (an ethers `Wallet`). */
+  readonly client: PerpClient;
+  readonly logger?: Logger;
+  /** First block of the event scan (default: the deployment block). */
+  readonly fromBlock?: number;
+  /** Units per `liquidateMany` transaction, 1 to 100 (default 100). */
+  readonly batchSize?: number;
+  /** Positions per `PerpLens.positions` call (default 200: about 8M gas of `eth_call` for isolated positions). */
+  readonly lensBatchSize?: number;
+  /** Blocks per `eth_getLogs` request (default 10,000; halved automatically when the endpoint refuses a range). */
+  readonly logChunk?: number;
+  /** Minimum profit per transaction, USD WAD: reward - gas cost must reach it (default 0). */
+  readonly minProfitUsd?: bigint;
+  /** USD price of the gas token (WAD). Default: the index price of the deployment's ETH market. */
+  readonly ethUsd?: bigint;
+  /** At most this many liquidation transactions per run; the rest waits for the next run (default: no limit). */
+  readonly maxBatchesPerRun?: number;
+  /** How often `run()` polls for a new block, and receipts are polled (default 2,000 ms). */
+  readonly pollMs?: number;
+  /** A sent transaction not mined after this long counts as failed (default 120,000 ms). */
+  readonly txTimeoutMs?: number;
+  /** Gas limit = estimate x (100 + this) / 100 (default 25). */
+  readonly gasLimitMarginPercent?: number;
+  /** Retries of failed RPC requests: attempts, backoff (defaults: 5 attempts, 250 ms doubling up to 8 s). */
+  readonly retry?: Pick<RetryOptions, "attempts" | "baseDelayMs" | "maxDelayMs">;
+  /** Counters of the provider (`CountingJsonRpcProvider.stats`), to report the requests each run made. */
+  readonly rpcStats?: () => RpcStats;
+  /** Called after each scan, before anything is sent (awaited). For demos and tests. */
+  readonly onScanned?: (scan: ScanReport) => void | Promise<void>;
+}
+
+/** What a scan found, as handed to `onScanned`. */
+export interface ScanReport {
+  readonly block: number;
+  readonly timestamp: bigint;
+  readonly markets: ReadonlyMap<number, MarketInfo>;
+  readonly evaluation: Evaluation;
+}
+
+/** The outcome of one `runOnce`. Amounts are bigints (wei, USD WAD); `summaryJson` makes them strings. */
+export interface RunSummary {
+  /** The block scanned. */
+  readonly block: number;
+  /** Open positions whose health was read. */
+  readonly positionsScanned: number;
+  /** Liquidatable units found (isolated positions, and cross accounts counted once). */
+  readonly liquidatableFound: number;
+  /** Units this keeper liquidated (its `Liquidated` events). */
+  readonly liquidated: number;
+  /** Positions those liquidations closed (a cross account may hold several). */
+  readonly positionsClosed: number;
+  /** Units that were no longer liquidatable when simulated or mined (another keeper was first, or they recovered). */
+  readonly noLongerLiquidatable: number;
+  /** Units left because their batch's reward did not cover gas plus the minimum profit. */
+  readonly skippedUnprofitable: number;
+  /** Units left for the next run (`maxBatchesPerRun`, or a stop request). */
+  readonly deferred: number;
+  /** Units in batches that failed (simulation error, reverted or unmined transaction). */
+  readonly failed: number;
+  /** Transactions sent and mined. */
+  readonly transactions: number;
+  readonly gasUsed: bigint;
+  /** Wei paid for gas. */
+  readonly gasCostWei: bigint;
+  /** Keeper rewards credited to this keeper's cross balance in the engine, USD WAD. */
+  readonly rewardsUsd: bigint;
+  /** Wall time of the scan (index sync, lens reads, evaluation) and of the liquidation phase. */
+  readonly scanSeconds: number;
+  readonly liquidationSeconds: number;
+  /** Index sync of this run: blocks and events read; rebuilt from the start block (first run, or a reorganisation). */
+  readonly index: {
+    readonly fromBlock: number;
+    readonly toBlock: number;
+    readonly events: number;
+    readonly rebuilt: boolean;
+    readonly reorg: boolean;
+  };
+  /** RPC requests made during the run (when the provider counts them). */
+  readonly rpc?: RpcStats;
+  /** RPC requests retried during the run. */
+  readonly retries: number;
+  /** Stopped early by `stop()`. */
+  readonly aborted: boolean;
+  readonly transactionHashes: readonly string[];
+  readonly errors: readonly string[];
+}
+
+/** A `RunSummary` with bigints as decimal strings (rewards in USD), ready for `JSON.stringify`. */
+export function summaryJson(summary: RunSummary): Record<string, unknown> {
+  return {
+    ...summary,
+    gasUsed: summary.gasUsed.toString(),
+    gasCostWei: summary.gasCostWei.toString(),
+    rewardsUsd: formatPlain(summary.rewardsUsd),
+  };
+}
+
+/** A WAD amount as a plain decimal string ("12.5"), no separators. */
+export function formatPlain(wad: bigint): string {
+  const negative = wad < 0n;
+  const magnitude = negative ? -wad : wad;
+  const fraction = (magnitude % math.WAD).toString().padStart(18, "0").replace(/0+$/, "");
+  return `${negative ? "-" : ""}${magnitude / math.WAD}${fraction ? `.${fraction}` : ""}`;
+}
+
+interface Pending {
+  readonly hash: string;
+  readonly nonce: number;
+  readonly units: readonly LiquidationUnit[];
+  readonly expected: number;
+}
+
+interface Simulated {
+  readonly units: LiquidationUnit[];
+  readonly expected: number;
+  readonly gas: bigint;
+}
+
+/** Mutable counters of one run. */
+class Tally {
+  liquidated = 0;
+  positionsClosed = 0;
+  noLongerLiquidatable = 0;
+  skippedUnprofitable = 0;
+  deferred = 0;
+  failed = 0;
+  transactions = 0;
+  gasUsed = 0n;
+  gasCostWei = 0n;
+  rewardsUsd = 0n;
+  readonly hashes: string[] = [];
+  readonly errors: string[] = [];
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+export class Keeper {
+  readonly client: PerpClient;
+  readonly address: string;
+  private readonly signer: Signer;
+  private readonly log: Logger;
+  private readonly index: ChainIndex;
+  private readonly abort = new AbortController();
+  private readonly retry: RetryOptions;
+  private readonly batchSize: number;
+  private readonly lensBatchSize: number;
+  private readonly minProfitUsd: bigint;
+  private readonly pollMs: number;
+  private readonly txTimeoutMs: number;
+  private readonly gasLimitMarginPercent: number;
+  private readonly maxBatchesPerRun: number;
+  private retries = 0;
+  private nonce: number | undefined;
+  private passRunning = false;
+
+  private constructor(
+    private readonly options: KeeperOptions,
+    signer: Signer,
+    address: string,
+    private readonly ethMarket: MarketInfo | undefined,
+  ) {
+    this.client = options.client;
+    this.signer = signer;
+    this.address = address;
+    this.log = options.logger ?? silentLogger();
+    this.batchSize = options.batchSize ?? MAX_BATCH;
+    this.lensBatchSize = options.lensBatchSize ?? 200;
+    this.minProfitUsd = options.minProfitUsd ?? 0n;
+    this.pollMs = options.pollMs ?? 2_000;
+    this.txTimeoutMs = options.txTimeoutMs ?? 120_000;
+    this.gasLimitMarginPercent = options.gasLimitMarginPercent ?? 25;
+    this.maxBatchesPerRun = options.maxBatchesPerRun ?? Number.POSITIVE_INFINITY;
+    this.retry = {
+      attempts: options.retry?.attempts ?? 5,
+      baseDelayMs: options.retry?.baseDelayMs ?? 250,
+      maxDelayMs: options.retry?.maxDelayMs ?? 8_000,
+      signal: this.abort.signal,
+      onRetry: ({ attempt, delayMs, error }) => {
+        this.retries += 1;
+        this.log.warn({ attempt, delayMs, error: error.message }, "RPC request failed; retrying");
+      },
+    };
+    this.index = new ChainIndex(
+      this.client,
+      options.fromBlock ?? this.client.deployment.deploymentBlock,
+      options.logChunk ?? 10_000,
+      this.retry,
+    );
+  }
+
+  /**
+   * Checks the settings against the deployment and returns a keeper ready to run. Reads the markets once (which
+   * also caches each feed's price unit for the scans).
+   * @throws KeeperConfigError for settings that cannot work.
+   */
+  static async create(options: KeeperOptions): Promise<Keeper> {
+    const signer = options.client.signer;
+    if (!signer) throw new KeeperConfigError("the keeper needs a client connected with a signer");
+    const batchSize = options.batchSize ?? MAX_BATCH;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) {
+      throw new KeeperConfigError(`the batch size must be an integer from 1 to ${MAX_BATCH}, not ${batchSize}`);
+    }
+    const address = await signer.getAddress();
+    const markets = await withRetry(() => options.client.markets(), {});
+    let ethMarket: MarketInfo | undefined;
+    if (options.ethUsd === undefined) {
+      const chainId = options.client.deployment.chainId;
+      if (!ETH_GAS_CHAINS.has(chainId)) {
+        throw new KeeperConfigError(
+          `chain ${chainId} does not pay gas in ETH as far as the keeper knows: give the gas token's USD price with --eth-usd`,
+        );
+      }
+      ethMarket = markets.find((market) => market.symbol.toUpperCase().split("-")[0] === "ETH");
+      if (!ethMarket) {
+        throw new KeeperConfigError(
+          `no ETH market in the deployment to price gas in USD (markets: ${markets.map((mk) => mk.symbol).join(", ")}); ` +
+            "give the gas token's USD price with --eth-usd",
+        );
+      }
+    } else if (options.ethUsd <= 0n) {
+      throw new KeeperConfigError("the gas token's USD price must be positive");
+    }
+    return new Keeper(options, signer, address, ethMarket);
+  }
+
+  /** True once `stop()` was called. */
+  get stopping(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  /**
+   * Asks the keeper to stop: the current run sends nothing more, waits for the receipts of what it already sent
+   * (bounded by `txTimeoutMs`) and returns; `run()` then resolves. Pending waits and retries end at once.
+   */
+  stop(): void {
+    this.abort.abort();
+  }
+
+  /** Scans and liquidates until `stop()`, once per new block; a failed run is logged and retried with backoff. */
+  async run(): Promise<void> {
+    let lastBlock = -1;
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const summary = await this.runOnce();
+        lastBlock = summary.block;
+        failures = 0;
+        const busy = summary.liquidatableFound > 0 || summary.transactions > 0 || summary.errors.length > 0;
+        this.log[busy ? "info" : "debug"](summaryJson(summary), "run finished");
+      } catch (error) {
+        if (this.stopping) break;
+        failures += 1;
+        const delayMs = Math.min(60_000, this.pollMs * 2 ** Math.min(failures, 10));
+        this.log.error({ error: toPerpError(error).message, failures, retryInMs: delayMs }, "run failed");
+        await sleep(delayMs, this.abort.signal);
+        continue;
+      }
+      await this.waitForBlockAfter(lastBlock);
+    }
+    this.log.info("keeper stopped");
+  }
+
+  private async waitForBlockAfter(block: number): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if ((await this.client.provider.getBlockNumber()) > block) return;
+      } catch (error) {
+        this.log.warn({ error: toPerpError(error).message }, "polling for a new block failed");
+      }
+      await sleep(this.pollMs, this.abort.signal);
+    }
+  }
+
+  /**
+   * One pass: sync the index, scan, liquidate what is liquidatable and profitable, wait for the receipts.
+   * @throws KeeperConfigError if a pass of this keeper is already running (they would compete for nonces).
+   */
+  async runOnce(): Promise<RunSummary> {
+    if (this.passRunning) throw new KeeperConfigError("a run of this keeper is already in progress");
+    this.passRunning = true;
+    try {
+      return await this.pass();
+    } finally {
+      this.passRunning = false;
+    }
+  }
+
+  private async pass(): Promise<RunSummary> {
+    const rpcBefore = this.options.rpcStats?.();
+    const retriesBefore = this.retries;
+    const tally = new Tally();
+    const started = performance.now();
+
+    // ------------------------------------------------------------------ scan
+    const latest = await withRetry(() => this.client.provider.getBlockNumber(), this.retry);
+    const [sync, marketList, protocol] = await Promise.all([
+      this.index.sync(latest),
+      withRetry(() => this.client.markets(latest), this.retry),
+      withRetry(() => this.client.protocolParams(latest), this.retry),
+    ]);
+    if (sync.reorg) this.log.warn({ block: latest }, "chain reorganisation detected: index rebuilt from the start block");
+    if (sync.rebuilt) {
+      this.log.info({ fromBlock: sync.fromBlock, toBlock: sync.toBlock, events: sync.events, positions: this.index.size }, "position index built");
+    }
+    const markets = new Map(marketList.map((market) => [market.id, market]));
+    const views = await readLens(this.client, this.index.positions(), this.lensBatchSize, latest, this.retry);
+    const timestamp = BigInt(sync.block.timestamp);
+    const evaluation = evaluate(views, markets, protocol, timestamp);
+    for (const key of evaluation.closed) this.index.drop(key);
+    const scanSeconds = (performance.now() - started) / 1000;
+    const positionsScanned = evaluation.positions.length;
+    this.log[evaluation.units.length > 0 ? "info" : "debug"](
+      {
+        block: latest,
+        positions: positionsScanned,
+        liquidatable: evaluation.units.length,
+        invalidHealth: evaluation.invalid,
+        nearest: evaluation.nearest.map((p) => ({
+          trader: p.trader,
+          marketId: p.marketId,
+          liquidationPrice: p.liquidationPrice,
+          distancePercent: p.distance === undefined ? undefined : formatPlain(p.distance * 100n),
+        })),
+        ms: Math.round(scanSeconds * 1000),
+      },
+      "scan",
+    );
+    if (evaluation.mirrorMismatches > 0) {
+      this.log.warn({ count: evaluation.mirrorMismatches }, "the SDK mirror disagrees with the lens on liquidatability; following the lens");
+    }
+    await this.options.onScanned?.({ block: latest, timestamp, markets, evaluation });
+
+    // ------------------------------------------------------------------ liquidate
+    const liquidationStarted = performance.now();
+    if (evaluation.units.length > 0 && !this.stopping) {
+      await this.liquidate(evaluation.units, markets, tally);
+    } else {
+      tally.deferred += evaluation.units.length;
+    }
+    const rpcAfter = this.options.rpcStats?.();
+    return {
+      block: latest,
+      positionsScanned,
+      liquidatableFound: evaluation.units.length,
+      liquidated: tally.liquidated,
+      positionsClosed: tally.positionsClosed,
+      noLongerLiquidatable: tally.noLongerLiquidatable,
+      skippedUnprofitable: tally.skippedUnprofitable,
+      deferred: tally.deferred,
+      failed: tally.failed,
+      transactions: tally.transactions,
+      gasUsed: tally.gasUsed,
+      gasCostWei: tally.gasCostWei,
+      rewardsUsd: tally.rewardsUsd,
+      scanSeconds,
+      liquidationSeconds: (performance.now() - liquidationStarted) / 1000,
+      index: { fromBlock: sync.fromBlock, toBlock: sync.toBlock, events: sync.events, rebuilt: sync.rebuilt, reorg: sync.reorg },
+      rpc: rpcBefore && rpcAfter ? rpcStatsSince(rpcBefore, rpcAfter) : undefined,
+      retries: this.retries - retriesBefore,
+      aborted: this.stopping,
+      transactionHashes: tally.hashes,
+      errors: tally.errors,
+    };
+  }
+
+  // ====================================================================================== liquidation phase
+
+  private async liquidate(units: readonly LiquidationUnit[], markets: ReadonlyMap<number, MarketInfo>, tally: Tally): Promise<void> {
+    const batches: LiquidationUnit[][] = [];
+    for (let i = 0; i < units.length; i += this.batchSize) batches.push(units.slice(i, i + this.batchSize));
+    const [fees, nonce] = await Promise.all([
+      withRetry(() => this.client.provider.getFeeData(), this.retry),
+      withRetry(() => this.client.provider.getTransactionCount(this.address, "pending"), this.retry),
+    ]);
+    this.nonce = nonce;
+    const gasPrice = fees.gasPrice ?? fees.maxFeePerGas ?? 0n;
+    const ethUsd = this.options.ethUsd ?? markets.get(this.ethMarket!.id)?.price ?? 0n;
+
+    const pending: Pending[] = [];
+    let sent = 0;
+    for (const batch of batches) {
+      if (this.stopping || sent >= this.maxBatchesPerRun) {
+        tally.deferred += batch.length;
+        continue;
+      }
+      let simulated: Simulated;
+      try {
+        simulated = await this.simulate(batch);
+      } catch (error) {
+        const message = toPerpError(error).message;
+        tally.failed += batch.length;
+        tally.errors.push(`simulation of a batch of ${batch.length} failed: ${message}`);
+        this.log.error({ units: batch.length, error: message }, "simulation failed; batch skipped");
+        continue;
+      }
+      tally.noLongerLiquidatable += batch.length - simulated.units.length;
+      if (simulated.expected === 0) {
+        this.log.info({ units: batch.length }, "batch no longer liquidatable (another keeper was first, or it recovered); nothing sent");
+        continue;
+      }
+      const reward = simulated.units.reduce((sum, unit) => sum + unit.reward, 0n);
+      const costUsd = (simulated.gas * gasPrice * ethUsd) / math.WAD;
+      if (reward - costUsd < this.minProfitUsd) {
+        tally.skippedUnprofitable += simulated.units.length;
+        this.log.info(
+          { units: simulated.units.length, gas: simulated.gas, gasPrice, rewardUsd: formatUsd(reward), gasCostUsd: formatUsd(costUsd), minProfitUsd: formatUsd(this.minProfitUsd) },
+          "batch not profitable; skipped",
+        );
+        continue;
+      }
+      try {
+        const tx = await this.send(simulated, fees);
+        pending.push(tx);
+        sent += 1;
+        this.log.info(
+          { hash: tx.hash, nonce: tx.nonce, units: simulated.units.length, expected: simulated.expected, gas: simulated.gas, rewardUsd: formatUsd(reward), gasCostUsd: formatUsd(costUsd) },
+          "liquidation sent",
+        );
+      } catch (error) {
+        const message = toPerpError(error).message;
+        tally.failed += simulated.units.length;
+        tally.errors.push(`sending a batch of ${simulated.units.length} failed: ${message}`);
+        this.log.error({ units: simulated.units.length, error: message }, "sending failed");
+      }
+    }
+    await this.collect(pending, tally);
+  }
+
+  /**
+   * Simulates `liquidateMany` for the batch (`eth_call` and `eth_estimateGas` together). When it would liquidate
+   * fewer units than the batch holds, the lens tells which are gone and the rest is simulated again, once.
+   */
+  private async simulate(batch: readonly LiquidationUnit[]): Promise<Simulated> {
+    let units = [...batch];
+    for (let round = 0; ; round++) {
+      const traders = units.map((u) => u.trader);
+      const ids = units.map((u) => BigInt(u.marketId));
+      const [count, gas] = await withRetry(
+        () =>
+          Promise.all([
+            this.client.engine.liquidateMany.staticCall(traders, ids),
+            this.client.engine.liquidateMany.estimateGas(traders, ids),
+          ]),
+        this.retry,
+      );
+      const expected = Number(count);
+      if (expected === 0) return { units: [], expected, gas };
+      if (expected === units.length || round === 1) return { units, expected, gas };
+      const views = await readLens(this.client, units, units.length, "latest", this.retry);
+      units = units.filter((_, i) => views[i]?.liquidatable === true);
+      if (units.length === 0) return { units, expected: 0, gas: 0n };
+    }
+  }
+
+  /** Signs and broadcasts one `liquidateMany`; re-reads the nonce and signs again if it was taken meanwhile. */
+  private async send(simulated: Simulated, fees: FeeData): Promise<Pending> {
+    const data = this.client.engine.interface.encodeFunctionData("liquidateMany", [
+      simulated.units.map((u) => u.trader),
+      simulated.units.map((u) => BigInt(u.marketId)),
+    ]);
+    const gasLimit = (simulated.gas * BigInt(100 + this.gasLimitMarginPercent)) / 100n;
+    for (let attempt = 1; ; attempt++) {
+      const nonce =
+        this.nonce ?? (await withRetry(() => this.client.provider.getTransactionCount(this.address, "pending"), this.retry));
+      const request: TransactionRequest = {
+        to: this.client.deployment.contracts.PerpEngine,
+        data,
+        nonce,
+        gasLimit,
+        chainId: BigInt(this.client.deployment.chainId),
+        ...(fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null
+          ? { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
+          : { type: 0, gasPrice: fees.gasPrice ?? 0n }),
+      };
+      const raw = await this.signer.signTransaction(request);
+      const hash = keccak256(raw);
+      try {
+        await withRetry(async () => {
+          try {
+            await this.client.provider.broadcastTransaction(raw);
+          } catch (error) {
+            // A retry of a broadcast that reached the node the first time.
+            if (/already known|known transaction|already imported/i.test(toPerpError(error).message)) return;
+            throw error;
+          }
+        }, this.retry);
+        this.nonce = nonce + 1;
+        return { hash, nonce, units: simulated.units, expected: simulated.expected };
+      } catch (error) {
+        if (!isNonceError(error) || attempt >= 3) throw error;
+        // Our own earlier broadcast may have been mined in between; otherwise another sender used the nonce.
+        const known = await withRetry(() => this.client.provider.getTransaction(hash), this.retry).catch(() => null);
+        if (known) {
+          this.nonce = nonce + 1;
+          return { hash, nonce, units: simulated.units, expected: simulated.expected };
+        }
+        this.log.warn({ nonce, error: toPerpError(error).message }, "nonce already used; re-reading it and signing again");
+        this.nonce = undefined;
+      }
+    }
+  }
+
+  /** Waits for the receipts (at most `txTimeoutMs`) and counts what each transaction did. */
+  private async collect(pending: readonly Pending[], tally: Tally): Promise<void> {
+    const deadline = Date.now() + this.txTimeoutMs;
+    let open = [...pending];
+    const engine = this.client.engine;
+    const me = this.address.toLowerCase();
+    const liquidatedTopic = engine.interface.getEvent("Liquidated").topicHash;
+    const closedTopic = engine.interface.getEvent("PositionClosedAtIndex").topicHash;
+    const engineAddress = this.client.deployment.contracts.PerpEngine.toLowerCase();
+    while (open.length > 0) {
+      let receipts: (TransactionReceipt | null)[];
+      try {
+        // Not aborted by stop(): the transactions are out, their outcome is part of this run.
+        receipts = await withRetry(() => Promise.all(open.map((p) => this.client.provider.getTransactionReceipt(p.hash))), {
+          ...this.retry,
+          signal: undefined,
+        });
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        receipts = open.map(() => null);
+      }
+      const still: Pending[] = [];
+      open.forEach((tx, i) => {
+        const receipt = receipts[i];
+        if (!receipt) {
+          still.push(tx);
+          return;
+        }
+        tally.transactions += 1;
+        tally.hashes.push(tx.hash);
+        tally.gasUsed += receipt.gasUsed;
+        tally.gasCostWei += receipt.gasUsed * receipt.gasPrice;
+        if (receipt.status !== 1) {
+          tally.failed += tx.units.length;
+          tally.errors.push(`transaction ${tx.hash} reverted`);
+          this.log.error({ hash: tx.hash }, "liquidation transaction reverted");
+          return;
+        }
+        let liquidated = 0;
+        let reward = 0n;
+        for (const log of receipt.logs) {
+          if (log.address.toLowerCase() !== engineAddress) continue;
+          if (log.topics[0] === closedTopic) tally.positionsClosed += 1;
+          if (log.topics[0] !== liquidatedTopic) continue;
+          const parsed = engine.interface.parseLog(log);
+          if (parsed && String(parsed.args.keeper).toLowerCase() === me) {
+            liquidated += 1;
+            reward += parsed.args.keeperReward as bigint;
+          }
+        }
+        tally.liquidated += liquidated;
+        tally.rewardsUsd += reward;
+        tally.noLongerLiquidatable += tx.units.length - liquidated;
+        this.log.info(
+          { hash: tx.hash, block: receipt.blockNumber, liquidated, skippedOnChain: tx.units.length - liquidated, gasUsed: receipt.gasUsed, rewardUsd: formatUsd(reward) },
+          "liquidation mined",
+        );
+      });
+      open = still;
+      if (open.length === 0) break;
+      if (Date.now() > deadline) {
+        for (const tx of open) {
+          tally.failed += tx.units.length;
+          tally.errors.push(`transaction ${tx.hash} (nonce ${tx.nonce}) not mined after ${this.txTimeoutMs} ms`);
+          this.log.error({ hash: tx.hash, nonce: tx.nonce }, "liquidation not mined in time; the next run re-checks its units");
+        }
+        this.nonce = undefined;
+        break;
+      }
+      await sleep(Math.min(this.pollMs, 500));
+    }
+  }
+}

@@ -1,0 +1,896 @@
+/**
+ * The liquidation keeper (scripts/keeper/) end to end, against a separate `hardhat node` and `anvil`: 27 traders open
+ * 33 positions (long and short, isolated and cross, one- and two-market cross accounts, 2x to 40x), ETH drops 10 % and
+ * BTC rises 5 %, which makes exactly 12 units (14 positions) liquidatable; the keeper must liquidate those and only
+ * those. Then: two keepers racing, a restarted keeper, unprofitable batches, RPC failures, bad configuration.
+ *
+ * Every chain reads at a block is checked on chain; synchronisation with child processes is by polling with a
+ * deadline. Keys are derived at runtime from the development mnemonic and only passed through the environment.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+
+import { expect } from "chai";
+import { HDNodeWallet, JsonRpcProvider, Wallet, isError, makeError, toBeHex } from "ethers";
+
+import {
+  CountingJsonRpcProvider,
+  PerpClient,
+  PerpTransportError,
+  isNonceError,
+  isTransientError,
+  rpcStatsSince,
+  withRetry,
+  type Deployment,
+} from "../sdk/src/index.js";
+import { ConfigError, parseConfig, redactUrl } from "../scripts/keeper/config.js";
+import { Keeper, type KeeperOptions, type RunSummary, type ScanReport } from "../scripts/keeper/keeper.js";
+import { ChainIndex, decodePositionViews, readLens } from "../scripts/keeper/scan.js";
+import {
+  indexPrices,
+  lpTxs,
+  prepareAccounts,
+  sendWave,
+  setPrice,
+  traderAddress,
+  traderTxs,
+  type PlannedPosition,
+  type TraderPlan,
+} from "../scripts/keeper/scenario.js";
+import { HARDHAT_CLI, ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
+import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "../types/ethers-contracts/index.js";
+
+const MNEMONIC = "test test test test test test test test test test test junk";
+const ROOT_ADDRESS = "0x0000000000000000000000000000000000000001";
+const CROSS = 2n ** 256n - 1n;
+const TSX = pathToFileURL(
+  path.join(path.dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist", "loader.mjs"),
+).href;
+/** Development accounts the keepers use (anvil funds only #0-#9: the others get ETH in `before`). */
+const KEEPER_ACCOUNTS = [5, 6, 7, 8, 9, 10, 11, 12, 13];
+/** One keeper process: start-up (tsx, ethers, bindings) plus a run; generous for a loaded CI machine. */
+const CLI_TIMEOUT_MS = 30_000;
+
+/** Private key of development account `i`, derived at runtime (never written anywhere). */
+function devKey(i: number): string {
+  return HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).privateKey;
+}
+
+// ============================================================================================== the scenario
+
+type Expect = number | "cross";
+interface Trader extends TraderPlan {
+  readonly name: string;
+  /** Units the shock makes liquidatable: an isolated position's market id, or "cross" for the cross account. */
+  readonly liquidatable: readonly Expect[];
+}
+
+const iso = (marketId: number, side: "long" | "short", leverage: number, marginUsd = 1000): PlannedPosition => ({
+  marketId,
+  side,
+  isolated: true,
+  marginUsd,
+  leverage,
+});
+const cross = (marketId: number, side: "long" | "short", leverage: number, marginUsd = 1000): PlannedPosition => ({
+  marketId,
+  side,
+  isolated: false,
+  marginUsd,
+  leverage,
+});
+const ETH = 0;
+const BTC = 1;
+
+/** ETH $2,000 -> $1,800 (-10 %), BTC $60,000 -> $63,000 (+5 %); margins $1,000 per position. */
+const DESIGN: readonly { name: string; positions: PlannedPosition[]; liquidatable: Expect[] }[] = [
+  // Isolated ETH longs: liquidation distance about 1/leverage - 1 %; 8x keeps 1.7 % above its liquidation price.
+  { name: "isoEthLong2", positions: [iso(ETH, "long", 2)], liquidatable: [] },
+  { name: "isoEthLong5", positions: [iso(ETH, "long", 5)], liquidatable: [] },
+  { name: "isoEthLong8", positions: [iso(ETH, "long", 8)], liquidatable: [] },
+  { name: "isoEthLong12", positions: [iso(ETH, "long", 12)], liquidatable: [ETH] },
+  { name: "isoEthLong20", positions: [iso(ETH, "long", 20)], liquidatable: [ETH] },
+  { name: "isoEthLong40", positions: [iso(ETH, "long", 40)], liquidatable: [ETH] },
+  // Shorts gain when ETH falls.
+  { name: "isoEthShort5", positions: [iso(ETH, "short", 5)], liquidatable: [] },
+  { name: "isoEthShort20", positions: [iso(ETH, "short", 20)], liquidatable: [] },
+  { name: "isoEthShort40", positions: [iso(ETH, "short", 40)], liquidatable: [] },
+  // BTC +5 %: longs gain, shorts at 25x and above are past their liquidation price.
+  { name: "isoBtcLong10", positions: [iso(BTC, "long", 10)], liquidatable: [] },
+  { name: "isoBtcLong40", positions: [iso(BTC, "long", 40)], liquidatable: [] },
+  { name: "isoBtcShort5", positions: [iso(BTC, "short", 5)], liquidatable: [] },
+  { name: "isoBtcShort10", positions: [iso(BTC, "short", 10)], liquidatable: [] },
+  { name: "isoBtcShort25", positions: [iso(BTC, "short", 25)], liquidatable: [BTC] },
+  { name: "isoBtcShort40", positions: [iso(BTC, "short", 40)], liquidatable: [BTC] },
+  // Cross accounts holding one position.
+  { name: "crossEthLong3", positions: [cross(ETH, "long", 3)], liquidatable: [] },
+  { name: "crossEthLong7", positions: [cross(ETH, "long", 7)], liquidatable: [] },
+  { name: "crossEthLong15", positions: [cross(ETH, "long", 15)], liquidatable: ["cross"] },
+  { name: "crossEthLong30", positions: [cross(ETH, "long", 30)], liquidatable: ["cross"] },
+  { name: "crossBtcShort8", positions: [cross(BTC, "short", 8)], liquidatable: [] },
+  { name: "crossBtcShort30", positions: [cross(BTC, "short", 30)], liquidatable: ["cross"] },
+  // Cross accounts over both markets ($2,000 deposited): the account is one unit.
+  { name: "crossEthLong10BtcLong10", positions: [cross(ETH, "long", 10), cross(BTC, "long", 10)], liquidatable: [] },
+  { name: "crossEthLong20BtcShort10", positions: [cross(ETH, "long", 20), cross(BTC, "short", 10)], liquidatable: ["cross"] },
+  { name: "crossEthShort10BtcLong10", positions: [cross(ETH, "short", 10), cross(BTC, "long", 10)], liquidatable: [] },
+  // ETH -$3,000, BTC +$1,500: equity about $470 against a maintenance margin of $587.
+  { name: "crossEthLong30BtcLong30", positions: [cross(ETH, "long", 30), cross(BTC, "long", 30)], liquidatable: ["cross"] },
+  // Isolated positions of one trader are separate units; a cross position beside an isolated one too.
+  { name: "isoEthLong20IsoBtcLong10", positions: [iso(ETH, "long", 20), iso(BTC, "long", 10)], liquidatable: [ETH] },
+  { name: "crossEthLong5IsoBtcShort40", positions: [cross(ETH, "long", 5), iso(BTC, "short", 40)], liquidatable: [BTC] },
+];
+
+const TRADERS: readonly Trader[] = DESIGN.map((d, i) => ({ ...d, address: traderAddress("keeper-test", i) }));
+const POSITIONS = TRADERS.reduce((n, t) => n + t.positions.length, 0);
+/** "trader:marketId" of each unit (marketId = CROSS for a cross account), as the `Liquidated` event names it. */
+const EXPECTED_UNITS = TRADERS.flatMap((t) =>
+  t.liquidatable.map((u) => `${t.address.toLowerCase()}:${u === "cross" ? CROSS : BigInt(u)}`),
+).sort();
+const EXPECTED_POSITIONS_CLOSED = TRADERS.reduce<number>(
+  (n, t) =>
+    n +
+    t.liquidatable.reduce<number>((k, u) => k + (u === "cross" ? t.positions.filter((p) => !p.isolated).length : 1), 0),
+  0,
+);
+
+function unitsOf(logs: readonly { args: { trader: string; marketId: bigint } }[]): string[] {
+  return logs.map((log) => `${log.args.trader.toLowerCase()}:${log.args.marketId}`).sort();
+}
+
+// ============================================================================================== processes
+
+interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface KeeperProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<CliResult>;
+}
+
+/** The keeper CLI in a child process (`node --import tsx scripts/keeper/main.ts ...`). */
+function startKeeper(args: readonly string[], env: Record<string, string | undefined>): KeeperProcess {
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env, PRIVATE_KEY: undefined, RPC_URL: undefined, PERP_DEPLOYMENTS_DIR: undefined };
+  const child = spawn(process.execPath, ["--import", TSX, "scripts/keeper/main.ts", ...args], {
+    cwd: ROOT,
+    env: { ...baseEnv, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), CLI_TIMEOUT_MS);
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+function runKeeperCli(args: readonly string[], env: Record<string, string | undefined>): Promise<CliResult> {
+  return startKeeper(args, env).exited;
+}
+
+/** Polls `condition` every 50 ms until it holds; fails with `what` after `timeoutMs`. */
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function lastLine(text: string): string {
+  return text.trimEnd().split("\n").at(-1) ?? "";
+}
+
+/** Every line of the keeper's stderr is a JSON log object, except `keeper: ...` error lines. */
+function expectStructuredLogs(stderr: string): Record<string, unknown>[] {
+  const lines = stderr.split("\n").filter((line) => line !== "");
+  for (const line of lines) expect(line.startsWith("{") || line.startsWith("keeper: "), line).to.equal(true);
+  const logs = jsonLines(stderr);
+  for (const log of logs) {
+    expect(log.service).to.equal("perp-keeper");
+    expect(log.level).to.be.a("string");
+    expect(log.time).to.match(/^\d{4}-\d\d-\d\dT/);
+  }
+  return logs;
+}
+
+// ============================================================================================== building blocks
+
+describe("keeper building blocks", function () {
+  it("withRetry: transient failures retried with doubling delays, at most `attempts` times; others at once", async function () {
+    const delays: number[] = [];
+    let calls = 0;
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+    const error = await withRetry(
+      async () => {
+        calls += 1;
+        throw refused;
+      },
+      { attempts: 4, baseDelayMs: 5, maxDelayMs: 15, onRetry: ({ delayMs }) => delays.push(delayMs) },
+    ).catch((e: unknown) => e);
+    expect(calls).to.equal(4);
+    expect(delays).to.deep.equal([5, 10, 15]);
+    expect(error).to.be.instanceOf(PerpTransportError);
+    expect((error as Error).message).to.equal("connect ECONNREFUSED 127.0.0.1:1");
+
+    calls = 0;
+    const value = await withRetry(async (attempt) => {
+      calls += 1;
+      if (attempt < 3) throw makeError("request timeout", "TIMEOUT", { operation: "request", reason: "timeout" });
+      return "ok";
+    }, { baseDelayMs: 1 });
+    expect([value, calls]).to.deep.equal(["ok", 3]);
+
+    calls = 0;
+    await withRetry(async () => {
+      calls += 1;
+      throw new Error("execution reverted");
+    }, { baseDelayMs: 1 }).catch(() => undefined);
+    expect(calls).to.equal(1);
+
+    // An abort ends the wait at once and throws the last failure.
+    const controller = new AbortController();
+    const started = Date.now();
+    const aborted = withRetry(async () => {
+      throw refused;
+    }, { baseDelayMs: 60_000, signal: controller.signal }).catch((e: unknown) => e);
+    controller.abort();
+    expect(((await aborted) as Error).message).to.equal("connect ECONNREFUSED 127.0.0.1:1");
+    expect(Date.now() - started).to.be.below(5_000);
+  });
+
+  it("isTransientError and isNonceError classify what the keeper retries", function () {
+    const server = (status: string) => makeError(`server response ${status}`, "SERVER_ERROR", { request: "http://x" });
+    expect(isTransientError(server("503 Service Unavailable"))).to.equal(true);
+    expect(isTransientError(server("429 Too Many Requests"))).to.equal(true);
+    expect(isTransientError(server("400 Bad Request"))).to.equal(false);
+    expect(isTransientError(makeError("request timeout", "TIMEOUT", { operation: "request", reason: "timeout" }))).to.equal(true);
+    expect(isTransientError(Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }))).to.equal(true);
+    expect(isTransientError(new PerpTransportError("x", undefined, { cause: Object.assign(new Error("y"), { code: "ECONNRESET" }) }))).to.equal(true);
+    expect(isTransientError(makeError("execution reverted", "CALL_EXCEPTION", { action: "call", data: "0x", reason: null, transaction: { to: null, data: "0x" }, invocation: null, revert: null }))).to.equal(false);
+    expect(isNonceError(makeError("nonce has already been used", "NONCE_EXPIRED", { transaction: {} }))).to.equal(true);
+    expect(isNonceError(new Error("Nonce too low. Expected nonce to be 3 but got 2."))).to.equal(true);
+    expect(isNonceError(new Error("insufficient funds"))).to.equal(false);
+  });
+
+  it("CountingJsonRpcProvider counts calls and HTTP requests and maps HTTP errors to ethers' codes", async function () {
+    let status = 200;
+    const server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        if (status !== 200) {
+          res.statusCode = status;
+          res.end("busy");
+          return;
+        }
+        const payload = JSON.parse(body) as { id: number; method: string } | { id: number; method: string }[];
+        const answer = (p: { id: number; method: string }) => ({ jsonrpc: "2.0", id: p.id, result: p.method === "eth_blockNumber" ? "0x2a" : "0x1" });
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(Array.isArray(payload) ? payload.map(answer) : answer(payload)));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const provider = new CountingJsonRpcProvider(`http://127.0.0.1:${(server.address() as { port: number }).port}`, 31337, {
+      staticNetwork: true,
+      cacheTimeout: -1,
+    });
+    try {
+      const [block, balance] = await Promise.all([provider.getBlockNumber(), provider.getBalance(ROOT_ADDRESS)]);
+      expect([block, balance]).to.deep.equal([42, 1n]);
+      expect(provider.stats).to.deep.equal({ calls: 2, httpRequests: 1, failedHttpRequests: 0, byMethod: { eth_blockNumber: 1, eth_getBalance: 1 } });
+      const before = provider.stats;
+      status = 503;
+      const error = await provider.getBlockNumber().catch((e: unknown) => e);
+      expect(isError(error, "SERVER_ERROR")).to.equal(true);
+      expect(isTransientError(error)).to.equal(true);
+      expect(rpcStatsSince(before, provider.stats)).to.deep.equal({ calls: 1, httpRequests: 1, failedHttpRequests: 1, byMethod: { eth_blockNumber: 1 } });
+      provider.resetStats();
+      expect(provider.stats).to.deep.equal({ calls: 0, httpRequests: 0, failedHttpRequests: 0, byMethod: {} });
+    } finally {
+      provider.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("parses and checks the command line; RPC URLs are logged without path or query", function () {
+    const config = parseConfig(["--rpc", "http://127.0.0.1:8545", "--batch-size", "7", "--min-profit-usd", "1.5", "--once"], {});
+    expect(config).to.deep.include({ rpcUrl: "http://127.0.0.1:8545", batchSize: 7, minProfitUsd: 15n * 10n ** 17n, once: true, ethUsd: undefined });
+    expect(parseConfig([], { RPC_URL: "https://rpc.example/v2/secret" }).rpcUrl).to.equal("https://rpc.example/v2/secret");
+    const fails = (argv: string[], message: string) => expect(() => parseConfig(argv, {})).to.throw(ConfigError, message);
+    fails([], "no RPC endpoint: pass --rpc <url> or set RPC_URL");
+    fails(["--rpc", "ws://127.0.0.1:8545"], "--rpc must be an http:// or https:// URL, not ws:");
+    fails(["--rpc", "http://x", "--batch-size", "0"], '--batch-size must be an integer from 1 to 100, not "0"');
+    fails(["--rpc", "http://x", "--poll-ms", "1.5"], '--poll-ms must be an integer 10 or more, not "1.5"');
+    fails(["--rpc", "http://x", "--min-profit-usd", "-1"], '--min-profit-usd must be zero or more, not "-1"');
+    fails(["--rpc", "http://x", "--eth-usd", "abc"], '--eth-usd must be a decimal number of USD, not "abc"');
+    fails(["--rpc", "http://x", "--keystore-dev"], "--keystore-dev needs --keystore <name>");
+    expect(redactUrl("https://eth-sepolia.example.com/v2/KEY?x=1")).to.equal("https://eth-sepolia.example.com/…");
+    expect(redactUrl("https://user:pass@rpc.example.com")).to.equal("https://rpc.example.com/…");
+    expect(redactUrl("http://127.0.0.1:8545")).to.equal("http://127.0.0.1:8545");
+  });
+});
+
+// ============================================================================================== end to end
+
+for (const kind of ["hardhat", "anvil"] as const) {
+  describe(`keeper against ${kind === "hardhat" ? "a hardhat node" : "anvil"}`, function () {
+    this.timeout(60_000);
+
+    let node: Node | undefined;
+    let provider: JsonRpcProvider;
+    let tmp: string;
+    let deployment: Deployment;
+    let deploymentFile: string;
+    let engine: PerpEngine;
+    let owner: string;
+    let snapshot: string;
+    let shockBlock: number;
+    /** Each planned position's size and margin just after the shock. */
+    const initial = new Map<string, { size: bigint; margin: bigint }>();
+    const keepers: CountingJsonRpcProvider[] = [];
+
+    async function connectKeeper(account: number, options: Partial<KeeperOptions> = {}, url?: string): Promise<Keeper> {
+      const keeperProvider = new CountingJsonRpcProvider(url ?? node!.url, 31337, {
+        staticNetwork: true,
+        cacheTimeout: -1,
+        timeoutMs: 10_000,
+      });
+      keepers.push(keeperProvider);
+      const client = await PerpClient.connect({ runner: new Wallet(devKey(account), keeperProvider), deployment });
+      return Keeper.create({ client, pollMs: 50, retry: { baseDelayMs: 20 }, rpcStats: () => keeperProvider.stats, ...options });
+    }
+
+    /** `Liquidated` events since the shock (anvil refuses a log range that starts after the latest block). */
+    async function liquidations() {
+      const latest = await provider.getBlockNumber();
+      return latest > shockBlock ? engine.queryFilter(engine.filters.Liquidated(), shockBlock + 1, latest) : [];
+    }
+
+    /** Every planned position: closed if its unit was expected to be liquidated, untouched otherwise. */
+    async function expectExactlyTheUnhealthyLiquidated(): Promise<void> {
+      for (const trader of TRADERS) {
+        for (const position of trader.positions) {
+          const now = await engine.getPosition(trader.address, position.marketId);
+          const unit = position.isolated ? position.marketId : "cross";
+          const label = `${trader.name} market ${position.marketId}`;
+          if (trader.liquidatable.includes(unit)) {
+            expect(now.size, label).to.equal(0n);
+          } else {
+            const was = initial.get(`${trader.address}:${position.marketId}`)!;
+            expect(now.size, label).to.equal(was.size);
+            expect(now.margin, label).to.equal(was.margin);
+          }
+        }
+      }
+    }
+
+    /** Back to the state just after the shock, and a new snapshot of it. */
+    async function reset(): Promise<void> {
+      expect(await rpc(node!.url, "evm_revert", [snapshot])).to.equal(true);
+      snapshot = (await rpc(node!.url, "evm_snapshot")) as string;
+    }
+
+    before(async function () {
+      tmp = await mkdtemp(path.join(os.tmpdir(), `perp-keeper-${kind}-`));
+      node = await startLocalNode(kind);
+      const run = await runDeploy(node.url, {
+        PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
+        PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
+      });
+      expect(run.code, run.output).to.equal(0);
+      deploymentFile = path.join(tmp, "deployments", "localhost.json");
+      deployment = JSON.parse(await readFile(deploymentFile, "utf8")) as Deployment;
+      provider = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
+      engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider);
+      owner = ((await rpc(node.url, "eth_accounts")) as string[])[0];
+
+      const lp = traderAddress("keeper-test-lp", 0);
+      await prepareAccounts(provider, [lp, ...TRADERS.map((t) => t.address)], 10n ** 20n);
+      const nonces = new Map<string, number>();
+      await sendWave(provider, lpTxs(deployment, lp, 1_000_000), nonces);
+      const prices = await indexPrices(provider, deployment);
+      await sendWave(provider, TRADERS.flatMap((t) => traderTxs(deployment, t, prices)), nonces);
+
+      await setPrice(provider, deployment, ETH, "1800", owner);
+      shockBlock = await setPrice(provider, deployment, BTC, "63000", owner);
+      for (const trader of TRADERS) {
+        for (const position of trader.positions) {
+          const pos = await engine.getPosition(trader.address, position.marketId);
+          initial.set(`${trader.address}:${position.marketId}`, { size: pos.size, margin: pos.margin });
+        }
+      }
+      for (const i of KEEPER_ACCOUNTS) {
+        await rpc(node.url, "hardhat_setBalance", [new Wallet(devKey(i)).address, toBeHex(10n ** 21n)]);
+      }
+      snapshot = (await rpc(node.url, "evm_snapshot")) as string;
+    });
+
+    after(async function () {
+      for (const p of keepers) p.destroy();
+      provider?.destroy();
+      await stopNode(node);
+      if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+    });
+
+    it("the shock leaves exactly the designed 12 units liquidatable (the engine's own health)", async function () {
+      expect(POSITIONS).to.equal(33);
+      expect(EXPECTED_UNITS.length).to.equal(12);
+      expect(EXPECTED_POSITIONS_CLOSED).to.equal(14);
+      const found: string[] = [];
+      for (const trader of TRADERS) {
+        for (const position of trader.positions) {
+          expect((await engine.getPosition(trader.address, position.marketId)).size, trader.name).to.not.equal(0n);
+          const health = await engine.positionHealth(trader.address, position.marketId);
+          if (health.liquidatable) found.push(`${trader.address.toLowerCase()}:${position.isolated ? position.marketId : CROSS}`);
+        }
+      }
+      expect([...new Set(found)].sort()).to.deep.equal(EXPECTED_UNITS);
+    });
+
+    it("the fast lens decoder reads exactly what ethers' ABI decoder reads", async function () {
+      const lens = PerpLens__factory.connect(deployment.contracts.PerpLens, provider);
+      const pairs = TRADERS.flatMap((t) => t.positions.map((p) => ({ trader: t.address, marketId: BigInt(p.marketId) })));
+      // A pair with no position (closed-position shape) too.
+      pairs.push({ trader: traderAddress("keeper-test-nobody", 0), marketId: 0n });
+      const args: [string[], bigint[]] = [pairs.map((p) => p.trader), pairs.map((p) => p.marketId)];
+      const raw = await provider.call({ to: deployment.contracts.PerpLens, data: lens.interface.encodeFunctionData("positions", args) });
+      const fast = decodePositionViews(raw, pairs.length);
+      const slow = await lens.positions(...args);
+      expect(fast.length).to.equal(slow.length);
+      slow.forEach((view, i) => {
+        expect(fast[i]).to.deep.equal({
+          trader: view.trader,
+          marketId: Number(view.marketId),
+          position: {
+            size: view.position.size,
+            entryPrice: view.position.entryPrice,
+            lastFundingIndex: view.position.lastFundingIndex,
+            margin: view.position.margin,
+          },
+          isolated: view.isolated,
+          equity: view.health.equity,
+          maintenanceMargin: view.health.maintenanceMargin,
+          notional: view.health.notional,
+          unrealizedPnl: view.health.unrealizedPnl,
+          accruedFunding: view.health.accruedFunding,
+          liquidatable: view.healthValid && view.health.liquidatable,
+          healthValid: view.healthValid,
+        });
+      });
+      expect(fast.at(-1)!.healthValid).to.equal(false);
+      expect(() => decodePositionViews(raw, pairs.length - 1)).to.throw(/views in .* words for/);
+    });
+
+    it("ranks units by the SDK's liquidation prices, which equal the engine's to the wei", async function () {
+      let scan: ScanReport | undefined;
+      const keeper = await connectKeeper(11, { minProfitUsd: 10n ** 30n, onScanned: (report) => void (scan = report) });
+      await keeper.runOnce();
+      const { evaluation, block } = scan!;
+      expect(block).to.equal(shockBlock);
+      expect(evaluation.positions.length).to.equal(POSITIONS);
+      expect(evaluation.mirrorMismatches).to.equal(0);
+      for (const p of evaluation.positions) {
+        expect(p.liquidationPrice, `${p.trader} ${p.marketId}`).to.equal(
+          await engine.liquidationPrice(p.trader, p.marketId, { blockTag: block }),
+        );
+      }
+      const units = evaluation.units;
+      expect(units.map((u) => `${u.trader.toLowerCase()}:${u.isolated ? BigInt(u.marketId) : CROSS}`).sort()).to.deep.equal(EXPECTED_UNITS);
+      // Furthest past the liquidation price first; every liquidatable unit is past it (negative distance).
+      for (let i = 1; i < units.length; i++) expect(units[i - 1].distance! <= units[i].distance!).to.equal(true);
+      expect(units.every((u) => u.distance! <= 0n)).to.equal(true);
+      // The healthy positions nearest their liquidation price: the 8x ETH long first (1.7 % above it).
+      expect(evaluation.nearest[0]).to.deep.include({ trader: TRADERS.find((t) => t.name === "isoEthLong8")!.address, marketId: ETH });
+      // The reward of each unit: ratio x notional, clamped to [min, max] ($2, $500).
+      const isoEthLong40 = units.find((u) => u.trader === TRADERS.find((t) => t.name === "isoEthLong40")!.address)!;
+      expect(isoEthLong40.reward).to.equal((isoEthLong40.notional * 10n ** 15n) / 10n ** 18n);
+    });
+
+    it("notices a chain reorganisation under its index and rebuilds it", async function () {
+      await reset();
+      const fork = (await rpc(node!.url, "evm_snapshot")) as string;
+      await rpc(node!.url, "evm_mine");
+      await rpc(node!.url, "evm_mine");
+      const keeper = await connectKeeper(11, { minProfitUsd: 10n ** 30n });
+      expect((await keeper.runOnce()).index).to.deep.include({ toBlock: shockBlock + 2, rebuilt: true, reorg: false });
+      expect((await keeper.runOnce()).index).to.deep.include({ toBlock: shockBlock + 2, events: 0, rebuilt: false });
+      // Another branch from the shock block: a new trader opens a position in its first block.
+      expect(await rpc(node!.url, "evm_revert", [fork])).to.equal(true);
+      const late: TraderPlan = { address: traderAddress("keeper-test-late", 0), positions: [iso(ETH, "short", 3)] };
+      await prepareAccounts(provider, [late.address], 10n ** 20n);
+      await sendWave(provider, traderTxs(deployment, late, await indexPrices(provider, deployment)), new Map());
+      const summary = await keeper.runOnce();
+      expect(summary.index).to.deep.equal({
+        fromBlock: deployment.deploymentBlock,
+        toBlock: shockBlock + 4,
+        events: POSITIONS + 1,
+        rebuilt: true,
+        reorg: true,
+      });
+      expect(summary.positionsScanned).to.equal(POSITIONS + 1);
+    });
+
+    it("halves log ranges and lens batches that the endpoint refuses", async function () {
+      const client = await PerpClient.connect({ runner: provider, deployment });
+      const refusals = { logs: 0, lens: 0 };
+      // An endpoint that refuses log queries over more than 4 blocks and eth_calls of more than 8 positions.
+      const strict = new Proxy(provider, {
+        get(target, property) {
+          if (property === "getLogs") {
+            return async (filter: { fromBlock: number; toBlock: number }) => {
+              if (filter.toBlock - filter.fromBlock > 3) {
+                refusals.logs += 1;
+                throw new Error("query exceeds the maximum block range of 4");
+              }
+              return target.getLogs(filter);
+            };
+          }
+          if (property === "call") {
+            return async (tx: { data: string }) => {
+              const count = Number(BigInt(`0x${tx.data.slice(10 + 128, 10 + 192)}`));
+              if (count > 8) {
+                refusals.lens += 1;
+                throw new Error("out of gas");
+              }
+              return target.call(tx);
+            };
+          }
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const strictClient = { engine: client.engine, lens: client.lens, provider: strict };
+      const index = new ChainIndex(strictClient, deployment.deploymentBlock, 10_000, { attempts: 1 });
+      const sync = await index.sync(shockBlock);
+      expect(sync).to.deep.include({ events: POSITIONS, rebuilt: true });
+      expect(index.size).to.equal(POSITIONS);
+      expect(refusals.logs).to.be.greaterThan(0);
+      const views = await readLens(strictClient, index.positions(), 33, shockBlock, { attempts: 1 });
+      expect(views.map((v) => `${v.trader}:${v.marketId}`)).to.deep.equal(index.positions().map((k) => `${k.trader}:${k.marketId}`));
+      expect(views.every((v) => v.healthValid)).to.equal(true);
+      // 33 -> 17 + 16 -> 9 + 8 + 8 + 8 -> 5 + 4: four refused calls.
+      expect(refusals.lens).to.equal(4);
+    });
+
+    it("--once liquidates exactly the unhealthy units in one batch, none of the healthy, and reports it", async function () {
+      await reset();
+      const key = devKey(5);
+      const keeperAddress = new Wallet(key).address;
+      const balanceBefore = (await engine.getAccount(keeperAddress))[0];
+      const result = await runKeeperCli(["--rpc", node!.url, "--deployment", deploymentFile, "--once"], { PRIVATE_KEY: key });
+      expect(result.code, result.stderr).to.equal(0);
+      const summary = JSON.parse(result.stdout) as Record<string, unknown> & { transactionHashes: string[]; index: Record<string, unknown> };
+
+      const events = await liquidations();
+      expect(unitsOf(events)).to.deep.equal(EXPECTED_UNITS);
+      expect(events.every((e) => e.args.keeper === keeperAddress)).to.equal(true);
+      await expectExactlyTheUnhealthyLiquidated();
+
+      const receipt = (await provider.getTransactionReceipt(summary.transactionHashes[0]))!;
+      const rewards = events.reduce((sum, e) => sum + e.args.keeperReward, 0n);
+      expect(summary).to.deep.include({
+        block: shockBlock,
+        positionsScanned: POSITIONS,
+        liquidatableFound: 12,
+        liquidated: 12,
+        positionsClosed: EXPECTED_POSITIONS_CLOSED,
+        noLongerLiquidatable: 0,
+        skippedUnprofitable: 0,
+        deferred: 0,
+        failed: 0,
+        transactions: 1,
+        gasUsed: receipt.gasUsed.toString(),
+        gasCostWei: (receipt.gasUsed * receipt.gasPrice).toString(),
+        aborted: false,
+        errors: [],
+      });
+      expect(summary.index).to.deep.equal({
+        fromBlock: deployment.deploymentBlock,
+        toBlock: shockBlock,
+        events: POSITIONS,
+        rebuilt: true,
+        reorg: false,
+      });
+      expect(summary.rewardsUsd).to.equal(ethersFormat(rewards));
+      // The rewards were credited to the keeper's cross balance in the engine.
+      expect((await engine.getAccount(keeperAddress))[0] - balanceBefore).to.equal(rewards);
+
+      const logs = expectStructuredLogs(result.stderr);
+      const messages = logs.map((log) => log.msg);
+      expect(messages).to.include.members(["keeper started", "position index built", "scan", "liquidation sent", "liquidation mined", "keeper stopped"]);
+      expect(result.stderr + result.stdout).to.not.include(key.slice(2));
+    });
+
+    it("two keepers racing: each unit is liquidated once, the loser's simulation skips and it sends nothing", async function () {
+      await reset();
+      // Deterministic: B scans, then A liquidates everything before B simulates.
+      const a = await connectKeeper(6);
+      let first: RunSummary | undefined;
+      const b = await connectKeeper(7, { onScanned: async () => void (first = await a.runOnce()) });
+      const bNonce = await provider.getTransactionCount(b.address);
+      const second = await b.runOnce();
+      expect(first).to.deep.include({ liquidatableFound: 12, liquidated: 12, transactions: 1, errors: [] });
+      expect(second).to.deep.include({
+        liquidatableFound: 12,
+        liquidated: 0,
+        noLongerLiquidatable: 12,
+        skippedUnprofitable: 0,
+        failed: 0,
+        transactions: 0,
+        errors: [],
+      });
+      expect(await provider.getTransactionCount(b.address)).to.equal(bNonce);
+      expect(unitsOf(await liquidations())).to.deep.equal(EXPECTED_UNITS);
+
+      // Concurrent: both scan the same state and send batches of 3 at the same time.
+      await reset();
+      const c = await connectKeeper(8, { batchSize: 3 });
+      const d = await connectKeeper(9, { batchSize: 3 });
+      const [sc, sd] = await Promise.all([c.runOnce(), d.runOnce()]);
+      const events = await liquidations();
+      expect(unitsOf(events), "each unit exactly once").to.deep.equal(EXPECTED_UNITS);
+      for (const [keeper, summary] of [[c, sc], [d, sd]] as const) {
+        expect(summary.errors).to.deep.equal([]);
+        expect(summary.failed).to.equal(0);
+        expect(summary.liquidatableFound).to.equal(12);
+        expect(summary.liquidated).to.equal(events.filter((e) => e.args.keeper === keeper.address).length);
+        expect(summary.liquidated + summary.noLongerLiquidatable + summary.skippedUnprofitable + summary.deferred).to.equal(12);
+      }
+      expect(sc.liquidated + sd.liquidated).to.equal(12);
+      await expectExactlyTheUnhealthyLiquidated();
+    });
+
+    it("a keeper restarted mid-way rebuilds its index from the chain and finishes the job; SIGTERM/SIGINT stop it with 0", async function () {
+      await reset();
+      const key = devKey(10);
+      const env = { PRIVATE_KEY: key };
+      const common = ["--rpc", node!.url, "--deployment", deploymentFile, "--batch-size", "5"];
+      // First process: one batch of 5, then it exits (as if stopped there).
+      const partial = await runKeeperCli([...common, "--once", "--max-batches", "1"], env);
+      expect(partial.code, partial.stderr).to.equal(0);
+      expect(JSON.parse(partial.stdout)).to.deep.include({ liquidatableFound: 12, liquidated: 5, deferred: 7, transactions: 1 });
+      expect((await liquidations()).length).to.equal(5);
+      const closedSoFar = (await engine.queryFilter(engine.filters.PositionClosedAtIndex(), shockBlock + 1, "latest")).length;
+
+      // A new process knows nothing: it rebuilds the index from the deployment block and liquidates the other 7.
+      const keeper = startKeeper([...common, "--poll-ms", "100", "--log-level", "debug"], env);
+      await waitFor("the restarted keeper to liquidate the rest", async () => (await liquidations()).length >= 12);
+      // And keeps polling: a finished run with nothing left is logged at debug level.
+      const runsBefore = jsonLines(keeper.stderr()).filter((l) => l.msg === "run finished").length;
+      await waitFor("another idle run", () => jsonLines(keeper.stderr()).filter((l) => l.msg === "run finished").length > runsBefore);
+      keeper.child.kill(kind === "hardhat" ? "SIGTERM" : "SIGINT");
+      const result = await keeper.exited;
+      expect(result.code, result.stderr).to.equal(0);
+      const logs = expectStructuredLogs(result.stderr);
+      const built = logs.find((l) => l.msg === "position index built")!;
+      expect(built).to.deep.include({ fromBlock: deployment.deploymentBlock, positions: POSITIONS - closedSoFar });
+      const runs = logs.filter((l) => l.msg === "run finished");
+      expect(runs[0]).to.deep.include({ liquidatableFound: 7, liquidated: 7, transactions: 2, noLongerLiquidatable: 0 });
+      expect(logs.map((l) => l.msg)).to.include.members(["stopping: finishing the current step", "keeper stopped"]);
+      expect(logs.at(-1)!.msg).to.equal("keeper stopped");
+
+      expect(unitsOf(await liquidations())).to.deep.equal(EXPECTED_UNITS);
+      await expectExactlyTheUnhealthyLiquidated();
+    });
+
+    it("leaves batches whose reward does not cover the gas plus --min-profit-usd", async function () {
+      await reset();
+      const keeper = await connectKeeper(11, { minProfitUsd: 1_000_000n * 10n ** 18n });
+      const nonce = await provider.getTransactionCount(keeper.address);
+      const summary = await keeper.runOnce();
+      expect(summary).to.deep.include({ liquidatableFound: 12, skippedUnprofitable: 12, liquidated: 0, transactions: 0, errors: [] });
+      expect(await provider.getTransactionCount(keeper.address)).to.equal(nonce);
+      expect(await liquidations()).to.deep.equal([]);
+
+      // With a gas token priced at $1e12 the same batch costs more than its reward even without a minimum.
+      const costly = await connectKeeper(11, { ethUsd: 10n ** 30n });
+      expect(await costly.runOnce()).to.deep.include({ liquidatableFound: 12, skippedUnprofitable: 12, transactions: 0 });
+    });
+
+    if (kind === "hardhat") {
+      it("retries dropped connections, a lost response and a time-out with backoff, and sends the batch once", async function () {
+        await reset();
+        // A proxy in front of the node that breaks chosen requests once the run starts.
+        let armed = false;
+        let seen = 0;
+        let lostResponse = false;
+        const injected: string[] = [];
+        const proxy = http.createServer((req, res) => {
+          let body = "";
+          req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          req.on("end", () => {
+            const n = armed ? ++seen : 0;
+            if (n === 1 || n === 2) {
+              injected.push(`drop #${n}`);
+              req.socket.destroy();
+              return;
+            }
+            const delay = n === 3 ? 1_500 : 0;
+            if (delay) injected.push("time-out #3");
+            setTimeout(() => {
+              void fetch(node!.url, { method: "POST", headers: { "content-type": "application/json" }, body })
+                .then((r) => r.text())
+                .then((text) => {
+                  if (!lostResponse && body.includes("eth_sendRawTransaction")) {
+                    lostResponse = true;
+                    injected.push("lost response of eth_sendRawTransaction");
+                    req.socket.destroy();
+                    return;
+                  }
+                  if (res.destroyed) return;
+                  res.setHeader("content-type", "application/json");
+                  res.end(text);
+                })
+                .catch(() => req.socket.destroy());
+            }, delay);
+          });
+        });
+        await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+        const port = (proxy.address() as { port: number }).port;
+        try {
+          const proxyProvider = new CountingJsonRpcProvider(`http://127.0.0.1:${port}`, 31337, {
+            staticNetwork: true,
+            cacheTimeout: -1,
+            timeoutMs: 500,
+          });
+          keepers.push(proxyProvider);
+          const client = await PerpClient.connect({ runner: new Wallet(devKey(12), proxyProvider), deployment });
+          const keeper = await Keeper.create({ client, pollMs: 50, retry: { baseDelayMs: 20 }, rpcStats: () => proxyProvider.stats });
+          armed = true;
+          const summary = await keeper.runOnce();
+          expect(injected).to.deep.equal(["drop #1", "drop #2", "time-out #3", "lost response of eth_sendRawTransaction"]);
+          expect(summary).to.deep.include({ liquidatableFound: 12, liquidated: 12, transactions: 1, failed: 0, errors: [] });
+          expect(summary.rpc!.failedHttpRequests).to.equal(4);
+          expect(summary.retries).to.be.at.least(4);
+          // The re-broadcast of the same signed transaction did not send a second one.
+          expect(await provider.getTransactionCount(keeper.address)).to.equal(1);
+          expect(unitsOf(await liquidations())).to.deep.equal(EXPECTED_UNITS);
+        } finally {
+          proxy.closeAllConnections();
+          await new Promise((resolve) => proxy.close(resolve));
+        }
+      });
+
+      describe("bad configuration: one line on stderr, exit code 2, nothing sent", function () {
+        const run = async (args: string[], env: Record<string, string | undefined>) => {
+          const blockBefore = await provider.getBlockNumber();
+          const result = await runKeeperCli(args, env);
+          expect(await provider.getBlockNumber(), "no transaction").to.equal(blockBefore);
+          expect(result.stdout).to.equal("");
+          return result;
+        };
+
+        it("unreachable RPC endpoint", async function () {
+          const port = await freePort();
+          const result = await run(["--rpc", `http://127.0.0.1:${port}`, "--deployment", deploymentFile], { PRIVATE_KEY: devKey(5) });
+          expect(result.code).to.equal(2);
+          expect(result.stderr).to.equal(`keeper: cannot reach the RPC endpoint http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+        });
+
+        it("a deployment file of another chain", async function () {
+          const file = path.join(tmp, "sepolia.json");
+          await writeFile(file, JSON.stringify({ ...deployment, network: "sepolia", chainId: 11155111 }));
+          const result = await run(["--rpc", node!.url, "--deployment", file], { PRIVATE_KEY: devKey(5) });
+          expect(result.code).to.equal(2);
+          expect(result.stderr).to.equal(`keeper: the RPC endpoint serves chain 31337, the deployment is on chain 11155111 (${file})\n`);
+        });
+
+        it("a deployment whose contracts are not on this chain (a restarted node)", async function () {
+          const file = path.join(tmp, "stale.json");
+          const engineAddress = traderAddress("keeper-test-no-code", 0);
+          await writeFile(file, JSON.stringify({ ...deployment, contracts: { ...deployment.contracts, PerpEngine: engineAddress } }));
+          const result = await run(["--rpc", node!.url, "--deployment", file], { PRIVATE_KEY: devKey(5) });
+          expect(result.code).to.equal(2);
+          expect(result.stderr).to.equal(
+            `keeper: no contract at the deployment's PerpEngine ${engineAddress} on chain 31337: ${file} does not describe this ` +
+              "chain (a restarted local node needs `npm run deploy -- --network localhost` again)\n",
+          );
+        });
+
+        it("a missing deployment file, by path and by name", async function () {
+          const missing = path.join(tmp, "nope.json");
+          const byPath = await run(["--rpc", node!.url, "--deployment", missing], { PRIVATE_KEY: devKey(5) });
+          expect(byPath.code).to.equal(2);
+          expect(byPath.stderr).to.equal(`keeper: no deployment file at ${missing}\n`);
+          const dir = path.join(tmp, "deployments");
+          const byName = await run(["--rpc", node!.url, "--deployment", "sepolia"], { PRIVATE_KEY: devKey(5), PERP_DEPLOYMENTS_DIR: dir });
+          expect(byName.code).to.equal(2);
+          expect(byName.stderr).to.equal(
+            `keeper: no deployment for network "sepolia" in ${dir} (found: localhost.json); run \`npm run deploy -- --network <name>\` first\n`,
+          );
+        });
+
+        it("a key without funds, no key, a malformed key, a bad option", async function () {
+          const poor = Wallet.createRandom();
+          const unfunded = await run(["--rpc", node!.url, "--deployment", deploymentFile, "--once"], { PRIVATE_KEY: poor.privateKey });
+          expect(unfunded.code).to.equal(2);
+          expect(unfunded.stderr).to.equal(
+            `keeper: the keeper account ${poor.address} has a zero balance on chain 31337: it cannot pay for gas; fund it first\n`,
+          );
+          expect(unfunded.stderr).to.not.include(poor.privateKey.slice(2));
+
+          const none = await run(["--rpc", node!.url, "--deployment", deploymentFile], {});
+          expect(none.code).to.equal(2);
+          expect(none.stderr).to.equal("keeper: no key: set PRIVATE_KEY or pass --keystore <NAME> (Hardhat keystore)\n");
+
+          const malformed = await run(["--rpc", node!.url, "--deployment", deploymentFile], { PRIVATE_KEY: "0x1234abcd" });
+          expect(malformed.code).to.equal(2);
+          expect(malformed.stderr).to.equal("keeper: PRIVATE_KEY is not a private key (expected 32 bytes as 64 hex digits)\n");
+
+          const option = await run(["--rpc", node!.url, "--batch-size", "101"], { PRIVATE_KEY: devKey(5) });
+          expect(option.code).to.equal(2);
+          expect(option.stderr).to.equal('keeper: --batch-size must be an integer from 1 to 100, not "101"\n');
+        });
+
+        it("the key from the Hardhat keystore (development keystore in a temporary config directory)", async function () {
+          const config = path.join(tmp, "hardhat-config-home");
+          const key = devKey(13);
+          // `npx hardhat keystore set --dev NAME`, the value on stdin, into a keystore under XDG_CONFIG_HOME.
+          const set = spawn(process.execPath, [HARDHAT_CLI, "keystore", "set", "--dev", "KEEPER_TEST_KEY"], {
+            cwd: ROOT,
+            env: { ...process.env, XDG_CONFIG_HOME: config },
+            stdio: ["pipe", "pipe", "pipe"],
+          });
+          let output = "";
+          set.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+          set.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+          set.stdin.end(`${key}\n`);
+          expect(await new Promise((resolve) => set.once("close", resolve)), output).to.equal(0);
+
+          const env = { XDG_CONFIG_HOME: config };
+          const args = ["--rpc", node!.url, "--deployment", deploymentFile, "--keystore-dev", "--once"];
+          const ok = await runKeeperCli([...args, "--keystore", "KEEPER_TEST_KEY"], env);
+          expect(ok.code, ok.stderr).to.equal(0);
+          const started = jsonLines(ok.stderr).find((l) => l.msg === "keeper started")!;
+          expect(started).to.deep.include({ keeper: new Wallet(key).address, keySource: 'the keystore value "KEEPER_TEST_KEY"' });
+          expect(ok.stdout + ok.stderr).to.not.include(key.slice(2));
+
+          const missing = await run([...args, "--keystore", "NOPE"], env);
+          expect(missing.code).to.equal(2);
+          expect(missing.stderr).to.equal(
+            'keeper: cannot read "NOPE" from the Hardhat development keystore: Key "NOPE" not found in the development keystore\n',
+          );
+          // The production keystore (password from stdin when it is not a terminal): none was ever set up here.
+          const production = await run(["--rpc", node!.url, "--deployment", deploymentFile, "--keystore", "KEEPER_TEST_KEY"], env);
+          expect(production.code).to.equal(2);
+          expect(production.stderr).to.equal(
+            'keeper: cannot read "KEEPER_TEST_KEY" from the Hardhat keystore: No production keystore found. Please set one up ' +
+              "using npx hardhat keystore set {key}\n",
+          );
+        });
+      });
+    }
+  });
+}
+
+/** USD WAD as the summary writes it (plain decimal). */
+function ethersFormat(wad: bigint): string {
+  const fraction = (wad % 10n ** 18n).toString().padStart(18, "0").replace(/0+$/, "");
+  return `${wad / 10n ** 18n}${fraction ? `.${fraction}` : ""}`;
+}

@@ -224,16 +224,11 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         Position memory pos,
         int256 delta
     ) internal view {
-        int256 skew = AccountingLib.skew(state);
-        uint256 fill = PerpMath.fillPrice(t.price, skew, delta, params.skewScale);
-        _checkSlippage(fill, delta, t.acceptablePrice);
-        uint256 fee = PerpMath.tradeFee(skew, delta, fill, params.makerFeeRate, params.takerFeeRate);
+        (uint256 fill, uint256 fee) = _fillLeg(t, params, state, delta);
         // The closed part has the position's sign: -delta.
         int256 pnl = PerpMath.pnlDown(-delta, pos.entryPrice, fill);
         t.collateral += pnl - fee.toInt256();
         t.realizedPnl += pnl;
-        t.fee += fee;
-        t.fillPrice = fill;
         AccountingLib.addOpenInterest(state, delta, false);
         pos.size += delta.toInt128();
         if (pos.size == 0) pos.entryPrice = 0;
@@ -246,13 +241,8 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         Position memory pos,
         int256 delta
     ) internal view {
-        int256 skew = AccountingLib.skew(state);
-        uint256 fill = PerpMath.fillPrice(t.price, skew, delta, params.skewScale);
-        _checkSlippage(fill, delta, t.acceptablePrice);
-        uint256 fee = PerpMath.tradeFee(skew, delta, fill, params.makerFeeRate, params.takerFeeRate);
+        (uint256 fill, uint256 fee) = _fillLeg(t, params, state, delta);
         t.collateral -= fee.toInt256();
-        t.fee += fee;
-        t.fillPrice = fill;
         t.addsRisk = true;
         pos.entryPrice = PerpMath.entryAfterIncrease(pos.size, pos.entryPrice, delta, fill).toUint128();
         pos.size += delta.toInt128();
@@ -265,8 +255,20 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
-    function _checkSlippage(uint256 fill, int256 delta, uint256 acceptablePrice) internal pure {
-        if (delta > 0 ? fill > acceptablePrice : fill < acceptablePrice) revert SlippageExceeded(fill, acceptablePrice);
+    /// @dev Prices one leg over the current skew, checks it against the acceptable price, and adds its fee.
+    function _fillLeg(TradeContext memory t, MarketParams storage params, MarketState memory state, int256 delta)
+        internal
+        view
+        returns (uint256 fill, uint256 fee)
+    {
+        int256 skew = AccountingLib.skew(state);
+        fill = PerpMath.fillPrice(t.price, skew, delta, params.skewScale);
+        if (delta > 0 ? fill > t.acceptablePrice : fill < t.acceptablePrice) {
+            revert SlippageExceeded(fill, t.acceptablePrice);
+        }
+        fee = PerpMath.tradeFee(skew, delta, fill, params.makerFeeRate, params.takerFeeRate);
+        t.fee += fee;
+        t.fillPrice = fill;
     }
 
     /// @dev Writes the position and account after a trade; releases or absorbs an isolated margin on close.
@@ -536,6 +538,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
             notional: v.notional,
             unrealizedPnl: v.pnl,
             accruedFunding: v.funding,
+            leverage: v.equity > 0 ? FPM.mulDivUp(v.notional, 1e18, uint256(v.equity)) : type(uint256).max,
             liquidatable: AccountingLib.isLiquidatable(v)
         });
     }

@@ -22,15 +22,17 @@ import {
   CountingJsonRpcProvider,
   PerpClient,
   PerpTransportError,
+  decodePositionViews,
   isNonceError,
   isTransientError,
+  readHealth,
   rpcStatsSince,
   withRetry,
   type Deployment,
 } from "../sdk/src/index.js";
 import { ConfigError, parseConfig, redactUrl } from "../scripts/keeper/config.js";
 import { Keeper, type KeeperOptions, type RunSummary, type ScanReport } from "../scripts/keeper/keeper.js";
-import { ChainIndex, decodePositionViews, readLens } from "../scripts/keeper/scan.js";
+import { ChainIndex } from "../scripts/keeper/scan.js";
 import {
   indexPrices,
   lpTxs,
@@ -475,10 +477,13 @@ for (const kind of ["hardhat", "anvil"] as const) {
           },
           isolated: view.isolated,
           equity: view.health.equity,
+          equityAtClose: view.health.equityAtClose,
+          initialMargin: view.health.initialMargin,
           maintenanceMargin: view.health.maintenanceMargin,
           notional: view.health.notional,
           unrealizedPnl: view.health.unrealizedPnl,
           accruedFunding: view.health.accruedFunding,
+          leverage: view.health.leverage,
           liquidatable: view.healthValid && view.health.liquidatable,
           healthValid: view.healthValid,
         });
@@ -571,7 +576,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
       expect(sync).to.deep.include({ events: POSITIONS, rebuilt: true });
       expect(index.size).to.equal(POSITIONS);
       expect(refusals.logs).to.be.greaterThan(0);
-      const views = await readLens(strictClient, index.positions(), 33, shockBlock, { attempts: 1 });
+      const views = await readHealth(strictClient, index.positions(), 33, shockBlock, { attempts: 1 });
       expect(views.map((v) => `${v.trader}:${v.marketId}`)).to.deep.equal(index.positions().map((k) => `${k.trader}:${k.marketId}`));
       expect(views.every((v) => v.healthValid)).to.equal(true);
       // 33 -> 17 + 16 -> 9 + 8 + 8 + 8 -> 5 + 4: four refused calls.

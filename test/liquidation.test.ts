@@ -39,6 +39,9 @@ describe("liquidation", function () {
       const health = await p.engine.positionHealth(p.alice, ETH);
       expect(health.notional).to.equal(wad(5000));
       expect(health.initialMargin).to.equal(wad(50));
+      // 10x on the deposit, a little more on the margin left after the fee: 5,000 / 498.25, rounded up.
+      expect(health.leverage).to.equal((wad(5000) * WAD + health.equity - 1n) / health.equity);
+      expect(health.leverage > wad("10.03") && health.leverage < wad("10.04")).to.equal(true);
       expect((await p.engine.getAccount(p.alice))[0]).to.equal(0n);
     });
 

@@ -92,6 +92,8 @@ struct Health {
     int256 unrealizedPnl;
     /// @notice Funding owed and not yet settled, rounded up per position (negative: receivable).
     int256 accruedFunding;
+    /// @notice notional / equity (WAD, rounded up); type(uint256).max when equity is not positive.
+    uint256 leverage;
     /// @notice equity < maintenanceMargin, and at least one position open.
     bool liquidatable;
 }

@@ -1,47 +1,22 @@
 /**
- * The demo's keeper step: liquidate every unit (isolated position or cross account) that is below maintenance.
- *
- * This is the one place to switch to the keeper bot (scripts/keeper/): keep a `Keeper` in `LiquidationState`
- * (created in `newLiquidationState` with the keeper's client) and call its `runOnce()` in `liquidateUnhealthy`. The
- * demo reports liquidations from the engine's events in the blocks of each step, not from what this function does,
- * so nothing else has to change.
+ * The demo's keeper step: the keeper bot (scripts/keeper/) runs one scan-and-liquidate pass after each price step.
+ * The demo reports liquidations from the engine's events in the blocks of each step, so it shows whatever the keeper
+ * did (or another keeper on the same node).
  */
-import {
-  PositionIndex,
-  liquidatableUnits,
-  readHealth,
-  scanPositionEvents,
-  type PerpClient,
-} from "../../sdk/src/client.js";
+import type { PerpClient } from "../../sdk/src/client.js";
+import { Keeper } from "../keeper/keeper.js";
 
-/** `PerpEngine.MAX_BATCH`: most entries one `liquidateMany` takes. */
-const MAX_BATCH = 100;
-
-/** The keeper's view of the open positions, kept across calls (rebuilt from the deployment block on first use). */
+/** The keeper, kept across steps: its position index is rebuilt from the deployment block once, then extended. */
 export interface LiquidationState {
-  readonly keeper: PerpClient;
-  readonly index: PositionIndex;
+  readonly keeper: Keeper;
 }
 
 export async function newLiquidationState(keeper: PerpClient): Promise<LiquidationState> {
-  return { keeper, index: new PositionIndex() };
+  return { keeper: await Keeper.create({ client: keeper }) };
 }
 
-/**
- * Brings the position index up to the latest block (the SDK's event scan), reads every open position's health at
- * that block through `PerpLens` (`readHealth`), and liquidates the liquidatable units (`liquidatableUnits`) with
- * `liquidateMany`, at most `MAX_BATCH` per transaction (the keeper's account receives the rewards).
- */
+/** One keeper pass: index up to the latest block, health through `PerpLens`, `liquidateMany` of what is liquidatable. */
 export async function liquidateUnhealthy(state: LiquidationState): Promise<void> {
-  const { keeper, index } = state;
-  const latest = await keeper.provider.getBlockNumber();
-  const from = Math.max(index.lastBlock + 1, keeper.deployment.deploymentBlock);
-  if (from <= latest) {
-    index.apply(await scanPositionEvents(keeper, from, latest));
-    index.lastBlock = latest;
-  }
-  const units = liquidatableUnits(await readHealth(keeper, index.positions(), 500, latest));
-  for (let i = 0; i < units.length; i += MAX_BATCH) {
-    await keeper.liquidateMany(units.slice(i, i + MAX_BATCH));
-  }
+  const summary = await state.keeper.runOnce();
+  if (summary.failed > 0) throw new Error(`the keeper's run failed: ${summary.errors.join("; ")}`);
 }

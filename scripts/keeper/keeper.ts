@@ -15,9 +15,11 @@ import { keccak256, type FeeData, type Signer, type TransactionReceipt, type Tra
 
 import {
   PerpError,
+  abortableDelay,
   formatUsd,
   isNonceError,
   math,
+  readHealth,
   rpcStatsSince,
   toPerpError,
   withRetry,
@@ -27,7 +29,7 @@ import {
   type RpcStats,
 } from "../../sdk/src/index.js";
 import { silentLogger, type Logger } from "./logger.js";
-import { ChainIndex, evaluate, readLens, type Evaluation, type LiquidationUnit } from "./scan.js";
+import { ChainIndex, evaluate, type Evaluation, type LiquidationUnit } from "./scan.js";
 
 /** `PerpEngine.MAX_BATCH`: entries per `liquidateMany`. */
 export const MAX_BATCH = 100;
@@ -45,7 +47,7 @@ export class KeeperConfigError extends PerpError {
 }
 
 export interface KeeperOptions {
-  /** Connected with a `Signer` that can sign transactions locally (an ethers `Wallet`). */
+  /** Connected with a `Signer`: one that signs locally (an ethers `Wallet`) is preferred, see `signLocally`. */
   readonly client: PerpClient;
   readonly logger?: Logger;
   /** First block of the event scan (default: the deployment block). */
@@ -179,20 +181,6 @@ class Tally {
   readonly errors: string[] = [];
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 export class Keeper {
   readonly client: PerpClient;
   readonly address: string;
@@ -210,6 +198,8 @@ export class Keeper {
   private readonly maxBatchesPerRun: number;
   private retries = 0;
   private nonce: number | undefined;
+  /** Set once the signer has refused `signTransaction` (it can only send). */
+  private cannotSignLocally = false;
   private passRunning = false;
 
   private constructor(
@@ -311,7 +301,7 @@ export class Keeper {
         failures += 1;
         const delayMs = Math.min(60_000, this.pollMs * 2 ** Math.min(failures, 10));
         this.log.error({ error: toPerpError(error).message, failures, retryInMs: delayMs }, "run failed");
-        await sleep(delayMs, this.abort.signal);
+        await abortableDelay(delayMs, this.abort.signal);
         continue;
       }
       await this.waitForBlockAfter(lastBlock);
@@ -326,7 +316,7 @@ export class Keeper {
       } catch (error) {
         this.log.warn({ error: toPerpError(error).message }, "polling for a new block failed");
       }
-      await sleep(this.pollMs, this.abort.signal);
+      await abortableDelay(this.pollMs, this.abort.signal);
     }
   }
 
@@ -362,7 +352,7 @@ export class Keeper {
       this.log.info({ fromBlock: sync.fromBlock, toBlock: sync.toBlock, events: sync.events, positions: this.index.size }, "position index built");
     }
     const markets = new Map(marketList.map((market) => [market.id, market]));
-    const views = await readLens(this.client, this.index.positions(), this.lensBatchSize, latest, this.retry);
+    const views = await readHealth(this.client, this.index.positions(), this.lensBatchSize, latest, this.retry);
     const timestamp = BigInt(sync.block.timestamp);
     const evaluation = evaluate(views, markets, protocol, timestamp);
     for (const key of evaluation.closed) this.index.drop(key);
@@ -505,9 +495,28 @@ export class Keeper {
       const expected = Number(count);
       if (expected === 0) return { units: [], expected, gas };
       if (expected === units.length || round === 1) return { units, expected, gas };
-      const views = await readLens(this.client, units, units.length, "latest", this.retry);
+      const views = await readHealth(this.client, units, units.length, "latest", this.retry);
       units = units.filter((_, i) => views[i]?.liquidatable === true);
       if (units.length === 0) return { units, expected: 0, gas: 0n };
+    }
+  }
+
+  /**
+   * The signed raw transaction, or undefined when the signer cannot sign without sending (then `send` lets it send).
+   * Signing locally is preferred: the hash is known before broadcasting, so a broadcast whose answer is lost can be
+   * retried and recognised.
+   */
+  private async signLocally(request: TransactionRequest): Promise<string | undefined> {
+    if (this.cannotSignLocally) return undefined;
+    try {
+      return await this.signer.signTransaction(request);
+    } catch (error) {
+      if (!/not implemented|not supported|unsupported/i.test(error instanceof Error ? error.message : String(error))) {
+        throw error;
+      }
+      this.cannotSignLocally = true;
+      this.log.info({}, "the signer cannot sign locally: sending through the signer");
+      return undefined;
     }
   }
 
@@ -531,7 +540,14 @@ export class Keeper {
           ? { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
           : { type: 0, gasPrice: fees.gasPrice ?? 0n }),
       };
-      const raw = await this.signer.signTransaction(request);
+      const raw = await this.signLocally(request);
+      if (raw === undefined) {
+        // A signer that cannot sign locally (a node's unlocked account, a browser wallet) sends by itself, once:
+        // without the raw transaction its hash is unknown until the node answers, so a lost answer is not retried.
+        const response = await this.signer.sendTransaction(request);
+        this.nonce = nonce + 1;
+        return { hash: response.hash, nonce, units: simulated.units, expected: simulated.expected };
+      }
       const hash = keccak256(raw);
       try {
         await withRetry(async () => {
@@ -628,7 +644,7 @@ export class Keeper {
         this.nonce = undefined;
         break;
       }
-      await sleep(Math.min(this.pollMs, 500));
+      await abortableDelay(Math.min(this.pollMs, 500));
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import {
   PositionIndex,
+  scanPositionEvents,
   isLiquidatable,
   liquidationPrice,
   math,
@@ -16,11 +17,12 @@ import {
   type PerpClient,
   type PositionData,
   type PositionEvent,
+  type PositionHealth,
   type PositionKey,
   type ProtocolParams,
   type RetryOptions,
 } from "../../sdk/src/index.js";
-import { getAddress, type Block } from "ethers";
+import type { Block } from "ethers";
 
 const { WAD } = math;
 /** `liquidationPrice` of a long that every price liquidates. */
@@ -112,7 +114,8 @@ export class ChainIndex {
     for (let start = fromBlock; start <= toBlock; ) {
       const end = Math.min(toBlock, start + chunk - 1);
       try {
-        events.push(...(await withRetry(() => readPositionEvents(this.client, start, end), this.retry)));
+        // One chunk at a time: halving below is what adapts to the endpoint's cap on a log query.
+        events.push(...(await scanPositionEvents(this.client, start, end, end - start + 1, this.retry)));
         start = end + 1;
       } catch (error) {
         // Not transient (retries are inside): most likely the endpoint's cap on a log query. Halve and go on.
@@ -124,142 +127,8 @@ export class ChainIndex {
   }
 }
 
-/**
- * The engine's `PositionModified` and `PositionClosedAtIndex` logs between two blocks (inclusive), in chain order, as
- * the SDK's `PositionEvent`s: what `scanPositionEvents` returns, with one `eth_getLogs` (both topics) instead of
- * two, and decoding only the three fields the index needs from the topics and the data (`trader`, `marketId`
- * indexed; `newSize` the second data word). ethers' full event decoding costs about 0.4 ms per log, 0.8 s for
- * 2,000 positions; this takes a few milliseconds.
- */
-export async function readPositionEvents(
-  client: Pick<PerpClient, "engine" | "provider">,
-  fromBlock: number,
-  toBlock: number,
-): Promise<PositionEvent[]> {
-  const modified = client.engine.interface.getEvent("PositionModified").topicHash;
-  const closed = client.engine.interface.getEvent("PositionClosedAtIndex").topicHash;
-  const logs = await client.provider.getLogs({
-    address: await client.engine.getAddress(),
-    fromBlock,
-    toBlock,
-    topics: [[modified, closed]],
-  });
-  const events = logs.map((log): PositionEvent => {
-    const isModified = log.topics[0] === modified;
-    // PositionModified data: sizeDelta, newSize, ...: newSize is the second 32-byte word.
-    const newSize = isModified ? BigInt(`0x${log.data.slice(2 + 64, 2 + 128)}`) : 0n;
-    return {
-      trader: getAddress(`0x${log.topics[1].slice(26)}`),
-      marketId: Number(BigInt(log.topics[2])),
-      open: isModified && newSize !== 0n,
-      blockNumber: log.blockNumber,
-      logIndex: log.index,
-    };
-  });
-  return events.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
-}
-
-// =============================================================================================== lens reads
-
-/** One `PerpLens.positions` entry as plain values. */
-export interface LensPosition extends PositionKey {
-  readonly isolated: boolean;
-  readonly position: PositionData;
-  /** False when there is no position any more or a price its health needs is unavailable. */
-  readonly healthValid: boolean;
-  /** The lens's verdict: this decides what the keeper liquidates. */
-  readonly liquidatable: boolean;
-  readonly equity: bigint;
-  readonly maintenanceMargin: bigint;
-  /** Of the unit: the isolated position, or the whole cross account. */
-  readonly notional: bigint;
-  readonly unrealizedPnl: bigint;
-  readonly accruedFunding: bigint;
-}
-
-/** Words of one ABI-encoded `PerpLens.PositionView` (a static tuple: 1 + 1 + 4 + 1 + 8 + 1). */
-const VIEW_WORDS = 16;
-const TWO_255 = 2n ** 255n;
-const TWO_256 = 2n ** 256n;
-
-/**
- * Decodes the return data of `PerpLens.positions` (a dynamic array of static `PositionView` tuples) directly from
- * the hex, checked against the ABI layout: about 20 times faster than ethers' generic decoder, which costs about
- * 0.4 ms per view (0.8 s for 2,000 positions). `test/keeper.test.ts` checks it against ethers' decoding.
- * @throws Error when the data does not have the layout of `expected` views.
- */
-export function decodePositionViews(data: string, expected: number): LensPosition[] {
-  const hex = data.startsWith("0x") ? data.slice(2) : data;
-  const word = (i: number) => hex.slice(i * 64, i * 64 + 64);
-  const uint = (i: number) => BigInt(`0x${word(i)}`);
-  const int = (i: number) => {
-    const v = uint(i);
-    return v >= TWO_255 ? v - TWO_256 : v;
-  };
-  const bool = (i: number) => {
-    const v = uint(i);
-    if (v > 1n) throw new Error(`PerpLens.positions: word ${i} is not a bool`);
-    return v === 1n;
-  };
-  if (hex.length < 128 || uint(0) !== 32n) throw new Error("PerpLens.positions: unexpected return data");
-  const count = Number(uint(1));
-  if (count !== expected || hex.length !== (2 + count * VIEW_WORDS) * 64) {
-    throw new Error(`PerpLens.positions: ${count} views in ${hex.length / 64} words for ${expected} positions`);
-  }
-  const views: LensPosition[] = [];
-  for (let k = 0; k < count; k++) {
-    const b = 2 + k * VIEW_WORDS;
-    const healthValid = bool(b + 15);
-    views.push({
-      trader: getAddress(`0x${word(b).slice(24)}`),
-      marketId: Number(uint(b + 1)),
-      position: { size: int(b + 2), entryPrice: uint(b + 3), lastFundingIndex: int(b + 4), margin: uint(b + 5) },
-      isolated: bool(b + 6),
-      equity: int(b + 7),
-      // b + 8 equityAtClose, b + 9 initialMargin: not needed
-      maintenanceMargin: uint(b + 10),
-      notional: uint(b + 11),
-      unrealizedPnl: int(b + 12),
-      accruedFunding: int(b + 13),
-      liquidatable: healthValid && bool(b + 14),
-      healthValid,
-    });
-  }
-  return views;
-}
-
-/**
- * Reads `keys` through `PerpLens.positions`, `batchSize` per `eth_call`, every call at block `blockTag` and sent
- * together (ethers puts calls of the same tick into one JSON-RPC batch). A call that fails for a reason retries
- * cannot fix (the node's `eth_call` gas cap, typically) is split in two, down to single positions.
- */
-export async function readLens(
-  client: Pick<PerpClient, "lens" | "provider">,
-  keys: readonly PositionKey[],
-  batchSize: number,
-  blockTag: number | "latest",
-  retry: RetryOptions,
-): Promise<LensPosition[]> {
-  const to = await client.lens.getAddress();
-  const read = async (batch: readonly PositionKey[]): Promise<LensPosition[]> => {
-    try {
-      const data = client.lens.interface.encodeFunctionData("positions", [
-        batch.map((k) => k.trader),
-        batch.map((k) => BigInt(k.marketId)),
-      ]);
-      const result = await withRetry(() => client.provider.call({ to, data, blockTag }), retry);
-      return decodePositionViews(result, batch.length);
-    } catch (error) {
-      if (batch.length === 1) throw error;
-      const half = Math.ceil(batch.length / 2);
-      const [a, b] = await Promise.all([read(batch.slice(0, half)), read(batch.slice(half))]);
-      return [...a, ...b];
-    }
-  };
-  const batches: PositionKey[][] = [];
-  for (let i = 0; i < keys.length; i += batchSize) batches.push(keys.slice(i, i + batchSize));
-  return (await Promise.all(batches.map(read))).flat();
-}
+/** A position as the lens reports it (the SDK's `PositionHealth`). */
+export type LensPosition = PositionHealth;
 
 // =============================================================================================== evaluation
 

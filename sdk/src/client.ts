@@ -8,6 +8,8 @@ import {
   Contract,
   JsonRpcProvider,
   Signature,
+  getAddress,
+  type ContractTransaction,
   makeError,
   type ContractRunner,
   type JsonRpcApiProviderOptions,
@@ -31,7 +33,7 @@ import {
   type PerpLens,
 } from "../../types/ethers-contracts/index.js";
 import type { Deployment } from "./deployments.js";
-import { PerpError, withPerpErrors } from "./errors.js";
+import { PerpError, toPerpError, withPerpErrors, withRetry, type RetryOptions } from "./errors.js";
 import * as m from "./math.js";
 import { parseDecimal, parsePercent } from "./units.js";
 import {
@@ -226,6 +228,8 @@ export class PerpClient {
   readonly provider: Provider;
   readonly signer: Signer | undefined;
   private readonly priceUnits = new Map<number, bigint>();
+  /** The nonce after the client's last transaction (see `send`). */
+  private nextNonce: number | undefined;
 
   private constructor(
     readonly deployment: Deployment,
@@ -487,15 +491,27 @@ export class PerpClient {
     return this.signer;
   }
 
-  private async send(action: () => Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<TransactionReceipt> {
-    this.requireSigner();
+  /**
+   * Sends a populated contract call: estimates its gas (a revert surfaces here, decoded), pads the limit by 25 % (some
+   * nodes, anvil among them, estimate nested calls too tightly), and assigns the nonce itself: the next one after the
+   * client's last transaction if the node's pending count lags behind (ethers caches identical requests for 250 ms,
+   * and a node that mines instantly would otherwise see two transactions with one nonce).
+   */
+  private async send(populated: Promise<ContractTransaction>): Promise<TransactionReceipt> {
+    const signer = this.requireSigner();
     return withPerpErrors(async () => {
-      const tx = await action();
-      const receipt = await tx.wait();
+      const tx = await populated;
+      const gas = await signer.estimateGas(tx);
+      const pending = await signer.getNonce("pending");
+      const nonce = this.nextNonce !== undefined && this.nextNonce > pending ? this.nextNonce : pending;
+      const response = await signer.sendTransaction({ ...tx, gasLimit: (gas * 125n) / 100n, nonce });
+      this.nextNonce = response.nonce + 1;
+      const receipt = await response.wait();
       if (!receipt) throw new PerpError("the transaction was dropped");
       return receipt;
     });
   }
+
 
   /**
    * Deposits USDC into the cross balance, approving the engine first if the allowance is short.
@@ -506,8 +522,9 @@ export class PerpClient {
     const units = await this.tokenUnits(amount);
     const owner = await this.address();
     const allowance = await this.token.allowance(owner, this.deployment.contracts.PerpEngine);
-    if (allowance < units) await this.send(() => this.token.approve(this.deployment.contracts.PerpEngine, units));
-    return this.send(() => this.engine.deposit(units));
+    const engine = this.deployment.contracts.PerpEngine;
+    if (allowance < units) await this.send(this.token.approve.populateTransaction(engine, units));
+    return this.send(this.engine.deposit.populateTransaction(units));
   }
 
   /**
@@ -531,7 +548,8 @@ export class PerpClient {
         deadline,
       }),
     );
-    return this.send(() => this.engine.depositWithPermit(units, deadline, signature.v, signature.r, signature.s));
+    const { v, r, s } = signature;
+    return this.send(this.engine.depositWithPermit.populateTransaction(units, deadline, v, r, s));
   }
 
   private async permitDomain() {
@@ -556,7 +574,7 @@ export class PerpClient {
    */
   async withdraw(amount: Amount, receiver?: string): Promise<TransactionReceipt> {
     const units = await this.tokenUnits(amount);
-    return this.send(async () => this.engine.withdraw(units, receiver ?? (await this.address())));
+    return this.send(this.engine.withdraw.populateTransaction(units, receiver ?? (await this.address())));
   }
 
   /**
@@ -566,12 +584,7 @@ export class PerpClient {
    */
   async trade(request: TradeRequest): Promise<{ quote: TradeQuote; receipt: TransactionReceipt }> {
     this.requireSigner();
-    const quote = await this.quoteTrade(request);
-    if (quote.rejection) throw new InvalidRequestError(`the engine would reject this trade: ${quote.rejection}`);
-    const receipt = await this.send(() =>
-      this.engine.trade(quote.marketId, quote.sizeDelta, quote.acceptablePrice, quote.marginDelta, quote.isolated),
-    );
-    return { quote, receipt };
+    return this.sendQuote(await this.quoteTrade(request));
   }
 
   /**
@@ -587,8 +600,9 @@ export class PerpClient {
   async sendQuote(quote: TradeQuote): Promise<{ quote: TradeQuote; receipt: TransactionReceipt }> {
     this.requireSigner();
     if (quote.rejection) throw new InvalidRequestError(`the engine would reject this trade: ${quote.rejection}`);
-    const receipt = await this.send(() =>
-      this.engine.trade(quote.marketId, quote.sizeDelta, quote.acceptablePrice, quote.marginDelta, quote.isolated),
+    const { marketId, sizeDelta, acceptablePrice, marginDelta, isolated } = quote;
+    const receipt = await this.send(
+      this.engine.trade.populateTransaction(marketId, sizeDelta, acceptablePrice, marginDelta, isolated),
     );
     return { quote, receipt };
   }
@@ -610,11 +624,7 @@ export class PerpClient {
       isolated,
       slippage: options.slippage,
     };
-    const quote = quoteFromSnapshot(snap, request, (markets, r) => this.resolve(markets, r));
-    const receipt = await this.send(() =>
-      this.engine.trade(quote.marketId, quote.sizeDelta, quote.acceptablePrice, 0n, quote.isolated),
-    );
-    return { quote, receipt };
+    return this.sendQuote(quoteFromSnapshot(snap, request, (markets, r) => this.resolve(markets, r)));
   }
 
   /**
@@ -623,7 +633,7 @@ export class PerpClient {
    */
   async addMargin(ref: MarketRef, amount: Amount): Promise<TransactionReceipt> {
     const market = await this.market(ref);
-    return this.send(() => this.engine.addMargin(market.id, toUsdWad(amount)));
+    return this.send(this.engine.addMargin.populateTransaction(market.id, toUsdWad(amount)));
   }
 
   /**
@@ -632,7 +642,7 @@ export class PerpClient {
    */
   async removeMargin(ref: MarketRef, amount: Amount): Promise<TransactionReceipt> {
     const market = await this.market(ref);
-    return this.send(() => this.engine.removeMargin(market.id, toUsdWad(amount)));
+    return this.send(this.engine.removeMargin.populateTransaction(market.id, toUsdWad(amount)));
   }
 
   /**
@@ -643,8 +653,9 @@ export class PerpClient {
     const units = await this.tokenUnits(amount);
     const owner = await this.address();
     const allowance = await this.token.allowance(owner, this.deployment.contracts.LiquidityVault);
-    if (allowance < units) await this.send(() => this.token.approve(this.deployment.contracts.LiquidityVault, units));
-    return this.send(() => this.vault.deposit(units, owner));
+    const vault = this.deployment.contracts.LiquidityVault;
+    if (allowance < units) await this.send(this.token.approve.populateTransaction(vault, units));
+    return this.send(this.vault.deposit.populateTransaction(units, owner));
   }
 
   /**
@@ -654,7 +665,7 @@ export class PerpClient {
   async lpWithdraw(amount: Amount): Promise<TransactionReceipt> {
     const units = await this.tokenUnits(amount);
     const owner = await this.address();
-    return this.send(() => this.vault.withdraw(units, owner, owner));
+    return this.send(this.vault.withdraw.populateTransaction(units, owner, owner));
   }
 
   // ===================================================================== liquidation
@@ -665,7 +676,7 @@ export class PerpClient {
    */
   async liquidate(trader: string, ref: MarketRef): Promise<TransactionReceipt> {
     const market = typeof ref === "number" ? ref : (await this.market(ref)).id;
-    return this.send(() => this.engine.liquidate(trader, market));
+    return this.send(this.engine.liquidate.populateTransaction(trader, market));
   }
 
   /**
@@ -673,12 +684,9 @@ export class PerpClient {
    * @example await client.liquidateMany([{ trader, marketId: 0 }])
    */
   async liquidateMany(targets: readonly { trader: string; marketId: number }[]): Promise<TransactionReceipt> {
-    return this.send(() =>
-      this.engine.liquidateMany(
-        targets.map((t) => t.trader),
-        targets.map((t) => BigInt(t.marketId)),
-      ),
-    );
+    const traders = targets.map((t) => t.trader);
+    const marketIds = targets.map((t) => BigInt(t.marketId));
+    return this.send(this.engine.liquidateMany.populateTransaction(traders, marketIds));
   }
 
   // ===================================================================== receipts
@@ -952,93 +960,149 @@ export interface PositionEvent {
 }
 
 /**
- * Reads the engine's position events between two blocks (inclusive), in chunks of `chunk` blocks, sorted in chain
- * order. Two `eth_getLogs` requests per chunk.
+ * Reads the engine's position events between two blocks (inclusive), in chain order: `PositionModified` (open when
+ * `newSize != 0`) and `PositionClosedAtIndex` (closed), with one `eth_getLogs` per chunk of `chunk` blocks for both
+ * topics. Only the three fields the index needs are decoded (`trader` and `marketId` from the topics, `newSize` the
+ * second data word): ethers' full event decoding costs about 0.4 ms a log, 0.8 s for 2,000 positions. A range the
+ * endpoint refuses (too many results, range too wide) is halved until it passes.
  * @example const events = await scanPositionEvents(client, deployment.deploymentBlock, latest)
  */
 export async function scanPositionEvents(
-  client: Pick<PerpClient, "engine">,
+  client: Pick<PerpClient, "engine" | "provider">,
   fromBlock: number,
   toBlock: number,
   chunk = 10_000,
+  retry: RetryOptions = { attempts: 1 },
 ): Promise<PositionEvent[]> {
+  const modified = client.engine.interface.getEvent("PositionModified").topicHash;
+  const closed = client.engine.interface.getEvent("PositionClosedAtIndex").topicHash;
+  const address = await client.engine.getAddress();
   const events: PositionEvent[] = [];
-  for (let start = fromBlock; start <= toBlock; start += chunk) {
-    const end = Math.min(toBlock, start + chunk - 1);
-    const [modified, closed] = await withPerpErrors(() =>
-      Promise.all([
-        client.engine.queryFilter(client.engine.filters.PositionModified(), start, end),
-        client.engine.queryFilter(client.engine.filters.PositionClosedAtIndex(), start, end),
-      ]),
-    );
-    for (const log of modified) {
+  let size = chunk;
+  for (let start = fromBlock; start <= toBlock; ) {
+    const end = Math.min(toBlock, start + size - 1);
+    let logs;
+    try {
+      logs = await withRetry(() => client.provider.getLogs({ address, fromBlock: start, toBlock: end, topics: [[modified, closed]] }), retry);
+    } catch (error) {
+      if (end === start) throw toPerpError(error);
+      size = Math.max(1, Math.floor((end - start + 1) / 2));
+      continue;
+    }
+    for (const log of logs) {
+      const isModified = log.topics[0] === modified;
+      const newSize = isModified ? BigInt(`0x${log.data.slice(2 + 64, 2 + 128)}`) : 0n;
       events.push({
-        trader: log.args.trader,
-        marketId: Number(log.args.marketId),
-        open: log.args.newSize !== 0n,
+        trader: getAddress(`0x${log.topics[1].slice(26)}`),
+        marketId: Number(BigInt(log.topics[2])),
+        open: isModified && newSize !== 0n,
         blockNumber: log.blockNumber,
         logIndex: log.index,
       });
     }
-    for (const log of closed) {
-      events.push({
-        trader: log.args.trader,
-        marketId: Number(log.args.marketId),
-        open: false,
-        blockNumber: log.blockNumber,
-        logIndex: log.index,
-      });
-    }
+    start = end + 1;
   }
   return events.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
 }
 
-/** A position's on-chain health as the lens reports it. */
+/** A position and its on-chain health as `PerpLens.positions` reports it. */
 export interface PositionHealth extends PositionKey {
+  readonly position: PositionData;
   readonly isolated: boolean;
-  readonly size: bigint;
+  /** False when there is no position any more, or a price its health needs is unavailable (oracle down). */
+  readonly healthValid: boolean;
+  /** The engine's verdict (false when `healthValid` is false). */
   readonly liquidatable: boolean;
+  /** Of the unit: the isolated position, or the whole cross account. */
   readonly equity: bigint;
+  readonly equityAtClose: bigint;
+  readonly initialMargin: bigint;
   readonly maintenanceMargin: bigint;
   readonly notional: bigint;
-  /** False when the health could not be computed (closed meanwhile, or an oracle down). */
-  readonly valid: boolean;
+  readonly unrealizedPnl: bigint;
+  readonly accruedFunding: bigint;
+  readonly leverage: bigint;
+}
+
+/** Words of one ABI-encoded `PerpLens.PositionView`, a static tuple: trader, market, position (4), isolated, health (9), valid. */
+const VIEW_WORDS = 17;
+
+/**
+ * Decodes the return data of `PerpLens.positions` directly from the hex, checked against the ABI layout: about 20
+ * times faster than ethers' generic decoder (0.4 ms a view).
+ * @throws PerpError when the data does not have the layout of `expected` views.
+ * @example decodePositionViews(await provider.call({ to: lens, data }), keys.length)
+ */
+export function decodePositionViews(data: string, expected: number): PositionHealth[] {
+  const hex = data.startsWith("0x") ? data.slice(2) : data;
+  const word = (i: number) => hex.slice(i * 64, i * 64 + 64);
+  const uint = (i: number) => BigInt(`0x${word(i)}`);
+  const int = (i: number) => BigInt.asIntN(256, uint(i));
+  const bool = (i: number) => {
+    const v = uint(i);
+    if (v > 1n) throw new PerpError(`PerpLens.positions: word ${i} is not a bool`);
+    return v === 1n;
+  };
+  if (hex.length < 128 || uint(0) !== 32n) throw new PerpError("PerpLens.positions: unexpected return data");
+  const count = Number(uint(1));
+  if (count !== expected || hex.length !== (2 + count * VIEW_WORDS) * 64) {
+    throw new PerpError(`PerpLens.positions: ${count} views in ${hex.length / 64} words for ${expected} positions`);
+  }
+  const views: PositionHealth[] = [];
+  for (let k = 0; k < count; k++) {
+    const b = 2 + k * VIEW_WORDS;
+    const healthValid = bool(b + 16);
+    views.push({
+      trader: getAddress(`0x${word(b).slice(24)}`),
+      marketId: Number(uint(b + 1)),
+      position: { size: int(b + 2), entryPrice: uint(b + 3), lastFundingIndex: int(b + 4), margin: uint(b + 5) },
+      isolated: bool(b + 6),
+      equity: int(b + 7),
+      equityAtClose: int(b + 8),
+      initialMargin: uint(b + 9),
+      maintenanceMargin: uint(b + 10),
+      notional: uint(b + 11),
+      unrealizedPnl: int(b + 12),
+      accruedFunding: int(b + 13),
+      leverage: uint(b + 14),
+      liquidatable: healthValid && bool(b + 15),
+      healthValid,
+    });
+  }
+  return views;
 }
 
 /**
- * Reads the health of many positions through `PerpLens`, `batchSize` per `eth_call`, all at one block.
+ * Reads the health of many positions through `PerpLens.positions`, `batchSize` per `eth_call`, all at one block and
+ * sent together (ethers batches calls of the same tick into one JSON-RPC request). A call that fails for a reason
+ * retries cannot fix (typically the node's `eth_call` gas cap) is split in two, down to single positions.
  * @example const healths = await readHealth(client, index.positions())
  */
 export async function readHealth(
-  client: Pick<PerpClient, "lens">,
+  client: Pick<PerpClient, "lens" | "provider">,
   keys: readonly PositionKey[],
   batchSize = 500,
-  blockTag?: number,
+  blockTag: number | "latest" = "latest",
+  retry: RetryOptions = { attempts: 1 },
 ): Promise<PositionHealth[]> {
+  const to = await client.lens.getAddress();
+  const read = async (batch: readonly PositionKey[]): Promise<PositionHealth[]> => {
+    try {
+      const data = client.lens.interface.encodeFunctionData("positions", [
+        batch.map((k) => k.trader),
+        batch.map((k) => BigInt(k.marketId)),
+      ]);
+      return decodePositionViews(await withRetry(() => client.provider.call({ to, data, blockTag }), retry), batch.length);
+    } catch (error) {
+      if (batch.length === 1) throw toPerpError(error);
+      const half = Math.ceil(batch.length / 2);
+      const [a, b] = await Promise.all([read(batch.slice(0, half)), read(batch.slice(half))]);
+      return [...a, ...b];
+    }
+  };
   const batches: PositionKey[][] = [];
   for (let i = 0; i < keys.length; i += batchSize) batches.push(keys.slice(i, i + batchSize));
-  const results = await withPerpErrors(() =>
-    Promise.all(
-      batches.map((batch) =>
-        client.lens.positions(
-          batch.map((k) => k.trader),
-          batch.map((k) => BigInt(k.marketId)),
-          { blockTag },
-        ),
-      ),
-    ),
-  );
-  return results.flat().map((view) => ({
-    trader: view.trader,
-    marketId: Number(view.marketId),
-    isolated: view.isolated,
-    size: view.position.size,
-    liquidatable: view.healthValid && view.health.liquidatable,
-    equity: view.health.equity,
-    maintenanceMargin: view.health.maintenanceMargin,
-    notional: view.health.notional,
-    valid: view.healthValid,
-  }));
+  return (await Promise.all(batches.map(read))).flat();
 }
 
 /**

@@ -303,8 +303,11 @@ export async function withRetry<T>(action: (attempt: number) => Promise<T>, opti
   }
 }
 
-/** Resolves after `ms`, or as soon as `signal` aborts. */
-function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Resolves after `ms`, or as soon as `signal` aborts (never rejects).
+ * @example await abortableDelay(1000, controller.signal)
+ */
+export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = () => {

@@ -196,6 +196,15 @@ export function isLiquidatable(v: Valuation): boolean {
 }
 
 /**
+ * Leverage of a valuation as the engine's health view reports it: notional / equity, rounded up; the maximum
+ * uint256 when equity is not positive.
+ * @example leverageOf(valueIsolated(pos, market, market.price, now, kmin)) // 10.05e18
+ */
+export function leverageOf(v: Valuation): bigint {
+  return v.equity > 0n ? m.mulDivUp(v.notional, m.WAD, v.equity) : 2n ** 256n - 1n;
+}
+
+/**
  * Market ids whose bit is set, lowest first.
  * @example crossMarketIds(0b101n) // [0, 2]
  */

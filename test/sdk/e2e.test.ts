@@ -334,7 +334,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
 
       await setPrice(ETH, 1960n * 10n ** 8n);
       const healths = await readHealth(keeper, index.positions(), 2);
-      expect(healths.every((h) => h.valid)).to.equal(true);
+      expect(healths.every((h) => h.healthValid)).to.equal(true);
       const targets = liquidatableUnits(healths);
       expect(targets.map((t) => [t.trader, t.marketId, t.isolated])).to.deep.equal([
         [wallets.carol.address, ETH, true],

@@ -2,6 +2,7 @@ import { expect } from "chai";
 
 import {
   PerpClient,
+  leverageOf,
   liquidationPrice,
   simulateTrade,
   skewOf,
@@ -105,6 +106,7 @@ describe("SDK parity with the contracts (fuzzed states)", function () {
             chain.accruedFunding,
           ]);
           expect(v.count !== 0 && v.equity < v.maintenanceMargin).to.equal(chain.liquidatable);
+          expect(leverageOf(v), "leverage").to.equal(chain.leverage);
           const own = valueIsolated(pos, market, market.price, snap.now, 0n);
           expect(own.funding).to.equal(await p.engine.pendingFunding(p[name], marketId, tag));
           const sdkLiq = liquidationPrice(snap.account, snap.markets, marketId, snap.now, snap.protocol.keeperRewardMin);

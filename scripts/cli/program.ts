@@ -181,6 +181,7 @@ export function buildProgram(io: Output = processOutput): Command {
       ),
     )
     .addOption(new Option("--keystore <NAME>", "read the private key from Hardhat's keystore (default: env PRIVATE_KEY)"))
+    .addOption(new Option("--keystore-dev", "with --keystore: read Hardhat's development keystore (no password; local chains)"))
     .addOption(new Option("--json", "machine-readable output (exact integers as decimal strings)"))
     .exitOverride()
     .configureOutput({

@@ -15,7 +15,7 @@ import { JsonRpcProvider, Wallet, isAddress, getAddress } from "ethers";
 import { PerpClient, type Deployment } from "../../sdk/src/index.js";
 import { loadDeployment } from "../../sdk/src/node.js";
 import { CliError, registerSecret } from "./errors.js";
-import { keystoreValue } from "./keystore.js";
+import { KeystoreError, readKeystoreValue } from "../lib/keystore.js";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
@@ -27,6 +27,7 @@ export interface GlobalOptions {
   rpc?: string;
   deployment?: string;
   keystore?: string;
+  keystoreDev?: boolean;
   json?: boolean;
 }
 
@@ -95,7 +96,12 @@ async function loadKey(options: GlobalOptions): Promise<string> {
   let key: string;
   let source: string;
   if (options.keystore) {
-    key = await keystoreValue(options.keystore);
+    try {
+      key = await readKeystoreValue(options.keystore, { dev: options.keystoreDev === true });
+    } catch (error) {
+      if (error instanceof KeystoreError) throw new CliError(error.message);
+      throw error;
+    }
     source = `the keystore value ${options.keystore}`;
   } else if (process.env.PRIVATE_KEY) {
     key = process.env.PRIVATE_KEY;

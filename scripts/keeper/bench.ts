@@ -41,7 +41,7 @@ import {
 } from "../../types/ethers-contracts/index.js";
 import { ETH_USD_PARAMS, wad } from "../../ignition/lib/perp.js";
 import { Keeper, summaryJson, type RunSummary } from "./keeper.js";
-import { PROJECT_ROOT } from "./keystore.js";
+import { PROJECT_ROOT } from "../lib/keystore.js";
 import { createLogger } from "./logger.js";
 import {
   indexPrices,

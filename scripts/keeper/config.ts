@@ -10,7 +10,7 @@ import { isAddress } from "ethers";
 
 import { parseDecimal, type Deployment } from "../../sdk/src/index.js";
 import { loadDeployment } from "../../sdk/src/node.js";
-import { PROJECT_ROOT } from "./keystore.js";
+import { PROJECT_ROOT } from "../lib/keystore.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 import { MAX_BATCH } from "./keeper.js";
 

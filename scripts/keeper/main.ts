@@ -27,7 +27,7 @@ import {
   type KeeperCliConfig,
 } from "./config.js";
 import { Keeper, KeeperConfigError, formatPlain, summaryJson } from "./keeper.js";
-import { KeystoreError, readKeystoreValue } from "./keystore.js";
+import { KeystoreError, readKeystoreValue } from "../lib/keystore.js";
 import { createLogger, type Logger } from "./logger.js";
 
 /** `eth_chainId` with a time-out and a few retries, without ethers' endless network detection. */

@@ -1,8 +1,9 @@
 /**
  * Reads one value from Hardhat's encrypted keystore by running `hardhat keystore get NAME` as a child process. The
- * value is captured from the child's stdout and returned; it is never printed or logged.
+ * value is captured from the child's stdout and returned; it is never printed or logged. Shared by the keeper and the
+ * trader CLI.
  *
- * The production keystore needs its password. The keeper asks for it itself (on stderr, without echo, when stdin is
+ * The production keystore needs its password. The caller's process asks for it itself (on stderr, without echo, when stdin is
  * a terminal; otherwise it reads the first line of stdin, for unattended use) and hands it to the child through a
  * pipe: the child never talks to the terminal, so its output (the value) can be captured whole, and the password
  * is never echoed.

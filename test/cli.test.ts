@@ -10,28 +10,20 @@ import os from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { HDNodeWallet, JsonRpcProvider } from "ethers";
+import { JsonRpcProvider } from "ethers";
 
-import { PerpClient, type Deployment } from "../sdk/src/index.js";
+import { PerpClient, toWad, type Deployment } from "../sdk/src/index.js";
 import { loadDeployment } from "../sdk/src/node.js";
+import { devWallet } from "../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "../types/ethers-contracts/index.js";
 import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
 
-const MNEMONIC = "test test test test test test test test test test test junk";
 const CLI = path.join(ROOT, "scripts", "perp.ts");
-const WAD = 10n ** 18n;
 const USDC = 10n ** 6n;
 /** One CLI run may not take longer than this (it takes well under a second). */
 const RUN_TIMEOUT_MS = 30_000;
 
-function wad(value: string): bigint {
-  const [whole, fraction = ""] = value.split(".");
-  return BigInt(whole) * WAD + BigInt(fraction.padEnd(18, "0"));
-}
-
-function devWallet(i: number): HDNodeWallet {
-  return HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`);
-}
+const wad = toWad;
 
 interface Run {
   code: number | null;

@@ -16,7 +16,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 
 import { expect } from "chai";
-import { HDNodeWallet, JsonRpcProvider, Wallet, isError, makeError, toBeHex } from "ethers";
+import { JsonRpcProvider, Wallet, isError, makeError, toBeHex } from "ethers";
 
 import {
   CountingJsonRpcProvider,
@@ -33,6 +33,7 @@ import {
 import { ConfigError, parseConfig, redactUrl } from "../scripts/keeper/config.js";
 import { Keeper, type KeeperOptions, type RunSummary, type ScanReport } from "../scripts/keeper/keeper.js";
 import { ChainIndex } from "../scripts/keeper/scan.js";
+import { devWallet } from "../scripts/lib/dev.js";
 import {
   indexPrices,
   lpTxs,
@@ -47,7 +48,6 @@ import {
 import { HARDHAT_CLI, ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
 import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "../types/ethers-contracts/index.js";
 
-const MNEMONIC = "test test test test test test test test test test test junk";
 const ROOT_ADDRESS = "0x0000000000000000000000000000000000000001";
 const CROSS = 2n ** 256n - 1n;
 const TSX = pathToFileURL(
@@ -60,7 +60,7 @@ const CLI_TIMEOUT_MS = 30_000;
 
 /** Private key of development account `i`, derived at runtime (never written anywhere). */
 function devKey(i: number): string {
-  return HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).privateKey;
+  return devWallet(i).privateKey;
 }
 
 // ============================================================================================== the scenario
@@ -688,6 +688,8 @@ for (const kind of ["hardhat", "anvil"] as const) {
       await waitFor("the restarted keeper to liquidate the rest", async () => (await liquidations()).length >= 12);
       // And keeps polling: a finished run with nothing left is logged at debug level.
       const runsBefore = jsonLines(keeper.stderr()).filter((l) => l.msg === "run finished").length;
+      // The keeper runs on new blocks: mine one, or its last idle run may already be behind us and none would follow.
+      await rpc(node!.url, "evm_mine");
       await waitFor("another idle run", () => jsonLines(keeper.stderr()).filter((l) => l.msg === "run finished").length > runsBefore);
       keeper.child.kill(kind === "hardhat" ? "SIGTERM" : "SIGINT");
       const result = await keeper.exited;

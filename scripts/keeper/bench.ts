@@ -15,7 +15,7 @@ import path from "node:path";
 
 import cliProgress from "cli-progress";
 import { Command } from "commander";
-import { HDNodeWallet, JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
+import { JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
 
 import {
   CountingJsonRpcProvider,
@@ -41,6 +41,7 @@ import {
 } from "../../types/ethers-contracts/index.js";
 import { ETH_USD_PARAMS, wad } from "../../ignition/lib/perp.js";
 import { Keeper, summaryJson, type RunSummary } from "./keeper.js";
+import { devWallet, prng } from "../lib/dev.js";
 import { PROJECT_ROOT } from "../lib/keystore.js";
 import { createLogger } from "./logger.js";
 import {
@@ -55,7 +56,6 @@ import {
   type TraderPlan,
 } from "./scenario.js";
 
-const MNEMONIC = "test test test test test test test test test test test junk";
 const CROSS = 2n ** 256n - 1n;
 
 const TARGETS = { scanSeconds: 2, scanRpcCalls: 50, marginalGasPerPosition: 40_000 } as const;
@@ -71,19 +71,6 @@ const START_PRICES = ["2000", "60000", "150"] as const;
 /** The shock: ETH -7 %, BTC -5 %, SOL +6 %. */
 const SHOCK = ["1860", "57000", "159"] as const;
 const LEVERAGES = [2, 3, 5, 8, 10, 15, 20, 25, 30, 40];
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)) };
-}
 
 /** Traders with 1 to 4 positions each (distinct markets), until `count` positions are planned. */
 function planTraders(count: number, seed: number): TraderPlan[] {
@@ -330,7 +317,7 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------------ the keeper
     log("running the keeper once ...");
     const keeperProvider = new CountingJsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1, timeoutMs: 30_000 });
-    const keeperKey = HDNodeWallet.fromPhrase(MNEMONIC, undefined, "m/44'/60'/0'/0/1").privateKey;
+    const keeperKey = devWallet(1).privateKey;
     const client = await PerpClient.connect({ runner: new Wallet(keeperKey, keeperProvider), deployment });
     const keeperLog = createLogger("warn");
     let atScanEnd: RpcStats | undefined;

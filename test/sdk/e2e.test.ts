@@ -28,27 +28,19 @@ import {
   withPerpErrors,
   type Deployment,
   type TradeQuote,
+  toWad,
 } from "../../sdk/src/index.js";
 import { loadDeployment } from "../../sdk/src/node.js";
+import { devWallet } from "../../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "../../types/ethers-contracts/index.js";
 import { runDeploy, startLocalNode, stopNode, type Node } from "../helpers/nodes.js";
 
-const MNEMONIC = "test test test test test test test test test test test junk";
 const WAD = 10n ** 18n;
 const USDC = 10n ** 6n;
 const ETH = 0;
 const BTC = 1;
 
-/** Decimal string to WAD, exactly. */
-function wad(value: string): bigint {
-  const [whole, fraction = ""] = value.split(".");
-  return BigInt(whole) * WAD + BigInt(fraction.padEnd(18, "0"));
-}
-
-/** Dev account `i` of the default mnemonic, derived at runtime (no key is written anywhere). */
-function devWallet(i: number, provider: JsonRpcProvider): HDNodeWallet {
-  return HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).connect(provider);
-}
+const wad = toWad;
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {

@@ -12,24 +12,8 @@ import {
 } from "../../sdk/src/index.js";
 import * as m from "../../sdk/src/math.js";
 import { BTC, deployProtocol, ETH, usdc, wad, type Protocol } from "../helpers/fixture.js";
+import { prng } from "../../scripts/lib/dev.js";
 import { networkHelpers } from "../helpers/setup.js";
-
-/** Deterministic PRNG (mulberry32): the same fuzzed cases on every run. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)],
-  };
-}
 
 const TRADERS = ["alice", "bob", "carol", "dave"] as const;
 

@@ -137,6 +137,20 @@ for (const kind of ["hardhat", "anvil"] as const) {
       expect(await lp.vaultSharePrice()).to.equal(WAD);
     });
 
+    it("consecutive transactions get consecutive nonces even with ethers' default 250 ms request cache", async function () {
+      // A provider with the cache on: the pending nonce it reads for the second transaction is the cached one.
+      const cached = new JsonRpcProvider(node!.url, 31337, { staticNetwork: true });
+      try {
+        const dave = await PerpClient.connect({ runner: devWallet(6, cached), deployment });
+        const nonce = await wallets.dave.getNonce();
+        await dave.deposit("10"); // approve, then deposit, well within 250 ms on a node that mines instantly
+        await dave.withdraw("10");
+        expect(await wallets.dave.getNonce()).to.equal(nonce + 3);
+      } finally {
+        cached.destroy();
+      }
+    });
+
     it("trader deposits: approve-then-deposit, and one transaction with a permit", async function () {
       const { alice, bob } = clients;
       const engine = deployment.contracts.PerpEngine;

@@ -6,6 +6,7 @@
  */
 import {
   Contract,
+  JsonRpcApiProvider,
   JsonRpcProvider,
   Signature,
   getAddress,
@@ -407,12 +408,11 @@ export class PerpClient {
    * @example const snap = await client.snapshot()
    */
   async snapshot(trader?: string): Promise<Snapshot> {
-    const block = await withPerpErrors(() => this.provider.getBlock("latest"));
-    if (!block) throw new PerpError("the endpoint returned no latest block");
+    const block = await withPerpErrors(() => this.latestBlock());
     const [markets, protocol] = await Promise.all([this.markets(block.number), this.protocolParams(block.number)]);
     const account = await this.account(trader, markets.length, block.number);
     return {
-      now: BigInt(block.timestamp),
+      now: block.timestamp,
       blockNumber: block.number,
       markets: new Map(markets.map((market) => [market.id, market])),
       protocol,
@@ -486,6 +486,35 @@ export class PerpClient {
 
   // ===================================================================== trader actions
 
+  /**
+   * The latest block's number and timestamp, read past ethers' 250 ms request cache when the provider allows it: a
+   * snapshot taken right after a transaction must see it.
+   */
+  private async latestBlock(): Promise<{ number: number; timestamp: bigint }> {
+    if (this.provider instanceof JsonRpcApiProvider) {
+      const block = (await this.provider.send("eth_getBlockByNumber", ["latest", false])) as { number: string; timestamp: string };
+      return { number: Number(block.number), timestamp: BigInt(block.timestamp) };
+    }
+    const block = await this.provider.getBlock("latest");
+    if (!block) throw new PerpError("the endpoint returned no latest block");
+    return { number: block.number, timestamp: BigInt(block.timestamp) };
+  }
+
+  /** The token allowance at the latest block (not a cached answer from before a transaction that used it). */
+  private async allowance(owner: string, spender: string): Promise<bigint> {
+    const { number } = await withPerpErrors(() => this.latestBlock());
+    return withPerpErrors(() => this.token.allowance(owner, spender, { blockTag: number }));
+  }
+
+  /** The account's pending transaction count, uncached when the provider allows it. */
+  private async pendingNonce(address: string): Promise<number> {
+    if (this.provider instanceof JsonRpcApiProvider) {
+      // `send` goes straight to the node; `getTransactionCount` would go through ethers' request cache.
+      return Number(await this.provider.send("eth_getTransactionCount", [address, "pending"]));
+    }
+    return this.provider.getTransactionCount(address, "pending");
+  }
+
   private requireSigner(): Signer {
     if (!this.signer) throw new NoSignerError();
     return this.signer;
@@ -493,16 +522,17 @@ export class PerpClient {
 
   /**
    * Sends a populated contract call: estimates its gas (a revert surfaces here, decoded), pads the limit by 25 % (some
-   * nodes, anvil among them, estimate nested calls too tightly), and assigns the nonce itself: the next one after the
-   * client's last transaction if the node's pending count lags behind (ethers caches identical requests for 250 ms,
-   * and a node that mines instantly would otherwise see two transactions with one nonce).
+   * nodes, anvil among them, estimate nested calls too tightly), and assigns the nonce itself: the node's pending
+   * count read past ethers' 250 ms request cache (which could still hold the count from before a transaction just
+   * sent, by this client or anyone else with the same provider), or the one after the client's own last transaction
+   * if that is higher.
    */
   private async send(populated: Promise<ContractTransaction>): Promise<TransactionReceipt> {
     const signer = this.requireSigner();
     return withPerpErrors(async () => {
       const tx = await populated;
       const gas = await signer.estimateGas(tx);
-      const pending = await signer.getNonce("pending");
+      const pending = await this.pendingNonce(await signer.getAddress());
       const nonce = this.nextNonce !== undefined && this.nextNonce > pending ? this.nextNonce : pending;
       const response = await signer.sendTransaction({ ...tx, gasLimit: (gas * 125n) / 100n, nonce });
       this.nextNonce = response.nonce + 1;
@@ -521,7 +551,7 @@ export class PerpClient {
   async deposit(amount: Amount): Promise<TransactionReceipt> {
     const units = await this.tokenUnits(amount);
     const owner = await this.address();
-    const allowance = await this.token.allowance(owner, this.deployment.contracts.PerpEngine);
+    const allowance = await this.allowance(owner, this.deployment.contracts.PerpEngine);
     const engine = this.deployment.contracts.PerpEngine;
     if (allowance < units) await this.send(this.token.approve.populateTransaction(engine, units));
     return this.send(this.engine.deposit.populateTransaction(units));
@@ -652,7 +682,7 @@ export class PerpClient {
   async lpDeposit(amount: Amount): Promise<TransactionReceipt> {
     const units = await this.tokenUnits(amount);
     const owner = await this.address();
-    const allowance = await this.token.allowance(owner, this.deployment.contracts.LiquidityVault);
+    const allowance = await this.allowance(owner, this.deployment.contracts.LiquidityVault);
     const vault = this.deployment.contracts.LiquidityVault;
     if (allowance < units) await this.send(this.token.approve.populateTransaction(vault, units));
     return this.send(this.vault.deposit.populateTransaction(units, owner));

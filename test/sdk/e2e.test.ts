@@ -141,11 +141,17 @@ for (const kind of ["hardhat", "anvil"] as const) {
       // A provider with the cache on: the pending nonce it reads for the second transaction is the cached one.
       const cached = new JsonRpcProvider(node!.url, 31337, { staticNetwork: true });
       try {
-        const dave = await PerpClient.connect({ runner: devWallet(6, cached), deployment });
+        const wallet = devWallet(6, cached);
+        const dave = await PerpClient.connect({ runner: wallet, deployment });
         const nonce = await wallets.dave.getNonce();
         await dave.deposit("10"); // approve, then deposit, well within 250 ms on a node that mines instantly
         await dave.withdraw("10");
-        expect(await wallets.dave.getNonce()).to.equal(nonce + 3);
+        // A transaction from the same account outside the client, then the client again at once.
+        const usdc = MockUSDC__factory.connect(deployment.contracts.CollateralToken, wallet);
+        await (await usdc.mint(wallet.address, 1n)).wait();
+        await dave.deposit("1");
+        // approve + deposit, withdraw, mint, approve + deposit.
+        expect(await wallets.dave.getNonce()).to.equal(nonce + 6);
       } finally {
         cached.destroy();
       }

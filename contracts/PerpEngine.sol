@@ -177,8 +177,11 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
         state.entryFundingSum += PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
         AccountingLib.storeState(m, state, t.price);
-        s.bookTrade(t.fee, t.fundingToVault, t.fundingPaid - t.fundingToVault, t.realizedPnl);
-        s.updateOpenNotional(t.openNotionalBefore, PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice), t.addsRisk);
+        int256 openNotionalChange = PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice).toInt256()
+            - t.openNotionalBefore.toInt256();
+        s.bookTrade(
+            t.fee, t.fundingToVault, t.fundingPaid - t.fundingToVault, t.realizedPnl, openNotionalChange, t.addsRisk
+        );
         if (pos.size != 0) {
             uint256 notional = PerpMath.notionalDown(pos.size, t.price);
             if (notional < params.minPositionNotional) revert PositionTooSmall(notional, params.minPositionNotional);

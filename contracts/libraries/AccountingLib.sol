@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
-import {IPerpEngine, MarketParams, MarketState, Position} from "../interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketParams, MarketState, Position, ProtocolParams} from "../interfaces/IPerpEngine.sol";
 import {EngineState, Market, Account, Ledger, Valuation} from "./EngineState.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
 import {PerpMath} from "./PerpMath.sol";
@@ -178,23 +178,25 @@ library AccountingLib {
 
     // ---------------------------------------------------------------- bookings
 
-    /// @dev Books a fee, a funding settlement and a realised PnL against the vault and insurance ledgers: the vault
-    /// is the counterparty of PnL and funding, fees are split by `insuranceFeeShare`, funding dust is insurance's.
-    function bookTrade(EngineState storage s, uint256 fee, int256 fundingToVault, int256 fundingDust, int256 realizedPnl)
-        internal
-    {
-        uint256 feeToInsurance = FPM.mulWadDown(fee, s.protocol.insuranceFeeShare);
+    /// @dev Books a trade's or a close's effect on the ledgers in one read and one write of their slot: the vault is
+    /// the counterparty of PnL and funding, fees are split by `insuranceFeeShare`, funding dust is insurance's, and the
+    /// open notional (USD, 6 decimals) moves by `openNotionalChange`. When risk grows, the vault's cash must back the
+    /// new open notional.
+    function bookTrade(
+        EngineState storage s,
+        uint256 fee,
+        int256 fundingToVault,
+        int256 fundingDust,
+        int256 realizedPnl,
+        int256 openNotionalChange,
+        bool addsRisk
+    ) internal {
+        ProtocolParams storage protocol = s.protocol;
+        uint256 feeToInsurance = FPM.mulWadDown(fee, protocol.insuranceFeeShare);
         Ledger memory ledger = s.ledger;
         ledger.vaultCash += ((fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl).toInt96();
         ledger.insuranceFund += (feeToInsurance + uint256(fundingDust)).toUint96();
-        s.ledger = ledger;
-    }
-
-    /// @dev Replaces a position's contribution to the open notional (USD, 6 decimals); when risk grows, checks the
-    /// vault's cash backs the new total.
-    function updateOpenNotional(EngineState storage s, uint256 before, uint256 after_, bool addsRisk) internal {
-        Ledger memory ledger = s.ledger;
-        ledger.openNotionalUsd6 = (ledger.openNotionalUsd6 + after_ - before).toUint64();
+        ledger.openNotionalUsd6 = (int256(uint256(ledger.openNotionalUsd6)) + openNotionalChange).toUint256().toUint64();
         s.ledger = ledger;
         if (addsRisk) {
             uint256 required = requiredVaultCash(s, ledger.openNotionalUsd6);
@@ -238,8 +240,8 @@ library AccountingLib {
             PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
         addOpenInterest(state, -pos.size, false);
         storeState(s.markets[marketId], state, price);
-        bookTrade(s, 0, fundingToVault, fundingPaid - fundingToVault, pnl);
-        updateOpenNotional(s, PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice), 0, false);
+        int256 openNotional = PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice).toInt256();
+        bookTrade(s, 0, fundingToVault, fundingPaid - fundingToVault, pnl, -openNotional, false);
         delete s.positions[trader][marketId];
         emit IPerpEngine.PositionClosedAtIndex(trader, marketId, pos.size, price, pnl, fundingPaid, state.fundingIndex);
         return pnl - fundingPaid;

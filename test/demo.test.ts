@@ -4,7 +4,6 @@
  * `--network localhost` against a `hardhat node` on a free port, with the deployment record and Ignition journal in
  * a temporary directory (the committed deployments/localhost.json is never touched).
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -12,47 +11,16 @@ import path from "node:path";
 import { expect } from "chai";
 
 import type { Deployment } from "../sdk/src/deployments.js";
-import { HARDHAT_CLI, ROOT, freePort, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
+import { freePort, runHardhatScript, startLocalNode, stopNode, type Node, type ScriptRun } from "./helpers/nodes.js";
 
 /** The requirement on the in-process run, wall time of the whole child process included. */
 const MAX_RUNTIME_MS = 60_000;
 /** A hung demo must not outlive the test. */
 const KILL_AFTER_MS = 90_000;
 
-interface DemoRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-async function runDemo(args: readonly string[], env: Record<string, string> = {}): Promise<DemoRun> {
-  const started = performance.now();
-  const child = spawn(process.execPath, [HARDHAT_CLI, "run", "--no-compile", "scripts/demo.ts", ...args], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      LOCALHOST_RPC_URL: "",
-      PERP_DEPLOYMENTS_DIR: "",
-      PERP_IGNITION_DEPLOYMENTS_DIR: "",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill("SIGTERM"), KILL_AFTER_MS);
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", resolve);
-    });
-    return { code, stdout, stderr, ms: performance.now() - started };
-  } finally {
-    clearTimeout(timer);
-  }
+function runDemo(args: readonly string[], env: Record<string, string> = {}): Promise<ScriptRun> {
+  const cleared = { LOCALHOST_RPC_URL: "", PERP_DEPLOYMENTS_DIR: "", PERP_IGNITION_DEPLOYMENTS_DIR: "" };
+  return runHardhatScript("scripts/demo.ts", args, { ...cleared, ...env }, KILL_AFTER_MS);
 }
 
 /** The text from the line starting with `from` up to (not including) the line starting with `to`. */
@@ -90,7 +58,7 @@ function storyOf(output: string): string {
 describe("npm start: the demo", function () {
   this.timeout(KILL_AFTER_MS + 30_000);
 
-  let run: DemoRun;
+  let run: ScriptRun;
 
   before(async function () {
     run = await runDemo([]);

@@ -500,10 +500,15 @@ export class PerpClient {
     return { number: block.number, timestamp: BigInt(block.timestamp) };
   }
 
-  /** The token allowance at the latest block (not a cached answer from before a transaction that used it). */
-  private async allowance(owner: string, spender: string): Promise<bigint> {
+  /**
+   * Approves `spender` for `units` unless the allowance at the latest block (not a cached answer from before a
+   * transaction that used it) already covers them.
+   */
+  private async approveIfShort(spender: string, units: bigint): Promise<void> {
+    const owner = await this.address();
     const { number } = await withPerpErrors(() => this.latestBlock());
-    return withPerpErrors(() => this.token.allowance(owner, spender, { blockTag: number }));
+    const allowance = await withPerpErrors(() => this.token.allowance(owner, spender, { blockTag: number }));
+    if (allowance < units) await this.send(this.token.approve.populateTransaction(spender, units));
   }
 
   /** The account's pending transaction count, uncached when the provider allows it. */
@@ -550,10 +555,7 @@ export class PerpClient {
    */
   async deposit(amount: Amount): Promise<TransactionReceipt> {
     const units = await this.tokenUnits(amount);
-    const owner = await this.address();
-    const allowance = await this.allowance(owner, this.deployment.contracts.PerpEngine);
-    const engine = this.deployment.contracts.PerpEngine;
-    if (allowance < units) await this.send(this.token.approve.populateTransaction(engine, units));
+    await this.approveIfShort(this.deployment.contracts.PerpEngine, units);
     return this.send(this.engine.deposit.populateTransaction(units));
   }
 
@@ -681,11 +683,8 @@ export class PerpClient {
    */
   async lpDeposit(amount: Amount): Promise<TransactionReceipt> {
     const units = await this.tokenUnits(amount);
-    const owner = await this.address();
-    const allowance = await this.allowance(owner, this.deployment.contracts.LiquidityVault);
-    const vault = this.deployment.contracts.LiquidityVault;
-    if (allowance < units) await this.send(this.token.approve.populateTransaction(vault, units));
-    return this.send(this.vault.deposit.populateTransaction(units, owner));
+    await this.approveIfShort(this.deployment.contracts.LiquidityVault, units);
+    return this.send(this.vault.deposit.populateTransaction(units, await this.address()));
   }
 
   /**

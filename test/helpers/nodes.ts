@@ -101,37 +101,52 @@ export async function stopNode(node: Node | undefined): Promise<void> {
   await exited;
 }
 
-/** `hardhat run scripts/deploy.ts --network localhost` against `url`, with the given extra environment. */
-export async function runDeploy(url: string, env: Record<string, string>): Promise<RunResult> {
+/** What a `hardhat run` child process printed, and how it ended. */
+export interface ScriptRun extends RunResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Wall milliseconds from spawn to exit. */
+  readonly ms: number;
+}
+
+/**
+ * `hardhat run --no-compile <script> [args]` as a child process with `env` on top of this process's environment,
+ * killed after `timeoutMs` so that a hung script never outlives the test. `output` interleaves stdout and stderr.
+ */
+export async function runHardhatScript(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<ScriptRun> {
+  const started = performance.now();
   // `hardhat test` has just compiled: the child uses those artifacts instead of racing to rebuild them.
-  const args = [HARDHAT_CLI, "run", "--no-compile", "scripts/deploy.ts", "--network", "localhost"];
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, [HARDHAT_CLI, "run", "--no-compile", script, ...args], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      LOCALHOST_RPC_URL: url,
-      PERP_MODULE: "",
-      PERP_PARAMETERS: "",
-      PERP_DEPLOYMENTS_DIR: "",
-      PERP_IGNITION_DEPLOYMENTS_DIR: "",
-      ...env,
-    },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  let stdout = "";
+  let stderr = "";
   let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  // A hung deployment must not outlive the test that started it.
-  const timer = setTimeout(() => child.kill("SIGTERM"), DEPLOY_TIMEOUT_MS);
+  child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk.toString()), (output += chunk.toString())));
+  child.stderr.on("data", (chunk: Buffer) => ((stderr += chunk.toString()), (output += chunk.toString())));
+  const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once("error", reject);
       child.once("close", resolve);
     });
-    return { code, output };
+    return { code, output, stdout, stderr, ms: performance.now() - started };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** `hardhat run scripts/deploy.ts --network localhost` against `url`, with the given extra environment. */
+export async function runDeploy(url: string, env: Record<string, string>): Promise<RunResult> {
+  const cleared = { PERP_MODULE: "", PERP_PARAMETERS: "", PERP_DEPLOYMENTS_DIR: "", PERP_IGNITION_DEPLOYMENTS_DIR: "" };
+  return runHardhatScript("scripts/deploy.ts", ["--network", "localhost"], { LOCALHOST_RPC_URL: url, ...cleared, ...env }, DEPLOY_TIMEOUT_MS);
 }
 
 

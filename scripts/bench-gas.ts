@@ -8,8 +8,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { ContractTransactionResponse } from "ethers";
 
-import { deployFeed, deployProtocol, ETH, BTC, ethParams, usdc, wad } from "../test/helpers/fixture.js";
-import { ethers } from "../test/helpers/setup.js";
+import { deployFeed, deployProtocol, ETH, BTC, ethParams, usdc, wad } from "./lib/fixture.js";
+import { ethers } from "./lib/network.js";
 
 /** Targets from the core-protocol issue; the benchmark reports each as met or missed. */
 const TARGETS: Record<string, number> = {

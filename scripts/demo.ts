@@ -17,7 +17,7 @@
 import hre from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 
-import { toPerpError } from "../sdk/src/errors.js";
+import { toPerpError } from "@perp/sdk";
 import { Output } from "./demo/report.js";
 import { runDemo } from "./demo/run.js";
 

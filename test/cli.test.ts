@@ -12,11 +12,11 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 
-import { PerpClient, toWad, type Deployment } from "../sdk/src/index.js";
-import { loadDeployment } from "../sdk/src/node.js";
+import { PerpClient, toWad, type Deployment } from "@perp/sdk";
+import { loadDeployment } from "@perp/sdk/node";
 import { devWallet } from "../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "../types/ethers-contracts/index.js";
-import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
+import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
 
 const CLI = path.join(ROOT, "scripts", "perp.ts");
 const USDC = 10n ** 6n;

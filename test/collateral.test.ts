@@ -1,8 +1,8 @@
 import { expect } from "chai";
 
 import { FeeOnTransferToken__factory, LiquidityVault__factory } from "../types/ethers-contracts/index.js";
-import { deployEngine, deployProtocol, ETH, usdc, wad, type Protocol } from "./helpers/fixture.js";
-import { ethers, networkHelpers } from "./helpers/setup.js";
+import { deployEngine, deployProtocol, ETH, usdc, wad, type Protocol } from "../scripts/lib/fixture.js";
+import { ethers, networkHelpers } from "../scripts/lib/network.js";
 
 describe("collateral: deposit, depositWithPermit, withdraw", function () {
   it("credits the cross balance in WAD and emits Deposited", async function () {

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 
-import * as m from "../sdk/src/math.js";
-import { deployProtocol, ETH, ethParams, usdc, wad } from "./helpers/fixture.js";
-import { networkHelpers } from "./helpers/setup.js";
+import { math as m } from "@perp/sdk";
+import { deployProtocol, ETH, ethParams, usdc, wad } from "../scripts/lib/fixture.js";
+import { networkHelpers } from "../scripts/lib/network.js";
 
 describe("auto-deleveraging", function () {
   async function winning() {

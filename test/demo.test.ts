@@ -10,8 +10,8 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import type { Deployment } from "../sdk/src/deployments.js";
-import { freePort, runHardhatScript, startLocalNode, stopNode, type Node, type ScriptRun } from "./helpers/nodes.js";
+import type { Deployment } from "@perp/sdk";
+import { freePort, runHardhatScript, startLocalNode, stopNode, type Node, type ScriptRun } from "../scripts/lib/nodes.js";
 
 /** The requirement on the in-process run, wall time of the whole child process included. */
 const MAX_RUNTIME_MS = 60_000;

@@ -12,8 +12,8 @@ import path from "node:path";
 import { expect } from "chai";
 import { Contract, JsonRpcProvider, ZeroAddress, ZeroHash, getAddress, id, type Signer } from "ethers";
 
-import type { Deployment } from "../sdk/src/deployments.js";
-import { ROOT, rpc, runDeploy, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
+import type { Deployment } from "@perp/sdk";
+import { ROOT, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
 import {
   ChainlinkPriceFeed__factory,
   LiquidityVault__factory,

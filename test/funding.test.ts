@@ -1,8 +1,8 @@
 import { expect } from "chai";
 
-import * as m from "../sdk/src/math.js";
-import { deployProtocol, ETH, ethParams, usdc, wad, WAD } from "./helpers/fixture.js";
-import { ethers, networkHelpers } from "./helpers/setup.js";
+import { math as m } from "@perp/sdk";
+import { deployProtocol, ETH, ethParams, usdc, wad, WAD } from "../scripts/lib/fixture.js";
+import { ethers, networkHelpers } from "../scripts/lib/network.js";
 
 const K = wad(1_000_000);
 const P = wad(2000);

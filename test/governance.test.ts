@@ -1,8 +1,8 @@
 import { expect } from "chai";
 
 import { LiquidityVault__factory } from "../types/ethers-contracts/index.js";
-import { BTC, deployEngine, deployFeed, deployProtocol, ETH, ethParams, PROTOCOL_PARAMS, usdc, wad } from "./helpers/fixture.js";
-import { ethers, networkHelpers } from "./helpers/setup.js";
+import { BTC, deployEngine, deployFeed, deployProtocol, ETH, ethParams, PROTOCOL_PARAMS, usdc, wad } from "../scripts/lib/fixture.js";
+import { ethers, networkHelpers } from "../scripts/lib/network.js";
 
 describe("governance", function () {
   it("lists markets with validated parameters, owner only", async function () {

@@ -29,7 +29,7 @@ import {
   rpcStatsSince,
   withRetry,
   type Deployment,
-} from "../sdk/src/index.js";
+} from "@perp/sdk";
 import { ConfigError, parseConfig, redactUrl } from "../scripts/keeper/config.js";
 import { Keeper, type KeeperOptions, type RunSummary, type ScanReport } from "../scripts/keeper/keeper.js";
 import { ChainIndex } from "../scripts/keeper/scan.js";
@@ -45,7 +45,7 @@ import {
   type PlannedPosition,
   type TraderPlan,
 } from "../scripts/keeper/scenario.js";
-import { HARDHAT_CLI, ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
+import { HARDHAT_CLI, ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
 import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "../types/ethers-contracts/index.js";
 
 const ROOT_ADDRESS = "0x0000000000000000000000000000000000000001";

@@ -2,8 +2,8 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 
-import { answer, BTC, deployProtocol, ETH, ORACLE_UNIT, usdc, wad, WAD, type Protocol } from "./helpers/fixture.js";
-import { networkHelpers } from "./helpers/setup.js";
+import { answer, BTC, deployProtocol, ETH, ORACLE_UNIT, usdc, wad, WAD, type Protocol } from "../scripts/lib/fixture.js";
+import { networkHelpers } from "../scripts/lib/network.js";
 
 const LEVERAGES = [2n, 5n, 10n, 25n, 50n];
 

@@ -2,8 +2,8 @@ import { expect } from "chai";
 import { ZeroAddress } from "ethers";
 
 import { ChainlinkPriceFeed__factory, MockAggregator__factory } from "../types/ethers-contracts/index.js";
-import { answer, MAX_ANSWER, wad } from "./helpers/fixture.js";
-import { ethers, networkHelpers } from "./helpers/setup.js";
+import { answer, MAX_ANSWER, wad } from "../scripts/lib/fixture.js";
+import { ethers, networkHelpers } from "../scripts/lib/network.js";
 
 async function feeds() {
   const [owner] = await ethers.getSigners();

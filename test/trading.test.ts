@@ -1,9 +1,9 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 
-import * as m from "../sdk/src/math.js";
-import { BTC, deployFeed, deployProtocol, ETH, ethParams, usdc, wad, WAD, type Protocol } from "./helpers/fixture.js";
-import { networkHelpers } from "./helpers/setup.js";
+import { math as m } from "@perp/sdk";
+import { BTC, deployFeed, deployProtocol, ETH, ethParams, usdc, wad, WAD, type Protocol } from "../scripts/lib/fixture.js";
+import { networkHelpers } from "../scripts/lib/network.js";
 
 const K = wad(1_000_000);
 const P = wad(2000);

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 
-import * as m from "../sdk/src/math.js";
-import { DAY, deployProtocol, ETH, usdc, wad, WAD } from "./helpers/fixture.js";
-import { networkHelpers } from "./helpers/setup.js";
+import { math as m } from "@perp/sdk";
+import { DAY, deployProtocol, ETH, usdc, wad, WAD } from "../scripts/lib/fixture.js";
+import { networkHelpers } from "../scripts/lib/network.js";
 
 describe("LP vault (ERC-4626)", function () {
   it("mints shares with a 6-decimal offset and forwards the deposit to the engine's ledger", async function () {

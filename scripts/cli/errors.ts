@@ -3,7 +3,7 @@
  */
 import { CommanderError } from "commander";
 
-import { InvalidAmountError, PerpError } from "../../sdk/src/index.js";
+import { InvalidAmountError, PerpError } from "@perp/sdk";
 
 /** Exit codes: 0 success, 1 a refused or failed action, 2 a usage error (bad command line). */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;

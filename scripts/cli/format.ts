@@ -12,7 +12,7 @@ import {
   type MarketInfo,
   type PositionInfo,
   type TradeQuote,
-} from "../../sdk/src/index.js";
+} from "@perp/sdk";
 
 /** Where output goes (stdout for results, stderr for prompts and errors); replaceable in tests. */
 export interface Output {

@@ -14,7 +14,7 @@ import {
   type TradeQuote,
   type TradeRequest,
   withPerpErrors,
-} from "../../sdk/src/index.js";
+} from "@perp/sdk";
 import { CliError, EXIT, UsageError, describeFailure, oneLine } from "./errors.js";
 import {
   baseOf,

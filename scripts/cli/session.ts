@@ -12,8 +12,8 @@ import path from "node:path";
 
 import { JsonRpcProvider, Wallet, isAddress, getAddress } from "ethers";
 
-import { PerpClient, type Deployment } from "../../sdk/src/index.js";
-import { loadDeployment } from "../../sdk/src/node.js";
+import { PerpClient, type Deployment } from "@perp/sdk";
+import { loadDeployment } from "@perp/sdk/node";
 import { CliError, registerSecret } from "./errors.js";
 import { KeystoreError, readKeystoreValue } from "../lib/keystore.js";
 

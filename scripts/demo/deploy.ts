@@ -15,7 +15,7 @@ import type { Provider } from "ethers";
 
 import PerpLocal from "../../ignition/modules/PerpLocal.js";
 import { FUTURE_IDS } from "../../ignition/lib/perp.js";
-import type { Deployment } from "../../sdk/src/deployments.js";
+import type { Deployment } from "@perp/sdk";
 import {
   ENV,
   LOCAL_CHAIN_IDS,

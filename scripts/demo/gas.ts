@@ -5,7 +5,7 @@
  */
 import { getAddress, type Interface, type Provider, type TransactionReceipt } from "ethers";
 
-import type { Deployment } from "../../sdk/src/deployments.js";
+import type { Deployment } from "@perp/sdk";
 import {
   LiquidityVault__factory,
   MockAggregator__factory,

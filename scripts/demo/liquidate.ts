@@ -3,7 +3,7 @@
  * The demo reports liquidations from the engine's events in the blocks of each step, so it shows whatever the keeper
  * did (or another keeper on the same node).
  */
-import type { PerpClient } from "../../sdk/src/client.js";
+import type { PerpClient } from "@perp/sdk";
 import { Keeper } from "../keeper/keeper.js";
 
 /** The keeper, kept across steps: its position index is rebuilt from the deployment block once, then extended. */

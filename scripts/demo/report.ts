@@ -5,8 +5,8 @@
 import { Presets, SingleBar } from "cli-progress";
 import Table from "cli-table3";
 
-import type { PositionInfo } from "../../sdk/src/client.js";
-import { formatDecimal, formatPercent, formatPrice, formatSize } from "../../sdk/src/units.js";
+import type { PositionInfo } from "@perp/sdk";
+import { formatDecimal, formatPercent, formatPrice, formatSize } from "@perp/sdk";
 
 export class Output {
   private readonly tty: boolean;

@@ -16,16 +16,14 @@ import { parseUnits, type TransactionReceipt } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 
-import { PerpClient, type MarketInfo, type PositionInfo } from "../../sdk/src/client.js";
-import type { Deployment } from "../../sdk/src/deployments.js";
-import { WAD } from "../../sdk/src/math.js";
-import { formatDecimal } from "../../sdk/src/units.js";
+import { PerpClient, formatDecimal, math, type Deployment, type MarketInfo, type PositionInfo } from "@perp/sdk";
 import {
   MockAggregator__factory,
   MockUSDC__factory,
   PerpEngine__factory,
 } from "../../types/ethers-contracts/index.js";
 import { ChainClock, ClockedSigner } from "./chain.js";
+import type { Actor, Cast, DemoContext } from "./context.js";
 import { ensureDeployment } from "./deploy.js";
 import { CROSS, liquidationDetails, loadEvents, sameAddress, type LiquidationDetail } from "./events.js";
 import { liquidateUnhealthy, newLiquidationState, type LiquidationState } from "./liquidate.js";
@@ -54,32 +52,7 @@ import {
 } from "./scenario.js";
 import { printSummary, type StoryMarks } from "./summary.js";
 
-export interface Actor {
-  readonly name: string;
-  readonly address: string;
-  readonly signer: ClockedSigner;
-  readonly client: PerpClient;
-}
-
-export interface Cast {
-  readonly operator: Actor;
-  readonly lp: Actor;
-  readonly keeper: Actor;
-  readonly traders: readonly Actor[];
-  /** Lower-cased address -> name, for every actor. */
-  readonly names: ReadonlyMap<string, string>;
-}
-
-export interface DemoContext {
-  readonly out: Output;
-  readonly connection: NetworkConnection;
-  readonly deployment: Deployment;
-  readonly clock: ChainClock;
-  readonly cast: Cast;
-  /** Read-only client (no signer) for anyone's positions. */
-  readonly reader: PerpClient;
-  readonly liquidation: LiquidationState;
-}
+const { WAD } = math;
 
 /** USDC decimal string to token units (6 decimals). */
 function usdcUnits(amount: string): bigint {

@@ -2,11 +2,13 @@
  * The demo's closing summary, from the engine's events since the story began and the views at the end:
  * open positions, PnL and funding per trader, LP vault, insurance fund, bad debt, keeper, and gas per operation.
  */
-import { WAD } from "../../sdk/src/math.js";
+import { math } from "@perp/sdk";
+import type { DemoContext } from "./context.js";
 import { loadEvents, sameAddress } from "./events.js";
 import { gasByOperation } from "./gas.js";
 import { integer, liquidationPriceText, percent, price, sharePrice, signedPercent, signedUsd, size, usd } from "./report.js";
-import type { DemoContext } from "./run.js";
+
+const { WAD } = math;
 
 /** What the story recorded along the way. */
 export interface StoryMarks {

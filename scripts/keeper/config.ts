@@ -8,8 +8,8 @@ import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { isAddress } from "ethers";
 
-import { parseDecimal, type Deployment } from "../../sdk/src/index.js";
-import { loadDeployment } from "../../sdk/src/node.js";
+import { parseDecimal, type Deployment } from "@perp/sdk";
+import { loadDeployment } from "@perp/sdk/node";
 import { PROJECT_ROOT } from "../lib/keystore.js";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 import { MAX_BATCH } from "./keeper.js";

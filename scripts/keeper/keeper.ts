@@ -27,7 +27,7 @@ import {
   type PerpClient,
   type RetryOptions,
   type RpcStats,
-} from "../../sdk/src/index.js";
+} from "@perp/sdk";
 import { silentLogger, type Logger } from "./logger.js";
 import { ChainIndex, evaluate, type Evaluation, type LiquidationUnit } from "./scan.js";
 

@@ -16,7 +16,7 @@ import {
   WrongChainError,
   toPerpError,
   withRetry,
-} from "../../sdk/src/index.js";
+} from "@perp/sdk";
 import {
   CommanderError,
   ConfigError,

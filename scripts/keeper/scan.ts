@@ -21,7 +21,7 @@ import {
   type PositionKey,
   type ProtocolParams,
   type RetryOptions,
-} from "../../sdk/src/index.js";
+} from "@perp/sdk";
 import type { Block } from "ethers";
 
 const { WAD } = math;

@@ -18,7 +18,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 
 import { FUTURE_IDS, MARKETS } from "../../ignition/lib/perp.js";
-import type { Deployment, DeployedMarket } from "../../sdk/src/deployments.js";
+import type { Deployment, DeployedMarket } from "@perp/sdk";
 import { ChainlinkPriceFeed__factory, PerpEngine__factory } from "../../types/ethers-contracts/index.js";
 
 /** Chain ids of development nodes (`hardhat node`, anvil, ganache): their state does not outlive the process. */

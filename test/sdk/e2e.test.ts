@@ -29,11 +29,11 @@ import {
   type Deployment,
   type TradeQuote,
   toWad,
-} from "../../sdk/src/index.js";
-import { loadDeployment } from "../../sdk/src/node.js";
+} from "@perp/sdk";
+import { loadDeployment } from "@perp/sdk/node";
 import { devWallet } from "../../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "../../types/ethers-contracts/index.js";
-import { runDeploy, startLocalNode, stopNode, type Node } from "../helpers/nodes.js";
+import { runDeploy, startLocalNode, stopNode, type Node } from "../../scripts/lib/nodes.js";
 
 const WAD = 10n ** 18n;
 const USDC = 10n ** 6n;

@@ -13,9 +13,9 @@ import {
   parseDecimal,
   parsePercent,
   toPerpError,
-} from "../../sdk/src/index.js";
-import { deployProtocol, ETH, usdc, wad } from "../helpers/fixture.js";
-import { networkHelpers } from "../helpers/setup.js";
+} from "@perp/sdk";
+import { deployProtocol, ETH, usdc, wad } from "../../scripts/lib/fixture.js";
+import { networkHelpers } from "../../scripts/lib/network.js";
 
 describe("SDK: decoded errors", function () {
   it("names the custom error and its arguments in plain words", async function () {

@@ -9,11 +9,11 @@ import {
   valueCross,
   valueIsolated,
   type Snapshot,
-} from "../../sdk/src/index.js";
-import * as m from "../../sdk/src/math.js";
-import { BTC, deployProtocol, ETH, usdc, wad, type Protocol } from "../helpers/fixture.js";
+} from "@perp/sdk";
+import { math as m } from "@perp/sdk";
+import { BTC, deployProtocol, ETH, usdc, wad, type Protocol } from "../../scripts/lib/fixture.js";
 import { prng } from "../../scripts/lib/dev.js";
-import { networkHelpers } from "../helpers/setup.js";
+import { networkHelpers } from "../../scripts/lib/network.js";
 
 const TRADERS = ["alice", "bob", "carol", "dave"] as const;
 

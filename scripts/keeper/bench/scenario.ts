@@ -20,8 +20,8 @@ import {
   LiquidityVault__factory,
   MockAggregator__factory,
   PerpEngine__factory,
-} from "../../types/ethers-contracts/index.js";
-import { math, toPerpError, type Deployment } from "../../sdk/src/index.js";
+} from "../../../types/ethers-contracts/index.js";
+import { math, toPerpError, type Deployment } from "@perp/sdk";
 
 const { WAD } = math;
 /** Every setup transaction offers this much per gas, so that a rising base fee never strands one. */

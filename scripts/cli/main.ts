@@ -1,5 +1,5 @@
 /**
- * The trader CLI: `npm run perp -- <command>` (see `npm run perp -- --help`). Commands live in scripts/cli/.
+ * The trader CLI: `npm run perp -- <command>` (see `npm run perp -- --help`). Commands live in scripts/cli/commands/.
  *
  *   npm run perp -- markets
  *   npm run perp -- deposit 1000
@@ -8,7 +8,7 @@
  *
  * Exit codes: 0 success, 1 refused or failed (nothing sent, or a reverted transaction), 2 usage error.
  */
-import { main } from "./cli/program.js";
+import { main } from "./program.js";
 
 const code = await main(process.argv);
 process.exitCode = code;

@@ -11,9 +11,9 @@ import {
   PerpEngine__factory,
   PerpLens__factory,
 } from "../../types/ethers-contracts/index.js";
-import type { Deployment } from "../../sdk/src/deployments.js";
+import type { Deployment } from "@perp/sdk";
 import type { MarketParamsStruct, ProtocolParamsStruct } from "../../types/ethers-contracts/PerpEngine.js";
-import { ethers } from "./setup.js";
+import { ethers } from "./network.js";
 
 export const WAD = 10n ** 18n;
 export const USDC = 10n ** 6n;

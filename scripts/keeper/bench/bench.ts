@@ -31,19 +31,19 @@ import {
   type MarketInfo,
   type PositionData,
   type RpcStats,
-} from "../../sdk/src/index.js";
-import { runDeploy, startLocalNode, stopNode, type Node } from "../../test/helpers/nodes.js";
+} from "@perp/sdk";
+import { runDeploy, startLocalNode, stopNode, type Node } from "../../lib/nodes.js";
 import {
   ChainlinkPriceFeed__factory,
   MockAggregator__factory,
   PerpEngine__factory,
   PerpLens__factory,
-} from "../../types/ethers-contracts/index.js";
-import { ETH_USD_PARAMS, wad } from "../../ignition/lib/perp.js";
-import { Keeper, summaryJson, type RunSummary } from "./keeper.js";
-import { devWallet, prng } from "../lib/dev.js";
-import { PROJECT_ROOT } from "../lib/keystore.js";
-import { createLogger } from "./logger.js";
+} from "../../../types/ethers-contracts/index.js";
+import { ETH_USD_PARAMS, wad } from "../../../ignition/lib/perp.js";
+import { Keeper, summaryJson, type RunSummary } from "../keeper.js";
+import { devWallet, prng } from "../../lib/dev.js";
+import { PROJECT_ROOT } from "../../lib/keystore.js";
+import { createLogger } from "../logger.js";
 import {
   indexPrices,
   lpTxs,

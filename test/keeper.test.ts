@@ -44,7 +44,7 @@ import {
   traderTxs,
   type PlannedPosition,
   type TraderPlan,
-} from "../scripts/keeper/scenario.js";
+} from "../scripts/keeper/bench/scenario.js";
 import { HARDHAT_CLI, ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
 import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "../types/ethers-contracts/index.js";
 

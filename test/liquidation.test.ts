@@ -1,8 +1,8 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
 
-import { answer, BTC, deployProtocol, ETH, ORACLE_UNIT, usdc, wad, WAD, type Protocol } from "../scripts/lib/fixture.js";
+import { answer, BTC, deployProtocol, ETH, ethParams, ORACLE_UNIT, PROTOCOL_PARAMS, usdc, wad, WAD, type Protocol } from "../scripts/lib/fixture.js";
+import { liquidationRows } from "../scripts/readme-table.js";
 import { networkHelpers } from "../scripts/lib/network.js";
 
 const LEVERAGES = [2n, 5n, 10n, 25n, 50n];
@@ -101,18 +101,10 @@ describe("liquidation", function () {
       }
     }
 
-    it("the README's table states these prices and distances", function () {
+    it("are the prices the README's generator computes with the SDK (scripts/readme-table.ts), to the wei", function () {
       expect(rows.length).to.equal(LEVERAGES.length * 2);
-      const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-      const missing: string[] = [];
-      for (const { leverage, side, price } of rows) {
-        const cents = (price + WAD / 200n) / (WAD / 100n); // rounded to the cent
-        const dollars = `${cents / 100n}.${(cents % 100n).toString().padStart(2, "0")}`;
-        const move = Number(((price > wad(2000) ? price - wad(2000) : wad(2000) - price) * 10000n) / wad(2000)) / 100;
-        const row = `| ${leverage}x | ${side} | $${Number(dollars).toLocaleString("en-US", { minimumFractionDigits: 2 })} | ${move.toFixed(2)} % |`;
-        if (!readme.includes(row)) missing.push(row);
-      }
-      expect(missing, "README rows missing or different").to.deep.equal([]);
+      const mirrored = liquidationRows(ethParams() as never, PROTOCOL_PARAMS as never, wad(2000), LEVERAGES);
+      expect(rows).to.deep.equal(mirrored.map(({ leverage, side, price }) => ({ leverage, side, price })));
     });
   });
 

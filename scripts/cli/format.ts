@@ -122,7 +122,8 @@ export function quoteTable(quote: TradeQuote, closing = false): string {
   ];
   if (quote.marginDelta > 0n) rows.push(["Margin moved in", usd(quote.marginDelta)]);
   if (quote.simulation.realizedPnl !== 0n) rows.push(["Realised PnL", usd(quote.simulation.realizedPnl)]);
-  if (quote.leverage > 0n) rows.push(["Leverage", leverage(quote.leverage)]);
+  // A cross position has no leverage of its own: the quote's is the whole cross account's after the trade.
+  if (quote.leverage > 0n) rows.push([quote.isolated ? "Leverage" : "Account leverage", leverage(quote.leverage)]);
   rows.push(["Funding rate", `${fundingRate(quote.fundingRatePerDay)} now, ${fundingRate(quote.fundingRatePerDayAfter)} after`]);
   if (quote.rejection) {
     // No resulting position to value.
@@ -132,7 +133,6 @@ export function quoteTable(quote: TradeQuote, closing = false): string {
     rows.push(["Est. liquidation", "none"]);
   }
   rows.push([quote.sizeDelta > 0n ? "Worst fill (max)" : "Worst fill (min)", price(quote.acceptablePrice)]);
-  if (quote.rejection) rows.push(["Engine would reject", quote.rejection]);
   return keyValues(rows);
 }
 

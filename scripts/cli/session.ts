@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 
-import { JsonRpcProvider, Wallet, isAddress, getAddress } from "ethers";
+import { JsonRpcProvider, Wallet } from "ethers";
 
 import { PerpClient, type Deployment } from "@perp/sdk";
 import { loadDeployment } from "@perp/sdk/node";
@@ -118,12 +118,6 @@ async function loadKey(options: GlobalOptions): Promise<string> {
 /** Whether a key is configured (without reading it). */
 export function hasKey(options: GlobalOptions): boolean {
   return Boolean(options.keystore || process.env.PRIVATE_KEY);
-}
-
-/** Checks an address argument. */
-export function parseAddress(value: string, what = "address"): string {
-  if (!isAddress(value)) throw new CliError(`${what} ${JSON.stringify(value)} is not an address`);
-  return getAddress(value);
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
- * The trader CLI (`scripts/perp.ts`) as a user runs it: a child process (`node --import tsx scripts/perp.ts ...`)
- * against a `hardhat node` in its own process, with the protocol deployed by the deploy script into a temporary
- * directory. The key comes from the environment (a dev account derived at runtime) or from a Hardhat keystore in a
- * temporary config directory; no output may ever contain it.
+ * The trader CLI (`@perp/cli`, scripts/cli/) against a `hardhat node` in its own process, with the protocol deployed
+ * by the deploy script into a temporary directory. Commands run in this process (`main(argv, io)`, environment
+ * set for the run), except where the process boundary is the point: no terminal on stdin (confirmations) and the
+ * keystore's password prompt, which spawn `node --import tsx scripts/cli/main.ts`. The key comes from the
+ * environment (a dev account derived at runtime) or from a Hardhat keystore in a temporary config directory; no
+ * output may ever contain it.
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -12,13 +14,15 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 
-import { PerpClient, toWad, type Deployment } from "@perp/sdk";
+import { PerpClient, formatPercent, toWad, type Deployment } from "@perp/sdk";
 import { loadDeployment } from "@perp/sdk/node";
+import { requireLocalChain } from "../scripts/cli/context.js";
+import { main } from "../scripts/cli/program.js";
 import { devWallet } from "../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "../types/ethers-contracts/index.js";
 import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
 
-const CLI = path.join(ROOT, "scripts", "perp.ts");
+const CLI = path.join(ROOT, "scripts", "cli", "main.ts");
 const USDC = 10n ** 6n;
 /** One CLI run may not take longer than this (it takes well under a second). */
 const RUN_TIMEOUT_MS = 30_000;
@@ -35,8 +39,10 @@ interface RunOptions {
   /** PRIVATE_KEY: the trader's by default; `null` for none. */
   key?: string | null;
   env?: Record<string, string>;
-  /** Written to stdin (otherwise stdin is /dev/null: not a terminal). */
+  /** Written to stdin (otherwise stdin is /dev/null: not a terminal). Implies a child process. */
   input?: string;
+  /** Run in a child process whose stdin is not a terminal (confirmations), even without `input`. */
+  spawn?: boolean;
 }
 
 /** Spawns a process, collecting its output; killed if it outlives RUN_TIMEOUT_MS. */
@@ -56,6 +62,85 @@ function collect(command: string, args: string[], env: NodeJS.ProcessEnv, input?
     });
   });
 }
+
+/** Environment variables a run reads; each in-process run sets exactly these. */
+const RUN_ENV = ["RPC_URL", "PERP_DEPLOYMENTS_DIR", "PRIVATE_KEY"] as const;
+
+/** Runs the CLI in this process with `env` as its environment variables (restored afterwards). */
+async function runInProcess(args: string[], env: Record<string, string | undefined>): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const line = (text: string) => (text.endsWith("\n") ? text : `${text}\n`);
+  const io = { out: (text: string) => (stdout += line(text)), err: (text: string) => (stderr += line(text)) };
+  const saved = new Map(RUN_ENV.map((name) => [name, process.env[name]]));
+  for (const name of RUN_ENV) {
+    if (env[name] === undefined) delete process.env[name];
+    else process.env[name] = env[name];
+  }
+  try {
+    const code = await main(["node", "perp", ...args], io);
+    return { code, stdout, stderr };
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+describe("trader CLI: arguments refused before any connection", function () {
+  // No node runs here: these are refused before the CLI reads the RPC URL.
+  const nowhere = { RPC_URL: "http://127.0.0.1:1", PRIVATE_KEY: undefined, PERP_DEPLOYMENTS_DIR: undefined };
+
+  it("needs --yes for a slippage above 5 %, for open and close alike", async function () {
+    const message = "error: a slippage of 50% accepts a fill that far from the quote; above 5 % pass --yes to confirm it is meant\n";
+    expect(await runInProcess(["open", "ETH", "long", "--size", "1", "--slippage", "50%"], nowhere)).to.deep.equal({
+      code: 1,
+      stdout: "",
+      stderr: message,
+    });
+    const close = await runInProcess(["close", "ETH", "--slippage", "5.01%"], nowhere);
+    expect([close.code, close.stderr]).to.deep.equal([1, message.replace("50%", "5.01%")]);
+    // At the bound, or with --yes, it goes on (to the endpoint, which is not there).
+    for (const args of [["close", "ETH", "--slippage", "5%"], ["close", "ETH", "--slippage", "50%", "--yes"]]) {
+      expect((await runInProcess(args, nowhere)).stderr).to.match(/^error: cannot reach the RPC endpoint http:\/\/127\.0\.0\.1:1 /);
+    }
+  });
+
+  it("tells a wrong EIP-55 checksum from a malformed address", async function () {
+    const good = devWallet(9).address;
+    // Flip the case of one letter: still 40 hex digits, but the checksum no longer matches.
+    const i = [...good].findIndex((ch, n) => n > 1 && /[a-f]/i.test(ch));
+    const typo = good.slice(0, i) + (good[i] === good[i].toUpperCase() ? good[i].toLowerCase() : good[i].toUpperCase()) + good.slice(i + 1);
+    const run = await runInProcess(["withdraw", "1", "--to", typo], nowhere);
+    expect(run).to.deep.equal({
+      code: 2,
+      stdout: "",
+      stderr:
+        `error: option '--to <address>' argument '${typo}' is invalid. the mixed-case checksum (EIP-55) does not match: ` +
+        "check the address for a typo (all lower-case skips the check).\n",
+    });
+    // All lower-case carries no checksum and is accepted (the run goes on to the endpoint).
+    const lower = await runInProcess(["withdraw", "1", "--to", typo.toLowerCase()], nowhere);
+    expect(lower.stderr).to.match(/^error: cannot reach the RPC endpoint/);
+  });
+
+  it("refuses the local-only commands on any other chain", function () {
+    expect(() => requireLocalChain({ chainId: 11155111, network: "sepolia" }, "dev set-price (the mock oracle's open setter)")).to.throw(
+      `dev set-price (the mock oracle's open setter) works on local development chains only (chain 31337 or 1337); "sepolia" is chain 11155111`,
+    );
+    expect(() => requireLocalChain({ chainId: 31337, network: "localhost" }, "faucet")).to.not.throw();
+  });
+
+  it("formats small funding rates with their sign and two significant digits", function () {
+    expect(formatPercent(-67n * 10n ** 11n)).to.equal("-0.00067 %"); // -0.00067 %/day
+    expect(formatPercent(5n * 10n ** 12n, 4)).to.equal("0.0005 %");
+    expect(formatPercent(85n * 10n ** 10n, 4)).to.equal("0.000085 %");
+    expect(formatPercent(123n * 10n ** 14n)).to.equal("1.23 %");
+    expect(formatPercent(-5n * 10n ** 15n)).to.equal("-0.50 %");
+    expect(formatPercent(0n)).to.equal("0.00 %");
+  });
+});
 
 /** Runs `hardhat keystore set <name>` in `configHome`, answering its prompts one at a time as they appear. */
 async function keystoreSet(configHome: string, name: string, password: string, value: string): Promise<void> {
@@ -82,7 +167,7 @@ async function keystoreSet(configHome: string, name: string, password: string, v
   expect(code, "hardhat keystore set").to.equal(0);
 }
 
-describe("trader CLI (scripts/perp.ts) against a hardhat node", function () {
+describe("trader CLI (scripts/cli) against a hardhat node", function () {
   this.timeout(90_000);
 
   let node: Node | undefined;
@@ -99,13 +184,26 @@ describe("trader CLI (scripts/perp.ts) against a hardhat node", function () {
   /** Every byte any CLI run printed, to check that no key ever appears. */
   const printed: string[] = [];
 
+  /** One CLI run: in this process, or a child process where stdin or another variable matters. */
   async function perp(args: string[], options: RunOptions = {}): Promise<Run> {
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-    delete env.PRIVATE_KEY;
-    Object.assign(env, { RPC_URL: node!.url, PERP_DEPLOYMENTS_DIR: deploymentsDir }, options.env);
     const key = options.key === undefined ? trader.privateKey : options.key;
-    if (key !== null) env.PRIVATE_KEY = key;
-    const run = await collect(process.execPath, ["--import", "tsx", CLI, ...args], env, options.input);
+    const vars: Record<string, string | undefined> = {
+      RPC_URL: node!.url,
+      PERP_DEPLOYMENTS_DIR: deploymentsDir,
+      PRIVATE_KEY: key ?? undefined,
+      ...options.env,
+    };
+    const inProcess =
+      options.input === undefined && !options.spawn && Object.keys(vars).every((name) => (RUN_ENV as readonly string[]).includes(name));
+    let run: Run;
+    if (inProcess) {
+      run = await runInProcess(args, vars);
+    } else {
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+      delete env.PRIVATE_KEY;
+      for (const [name, value] of Object.entries(vars)) if (value !== undefined) env[name] = value;
+      run = await collect(process.execPath, ["--import", "tsx", CLI, ...args], env, options.input);
+    }
     printed.push(run.stdout, run.stderr);
     return run;
   }
@@ -147,10 +245,20 @@ describe("trader CLI (scripts/perp.ts) against a hardhat node", function () {
 
   it("deposits USDC (approval and permit) and LP liquidity", async function () {
     const lpRun = await ok(["lp", "deposit", "100000"], { key: lp.privateKey });
-    expect(lpRun.stdout).to.match(
-      /^Deposited 100000 USDC in 0x[0-9a-f]{64} \(block \d+\); you hold 100,000\.00 shares \(withdrawable now 0\.00 USDC\)\n$/,
-    );
     const client = await PerpClient.connect({ runner: provider, deployment });
+    // The deposit starts the vault's one-day cooldown: the shares unlock a day after the deposit's block.
+    const unlocksAt = (await client.vault.lastDepositAt(lp.address)) + (await client.vault.lpCooldown());
+    expect(await client.vault.lpCooldown()).to.equal(86_400n);
+    const until = new Date(Number(unlocksAt) * 1000).toISOString().replace("T", " ").slice(0, 19);
+    expect(lpRun.stdout).to.match(
+      new RegExp(
+        `^Deposited 100000 USDC in 0x[0-9a-f]{64} \\(block \\d+\\); you hold 100,000\\.00 shares ` +
+          `\\(withdrawable now 0\\.00 USDC; locked until ${until} UTC\\)\\n$`,
+      ),
+    );
+    const vaultView = (await ok(["vault"], { key: lp.privateKey })).stdout;
+    expect(vaultView).to.match(new RegExp(`│ Your cooldown ends\\s+│ ${until} UTC\\s+│`));
+    expect(vaultView).to.match(/│ You can withdraw now\s+│ 0\.00 USDC\s+│/);
     expect(await client.vault.balanceOf(lp.address)).to.equal(100_000n * 10n ** 12n);
 
     const faucet = await ok(["faucet", "1,000,000"]);
@@ -270,7 +378,14 @@ describe("trader CLI (scripts/perp.ts) against a hardhat node", function () {
     const [before] = await e.getAccount(trader.address);
     expect(before).to.equal(wad("1950"));
 
-    const closed = await okJson<{ executed: Record<string, string> }>(["close", "ETH"]);
+    // Like open, close shows its quote and asks; with no terminal to ask on it refuses and sends nothing.
+    const unconfirmed = await perp(["close", "ETH"], { spawn: true });
+    expect(unconfirmed.code).to.equal(1);
+    expect(unconfirmed.stdout).to.match(/│ Close\s+│ ETH-USD long position \(isolated\)\s+│/);
+    expect(unconfirmed.stderr).to.equal("error: refusing to send without confirmation: stdin is not a terminal (pass --yes to confirm)\n");
+    expect((await e.getPosition(trader.address, 0)).size).to.equal(wad("2.5"));
+
+    const closed = await okJson<{ executed: Record<string, string> }>(["close", "ETH", "--yes"]);
     expect(closed.executed).to.deep.include({ sizeDelta: (-wad("2.5")).toString(), newSize: "0", fillPrice: wad("2000.0025").toString() });
     expect(closed.executed.fee).to.equal(wad("1.00000125").toString()); // maker 0.02 % of 5,000.00625
     expect((await e.getPosition(trader.address, 0)).size).to.equal(0n);
@@ -292,12 +407,34 @@ describe("trader CLI (scripts/perp.ts) against a hardhat node", function () {
     await mkdir(empty);
     const closedPort = await freePort();
     const malformedKey = trader.privateKey.slice(0, -2);
+    // A cross BTC position, so that an isolated trade in BTC meets the engine's mode check. Its quote labels the
+    // leverage as the cross account's.
+    const crossQuote = (await ok(["quote", "BTC", "long", "--size", "0.01"])).stdout;
+    expect(crossQuote).to.match(/│ Quote\s+│ BTC-USD long \(cross\)\s+│/);
+    expect(crossQuote).to.match(/│ Account leverage\s+│ 0\.\d\dx\s+│/);
+    await ok(["open", "BTC", "long", "--size", "0.01", "--yes"]);
+    const [crossBalance] = await (await engine()).getAccount(trader.address);
     const cases: [string[], RunOptions, number, string][] = [
       [["open", "DOGE", "long", "--size", "1", "--yes"], {}, 1, 'unknown market "DOGE"; listed: ETH-USD, BTC-USD'],
       [["open", "ETH", "long", "--size", "-1", "--yes"], {}, 1, "the size must be positive"],
       [["open", "ETH", "short", "--size", "0", "--yes"], {}, 1, "the size must be positive"],
       [["open", "ETH", "long", "--margin", "100", "--leverage", "51", "--yes"], {}, 1, "leverage 51x is above ETH-USD's maximum of 50x"],
-      [["open", "ETH", "long", "--size", "1000", "--yes"], {}, 1, "the engine would reject this trade: InsufficientMargin"],
+      // A rejected trade: one line with the rule and its numbers. The initial margin is valued at the index price:
+      // 2 % of 1,000 ETH x $2,000 plus 2 % of the cross BTC position's 0.01 x $60,000 = 40,012 USD. The equity is the
+      // cross balance less the opening fee (0.05 % of about 2,001,000 USD) and the BTC position's closing costs.
+      [["open", "ETH", "long", "--size", "1000", "--yes"], {}, 1, "the engine would reject this trade: InsufficientMargin: equity [\\d,]+.\\d\\d USD < required 40,012.00 USD"],
+      [
+        ["open", "ETH", "long", "--size", "6000", "--yes"],
+        {},
+        1,
+        "the engine would reject this trade: OpenInterestCapExceeded: market 0 long open interest would be 6,000, above the cap 5,000",
+      ],
+      [
+        ["open", "BTC", "long", "--size", "0.01", "--isolated", "--yes"],
+        {},
+        1,
+        "the engine would reject this trade: PositionModeMismatch: the position in market 1 is cross: trade it in that mode",
+      ],
       [
         ["open", "ETH", "long", "--size", "1.2.3", "--yes"],
         {},
@@ -338,40 +475,34 @@ describe("trader CLI (scripts/perp.ts) against a hardhat node", function () {
       [["deposit", "1"], { key: null }, 1, "this command needs a key: set PRIVATE_KEY or use --keystore <NAME>"],
       [["deposit", "1"], { key: malformedKey }, 1, "PRIVATE_KEY is not a private key (32 bytes, hex)"],
       [["positions"], { key: null }, 1, "positions needs an account: pass --trader <address>, set PRIVATE_KEY or use --keystore <NAME>"],
-      [
-        ["liquidate", trader.address, "ETH"],
-        {},
-        1,
-        `NotLiquidatable: ${trader.address} in market 0 is not liquidatable: equity 0.00 USD >= maintenance 0.00 USD`,
-      ],
+      [["liquidate", trader.address, "ETH"], {}, 1, `${trader.address} has no position in ETH-USD: nothing to liquidate`],
+      [["adl", receiver, "BTC"], {}, 1, `${receiver} has no position in BTC-USD: nothing to deleverage`],
     ];
     const nonce = await provider.getTransactionCount(trader.address);
     const block = await provider.getBlockNumber();
-    // Nothing is sent, so the runs are independent: a few at a time.
+    // In this process, one after another (each run sets the environment variables it reads).
     const runs: Run[] = [];
-    for (let i = 0; i < cases.length; i += 6) {
-      runs.push(...(await Promise.all(cases.slice(i, i + 6).map(([args, options]) => perp(args, options)))));
-    }
+    for (const [args, options] of cases) runs.push(await perp(args, options));
     cases.forEach(([args, , code, message], i) => {
       const run = runs[i];
       const label = `perp ${args.join(" ")}`;
-      expect(run.stderr, label).to.equal(`error: ${message}\n`);
-      expect(run.code, label).to.equal(code);
-      // A trade the mirror knows the engine would reject is refused after its quote is shown.
       if (message.startsWith("the engine would reject")) {
-        expect(run.stdout, label).to.match(/│ Engine would reject │ InsufficientMargin\s+│/);
+        expect(run.stderr, label).to.match(new RegExp(`^error: ${message.replace(/[().]/g, "\\$&")}\n$`));
       } else {
-        expect(run.stdout, label).to.equal("");
+        expect(run.stderr, label).to.equal(`error: ${message}\n`);
       }
+      expect(run.code, label).to.equal(code);
+      expect(run.stdout, label).to.equal("");
     });
+    expect((await (await engine()).getAccount(trader.address))[0], "cross balance").to.equal(crossBalance);
     expect(runs.map((r) => r.stderr).join(""), "no part of a malformed key is echoed").to.not.include(malformedKey.slice(2, 22));
 
     // Without --yes and without a terminal: the quote is shown, then a refusal (never a hang).
-    const unconfirmed = await perp(["open", "ETH", "long", "--size", "1"]);
+    const unconfirmed = await perp(["open", "ETH", "long", "--size", "1"], { spawn: true });
     expect(unconfirmed.code).to.equal(1);
     expect(unconfirmed.stdout).to.match(/│ Quote\s+│ ETH-USD long \(cross\)\s+│/);
     expect(unconfirmed.stderr).to.equal("error: refusing to send without confirmation: stdin is not a terminal (pass --yes to confirm)\n");
-    const unconfirmedJson = await perp(["open", "ETH", "long", "--size", "1", "--json"]);
+    const unconfirmedJson = await perp(["open", "ETH", "long", "--size", "1", "--json"], { spawn: true });
     expect([unconfirmedJson.code, unconfirmedJson.stdout]).to.deep.equal([1, ""]);
     expect(unconfirmedJson.stderr).to.equal(unconfirmed.stderr);
 
@@ -390,8 +521,11 @@ describe("trader CLI (scripts/perp.ts) against a hardhat node", function () {
       new RegExp(`^error: NotLiquidatable: ${victim.address} in market 0 is not liquidatable: equity [\\d,]+\\.\\d\\d USD >= maintenance [\\d,]+\\.\\d\\d USD\\n$`),
     );
 
-    const aggregator = MockAggregator__factory.connect(deployment.markets[0].aggregator, deployer.connect(provider));
-    await (await aggregator.setAnswer(1970n * 10n ** 8n)).wait();
+    // The mock oracle moved through the CLI (any key may set a local mock).
+    const moved = await ok(["dev", "set-price", "ETH", "1970"]);
+    expect(moved.stdout).to.match(/^Set ETH-USD's mock oracle to 1970 USD in 0x[0-9a-f]{64} \(block \d+\); index price \$1,970\.00\n$/);
+    const aggregator = MockAggregator__factory.connect(deployment.markets[0].aggregator, provider);
+    expect((await aggregator.latestRoundData())[1]).to.equal(1970n * 10n ** 8n);
     const [before] = await (await engine()).getAccount(trader.address);
     const result = await okJson<{ liquidations: Record<string, string>[] }>(["liquidate", victim.address, "ETH"]);
     expect(result.liquidations).to.have.length(1);
@@ -399,6 +533,13 @@ describe("trader CLI (scripts/perp.ts) against a hardhat node", function () {
     expect(result.liquidations[0]).to.deep.include({ trader: victim.address, marketId: 0, keeper: trader.address, keeperReward: wad("8.865").toString() });
     expect((await (await engine()).getPosition(victim.address, 0)).size).to.equal(0n);
     expect((await (await engine()).getAccount(trader.address))[0]).to.equal(before + wad("8.865"));
+
+    // Auto-deleveraging is refused while traders' profit is within what the vault can pay: the engine's numbers.
+    const e = await engine();
+    const adl = await perp(["adl", trader.address, "BTC"]);
+    expect([adl.code, adl.stdout]).to.deep.equal([1, ""]);
+    expect(adl.stderr).to.match(/^error: DeleverageNotNeeded: traders' profit -?[\d,]+\.\d\d USD is within the limit [\d,]+\.\d\d USD\n$/);
+    expect((await e.getPosition(trader.address, 1)).size).to.equal(wad("0.01"));
   });
 
   it("reads the key from Hardhat's keystore (password on stdin here, on the terminal for a user)", async function () {

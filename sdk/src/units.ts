@@ -85,9 +85,16 @@ export function formatPrice(value: bigint, fractionDigits = 2): string {
 /**
  * A WAD ratio as a percentage, e.g. 0.0123e18 -> "1.23 %".
  * @example formatPercent(WAD / 100n) // "1.00 %"
+ * @example formatPercent(-67n * 10n ** 11n) // "-0.00067 %"
  */
 export function formatPercent(value: bigint, fractionDigits = 2): string {
-  return `${formatDecimal(value * 100n, 18, fractionDigits, fractionDigits)} %`;
+  const percent = value * 100n;
+  const magnitude = percent < 0n ? -percent : percent;
+  // A small non-zero ratio (a funding rate of -0.00067 %/day) keeps its sign and two significant digits, rather
+  // than reading "0.00 %".
+  let digits = fractionDigits;
+  while (magnitude !== 0n && digits < 18 && magnitude < 10n ** BigInt(19 - digits)) digits++;
+  return `${formatDecimal(percent, 18, fractionDigits, digits)} %`;
 }
 
 /**

@@ -15,7 +15,7 @@ import { JsonRpcProvider } from "ethers";
 import { PerpClient, toWad, type Deployment } from "../sdk/src/index.js";
 import { loadDeployment } from "../sdk/src/node.js";
 import { devWallet } from "../scripts/lib/dev.js";
-import { MockAggregator__factory, MockUSDC__factory } from "../types/ethers-contracts/index.js";
+import { MockAggregator__factory, MockUSDC__factory } from "../sdk/src/generated/index.js";
 import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "./helpers/nodes.js";
 
 const CLI = path.join(ROOT, "scripts", "perp.ts");

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 
-import { FeeOnTransferToken__factory, LiquidityVault__factory } from "../types/ethers-contracts/index.js";
+import { FeeOnTransferToken__factory, LiquidityVault__factory } from "../sdk/src/generated/index.js";
 import { deployEngine, deployProtocol, ETH, usdc, wad, type Protocol } from "./helpers/fixture.js";
 import { ethers, networkHelpers } from "./helpers/setup.js";
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 
-import { LiquidityVault__factory } from "../types/ethers-contracts/index.js";
+import { LiquidityVault__factory } from "../sdk/src/generated/index.js";
 import { BTC, deployEngine, deployFeed, deployProtocol, ETH, ethParams, PROTOCOL_PARAMS, usdc, wad } from "./helpers/fixture.js";
 import { ethers, networkHelpers } from "./helpers/setup.js";
 

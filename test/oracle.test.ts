@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
 
-import { ChainlinkPriceFeed__factory, MockAggregator__factory } from "../types/ethers-contracts/index.js";
+import { ChainlinkPriceFeed__factory, MockAggregator__factory } from "../sdk/src/generated/index.js";
 import { answer, MAX_ANSWER, wad } from "./helpers/fixture.js";
 import { ethers, networkHelpers } from "./helpers/setup.js";
 

@@ -24,7 +24,7 @@ import {
   MockAggregator__factory,
   MockUSDC__factory,
   PerpEngine__factory,
-} from "../../types/ethers-contracts/index.js";
+} from "../../sdk/src/generated/index.js";
 import { ChainClock, ClockedSigner } from "./chain.js";
 import { ensureDeployment } from "./deploy.js";
 import { CROSS, liquidationDetails, loadEvents, sameAddress, type LiquidationDetail } from "./events.js";

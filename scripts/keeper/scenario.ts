@@ -20,7 +20,7 @@ import {
   LiquidityVault__factory,
   MockAggregator__factory,
   PerpEngine__factory,
-} from "../../types/ethers-contracts/index.js";
+} from "../../sdk/src/generated/index.js";
 import { math, toPerpError, type Deployment } from "../../sdk/src/index.js";
 
 const { WAD } = math;

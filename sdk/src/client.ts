@@ -32,11 +32,23 @@ import {
   type LiquidityVault,
   type PerpEngine,
   type PerpLens,
-} from "../../types/ethers-contracts/index.js";
+} from "./generated/index.js";
 import type { Deployment } from "./deployments.js";
 import { PerpError, toPerpError, withPerpErrors, withRetry, type RetryOptions } from "./errors.js";
+import { CROSS, DEFAULT_SLIPPAGE } from "./constants.js";
 import * as m from "./math.js";
-import { parseDecimal, parsePercent } from "./units.js";
+import { parseDecimal, parsePercent, type Wad } from "./units.js";
+import type {
+  Amount,
+  LiquidationRecord,
+  MarketInfo,
+  MarketRef,
+  PositionInfo,
+  Snapshot,
+  TradeExecution,
+  TradeQuote,
+  TradeRequest,
+} from "./types.js";
 import {
   fundingRateFor,
   isLiquidatable,
@@ -53,132 +65,7 @@ import {
   type Valuation,
 } from "./valuation.js";
 
-/** A market reference: its id, or its symbol ("ETH-USD", case-insensitive; "ETH" works too). */
-export type MarketRef = number | string;
-/** A human decimal string ("1000.5") or an exact integer in the documented unit. */
-export type Amount = string | bigint;
-
-/** A listed market with its live index price. */
-export interface MarketInfo extends MarketSnapshot {
-  readonly symbol: string;
-  readonly priceFeed: string;
-  /** False when the oracle reverts (stale, out of band, sequencer down); `price` is then the last touched price. */
-  readonly priceValid: boolean;
-  /** 1 / initial margin ratio, e.g. 50 for 2 %. */
-  readonly maxLeverage: bigint;
-}
-
-/** Everything a quote needs, read at one block. */
-export interface Snapshot {
-  /** Timestamp of the block read. */
-  readonly now: bigint;
-  readonly blockNumber: number;
-  readonly markets: ReadonlyMap<number, MarketInfo>;
-  readonly protocol: ProtocolParams;
-  readonly account: AccountSnapshot;
-}
-
-/** A position with its valuation. */
-export interface PositionInfo extends PositionData {
-  readonly marketId: number;
-  readonly symbol: string;
-  readonly isolated: boolean;
-  readonly side: "long" | "short";
-  readonly notional: bigint;
-  /** PnL at the index price. */
-  readonly unrealizedPnl: bigint;
-  /** Funding owed since the last settlement (negative: receivable). */
-  readonly accruedFunding: bigint;
-  /** Health of the position (isolated) or of the whole cross account (cross). */
-  readonly health: Valuation;
-  readonly liquidatable: boolean;
-  /** Estimated liquidation price, exact to one oracle unit at the snapshot's time. */
-  readonly liquidationPrice: bigint;
-  /** |index - liquidation price| / index, WAD. */
-  readonly liquidationDistance: bigint;
-}
-
-/** A trade described the way a trader thinks of it. */
-export interface TradeRequest {
-  readonly market: MarketRef;
-  readonly side: "long" | "short";
-  /** Size in units of the base asset ("2.5" or WAD). Alternatively give `margin` and `leverage`. */
-  readonly size?: Amount;
-  /** Margin in USD ("500" or WAD): moved into the position when isolated, the sizing basis when cross. */
-  readonly margin?: Amount;
-  /** Leverage such as "10" or 10: size = margin * leverage / index price. */
-  readonly leverage?: string | number;
-  /** Isolated margin; default cross. */
-  readonly isolated?: boolean;
-  /** Extra margin (USD) to move into an existing isolated position with this trade. */
-  readonly addMargin?: Amount;
-  /** Worst acceptable price move from the quoted fill, e.g. "0.5%" or a WAD ratio; default 0.5 %. */
-  readonly slippage?: string | bigint;
-}
-
-/** A quote that mirrors what the engine would do now, and the `trade` arguments that enforce it. */
-export interface TradeQuote {
-  readonly marketId: number;
-  readonly symbol: string;
-  readonly sizeDelta: bigint;
-  readonly marginDelta: bigint;
-  readonly isolated: boolean;
-  readonly indexPrice: bigint;
-  readonly fillPrice: bigint;
-  readonly fee: bigint;
-  /** |sizeDelta| * fill. */
-  readonly notional: bigint;
-  readonly acceptablePrice: bigint;
-  /** Funding rate per day before and after the trade. */
-  readonly fundingRatePerDay: bigint;
-  readonly fundingRatePerDayAfter: bigint;
-  /** Estimated liquidation price after the trade (0 if none), and its distance from the index (WAD ratio). */
-  readonly liquidationPrice: bigint;
-  readonly liquidationDistance: bigint;
-  /** The leverage the position would have: notional / equity. */
-  readonly leverage: bigint;
-  readonly simulation: TradeSimulation;
-  /** Set when a check the engine runs would fail: the trade would revert with this error. */
-  readonly rejection?: string;
-}
-
-/** A trade as the engine executed it: one `PositionModified` event. USD amounts, prices and sizes are WAD. */
-export interface TradeExecution {
-  readonly trader: string;
-  readonly marketId: number;
-  readonly sizeDelta: bigint;
-  /** Size after the trade (0: closed). */
-  readonly newSize: bigint;
-  /** The last leg's fill price. */
-  readonly fillPrice: bigint;
-  /** Total fee of the trade. */
-  readonly fee: bigint;
-  readonly realizedPnl: bigint;
-  /** Funding settled by the trade (negative: received). */
-  readonly fundingPaid: bigint;
-  readonly isolated: boolean;
-  readonly fundingIndex: bigint;
-  readonly blockNumber: number;
-  readonly logIndex: number;
-}
-
-/** One liquidated unit: a `Liquidated` event. USD amounts are WAD. */
-export interface LiquidationRecord {
-  readonly trader: string;
-  /** The isolated position's market, or `undefined` for a whole cross account. */
-  readonly marketId: number | undefined;
-  readonly keeper: string;
-  /** Equity of the unit at liquidation (may be negative: bad debt). */
-  readonly equity: bigint;
-  readonly notional: bigint;
-  /** Credited to the keeper's cross balance. */
-  readonly keeperReward: bigint;
-  readonly insurancePaid: bigint;
-  /** Returned to the trader. */
-  readonly traderRemainder: bigint;
-  readonly blockNumber: number;
-  readonly logIndex: number;
-}
+export type * from "./types.js";
 
 /** The chain the RPC endpoint serves is not the deployment's. */
 export class WrongChainError extends PerpError {
@@ -204,8 +91,6 @@ export class NoSignerError extends PerpError {
   }
 }
 
-const DEFAULT_SLIPPAGE = m.WAD / 200n; // 0.5 %
-const CROSS = 2n ** 256n - 1n;
 
 /**
  * The protocol, bound to a deployment and a runner (a `Signer` to trade, a `Provider` to read).
@@ -917,19 +802,19 @@ export function quoteFromSnapshot(
   return {
     marketId: market.id,
     symbol: market.symbol,
-    sizeDelta,
-    marginDelta,
+    sizeDelta: sizeDelta as Wad,
+    marginDelta: marginDelta as Wad,
     isolated,
-    indexPrice: market.price,
-    fillPrice: simulation.fillPrice,
-    fee: simulation.fee,
-    notional: m.notionalDown(sizeDelta, simulation.fillPrice),
-    acceptablePrice,
-    fundingRatePerDay: market.state.fundingRatePerDay,
-    fundingRatePerDayAfter: simulation.market.state.fundingRatePerDay,
-    liquidationPrice: liqPrice,
-    liquidationDistance: distance(market.price, liqPrice),
-    leverage,
+    indexPrice: market.price as Wad,
+    fillPrice: simulation.fillPrice as Wad,
+    fee: simulation.fee as Wad,
+    notional: m.notionalDown(sizeDelta, simulation.fillPrice) as Wad,
+    acceptablePrice: acceptablePrice as Wad,
+    fundingRatePerDay: market.state.fundingRatePerDay as Wad,
+    fundingRatePerDayAfter: simulation.market.state.fundingRatePerDay as Wad,
+    liquidationPrice: liqPrice as Wad,
+    liquidationDistance: distance(market.price, liqPrice) as Wad,
+    leverage: leverage as Wad,
     simulation,
     rejection: simulation.rejection ?? (market.priceValid ? undefined : "oracle price unavailable"),
   };

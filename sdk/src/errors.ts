@@ -11,7 +11,7 @@ import {
   LiquidityVault__factory,
   PerpEngine__factory,
   PerpLens__factory,
-} from "../../types/ethers-contracts/index.js";
+} from "./generated/index.js";
 import { formatDecimal, formatPrice, formatUsd } from "./units.js";
 
 /** Base class of every error the SDK throws on purpose. */

@@ -10,9 +10,9 @@ import {
   MockUSDC__factory,
   PerpEngine__factory,
   PerpLens__factory,
-} from "../../types/ethers-contracts/index.js";
+} from "../../sdk/src/generated/index.js";
 import type { Deployment } from "../../sdk/src/deployments.js";
-import type { MarketParamsStruct, ProtocolParamsStruct } from "../../types/ethers-contracts/PerpEngine.js";
+import type { MarketParamsStruct, ProtocolParamsStruct } from "../../sdk/src/generated/PerpEngine.js";
 import { ethers } from "./setup.js";
 
 export const WAD = 10n ** 18n;

@@ -32,7 +32,7 @@ import {
 } from "../../sdk/src/index.js";
 import { loadDeployment } from "../../sdk/src/node.js";
 import { devWallet } from "../../scripts/lib/dev.js";
-import { MockAggregator__factory, MockUSDC__factory } from "../../types/ethers-contracts/index.js";
+import { MockAggregator__factory, MockUSDC__factory } from "../../sdk/src/generated/index.js";
 import { runDeploy, startLocalNode, stopNode, type Node } from "../helpers/nodes.js";
 
 const WAD = 10n ** 18n;

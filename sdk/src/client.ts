@@ -6,17 +6,10 @@
  */
 import {
   Contract,
-  JsonRpcApiProvider,
-  JsonRpcProvider,
   Signature,
   getAddress,
   type ContractTransaction,
-  makeError,
   type ContractRunner,
-  type JsonRpcApiProviderOptions,
-  type JsonRpcPayload,
-  type JsonRpcResult,
-  type Networkish,
   type Provider,
   type Signer,
   type TransactionReceipt,
@@ -36,6 +29,8 @@ import {
 import type { Deployment } from "./deployments.js";
 import { PerpError, toPerpError, withPerpErrors, withRetry, type RetryOptions } from "./errors.js";
 import { CROSS, DEFAULT_SLIPPAGE } from "./constants.js";
+import { latestBlock } from "./transport/latestBlock.js";
+import { TransactionSender, type SendPolicy } from "./transport/sendTransaction.js";
 import * as m from "./math.js";
 import { parseDecimal, parsePercent, type Wad } from "./units.js";
 import type {
@@ -113,18 +108,20 @@ export class PerpClient {
   readonly token: ICollateralToken;
   readonly provider: Provider;
   readonly signer: Signer | undefined;
+  /** Sends the client's transactions (`transport/sendTransaction.ts`); undefined when read-only. */
+  readonly sender: TransactionSender | undefined;
   private readonly priceUnits = new Map<number, bigint>();
-  /** The nonce after the client's last transaction (see `send`). */
-  private nextNonce: number | undefined;
 
   private constructor(
     readonly deployment: Deployment,
     runner: ContractRunner,
+    policy?: SendPolicy,
   ) {
     const provider = runner.provider;
     if (!provider) throw new PerpError("the runner has no provider");
     this.provider = provider;
     this.signer = "getAddress" in runner ? (runner as Signer) : undefined;
+    this.sender = this.signer ? new TransactionSender(this.signer, { provider, ...policy }) : undefined;
     this.engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, runner);
     this.vault = LiquidityVault__factory.connect(deployment.contracts.LiquidityVault, runner);
     this.lens = PerpLens__factory.connect(deployment.contracts.PerpLens, runner);
@@ -135,8 +132,8 @@ export class PerpClient {
    * Connects to a deployment, checking that the endpoint serves the deployment's chain.
    * @example const client = await PerpClient.connect({ runner: signer, deployment })
    */
-  static async connect(options: { runner: ContractRunner; deployment: Deployment }): Promise<PerpClient> {
-    const client = new PerpClient(options.deployment, options.runner);
+  static async connect(options: { runner: ContractRunner; deployment: Deployment; send?: SendPolicy }): Promise<PerpClient> {
+    const client = new PerpClient(options.deployment, options.runner, options.send);
     const network = await withPerpErrors(() => client.provider.getNetwork());
     if (Number(network.chainId) !== options.deployment.chainId) {
       throw new WrongChainError(options.deployment.chainId, Number(network.chainId));
@@ -371,18 +368,8 @@ export class PerpClient {
 
   // ===================================================================== trader actions
 
-  /**
-   * The latest block's number and timestamp, read past ethers' 250 ms request cache when the provider allows it: a
-   * snapshot taken right after a transaction must see it.
-   */
-  private async latestBlock(): Promise<{ number: number; timestamp: bigint }> {
-    if (this.provider instanceof JsonRpcApiProvider) {
-      const block = (await this.provider.send("eth_getBlockByNumber", ["latest", false])) as { number: string; timestamp: string };
-      return { number: Number(block.number), timestamp: BigInt(block.timestamp) };
-    }
-    const block = await this.provider.getBlock("latest");
-    if (!block) throw new PerpError("the endpoint returned no latest block");
-    return { number: block.number, timestamp: BigInt(block.timestamp) };
+  private latestBlock(): Promise<{ number: number; timestamp: bigint }> {
+    return latestBlock(this.provider);
   }
 
   /**
@@ -396,42 +383,17 @@ export class PerpClient {
     if (allowance < units) await this.send(this.token.approve.populateTransaction(spender, units));
   }
 
-  /** The account's pending transaction count, uncached when the provider allows it. */
-  private async pendingNonce(address: string): Promise<number> {
-    if (this.provider instanceof JsonRpcApiProvider) {
-      // `send` goes straight to the node; `getTransactionCount` would go through ethers' request cache.
-      return Number(await this.provider.send("eth_getTransactionCount", [address, "pending"]));
-    }
-    return this.provider.getTransactionCount(address, "pending");
-  }
-
   private requireSigner(): Signer {
     if (!this.signer) throw new NoSignerError();
     return this.signer;
   }
 
-  /**
-   * Sends a populated contract call: estimates its gas (a revert surfaces here, decoded), pads the limit by 25 % (some
-   * nodes, anvil among them, estimate nested calls too tightly), and assigns the nonce itself: the node's pending
-   * count read past ethers' 250 ms request cache (which could still hold the count from before a transaction just
-   * sent, by this client or anyone else with the same provider), or the one after the client's own last transaction
-   * if that is higher.
-   */
+  /** Sends a populated contract call under the client's send policy (`TransactionSender`) and waits for it. */
   private async send(populated: Promise<ContractTransaction>): Promise<TransactionReceipt> {
-    const signer = this.requireSigner();
-    return withPerpErrors(async () => {
-      const tx = await populated;
-      const gas = await signer.estimateGas(tx);
-      const pending = await this.pendingNonce(await signer.getAddress());
-      const nonce = this.nextNonce !== undefined && this.nextNonce > pending ? this.nextNonce : pending;
-      const response = await signer.sendTransaction({ ...tx, gasLimit: (gas * 125n) / 100n, nonce });
-      this.nextNonce = response.nonce + 1;
-      const receipt = await response.wait();
-      if (!receipt) throw new PerpError("the transaction was dropped");
-      return receipt;
-    });
+    this.requireSigner();
+    const sender = this.sender!;
+    return withPerpErrors(async () => sender.send(await populated));
   }
-
 
   /**
    * Deposits USDC into the cross balance, approving the engine first if the allowance is short.
@@ -1034,125 +996,4 @@ export function liquidatableUnits(healths: readonly PositionHealth[]): PositionH
     seenAccounts.add(account);
     return true;
   });
-}
-
-// ===================================================================== RPC accounting
-
-/** What a `CountingJsonRpcProvider` has sent since it was created or last reset. */
-export interface RpcStats {
-  /** JSON-RPC calls (one per method call, whether sent alone or inside a batch). */
-  readonly calls: number;
-  /** HTTP requests (a JSON-RPC batch of many calls is one). */
-  readonly httpRequests: number;
-  /** HTTP requests that failed (time-out, refused or dropped connection, HTTP error status). */
-  readonly failedHttpRequests: number;
-  /** Calls by JSON-RPC method, e.g. `{ eth_call: 8, eth_getLogs: 2 }`. */
-  readonly byMethod: Readonly<Record<string, number>>;
-}
-
-/** Options of `CountingJsonRpcProvider`: ethers' `JsonRpcProvider` options and a request time-out. */
-export interface CountingJsonRpcProviderOptions extends JsonRpcApiProviderOptions {
-  /** Time-out of one HTTP request in milliseconds (default 300,000, as ethers). */
-  readonly timeoutMs?: number;
-}
-
-/**
- * An ethers `JsonRpcProvider` over HTTP that counts what it sends: JSON-RPC calls, HTTP requests (ethers batches
- * calls made in the same tick into one request, up to `batchMaxCount`) and calls per method. For measuring how many
- * requests a tool makes (the keeper's scan benchmark) and for RPC plans billed per call.
- *
- * It sends with the platform's `fetch` (Node 18+, browsers) and decodes with `Response.json()`, which is much faster
- * than ethers' own transport on large answers (ethers decodes UTF-8 in JavaScript: about 70 ms per megabyte). Failures
- * look like ethers': an HTTP error status is a `SERVER_ERROR`, a time-out a `TIMEOUT`, and a refused or dropped
- * connection rethrows the socket error (`ECONNREFUSED`, `ECONNRESET`...), so `isTransientError` recognises them.
- * @example
- * ```ts
- * const provider = new CountingJsonRpcProvider("http://127.0.0.1:8545", 31337, { staticNetwork: true, timeoutMs: 10_000 });
- * await Promise.all([provider.getBlockNumber(), provider.getBalance(address)]);
- * provider.stats; // { calls: 2, httpRequests: 1, failedHttpRequests: 0, byMethod: { eth_blockNumber: 1, eth_getBalance: 1 } }
- * provider.resetStats();
- * ```
- */
-export class CountingJsonRpcProvider extends JsonRpcProvider {
-  #calls = 0;
-  #httpRequests = 0;
-  #failedHttpRequests = 0;
-  #byMethod = new Map<string, number>();
-  readonly #url: string;
-  readonly #timeoutMs: number;
-
-  constructor(url: string, network?: Networkish, options: CountingJsonRpcProviderOptions = {}) {
-    const { timeoutMs, ...providerOptions } = options;
-    super(url, network, providerOptions);
-    this.#url = url;
-    this.#timeoutMs = timeoutMs ?? 300_000;
-  }
-
-  /** Counts, then posts the payload with `fetch`. */
-  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
-    const calls = Array.isArray(payload) ? payload : [payload];
-    this.#httpRequests += 1;
-    this.#calls += calls.length;
-    for (const call of calls) this.#byMethod.set(call.method, (this.#byMethod.get(call.method) ?? 0) + 1);
-    try {
-      const response = await fetch(this.#url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      if (!response.ok) {
-        throw makeError(`server response ${response.status} ${response.statusText}`, "SERVER_ERROR", {
-          request: this.#url,
-        });
-      }
-      const body = (await response.json()) as JsonRpcResult | JsonRpcResult[];
-      return Array.isArray(body) ? body : [body];
-    } catch (error) {
-      this.#failedHttpRequests += 1;
-      const name = (error as { name?: string }).name;
-      if (name === "TimeoutError" || name === "AbortError") {
-        throw makeError("request timeout", "TIMEOUT", { operation: "request", reason: "timeout" });
-      }
-      // fetch reports a refused or dropped connection as "fetch failed" with the socket error as its cause.
-      if (error instanceof TypeError && error.message === "fetch failed" && error.cause !== undefined) throw error.cause;
-      throw error;
-    }
-  }
-
-  /** A copy of the counters. */
-  get stats(): RpcStats {
-    return {
-      calls: this.#calls,
-      httpRequests: this.#httpRequests,
-      failedHttpRequests: this.#failedHttpRequests,
-      byMethod: Object.fromEntries([...this.#byMethod.entries()].sort(([a], [b]) => a.localeCompare(b))),
-    };
-  }
-
-  /** Sets every counter back to zero. */
-  resetStats(): void {
-    this.#calls = 0;
-    this.#httpRequests = 0;
-    this.#failedHttpRequests = 0;
-    this.#byMethod = new Map();
-  }
-}
-
-/**
- * The difference between two `RpcStats` readings: what was sent in between.
- * @example const before = provider.stats; await scan(); const used = rpcStatsSince(before, provider.stats)
- */
-export function rpcStatsSince(before: RpcStats, after: RpcStats): RpcStats {
-  const byMethod: Record<string, number> = {};
-  for (const [method, count] of Object.entries(after.byMethod)) {
-    const delta = count - (before.byMethod[method] ?? 0);
-    if (delta !== 0) byMethod[method] = delta;
-  }
-  return {
-    calls: after.calls - before.calls,
-    httpRequests: after.httpRequests - before.httpRequests,
-    failedHttpRequests: after.failedHttpRequests - before.failedHttpRequests,
-    byMethod,
-  };
 }

@@ -9,6 +9,7 @@ export * from "./constants.js";
 export * from "./deployments.js";
 export * from "./errors.js";
 export * from "./events/decode.js";
+export * from "./transport/index.js";
 export * as math from "./math.js";
 export * from "./units.js";
 export * from "./valuation.js";

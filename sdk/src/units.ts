@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { InvalidRequestError } from "./errors/base.js";
 import { WAD } from "./math.js";
 
 // ===================================================================== branded units
@@ -166,6 +167,17 @@ export function formatDecimal(value: bigint, decimals: number, minFraction = 0, 
  */
 export function toWad(input: string): bigint {
   return parseDecimal(input, 18);
+}
+
+/**
+ * A USD amount as a positive WAD: a decimal string parsed exactly, or a WAD bigint as is.
+ * @throws InvalidRequestError when it is not positive; InvalidAmountError for a malformed string.
+ * @example toUsdWad("12.5") // 12.5e18
+ */
+export function toUsdWad(amount: UsdAmount): Wad {
+  const value = typeof amount === "bigint" ? amount : parseDecimal(amount, 18);
+  if (value <= 0n) throw new InvalidRequestError("the amount must be positive");
+  return value as Wad;
 }
 
 /**

@@ -72,8 +72,22 @@ describe("SDK: transport (the one send policy)", function () {
     await (await wallet.sendTransaction({ to: p.alice.address, value: 1n, nonce: 1 })).wait();
     const sent = await sender.submit(await p.usdc.connect(wallet).transfer.populateTransaction(p.alice.address, 2n));
     expect(sent.nonce).to.equal(2);
-    expect(notices.map((n) => [n.kind, n.kind === "nonce-taken" ? n.nonce : undefined])).to.deep.equal([["nonce-taken", 1]]);
+    expect(notices.map((n) => [n.kind, n.kind === "nonce-retry" ? n.nonce : undefined])).to.deep.equal([["nonce-retry", 1]]);
     expect((await sender.wait(sent)).status).to.equal(1);
+  });
+
+  it("re-reads the nonce when the chain was reset under it (a restarted local node), through the signer too", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    const notices: SendNotice["kind"][] = [];
+    const sender = new TransactionSender(p.alice, { onNotice: (n) => notices.push(n.kind) });
+    const nonce = await p.alice.getNonce();
+    const reset = await networkHelpers.takeSnapshot();
+    await sender.send(await p.usdc.connect(p.alice).transfer.populateTransaction(p.bob.address, 1n));
+    expect(sender.nextNonce).to.equal(nonce + 1);
+    await reset.restore(); // the node forgot the transaction: its count is back to `nonce`
+    const receipt = await sender.send(await p.usdc.connect(p.alice).transfer.populateTransaction(p.bob.address, 2n));
+    expect((await ethers.provider.getTransaction(receipt.hash))!.nonce).to.equal(nonce);
+    expect(notices).to.deep.equal(["nonce-retry"]);
   });
 
   it("falls back to the signer, once and said so, when it cannot sign locally ('auto')", async function () {

@@ -39,7 +39,7 @@ export type NoncePolicy = "node" | "local";
 /** Something the sender decided on its own, for logs. */
 export type SendNotice =
   | { readonly kind: "signing-through-signer"; readonly reason: string }
-  | { readonly kind: "nonce-taken"; readonly nonce: number; readonly error: string };
+  | { readonly kind: "nonce-retry"; readonly nonce: number; readonly error: string };
 
 /** Options of `TransactionSender`: the send policy. */
 export interface SendPolicy {
@@ -51,7 +51,10 @@ export interface SendPolicy {
   readonly signing?: SigningMode;
   /** Retries of the sender's reads and of a local broadcast (default: one attempt, no retry). */
   readonly retry?: RetryOptions;
-  /** Sends of one transaction whose nonce was taken meanwhile (re-read, signed again); local signing only (default 3). */
+  /**
+   * Attempts of one transaction whose nonce the node refused (default 3): taken meanwhile by another sender, or too
+   * high because the chain was reset under the sender (a restarted local node). The nonce is re-read each time.
+   */
   readonly nonceAttempts?: number;
   /** The chain id to sign for (default: the provider's). */
   readonly chainId?: number | bigint;
@@ -203,14 +206,23 @@ export class TransactionSender {
               this.next = nonce + 1;
               return { hash, nonce, gasLimit };
             }
-            this.policy.onNotice?.({ kind: "nonce-taken", nonce, error: toPerpError(error).message });
+            this.policy.onNotice?.({ kind: "nonce-retry", nonce, error: toPerpError(error).message });
             this.next = undefined;
             continue;
           }
         }
       }
-      // Through the signer, once: without the raw transaction its hash is unknown until the node answers.
-      const response = await this.signer.sendTransaction({ ...tx, gasLimit, nonce });
+      // Through the signer: without the raw transaction its hash is unknown until the node answers, so a lost answer
+      // is not retried; a nonce the node refused is (nothing was sent).
+      let response: TransactionResponse;
+      try {
+        response = await this.signer.sendTransaction({ ...tx, gasLimit, nonce });
+      } catch (error) {
+        if (!isNonceError(error) || attempt >= this.policy.nonceAttempts) throw error;
+        this.policy.onNotice?.({ kind: "nonce-retry", nonce, error: toPerpError(error).message });
+        this.next = undefined;
+        continue;
+      }
       this.next = response.nonce + 1;
       return { hash: response.hash, nonce: response.nonce, gasLimit, response };
     }

@@ -197,11 +197,22 @@ export function formatPrice(value: UnitInput<"wad">, fractionDigits = 2): string
 }
 
 /**
- * A WAD ratio as a percentage, e.g. 0.0123e18 -> "1.23 %".
+ * A WAD ratio as a percentage with `fractionDigits` decimals, e.g. 0.0123e18 -> "1.23 %". A value that is not zero
+ * but would round to zero keeps its sign and two significant digits instead ("-0.00067 %"): small funding rates
+ * stay visible.
  * @example formatPercent(WAD / 100n) // "1.00 %"
+ * @example formatPercent(-6_700_000_000n) // "-0.00000067 %"
  */
 export function formatPercent(value: UnitInput<"wad">, fractionDigits = 2): string {
-  return `${formatDecimal(value * 100n, 18, fractionDigits, fractionDigits)} %`;
+  const hundredfold = value * 100n;
+  let digits = fractionDigits;
+  const magnitude = hundredfold < 0n ? -hundredfold : hundredfold;
+  if (magnitude !== 0n && magnitude * 2n < 10n ** BigInt(18 - digits)) {
+    // It would round to zero: extend to its first significant digit, then one more (at most 18 decimals).
+    while (digits < 18 && magnitude < 10n ** BigInt(18 - digits)) digits += 1;
+    if (digits < 18) digits += 1;
+  }
+  return `${formatDecimal(hundredfold, 18, digits, digits)} %`;
 }
 
 /**

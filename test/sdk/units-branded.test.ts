@@ -6,6 +6,7 @@ import { expect } from "chai";
 
 import {
   InvalidAmountError,
+  formatPercent,
   formatTokenUnits,
   formatUsd,
   formatWad,
@@ -76,5 +77,14 @@ describe("SDK: branded units", function () {
     expect(toUsdWad("12.5")).to.equal(wad("12.5"));
     expect(formatWad(wad("2000.5"))).to.equal("2,000.5");
     expect(formatTokenUnits(tokenUnits("1000.5"), 6, 2)).to.equal("1,000.50");
+  });
+
+  it("formatPercent keeps a small rate's sign and two significant digits instead of rounding it to zero", function () {
+    expect(formatPercent(-wad("0.0000067"))).to.equal("-0.00067 %"); // the walkthrough's funding rate per day
+    expect(formatPercent(wad("0.0000123"), 4)).to.equal("0.0012 %");
+    expect(formatPercent(wad("0.00005"))).to.equal("0.01 %"); // rounds to a visible value: unchanged
+    expect(formatPercent(wad("0.095"))).to.equal("9.50 %");
+    expect(formatPercent(0n)).to.equal("0.00 %");
+    expect(formatPercent(1n)).to.equal("0.00000000000000010 %");
   });
 });

@@ -14,6 +14,8 @@ const compiler = {
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: { profiles: { default: compiler, production: compiler } },
+  // The bindings belong to the SDK package (`@perp/sdk` ships them from its own folder); generated, gitignored.
+  typechain: { outDir: "sdk/src/generated" },
   // Deployment targets (docs/deployment.md). RPC URLs and the deployer key are configuration variables: an
   // environment variable of that name, or a value stored with `npx hardhat keystore set NAME`. They are read only
   // when that network is used, so an unset one fails with Hardhat's error naming it, and never elsewhere.

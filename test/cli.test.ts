@@ -19,7 +19,7 @@ import { loadDeployment } from "@perp/sdk/node";
 import { requireLocalChain } from "../scripts/cli/context.js";
 import { main } from "../scripts/cli/program.js";
 import { devWallet } from "../scripts/lib/dev.js";
-import { MockAggregator__factory, MockUSDC__factory } from "../types/ethers-contracts/index.js";
+import { MockAggregator__factory, MockUSDC__factory } from "@perp/sdk/contracts";
 import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
 
 const CLI = path.join(ROOT, "scripts", "cli", "main.ts");
@@ -135,7 +135,7 @@ describe("trader CLI: arguments refused before any connection", function () {
   it("formats small funding rates with their sign and two significant digits", function () {
     expect(formatPercent(-67n * 10n ** 11n)).to.equal("-0.00067 %"); // -0.00067 %/day
     expect(formatPercent(5n * 10n ** 12n, 4)).to.equal("0.0005 %");
-    expect(formatPercent(85n * 10n ** 10n, 4)).to.equal("0.000085 %");
+    expect(formatPercent(85n * 10n ** 10n)).to.equal("0.000085 %");
     expect(formatPercent(123n * 10n ** 14n)).to.equal("1.23 %");
     expect(formatPercent(-5n * 10n ** 15n)).to.equal("-0.50 %");
     expect(formatPercent(0n)).to.equal("0.00 %");

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 
-import { FeeOnTransferToken__factory, LiquidityVault__factory } from "../types/ethers-contracts/index.js";
+import { FeeOnTransferToken__factory, LiquidityVault__factory } from "@perp/sdk/contracts";
 import { deployEngine, deployProtocol, ETH, usdc, wad, type Protocol } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
 

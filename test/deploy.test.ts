@@ -20,7 +20,7 @@ import {
   MockAggregator__factory,
   MockUSDC__factory,
   PerpEngine__factory,
-} from "../types/ethers-contracts/index.js";
+} from "@perp/sdk/contracts";
 
 const COMMITTED_LOCALHOST = path.join(ROOT, "deployments", "localhost.json");
 const WAD = 10n ** 18n;

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 
-import { LiquidityVault__factory } from "../types/ethers-contracts/index.js";
+import { LiquidityVault__factory } from "@perp/sdk/contracts";
 import { BTC, deployEngine, deployFeed, deployProtocol, ETH, ethParams, PROTOCOL_PARAMS, usdc, wad } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
 

@@ -46,7 +46,7 @@ import {
   type TraderPlan,
 } from "../scripts/keeper/bench/scenario.js";
 import { HARDHAT_CLI, ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
-import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "../types/ethers-contracts/index.js";
+import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "@perp/sdk/contracts";
 
 const ROOT_ADDRESS = "0x0000000000000000000000000000000000000001";
 const CROSS = 2n ** 256n - 1n;

@@ -103,7 +103,7 @@ describe("liquidation", function () {
 
     it("are the prices the README's generator computes with the SDK (scripts/readme-table.ts), to the wei", function () {
       expect(rows.length).to.equal(LEVERAGES.length * 2);
-      const mirrored = liquidationRows(ethParams() as never, PROTOCOL_PARAMS as never, wad(2000), LEVERAGES);
+      const mirrored = liquidationRows(ethParams(), PROTOCOL_PARAMS, wad(2000), LEVERAGES);
       expect(rows).to.deep.equal(mirrored.map(({ leverage, side, price }) => ({ leverage, side, price })));
     });
   });

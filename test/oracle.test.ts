@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
 
-import { ChainlinkPriceFeed__factory, MockAggregator__factory } from "../types/ethers-contracts/index.js";
+import { ChainlinkPriceFeed__factory, MockAggregator__factory } from "@perp/sdk/contracts";
 import { answer, MAX_ANSWER, wad } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
 

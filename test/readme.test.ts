@@ -9,7 +9,6 @@ import { expect } from "chai";
 import { README, currentSection, liquidationRows, readmeSection } from "../scripts/readme-table.js";
 import { PROTOCOL_PARAMS, ethParams, wad } from "../scripts/lib/fixture.js";
 import { MARKETS } from "../ignition/lib/perp.js";
-import type { MarketParams, ProtocolParams } from "@perp/sdk";
 
 describe("README liquidation table", function () {
   it("is the table the deployed parameters give (regenerate: npx tsx scripts/readme-table.ts --write)", function () {
@@ -29,8 +28,8 @@ describe("README liquidation table", function () {
       "2188.2636806", "1930.19848994", "2069.10696269", "1970.30652763", "2029.39800498",
     ].map(wad);
     const rows = liquidationRows(
-      ethParams() as unknown as MarketParams,
-      PROTOCOL_PARAMS as unknown as ProtocolParams,
+      ethParams(),
+      PROTOCOL_PARAMS,
       wad(2000),
       [2n, 5n, 10n, 25n, 50n],
     );

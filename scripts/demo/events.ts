@@ -2,7 +2,7 @@
  * The engine's events over a block range, decoded into plain records: what the demo reports about liquidations and
  * what the summary adds up (realised PnL, fees, funding, penalties, bad debt, deposits).
  */
-import type { PerpEngine } from "../../types/ethers-contracts/index.js";
+import type { PerpEngine } from "@perp/sdk/contracts";
 
 interface Located {
   readonly txHash: string;

@@ -11,7 +11,7 @@ import {
   MockAggregator__factory,
   MockUSDC__factory,
   PerpEngine__factory,
-} from "../../types/ethers-contracts/index.js";
+} from "@perp/sdk/contracts";
 
 export interface GasRow {
   readonly operation: string;

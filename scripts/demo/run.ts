@@ -21,7 +21,7 @@ import {
   MockAggregator__factory,
   MockUSDC__factory,
   PerpEngine__factory,
-} from "../../types/ethers-contracts/index.js";
+} from "@perp/sdk/contracts";
 import { ChainClock, ClockedSigner } from "./chain.js";
 import type { Actor, Cast, DemoContext } from "./context.js";
 import { ensureDeployment } from "./deploy.js";

@@ -19,7 +19,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 
 import { FUTURE_IDS, MARKETS } from "../../ignition/lib/perp.js";
 import type { Deployment, DeployedMarket } from "@perp/sdk";
-import { ChainlinkPriceFeed__factory, PerpEngine__factory } from "../../types/ethers-contracts/index.js";
+import { ChainlinkPriceFeed__factory, PerpEngine__factory } from "@perp/sdk/contracts";
 
 /** Chain ids of development nodes (`hardhat node`, anvil, ganache): their state does not outlive the process. */
 export const LOCAL_CHAIN_IDS: readonly number[] = [31337, 1337];

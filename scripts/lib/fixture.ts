@@ -10,9 +10,8 @@ import {
   MockUSDC__factory,
   PerpEngine__factory,
   PerpLens__factory,
-} from "../../types/ethers-contracts/index.js";
-import type { Deployment } from "@perp/sdk";
-import type { MarketParamsStruct, ProtocolParamsStruct } from "../../types/ethers-contracts/PerpEngine.js";
+} from "@perp/sdk/contracts";
+import type { Deployment, MarketParams, ProtocolParams } from "@perp/sdk";
 import { ethers } from "./network.js";
 
 export const WAD = 10n ** 18n;
@@ -37,14 +36,14 @@ export function answer(value: string | number): bigint {
   return ethers.parseUnits(String(value), 8);
 }
 
-export const PROTOCOL_PARAMS: ProtocolParamsStruct = {
+export const PROTOCOL_PARAMS: ProtocolParams = {
   insuranceFeeShare: wad("0.1"),
   vaultBackingRatio: wad("0.1"),
   keeperRewardMin: wad("2"),
   keeperRewardMax: wad("500"),
 };
 
-export function ethParams(overrides: Partial<MarketParamsStruct> = {}): MarketParamsStruct {
+export function ethParams(overrides: Partial<MarketParams> = {}): MarketParams {
   return {
     skewScale: wad("1000000"),
     initialMarginRatio: wad("0.01"),
@@ -63,7 +62,7 @@ export function ethParams(overrides: Partial<MarketParamsStruct> = {}): MarketPa
   };
 }
 
-export function btcParams(overrides: Partial<MarketParamsStruct> = {}): MarketParamsStruct {
+export function btcParams(overrides: Partial<MarketParams> = {}): MarketParams {
   return ethParams({
     skewScale: wad("50000"),
     maxLongOpenInterest: wad("5000"),

@@ -32,7 +32,7 @@ import {
 } from "@perp/sdk";
 import { loadDeployment } from "@perp/sdk/node";
 import { devWallet } from "../../scripts/lib/dev.js";
-import { MockAggregator__factory, MockUSDC__factory } from "../../types/ethers-contracts/index.js";
+import { MockAggregator__factory, MockUSDC__factory } from "@perp/sdk/contracts";
 import { runDeploy, startLocalNode, stopNode, type Node } from "../../scripts/lib/nodes.js";
 
 const WAD = 10n ** 18n;

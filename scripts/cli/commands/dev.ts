@@ -9,7 +9,7 @@ import { requireLocalChain, type ContextOf } from "../context.js";
 import { CliError } from "../errors.js";
 import { price, receiptJson } from "../format.js";
 import { decimal } from "../options.js";
-import { MockAggregator__factory } from "../../../types/ethers-contracts/index.js";
+import { MockAggregator__factory } from "@perp/sdk/contracts";
 
 export function register(program: Command, ctx: ContextOf): void {
   const dev = program.command("dev").description("local development chains only: move the mock oracles");

@@ -38,7 +38,7 @@ import {
   MockAggregator__factory,
   PerpEngine__factory,
   PerpLens__factory,
-} from "../../../types/ethers-contracts/index.js";
+} from "@perp/sdk/contracts";
 import { ETH_USD_PARAMS, wad } from "../../../ignition/lib/perp.js";
 import { Keeper, summaryJson, type RunSummary } from "../keeper.js";
 import { devWallet, prng } from "../../lib/dev.js";

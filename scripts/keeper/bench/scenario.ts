@@ -20,7 +20,7 @@ import {
   LiquidityVault__factory,
   MockAggregator__factory,
   PerpEngine__factory,
-} from "../../../types/ethers-contracts/index.js";
+} from "@perp/sdk/contracts";
 import { math, toPerpError, type Deployment } from "@perp/sdk";
 
 const { WAD } = math;

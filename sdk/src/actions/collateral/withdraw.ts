@@ -1,0 +1,25 @@
+import type { TransactionReceipt } from "ethers";
+
+import type { InvalidRequestError, NoSignerError, PerpContractError, PerpTransportError } from "../../errors.js";
+import { accountOf, sendCall, toTokenUnits, type ClientContext } from "../../client/context.js";
+import type { InvalidAmountError, TokenAmount } from "../../units.js";
+
+export interface WithdrawParameters {
+  /** USDC: a decimal string or token units. Never a `Wad`. */
+  readonly amount: TokenAmount;
+  /** Default: the signer. */
+  readonly receiver?: string;
+}
+export type WithdrawReturnType = TransactionReceipt;
+export type WithdrawErrorType = InvalidAmountError | InvalidRequestError | NoSignerError | PerpContractError | PerpTransportError;
+
+/**
+ * Withdraws USDC from the cross balance (`InsufficientCrossBalance`, or `InsufficientMargin` when cross positions
+ * need it as margin).
+ * @example await withdraw(client, { amount: "400", receiver: "0xAb…" })
+ */
+export async function withdraw(ctx: ClientContext, parameters: WithdrawParameters): Promise<WithdrawReturnType> {
+  const units = await toTokenUnits(ctx, parameters.amount);
+  const receiver = parameters.receiver ?? (await accountOf(ctx));
+  return sendCall(ctx, ctx.engine.withdraw.populateTransaction(units, receiver));
+}

@@ -1,0 +1,31 @@
+import type { TransactionReceipt } from "ethers";
+
+import type { InvalidRequestError, NoSignerError, PerpContractError, PerpTransportError } from "../../errors.js";
+import { sendCall, type ClientContext } from "../../client/context.js";
+import type { MarketRef } from "../../types.js";
+import { getMarket } from "../read/getMarket.js";
+
+export interface AutoDeleverageParameters {
+  /** The owner of a profitable position. */
+  readonly trader: string;
+  readonly market: MarketRef;
+}
+export type AutoDeleverageReturnType = TransactionReceipt;
+export type AutoDeleverageErrorType = InvalidRequestError | NoSignerError | PerpContractError | PerpTransportError;
+
+/**
+ * Auto-deleverages: closes `trader`'s profitable position in `market` at the index price, without fee, while
+ * traders' net unrealised profit in the market exceeds `maxPnlFactor` x the vault's NAV (`getDeleverageStatus`).
+ * Anyone may call it. Reverts `DeleverageNotNeeded` within the limit, `PositionNotProfitable` for a losing position,
+ * `NoPosition` without one.
+ * @example
+ * ```ts
+ * const status = await getDeleverageStatus(client, { market: "ETH-USD" });
+ * if (status.needed) await autoDeleverage(client, { trader: mostProfitable, market: "ETH-USD" });
+ * ```
+ */
+export async function autoDeleverage(ctx: ClientContext, parameters: AutoDeleverageParameters): Promise<AutoDeleverageReturnType> {
+  const { trader, market } = parameters;
+  const id = typeof market === "number" ? market : (await getMarket(ctx, { market })).id;
+  return sendCall(ctx, ctx.engine.autoDeleverage.populateTransaction(trader, id));
+}

@@ -1,0 +1,25 @@
+import type { TransactionReceipt } from "ethers";
+
+import type { InvalidRequestError, NoSignerError, PerpContractError, PerpTransportError } from "../../errors.js";
+import { sendCall, type ClientContext } from "../../client/context.js";
+import type { MarketRef } from "../../types.js";
+import { getMarket } from "../read/getMarket.js";
+
+export interface LiquidateParameters {
+  readonly trader: string;
+  /** The isolated position's market, or any market of the cross account to liquidate. */
+  readonly market: MarketRef;
+}
+export type LiquidateReturnType = TransactionReceipt;
+export type LiquidateErrorType = InvalidRequestError | NoSignerError | PerpContractError | PerpTransportError;
+
+/**
+ * Liquidates one unit: an isolated position, or the whole cross account holding `market` (`NotLiquidatable` when it
+ * is above maintenance). The reward goes to the signer's cross balance.
+ * @example await liquidate(client, { trader: "0xAb…", market: "ETH-USD" })
+ */
+export async function liquidate(ctx: ClientContext, parameters: LiquidateParameters): Promise<LiquidateReturnType> {
+  const { trader, market } = parameters;
+  const id = typeof market === "number" ? market : (await getMarket(ctx, { market })).id;
+  return sendCall(ctx, ctx.engine.liquidate.populateTransaction(trader, id));
+}

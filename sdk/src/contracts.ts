@@ -1,0 +1,13 @@
+/**
+ * `@perp/sdk/contracts`: every typechain binding (types and factories) of the protocol's contracts, mocks included,
+ * generated into the package by the Hardhat compile.
+ *
+ * @example
+ * ```ts
+ * import { MockAggregator__factory } from "@perp/sdk/contracts";
+ * await MockAggregator__factory.connect(market.aggregator, owner).setAnswer(1_900n * 10n ** 8n);
+ * ```
+ *
+ * @packageDocumentation
+ */
+export * from "./generated/index.js";

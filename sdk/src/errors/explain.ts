@@ -1,0 +1,99 @@
+/**
+ * Every custom error the protocol's contracts can raise, in plain words with its numbers formatted. The map is
+ * typed by the ABIs' error names, so a new contract error without an explanation does not compile
+ * (`test/sdk/errors-explained.test.ts` checks the same at run time, over the ABIs).
+ *
+ * @packageDocumentation
+ */
+import { CROSS } from "../constants.js";
+import { formatDecimal, formatPrice, formatUsd } from "../units.js";
+import type { ContractErrorName } from "./abi.js";
+
+const usd = (v: unknown) => formatUsd(BigInt(v as bigint));
+const usdc = (v: unknown) => `${formatDecimal(BigInt(v as bigint), 6, 2)} USDC`;
+const price = (v: unknown) => formatPrice(BigInt(v as bigint), 2);
+const size = (v: unknown) => formatDecimal(BigInt(v as bigint), 18, 0, 6);
+const shares = (v: unknown) => formatDecimal(BigInt(v as bigint), 12, 0, 6);
+const when = (v: unknown) => {
+  const date = new Date(Number(v as bigint) * 1000);
+  return Number.isNaN(date.getTime()) ? `${String(v)} (unix time)` : date.toISOString();
+};
+const market = (v: unknown) => (BigInt(v as bigint) === CROSS ? "the cross account" : `market ${String(v)}`);
+
+/** How each error's arguments read in plain words. */
+export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>) => string> = {
+  InsufficientMargin: (a) => `equity ${usd(a.equity)} < required ${usd(a.required)}`,
+  InsufficientCrossBalance: (a) => `cross balance ${usd(a.balance)} < ${usd(a.amount)}`,
+  AccountLiquidatable: (a) =>
+    `account ${a.trader} is liquidatable: equity ${usd(a.equity)} < maintenance ${usd(a.maintenanceMargin)}`,
+  SlippageExceeded: (a) => `fill price ${price(a.fillPrice)} is worse than the acceptable ${price(a.acceptablePrice)}`,
+  MarketReduceOnly: (a) => `${market(a.marketId)} is reduce-only: positions can shrink, not grow`,
+  OpenInterestCapExceeded: (a) =>
+    `${market(a.marketId)} ${a.isLong ? "long" : "short"} open interest would be ${size(a.openInterest)}, above the cap ${size(a.cap)}`,
+  InsufficientVaultLiquidity: (a) => `the LP vault needs ${usd(a.required)} of cash, it has ${usd(a.available)}`,
+  PositionTooSmall: (a) => `position notional ${usd(a.notional)} is below the minimum ${usd(a.minNotional)}`,
+  PositionModeMismatch: (a) =>
+    `the open position in ${market(a.marketId)} is ${a.positionIsIsolated ? "isolated" : "cross"}: trade it as ` +
+    `${a.positionIsIsolated ? "isolated" : "cross"} (a position keeps its margin mode until it is closed)`,
+  NotIsolated: (a) => `the position in ${market(a.marketId)} is not isolated`,
+  TooManyCrossPositions: (a) => `at most ${String(a.max)} cross positions per account`,
+  NoPosition: (a) => `${a.trader} has no position in ${market(a.marketId)}`,
+  NotLiquidatable: (a) =>
+    `${a.trader} in ${market(a.marketId)} is not liquidatable: equity ${usd(a.equity)} >= maintenance ${usd(a.maintenanceMargin)}`,
+  UnknownMarket: (a) => `no market with id ${String(a.marketId)}`,
+  ZeroAmount: () => "the amount or size must not be zero",
+  ShortTransfer: (a) => `the token delivered ${usdc(a.received)} instead of ${usdc(a.expected)}`,
+  InvalidBatch: (a) => `batch arrays of lengths ${String(a.tradersLength)} and ${String(a.marketIdsLength)}`,
+  DeleverageNotNeeded: (a) => `traders' profit ${usd(a.tradersProfit)} is within the limit ${usd(a.limit)}`,
+  PositionNotProfitable: (a) => `the position's value ${usd(a.value)} is not positive`,
+  InvalidParameter: (a) => `parameter out of bounds: ${String(a.code)}`,
+  NotGuardian: (a) => `${a.caller} is neither the guardian nor the owner`,
+  NotVault: (a) => `${a.caller} is not the LP vault`,
+  VaultAlreadySet: () => "the vault is already set",
+  TooManyMarkets: (a) => `at most ${String(a.max)} markets`,
+  InvalidOraclePrice: (a) => `oracle ${a.feed} answered an invalid price (${String(a.answer)})`,
+  StaleOraclePrice: (a) =>
+    `oracle ${a.feed} is stale: last update ${when(a.updatedAt)}, heartbeat ${String(a.heartbeat)} s`,
+  SequencerDown: (a) => `the L2 sequencer is down (uptime feed ${a.sequencerFeed})`,
+  SequencerGracePeriodNotOver: (a) =>
+    `the L2 sequencer restarted at ${when(a.upSince)}; prices are trusted ${String(a.gracePeriod)} s later`,
+  SharesLocked: (a) => `LP shares of ${a.account} are locked until ${when(a.unlocksAt)}`,
+  DepositForAnotherAccount: (a) => `vault deposits must be made for yourself (caller ${a.caller}, receiver ${a.receiver})`,
+  ERC4626ExceededMaxWithdraw: (a) => `can withdraw at most ${usdc(a.max)} now, asked ${usdc(a.assets)}`,
+  ERC4626ExceededMaxRedeem: (a) => `can redeem at most ${shares(a.max)} shares now, asked ${shares(a.shares)}`,
+  ERC4626ExceededMaxDeposit: (a) => `the vault accepts at most ${usdc(a.max)} now (NAV is zero?), asked ${usdc(a.assets)}`,
+  ERC20InsufficientBalance: (a) => `${a.sender} holds ${usdc(a.balance)}, needs ${usdc(a.needed)}`,
+  ERC20InsufficientAllowance: (a) => `allowance ${usdc(a.allowance)} is below ${usdc(a.needed)}: approve first`,
+  OwnableUnauthorizedAccount: (a) => `${a.account} is not the owner`,
+  OwnableInvalidOwner: (a) => `${a.owner} cannot be the owner`,
+  ReentrancyGuardReentrantCall: () => "re-entered the contract during a call (a token or hook called back)",
+  UnsupportedFeedDecimals: (a) => `the Chainlink feed has ${String(a.decimals)} decimals; the adapter supports at most 18`,
+  InvalidOracleConfig: () => "the oracle adapter was configured with a zero heartbeat or an empty answer band",
+  SafeCastOverflowedIntDowncast: (a) => `${String(a.value)} does not fit in int${String(a.bits)} (a value out of the protocol's bounds)`,
+  SafeCastOverflowedUintDowncast: (a) => `${String(a.value)} does not fit in uint${String(a.bits)} (a value out of the protocol's bounds)`,
+  SafeCastOverflowedIntToUint: (a) => `${String(a.value)} is negative where a non-negative amount is required`,
+  SafeCastOverflowedUintToInt: (a) => `${String(a.value)} is too large for a signed amount`,
+  SafeERC20FailedOperation: (a) => `the token ${a.token} refused or failed the transfer`,
+  ERC20InvalidSender: (a) => `${a.sender} cannot send tokens (the zero address)`,
+  ERC20InvalidReceiver: (a) => `${a.receiver} cannot receive tokens (the zero address)`,
+  ERC20InvalidApprover: (a) => `${a.approver} cannot approve (the zero address)`,
+  ERC20InvalidSpender: (a) => `${a.spender} cannot be approved (the zero address)`,
+  ERC4626ExceededMaxMint: (a) => `the vault mints at most ${shares(a.max)} shares now (NAV is zero?), asked ${shares(a.shares)}`,
+  ERC2612ExpiredSignature: (a) => `the permit expired at ${when(a.deadline)}`,
+  ERC2612InvalidSigner: (a) => `the permit was signed by ${a.signer}, not by the owner ${a.owner}`,
+  InvalidAccountNonce: (a) => `the permit's nonce is not ${a.account}'s current nonce ${String(a.currentNonce)}`,
+  ECDSAInvalidSignature: () => "the signature is invalid",
+  ECDSAInvalidSignatureLength: (a) => `the signature has ${String(a.length)} bytes, not 65`,
+  ECDSAInvalidSignatureS: () => "the signature's s value is in the upper half of the curve order (malleable)",
+  InvalidShortString: () => "the token's name or symbol is not a valid short string",
+  StringTooLong: (a) => `the string "${String(a.str)}" is too long`,
+};
+
+
+/**
+ * The plain-words text of a contract error, without its name.
+ * @example explainContractError("TooManyCrossPositions", { max: 16n }) // "at most 16 cross positions per account"
+ */
+export function explainContractError(name: ContractErrorName, args: Record<string, unknown>): string {
+  return EXPLANATIONS[name](args);
+}

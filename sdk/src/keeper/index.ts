@@ -1,0 +1,23 @@
+/**
+ * `@perp/sdk/keeper`: what a liquidation keeper needs beyond the client. The open-position index kept from the
+ * engine's events (and rebuilt when the chain under it changes), the lens codec and batched health reads, and the
+ * evaluation that turns them into liquidatable units in priority order with the reward each pays.
+ *
+ * @example
+ * ```ts
+ * import { ChainIndex, evaluate, readHealth } from "@perp/sdk/keeper";
+ * const index = new ChainIndex(client, deployment.deploymentBlock, 10_000, { attempts: 5 });
+ * const { block } = await index.sync(await provider.getBlockNumber());
+ * const views = await readHealth(client, index.positions(), 200, block.number);
+ * const { units } = evaluate(views, markets, protocol, BigInt(block.timestamp));
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { ChainIndex, type IndexSync } from "./chainIndex.js";
+export { clampReward, evaluate, type EvaluatedPosition, type Evaluation, type LensPosition, type LiquidationUnit } from "./evaluate.js";
+export { decodePositionViews, type PositionHealth } from "./lensCodec.js";
+export { liquidatableUnits } from "./liquidatableUnits.js";
+export { PositionIndex, type PositionEvent, type PositionKey } from "./positionIndex.js";
+export { readHealth } from "./readHealth.js";
+export { scanPositionEvents } from "./scanPositionEvents.js";

@@ -1,0 +1,56 @@
+/**
+ * The engine's position events, read fast: only what the position index needs is decoded.
+ *
+ * @packageDocumentation
+ */
+import { getAddress } from "ethers";
+
+import type { ClientContext } from "../client/context.js";
+import { toPerpError, withRetry, type RetryOptions } from "../errors.js";
+import type { PositionEvent } from "./positionIndex.js";
+
+/**
+ * Reads the engine's position events between two blocks (inclusive), in chain order: `PositionModified` (open when
+ * `newSize != 0`) and `PositionClosedAtIndex` (closed), with one `eth_getLogs` per chunk of `chunk` blocks for both
+ * topics. Only the three fields the index needs are decoded (`trader` and `marketId` from the topics, `newSize` the
+ * second data word): ethers' full event decoding costs about 0.4 ms a log, 0.8 s for 2,000 positions. A range the
+ * endpoint refuses (too many results, range too wide) is halved until it passes.
+ * @example const events = await scanPositionEvents(client, deployment.deploymentBlock, latest)
+ */
+export async function scanPositionEvents(
+  client: Pick<ClientContext, "engine" | "provider">,
+  fromBlock: number,
+  toBlock: number,
+  chunk = 10_000,
+  retry: RetryOptions = { attempts: 1 },
+): Promise<PositionEvent[]> {
+  const modified = client.engine.interface.getEvent("PositionModified").topicHash;
+  const closed = client.engine.interface.getEvent("PositionClosedAtIndex").topicHash;
+  const address = await client.engine.getAddress();
+  const events: PositionEvent[] = [];
+  let size = chunk;
+  for (let start = fromBlock; start <= toBlock; ) {
+    const end = Math.min(toBlock, start + size - 1);
+    let logs;
+    try {
+      logs = await withRetry(() => client.provider.getLogs({ address, fromBlock: start, toBlock: end, topics: [[modified, closed]] }), retry);
+    } catch (error) {
+      if (end === start) throw toPerpError(error);
+      size = Math.max(1, Math.floor((end - start + 1) / 2));
+      continue;
+    }
+    for (const log of logs) {
+      const isModified = log.topics[0] === modified;
+      const newSize = isModified ? BigInt(`0x${log.data.slice(2 + 64, 2 + 128)}`) : 0n;
+      events.push({
+        trader: getAddress(`0x${log.topics[1].slice(26)}`),
+        marketId: Number(BigInt(log.topics[2])),
+        open: isModified && newSize !== 0n,
+        blockNumber: log.blockNumber,
+        logIndex: log.index,
+      });
+    }
+    start = end + 1;
+  }
+  return events.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
+}

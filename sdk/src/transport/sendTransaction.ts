@@ -1,0 +1,269 @@
+/**
+ * The one send policy of the SDK, used by `PerpClient` and the keeper alike: gas estimated (a revert surfaces
+ * there, decoded) and padded, the nonce chosen by the sender (read past ethers' request cache), and, as options,
+ * local signing with a retried broadcast that recognises its own transaction.
+ *
+ * @packageDocumentation
+ */
+import {
+  isError,
+  keccak256,
+  type ContractTransaction,
+  type FeeData,
+  type Provider,
+  type Signer,
+  type TransactionReceipt,
+  type TransactionRequest,
+  type TransactionResponse,
+} from "ethers";
+
+import { DEFAULT_GAS_MARGIN_PERCENT } from "../constants.js";
+import { PerpError, PerpTransportError, isNonceError, toPerpError, withRetry, type RetryOptions } from "../errors.js";
+import { pendingNonce } from "./latestBlock.js";
+
+/**
+ * How a transaction is signed. `"signer"`: the signer sends it (any wallet: browser, node account, ethers
+ * `Wallet`). `"local"`: signed with `signTransaction`, then broadcast by the provider (the hash is known before the
+ * broadcast, so a broadcast whose answer is lost is retried and recognised). `"auto"`: local when the signer can
+ * sign without sending, else through the signer (decided once).
+ */
+export type SigningMode = "signer" | "local" | "auto";
+
+/**
+ * How nonces are chosen. `"node"`: before every send, the node's pending count (read past ethers' 250 ms request
+ * cache) or the one after the sender's own last transaction if that is higher. `"local"`: read once, then counted
+ * locally until `resetNonce()` (one request fewer per transaction; for a sender that owns its account).
+ */
+export type NoncePolicy = "node" | "local";
+
+/** Something the sender decided on its own, for logs. */
+export type SendNotice =
+  | { readonly kind: "signing-through-signer"; readonly reason: string }
+  | { readonly kind: "nonce-retry"; readonly nonce: number; readonly error: string };
+
+/** Options of `TransactionSender`: the send policy. */
+export interface SendPolicy {
+  /** Gas limit = estimate x (100 + this) / 100 (default 25: some nodes, anvil among them, estimate nested calls too tightly). */
+  readonly gasMarginPercent?: number;
+  /** Default `"node"`. */
+  readonly nonce?: NoncePolicy;
+  /** Default `"signer"`. */
+  readonly signing?: SigningMode;
+  /** Retries of the sender's reads and of a local broadcast (default: one attempt, no retry). */
+  readonly retry?: RetryOptions;
+  /**
+   * Attempts of one transaction whose nonce the node refused (default 3): taken meanwhile by another sender, or too
+   * high because the chain was reset under the sender (a restarted local node). The nonce is re-read each time.
+   */
+  readonly nonceAttempts?: number;
+  /** The chain id to sign for (default: the provider's). */
+  readonly chainId?: number | bigint;
+  /** The provider to read and broadcast through (default: the signer's). */
+  readonly provider?: Provider;
+  /** Told when the sender falls back to the signer or re-signs after a nonce clash. */
+  readonly onNotice?: (notice: SendNotice) => void;
+}
+
+/** A transaction to send: a populated contract call, plus optional gas and fees. */
+export interface SendRequest {
+  readonly to: string;
+  readonly data: string;
+  readonly value?: bigint;
+  /** Gas estimate (before the margin); estimated when absent. */
+  readonly gas?: bigint;
+  /** Fees of a locally signed transaction (default: the provider's fee data). Ignored when the signer sends. */
+  readonly fees?: Pick<FeeData, "gasPrice" | "maxFeePerGas" | "maxPriorityFeePerGas">;
+}
+
+/** A broadcast transaction. */
+export interface SentTransaction {
+  readonly hash: string;
+  readonly nonce: number;
+  readonly gasLimit: bigint;
+  /** The signer's response, when the signer sent it. */
+  readonly response?: TransactionResponse;
+}
+
+/** Errors `TransactionSender` methods throw. */
+export type SendTransactionErrorType = PerpError;
+
+/**
+ * Sends transactions for one signer under one policy, and remembers the nonce after its last transaction.
+ * @example
+ * ```ts
+ * const sender = new TransactionSender(wallet, { signing: "auto", nonce: "local", retry: { attempts: 5 } });
+ * const sent = await sender.submit({ to: engine, data, gas: estimate, fees });   // broadcast, not awaited
+ * const receipt = await sender.wait(sent, 120_000);
+ * ```
+ */
+export class TransactionSender {
+  readonly signer: Signer;
+  readonly provider: Provider;
+  private readonly policy: Required<Pick<SendPolicy, "gasMarginPercent" | "nonce" | "nonceAttempts">> & SendPolicy;
+  private next: number | undefined;
+  private signing: "signer" | "local" | "auto";
+  private address: string | undefined;
+  private chainId: bigint | undefined;
+
+  constructor(signer: Signer, policy: SendPolicy = {}) {
+    const provider = policy.provider ?? signer.provider;
+    if (!provider) throw new PerpError("the signer has no provider");
+    this.signer = signer;
+    this.provider = provider;
+    this.policy = {
+      ...policy,
+      gasMarginPercent: policy.gasMarginPercent ?? DEFAULT_GAS_MARGIN_PERCENT,
+      nonce: policy.nonce ?? "node",
+      nonceAttempts: policy.nonceAttempts ?? 3,
+    };
+    this.signing = policy.signing ?? "signer";
+    this.chainId = policy.chainId === undefined ? undefined : BigInt(policy.chainId);
+  }
+
+  /** The nonce the next transaction will use at least (undefined before the first, or after `resetNonce`). */
+  get nextNonce(): number | undefined {
+    return this.next;
+  }
+
+  /** Forgets the locally counted nonce: the next send reads the node's pending count (after a time-out, a clash). */
+  resetNonce(): void {
+    this.next = undefined;
+  }
+
+  /** The gas limit the policy gives an estimate. */
+  gasLimit(estimate: bigint): bigint {
+    return (estimate * BigInt(100 + this.policy.gasMarginPercent)) / 100n;
+  }
+
+  /**
+   * Broadcasts one transaction and returns without waiting for it to be mined.
+   * @example const { hash } = await sender.submit(await engine.deposit.populateTransaction(units))
+   */
+  async submit(request: SendRequest | ContractTransaction): Promise<SentTransaction> {
+    try {
+      return await this.submitInner(request);
+    } catch (error) {
+      throw toPerpError(error);
+    }
+  }
+
+  /**
+   * Broadcasts one transaction and waits for its receipt (a revert throws, decoded).
+   * @example const receipt = await sender.send(await engine.withdraw.populateTransaction(units, me))
+   */
+  async send(request: SendRequest | ContractTransaction, timeoutMs?: number): Promise<TransactionReceipt> {
+    return this.wait(await this.submit(request), timeoutMs);
+  }
+
+  /**
+   * The receipt of a transaction this sender broadcast.
+   * @throws PerpError when it was dropped or not mined within `timeoutMs`; the decoded revert when it reverted.
+   */
+  async wait(sent: SentTransaction, timeoutMs?: number): Promise<TransactionReceipt> {
+    let receipt: TransactionReceipt | null;
+    try {
+      receipt = sent.response
+        ? await sent.response.wait(1, timeoutMs)
+        : await this.provider.waitForTransaction(sent.hash, 1, timeoutMs);
+    } catch (error) {
+      if (isError(error, "TIMEOUT")) this.resetNonce();
+      throw toPerpError(error);
+    }
+    if (!receipt) throw new PerpError("the transaction was dropped");
+    if (receipt.status !== 1) throw new PerpTransportError(`transaction ${sent.hash} reverted`);
+    return receipt;
+  }
+
+  private async submitInner(request: SendRequest | ContractTransaction): Promise<SentTransaction> {
+    const retry = this.policy.retry ?? { attempts: 1 };
+    const from = (this.address ??= await this.signer.getAddress());
+    const tx = { to: request.to, data: request.data, ...(request.value ? { value: request.value } : {}) };
+    const estimate = "gas" in request && request.gas !== undefined ? request.gas : await this.signer.estimateGas({ ...tx, from });
+    const gasLimit = this.gasLimit(estimate);
+    for (let attempt = 1; ; attempt++) {
+      const nonce = await this.chooseNonce(from, retry);
+      if (this.signing !== "signer") {
+        const raw = await this.signLocally(tx, nonce, gasLimit, "fees" in request ? request.fees : undefined, retry);
+        if (raw !== undefined) {
+          const hash = keccak256(raw);
+          try {
+            await withRetry(async () => {
+              try {
+                await this.provider.broadcastTransaction(raw);
+              } catch (error) {
+                // A retry of a broadcast that reached the node the first time.
+                if (/already known|known transaction|already imported/i.test(toPerpError(error).message)) return;
+                throw error;
+              }
+            }, retry);
+            this.next = nonce + 1;
+            return { hash, nonce, gasLimit };
+          } catch (error) {
+            if (!isNonceError(error) || attempt >= this.policy.nonceAttempts) throw error;
+            // Our own earlier broadcast may have been mined in between; otherwise another sender used the nonce.
+            const known = await withRetry(() => this.provider.getTransaction(hash), retry).catch(() => null);
+            if (known) {
+              this.next = nonce + 1;
+              return { hash, nonce, gasLimit };
+            }
+            this.policy.onNotice?.({ kind: "nonce-retry", nonce, error: toPerpError(error).message });
+            this.next = undefined;
+            continue;
+          }
+        }
+      }
+      // Through the signer: without the raw transaction its hash is unknown until the node answers, so a lost answer
+      // is not retried; a nonce the node refused is (nothing was sent).
+      let response: TransactionResponse;
+      try {
+        response = await this.signer.sendTransaction({ ...tx, gasLimit, nonce });
+      } catch (error) {
+        if (!isNonceError(error) || attempt >= this.policy.nonceAttempts) throw error;
+        this.policy.onNotice?.({ kind: "nonce-retry", nonce, error: toPerpError(error).message });
+        this.next = undefined;
+        continue;
+      }
+      this.next = response.nonce + 1;
+      return { hash: response.hash, nonce: response.nonce, gasLimit, response };
+    }
+  }
+
+  private async chooseNonce(from: string, retry: RetryOptions): Promise<number> {
+    if (this.policy.nonce === "local" && this.next !== undefined) return this.next;
+    const pending = await withRetry(() => pendingNonce(this.provider, from), retry);
+    return this.next !== undefined && this.next > pending ? this.next : pending;
+  }
+
+  /** The signed raw transaction, or undefined when the signer cannot sign without sending (`"auto"` only). */
+  private async signLocally(
+    tx: { to: string; data: string; value?: bigint },
+    nonce: number,
+    gasLimit: bigint,
+    given: SendRequest["fees"] | undefined,
+    retry: RetryOptions,
+  ): Promise<string | undefined> {
+    this.chainId ??= (await withRetry(() => this.provider.getNetwork(), retry)).chainId;
+    const fees = given ?? (await withRetry(() => this.provider.getFeeData(), retry));
+    const request: TransactionRequest = {
+      ...tx,
+      nonce,
+      gasLimit,
+      chainId: this.chainId,
+      ...(fees.maxFeePerGas != null && fees.maxPriorityFeePerGas != null
+        ? { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
+        : { type: 0, gasPrice: fees.gasPrice ?? 0n }),
+    };
+    try {
+      const raw = await this.signer.signTransaction(request);
+      if (this.signing === "auto") this.signing = "local";
+      return raw;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const unsupported = isError(error, "UNSUPPORTED_OPERATION") || /not implemented|not supported|unsupported/i.test(message);
+      if (this.signing !== "auto" || !unsupported) throw error;
+      this.signing = "signer";
+      this.policy.onNotice?.({ kind: "signing-through-signer", reason: message });
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import { expect } from "chai";
+import { Wallet, makeError, type Provider } from "ethers";
+
+import { PerpTransportError, TransactionSender, type SendNotice } from "@perp/sdk";
+import { deployProtocol, usdc } from "../../scripts/lib/fixture.js";
+import { ethers, networkHelpers } from "../../scripts/lib/network.js";
+
+/** A funded key that signs locally (an ethers `Wallet`), as the keeper runs with. */
+async function localWallet() {
+  const p = await networkHelpers.loadFixture(deployProtocol);
+  const wallet = new Wallet("0x" + "7".repeat(64), ethers.provider);
+  await (await p.owner.sendTransaction({ to: wallet.address, value: ethers.parseEther("10") })).wait();
+  await (await p.usdc.mint(wallet.address, usdc(1000))).wait();
+  return { p, wallet };
+}
+
+/** The provider, with `broadcastTransaction` replaced. */
+function withBroadcast(provider: Provider, broadcast: (raw: string) => Promise<unknown>): Provider {
+  return new Proxy(provider, {
+    get(target, key) {
+      if (key === "broadcastTransaction") return broadcast;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+describe("SDK: transport (the one send policy)", function () {
+  it("pads the gas estimate by the margin and counts nonces locally across unawaited sends", async function () {
+    const { p, wallet } = await localWallet();
+    const sender = new TransactionSender(wallet, { signing: "local", nonce: "local", gasMarginPercent: 40 });
+    const approve = await p.usdc.connect(wallet).approve.populateTransaction(p.deployment.contracts.PerpEngine, usdc(100));
+    const estimate = await ethers.provider.estimateGas({ ...approve, from: wallet.address });
+    const first = await sender.submit(approve);
+    const second = await sender.submit(await p.usdc.connect(wallet).transfer.populateTransaction(p.alice.address, usdc(1)));
+    expect([first.nonce, second.nonce]).to.deep.equal([0, 1]);
+    expect(first.gasLimit).to.equal((estimate * 140n) / 100n);
+    expect(sender.nextNonce).to.equal(2);
+    const receipts = await Promise.all([sender.wait(first), sender.wait(second)]);
+    expect(receipts.map((r) => r.status)).to.deep.equal([1, 1]);
+    expect((await ethers.provider.getTransaction(first.hash))!.gasLimit).to.equal(first.gasLimit);
+    expect(await p.usdc.allowance(wallet.address, p.deployment.contracts.PerpEngine)).to.equal(usdc(100));
+  });
+
+  it("recognises its own transaction when a broadcast's answer was lost and the retry finds the nonce used", async function () {
+    const { p, wallet } = await localWallet();
+    let calls = 0;
+    const provider = withBroadcast(ethers.provider, async (raw) => {
+      calls += 1;
+      const sent = await ethers.provider.broadcastTransaction(raw);
+      if (calls === 1) {
+        await sent.wait(); // mined, but the answer never arrives
+        throw makeError("request timeout", "TIMEOUT", { operation: "request", reason: "timeout" });
+      }
+      return sent;
+    });
+    const sender = new TransactionSender(wallet, { signing: "local", provider, retry: { attempts: 3, baseDelayMs: 1 } });
+    const sent = await sender.submit(await p.usdc.connect(wallet).transfer.populateTransaction(p.alice.address, usdc(1)));
+    expect(calls).to.equal(2);
+    expect(sent.nonce).to.equal(0);
+    expect((await ethers.provider.getTransactionReceipt(sent.hash))!.status).to.equal(1);
+    expect(await ethers.provider.getTransactionCount(wallet.address)).to.equal(1); // sent once
+    expect(sender.nextNonce).to.equal(1);
+  });
+
+  it("re-reads the nonce and signs again when another sender took it", async function () {
+    const { p, wallet } = await localWallet();
+    const notices: SendNotice[] = [];
+    const sender = new TransactionSender(wallet, { signing: "local", nonce: "local", onNotice: (n) => notices.push(n) });
+    await sender.wait(await sender.submit(await p.usdc.connect(wallet).transfer.populateTransaction(p.alice.address, 1n)));
+    // The same account sends nonce 1 behind the sender's back.
+    await (await wallet.sendTransaction({ to: p.alice.address, value: 1n, nonce: 1 })).wait();
+    const sent = await sender.submit(await p.usdc.connect(wallet).transfer.populateTransaction(p.alice.address, 2n));
+    expect(sent.nonce).to.equal(2);
+    expect(notices.map((n) => [n.kind, n.kind === "nonce-retry" ? n.nonce : undefined])).to.deep.equal([["nonce-retry", 1]]);
+    expect((await sender.wait(sent)).status).to.equal(1);
+  });
+
+  it("re-reads the nonce when the chain was reset under it (a restarted local node), through the signer too", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    const notices: SendNotice["kind"][] = [];
+    const sender = new TransactionSender(p.alice, { onNotice: (n) => notices.push(n.kind) });
+    const nonce = await p.alice.getNonce();
+    const reset = await networkHelpers.takeSnapshot();
+    await sender.send(await p.usdc.connect(p.alice).transfer.populateTransaction(p.bob.address, 1n));
+    expect(sender.nextNonce).to.equal(nonce + 1);
+    await reset.restore(); // the node forgot the transaction: its count is back to `nonce`
+    const receipt = await sender.send(await p.usdc.connect(p.alice).transfer.populateTransaction(p.bob.address, 2n));
+    expect((await ethers.provider.getTransaction(receipt.hash))!.nonce).to.equal(nonce);
+    expect(notices).to.deep.equal(["nonce-retry"]);
+  });
+
+  it("falls back to the signer, once and said so, when it cannot sign locally ('auto')", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    const notices: SendNotice["kind"][] = [];
+    const sender = new TransactionSender(p.alice, { signing: "auto", onNotice: (n) => notices.push(n.kind) });
+    const nonce = await p.alice.getNonce();
+    for (let i = 0; i < 2; i++) {
+      const sent = await sender.submit(await p.usdc.connect(p.alice).transfer.populateTransaction(p.bob.address, 1n));
+      expect(sent.response).to.not.equal(undefined);
+      expect(sent.nonce).to.equal(nonce + i);
+      await sender.wait(sent);
+    }
+    expect(notices).to.deep.equal(["signing-through-signer"]);
+    // "local" does not fall back: the failure is the caller's to see.
+    const strict = new TransactionSender(p.alice, { signing: "local" });
+    await expect(strict.submit(await p.usdc.connect(p.alice).transfer.populateTransaction(p.bob.address, 1n))).to.be.rejectedWith(
+      PerpTransportError,
+    );
+  });
+});

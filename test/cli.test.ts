@@ -38,7 +38,7 @@ interface Run {
 interface RunOptions {
   /** PRIVATE_KEY: the trader's by default; `null` for none. */
   key?: string | null;
-  env?: Record<string, string>;
+  env?: Record<string, string | undefined>;
   /** Written to stdin (otherwise stdin is /dev/null: not a terminal). Implies a child process. */
   input?: string;
   /** Run in a child process whose stdin is not a terminal (confirmations), even without `input`. */
@@ -64,7 +64,7 @@ function collect(command: string, args: string[], env: NodeJS.ProcessEnv, input?
 }
 
 /** Environment variables a run reads; each in-process run sets exactly these. */
-const RUN_ENV = ["RPC_URL", "PERP_DEPLOYMENTS_DIR", "PRIVATE_KEY"] as const;
+const RUN_ENV = ["RPC_URL", "LOCALHOST_RPC_URL", "PERP_DEPLOYMENTS_DIR", "PRIVATE_KEY"] as const;
 
 /** Runs the CLI in this process with `env` as its environment variables (restored afterwards). */
 async function runInProcess(args: string[], env: Record<string, string | undefined>): Promise<Run> {
@@ -201,7 +201,7 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     } else {
       const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
       delete env.PRIVATE_KEY;
-      for (const [name, value] of Object.entries(vars)) if (value !== undefined) env[name] = value;
+      for (const [name, value] of Object.entries(vars)) if (value === undefined) delete env[name]; else env[name] = value;
       run = await collect(process.execPath, ["--import", "tsx", CLI, ...args], env, options.input);
     }
     printed.push(run.stdout, run.stderr);
@@ -363,6 +363,9 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     const markets = (await ok(["markets", "--deployment", "localhost"], { key: null })).stdout;
     expect(markets).to.match(/│ 0\s+│ ETH-USD │\s+\$2,000\.00 │\s+2\.5 ETH │\s+0 ETH │\s+\+0\.0005 %\/day │\s+50x │/);
     expect(markets).to.match(/│ 1\s+│ BTC-USD │\s+\$60,000\.00 │\s+0 BTC │\s+0 BTC │\s+0\.0000 %\/day │\s+50x │/);
+    // Without RPC_URL, LOCALHOST_RPC_URL (the variable Hardhat's localhost network reads) names the node, any port.
+    const viaLocalhost = await okJson<{ markets: unknown[] }>(["markets"], { key: null, env: { RPC_URL: undefined, LOCALHOST_RPC_URL: node!.url } });
+    expect(viaLocalhost.markets).to.have.length(2);
     const vault = await okJson<{ nav: string; totalSupply: string }>(["vault"], { key: null });
     expect(vault.totalSupply).to.equal((100_000n * 10n ** 12n).toString());
   });
@@ -473,7 +476,7 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
         `cannot reach the RPC endpoint http://127.0.0.1:${closedPort} (ECONNREFUSED); is the node running?`,
       ],
       [["deposit", "1"], { key: null }, 1, "this command needs a key: set PRIVATE_KEY or use --keystore <NAME>"],
-      [["deposit", "1"], { key: malformedKey }, 1, "PRIVATE_KEY is not a private key (32 bytes, hex)"],
+      [["deposit", "1"], { key: malformedKey }, 1, "PRIVATE_KEY is not a private key (expected 32 bytes as 64 hex digits)"],
       [["positions"], { key: null }, 1, "positions needs an account: pass --trader <address>, set PRIVATE_KEY or use --keystore <NAME>"],
       [["liquidate", trader.address, "ETH"], {}, 1, `${trader.address} has no position in ETH-USD: nothing to liquidate`],
       [["adl", receiver, "BTC"], {}, 1, `${receiver} has no position in BTC-USD: nothing to deleverage`],

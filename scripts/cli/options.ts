@@ -14,7 +14,7 @@ export const SLIPPAGE_CONFIRM_ABOVE = parsePercent("5%");
 /** Adds the options every command accepts (`GlobalOptions` in session.ts). */
 export function addGlobalOptions(program: Command): Command {
   return program
-    .addOption(new Option("--rpc <url>", "JSON-RPC endpoint (default: env RPC_URL, else http://127.0.0.1:8545)"))
+    .addOption(new Option("--rpc <url>", "JSON-RPC endpoint (default: env RPC_URL, else LOCALHOST_RPC_URL, else http://127.0.0.1:8545)"))
     .addOption(
       new Option(
         "--deployment <name-or-path>",

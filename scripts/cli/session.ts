@@ -5,20 +5,19 @@
  *   --deployment <name-or-path>                   default: the record in deployments/ whose chainId is the endpoint's
  *   PRIVATE_KEY | --keystore <NAME>               the key; never printed
  *
- * `PERP_DEPLOYMENTS_DIR` (as for the deploy script) replaces `deployments/` as the directory searched.
+ * `PERP_DEPLOYMENTS_DIR` (as for the deploy script) replaces `deployments/` as the directory searched. The URL, the
+ * deployment and the key are resolved by `@perp/sdk/node`, the same way the keeper resolves them.
  */
-import { existsSync } from "node:fs";
 import path from "node:path";
 
 import { JsonRpcProvider, Wallet } from "ethers";
 
 import { PerpClient, type Deployment } from "@perp/sdk";
-import { loadDeployment } from "@perp/sdk/node";
+import { deploymentsDirectory, normalizePrivateKey, redactUrl, resolveDeployment, resolveRpcUrl } from "@perp/sdk/node";
 import { CliError, registerSecret } from "./errors.js";
 import { KeystoreError, readKeystoreValue } from "../lib/keystore.js";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
-export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 /** How long the endpoint may take to answer its first request. */
 const PROBE_TIMEOUT_MS = 10_000;
 
@@ -40,25 +39,10 @@ export interface Session {
   close(): void;
 }
 
-/** The endpoint without path or credentials, for messages (an API key may sit in the URL's path or query). */
-export function endpointLabel(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return "the RPC endpoint";
-  }
-}
+/** The endpoint for messages: scheme, host and port (an API key may sit in the URL's path or query). */
+export const endpointLabel = (url: string) => redactUrl(url).replace(/\/…$/, "");
 
 async function probeChainId(url: string): Promise<number> {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new CliError(`the RPC URL is not a URL (got ${JSON.stringify(url.slice(0, 80))})`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new CliError(`the RPC URL must be http(s), not ${parsed.protocol}`);
-  }
   let body: { result?: unknown; error?: { message?: string } };
   try {
     const response = await fetch(url, {
@@ -80,15 +64,8 @@ async function probeChainId(url: string): Promise<number> {
 }
 
 /** The deployment named by `--deployment` (a name in the deployments directory, or a JSON file), or by chain id. */
-export function resolveDeployment(option: string | undefined, chainId: number): Deployment {
-  const directory = process.env.PERP_DEPLOYMENTS_DIR || path.join(ROOT, "deployments");
-  if (option === undefined || option === "") return loadDeployment(chainId, directory);
-  const asPath = path.resolve(option);
-  if (option.endsWith(".json") || option.includes("/") || option.includes(path.sep)) {
-    if (!existsSync(asPath)) throw new CliError(`no deployment file at ${asPath}`);
-    return loadDeployment(path.basename(asPath, ".json"), path.dirname(asPath));
-  }
-  return loadDeployment(option, directory);
+export function sessionDeployment(option: string | undefined, chainId: number): Deployment {
+  return resolveDeployment(option, { chainId, directory: deploymentsDirectory(process.env, ROOT) }).deployment;
 }
 
 /** The private key from PRIVATE_KEY or the keystore, checked and registered for redaction. */
@@ -110,9 +87,7 @@ async function loadKey(options: GlobalOptions): Promise<string> {
     throw new CliError("this command needs a key: set PRIVATE_KEY or use --keystore <NAME>");
   }
   registerSecret(key);
-  key = key.trim();
-  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key)) throw new CliError(`${source} is not a private key (32 bytes, hex)`);
-  return key.startsWith("0x") ? key : `0x${key}`;
+  return normalizePrivateKey(key, source);
 }
 
 /** Whether a key is configured (without reading it). */
@@ -125,9 +100,9 @@ export function hasKey(options: GlobalOptions): boolean {
  * deployment does not cost a keystore password).
  */
 export async function openSession(options: GlobalOptions, signer: boolean): Promise<Session> {
-  const url = options.rpc || process.env.RPC_URL || DEFAULT_RPC_URL;
+  const url = resolveRpcUrl(options.rpc);
   const chainId = await probeChainId(url);
-  const deployment = resolveDeployment(options.deployment, chainId);
+  const deployment = sessionDeployment(options.deployment, chainId);
   // A static network (no polling to detect it) and no response cache: each read sees the latest block, and
   // consecutive transactions get consecutive nonces.
   const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, cacheTimeout: -1 });

@@ -12,15 +12,14 @@
  * The demo does no protocol math: sizes, fills, fees, funding, health, liquidation prices come from the SDK or the
  * chain; the demo chooses the inputs and formats the results.
  */
-import { parseUnits, type TransactionReceipt } from "ethers";
+import { parseUnits } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 
-import { PerpClient, formatDecimal, math, type Deployment, type MarketInfo, type PositionInfo } from "@perp/sdk";
+import { PerpClient, UNBOUNDED_LEVERAGE, formatDecimal, leverageOf, math, type Deployment, type MarketInfo, type PositionInfo } from "@perp/sdk";
 import {
   MockAggregator__factory,
   MockUSDC__factory,
-  PerpEngine__factory,
 } from "@perp/sdk/contracts";
 import { ChainClock, ClockedSigner } from "./chain.js";
 import type { Actor, Cast, DemoContext } from "./context.js";
@@ -299,7 +298,7 @@ async function printSeedTable(ctx: DemoContext): Promise<void> {
         p.isolated ? "isolated" : "cross",
         `${order.leverage}x (${effectiveLeverage(p)})`,
         p.isolated ? usd(p.margin) : `${usd(snap.account.crossBalance)}*`,
-        size(abs(p.size)),
+        size(math.abs(p.size)),
         price(p.entryPrice),
         liquidationPriceText(p),
         p.liquidationPrice === 0n ? "-" : percent(p.liquidationDistance),
@@ -320,12 +319,8 @@ async function printSeedTable(ctx: DemoContext): Promise<void> {
 
 /** Notional / equity of the position (isolated) or of its cross account, from the SDK's valuation. */
 function effectiveLeverage(p: PositionInfo): string {
-  if (p.health.equity <= 0n) return "n/a";
-  return `${formatDecimal((p.health.notional * WAD) / p.health.equity, 18, 1, 1)}x`;
-}
-
-function abs(x: bigint): bigint {
-  return x < 0n ? -x : x;
+  const leverage = leverageOf(p.health);
+  return leverage === UNBOUNDED_LEVERAGE ? "n/a" : `${formatDecimal(leverage, 18, 1, 1)}x`;
 }
 
 async function pricesBySymbol(reader: PerpClient): Promise<Map<string, bigint>> {
@@ -369,7 +364,7 @@ async function runStep(ctx: DemoContext, step: PriceStep, opening: ReadonlyMap<s
     `     funding per day: ${markets.map((m) => `${m.symbol} ${signedPercent(m.state.fundingRatePerDay, 4)}`).join(", ")}`,
   );
 
-  const details = liquidationDetails(await loadEvents(reader.engine, from, liquidationsTo));
+  const details = liquidationDetails((await loadEvents(ctx.connection.ethers.provider, ctx.deployment, from, liquidationsTo)).all);
   for (const detail of details) for (const line of liquidationLines(ctx, detail)) out.print(`     ${line}`);
   if (details.length === 0) out.print("     no position below maintenance");
 
@@ -385,7 +380,7 @@ function liquidationLines(ctx: DemoContext, detail: LiquidationDetail): string[]
   const { event, closes, badDebt } = detail;
   const trader = nameOf(cast, event.trader);
   const what = closes.map((c) => {
-    const symbol = deployment.markets.find((m) => m.id === c.marketId)?.symbol ?? `market ${c.marketId}`;
+    const symbol = deployment.markets.find((m) => BigInt(m.id) === c.marketId)?.symbol ?? `market ${c.marketId}`;
     const order = orderOf(trader, symbol);
     return `${symbol} ${c.size > 0n ? "long" : "short"}${order ? ` ${order.leverage}x` : ""}`;
   });
@@ -422,26 +417,11 @@ async function runAction(ctx: DemoContext, action: TraderAction): Promise<string
     );
   }
   const { receipt } = await trader.client.closePosition(action.market);
-  const trade = tradeEventOf(receipt, ctx.deployment);
+  const [trade] = trader.client.tradeExecutions(receipt);
   return (
     `${action.trader} closes the ${action.market} ${before.side} at ${price(trade.fillPrice)}: realised PnL ` +
     `${signedUsd(trade.realizedPnl)} USD, fee ${usd(trade.fee)}, funding ${trade.fundingPaid >= 0n ? "paid" : "received"} ` +
-    `${usd(abs(trade.fundingPaid))}`
+    `${usd(math.abs(trade.fundingPaid))}`
   );
 }
 
-function tradeEventOf(
-  receipt: TransactionReceipt,
-  deployment: Deployment,
-): { fillPrice: bigint; fee: bigint; realizedPnl: bigint; fundingPaid: bigint } {
-  const iface = PerpEngine__factory.createInterface();
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== deployment.contracts.PerpEngine.toLowerCase()) continue;
-    const parsed = iface.parseLog(log);
-    if (parsed?.name === "PositionModified") {
-      const a = parsed.args as unknown as { fillPrice: bigint; fee: bigint; realizedPnl: bigint; fundingPaid: bigint };
-      return { fillPrice: a.fillPrice, fee: a.fee, realizedPnl: a.realizedPnl, fundingPaid: a.fundingPaid };
-    }
-  }
-  throw new Error(`no PositionModified event in ${receipt.hash}`);
-}

@@ -33,7 +33,7 @@ export async function printSummary(ctx: DemoContext, marks: StoryMarks): Promise
   const { out, reader, cast, deployment } = ctx;
   const provider = ctx.connection.ethers.provider;
   const latest = await provider.getBlockNumber();
-  const events = await loadEvents(reader.engine, marks.storyFrom, latest);
+  const events = await loadEvents(provider, deployment, marks.storyFrom, latest);
   out.section("5. Summary");
 
   // ------------------------------------------------------------------ open positions
@@ -198,6 +198,10 @@ export async function printSummary(ctx: DemoContext, marks: StoryMarks): Promise
   out.print();
   out.print("LPs, insurance fund, bad debt and keeper (from the vault's and the engine's views and events):");
   out.print(out.table(["", "Item", "Value"], rows, "llr"));
+  out.print(
+    "Note: the NAV values the positions still open at the fill their closing trades would get (the skew premium of " +
+      "closing them), so traders' net + NAV change + insurance + keeper falls short of zero by that closing premium.",
+  );
 
   // ------------------------------------------------------------------ gas
   const gas = await gasByOperation({

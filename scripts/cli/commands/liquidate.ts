@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 
-import { withPerpErrors, type PerpClient } from "@perp/sdk";
+import type { PerpClient } from "@perp/sdk";
 import type { ContextOf } from "../context.js";
 import { CliError } from "../errors.js";
 import { receiptJson, usd } from "../format.js";
@@ -57,12 +57,7 @@ export function register(program: Command, ctx: ContextOf): void {
       const c = ctx(command);
       await c.session(true, async ({ client }) => {
         const info = await heldMarket(client, trader, market, "deleverage");
-        const receipt = await withPerpErrors(async () => {
-          const tx = await client.engine.autoDeleverage(trader, info.id);
-          const mined = await tx.wait();
-          if (!mined) throw new CliError("the transaction was dropped");
-          return mined;
-        });
+        const receipt = await client.autoDeleverage(trader, info.id);
         c.print(
           () => `Auto-deleveraged ${trader} in ${info.symbol}: closed at the index price in ${receipt.hash} (block ${receipt.blockNumber})`,
           () => ({ action: "adl", trader, marketId: info.id, transaction: receiptJson(receipt) }),

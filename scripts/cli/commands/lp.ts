@@ -1,22 +1,11 @@
 /** `lp deposit`, `lp withdraw` and `vault`: the LP vault, with the end of the holder's cooldown. */
 import type { Command } from "commander";
 
-import { formatDecimal, type PerpClient } from "@perp/sdk";
+import { formatDecimal } from "@perp/sdk";
 import { tokenInfo, type ContextOf } from "../context.js";
 import { keyValues, receiptJson, tokens, usd } from "../format.js";
 import { addressArg, decimal } from "../options.js";
 import { hasKey } from "../session.js";
-
-/** When `owner`'s shares unlock (seconds), and whether they still are locked at the latest block. */
-async function cooldown(client: PerpClient, owner: string) {
-  const [lastDeposit, period, block] = await Promise.all([
-    client.vault.lastDepositAt(owner),
-    client.vault.lpCooldown(),
-    client.engine.runner!.provider!.getBlock("latest"),
-  ]);
-  const unlocksAt = lastDeposit === 0n ? 0n : lastDeposit + period;
-  return { unlocksAt, locked: block !== null && BigInt(block.timestamp) < unlocksAt };
-}
 
 /** "2026-12-03 00:41:07 UTC". */
 const when = (seconds: bigint) => `${new Date(Number(seconds) * 1000).toISOString().replace("T", " ").slice(0, 19)} UTC`;
@@ -35,19 +24,15 @@ export function register(program: Command, ctx: ContextOf): void {
         await c.session(true, async ({ client, wallet }) => {
           const receipt = name === "deposit" ? await client.lpDeposit(amount) : await client.lpWithdraw(amount);
           const owner = await wallet!.getAddress();
-          const [shares, assets, lock] = await Promise.all([
-            client.vault.balanceOf(owner),
-            client.vault.maxWithdraw(owner),
-            cooldown(client, owner),
-          ]);
+          const { shares, maxWithdraw: assets, ...lock } = await client.lpPosition(owner);
           const [shareDecimals, token] = await Promise.all([client.vault.decimals(), tokenInfo(client)]);
           c.print(
             () =>
               `${name === "deposit" ? "Deposited" : "Withdrew"} ${amount} ${token.symbol} in ${receipt.hash} ` +
               `(block ${receipt.blockNumber}); you hold ${tokens(shares, Number(shareDecimals), "shares")}` +
               ` (withdrawable now ${tokens(assets, token.decimals, token.symbol)}` +
-              `${lock.locked ? `; locked until ${when(lock.unlocksAt)}` : ""})`,
-            () => ({ action: `lp ${name}`, transaction: receiptJson(receipt), shares, maxWithdraw: assets, unlocksAt: lock.unlocksAt }),
+              `${lock.locked ? `; locked until ${when(lock.cooldownEndsAt)}` : ""})`,
+            () => ({ action: `lp ${name}`, transaction: receiptJson(receipt), shares, maxWithdraw: assets, cooldownEndsAt: lock.cooldownEndsAt }),
           );
         });
       });
@@ -70,9 +55,7 @@ export function register(program: Command, ctx: ContextOf): void {
           client.vault.decimals(),
           tokenInfo(client),
         ]);
-        const holding = owner
-          ? await Promise.all([client.vault.balanceOf(owner), client.vault.maxWithdraw(owner), cooldown(client, owner)])
-          : undefined;
+        const holding = owner ? await client.lpPosition(owner) : undefined;
         const rows: [string, string][] = [
           ["NAV", usd(state.nav)],
           ["Cash", usd(state.cash)],
@@ -82,9 +65,9 @@ export function register(program: Command, ctx: ContextOf): void {
           ["Shares outstanding", tokens(totalSupply, Number(shareDecimals), "shares")],
         ];
         if (owner && holding) {
-          rows.push(["Your shares", `${tokens(holding[0], Number(shareDecimals), "shares")} (${owner})`]);
-          rows.push(["You can withdraw now", tokens(holding[1], token.decimals, token.symbol)]);
-          if (holding[2].locked) rows.push(["Your cooldown ends", when(holding[2].unlocksAt)]);
+          rows.push(["Your shares", `${tokens(holding.shares, Number(shareDecimals), "shares")} (${owner})`]);
+          rows.push(["You can withdraw now", tokens(holding.maxWithdraw, token.decimals, token.symbol)]);
+          if (holding.locked) rows.push(["Your cooldown ends", when(holding.cooldownEndsAt)]);
         }
         c.print(
           () => keyValues(rows),
@@ -92,7 +75,7 @@ export function register(program: Command, ctx: ContextOf): void {
             ...state,
             sharePrice,
             totalSupply,
-            ...(owner && holding ? { owner, shares: holding[0], maxWithdraw: holding[1], unlocksAt: holding[2].unlocksAt } : {}),
+            ...(owner && holding ? { owner, ...holding } : {}),
           }),
         );
       });

@@ -436,7 +436,7 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
         ["open", "BTC", "long", "--size", "0.01", "--isolated", "--yes"],
         {},
         1,
-        "the engine would reject this trade: PositionModeMismatch: the position in market 1 is cross: trade it in that mode",
+        "the engine would reject this trade: PositionModeMismatch: the open position in market 1 is cross: trade it as cross (a position keeps its margin mode until it is closed)",
       ],
       [
         ["open", "ETH", "long", "--size", "1.2.3", "--yes"],

@@ -19,7 +19,8 @@ import type { NetworkConnection } from "hardhat/types/network";
 
 import { FUTURE_IDS, MARKETS } from "../../ignition/lib/perp.js";
 import type { Deployment, DeployedMarket } from "@perp/sdk";
-import { ChainlinkPriceFeed__factory, PerpEngine__factory } from "@perp/sdk/contracts";
+import { PerpEngine__factory } from "@perp/sdk/contracts";
+import { deploymentProblems as sdkDeploymentProblems } from "@perp/sdk/node";
 
 /** Chain ids of development nodes (`hardhat node`, anvil, ganache): their state does not outlive the process. */
 export const LOCAL_CHAIN_IDS: readonly number[] = [31337, 1337];
@@ -269,49 +270,17 @@ export async function journalDeploymentBlock(
 }
 
 /**
- * What is wrong with a deployment record on the chain `provider` serves: an empty list means the record describes
- * the chain (chain id, code at every address, engine wired to the vault and to each market's adapter, each adapter
- * reading the recorded aggregator).
+ * What is wrong with a deployment record of this repository's modules on the chain `provider` serves: the SDK's
+ * checks (`@perp/sdk/node` `deploymentProblems`: chain id, code at every address, the engine wired to the vault, the
+ * token and each market's adapter and aggregator) and, since the modules list `MARKETS`, their number.
  */
 export async function deploymentProblems(provider: Provider, deployment: Deployment): Promise<string[]> {
-  const problems: string[] = [];
-  const chainId = Number((await provider.getNetwork()).chainId);
-  if (chainId !== deployment.chainId) return [`the record is for chain ${deployment.chainId}, the node serves ${chainId}`];
-  const addresses = [
-    ...Object.entries(deployment.contracts).map(([name, address]) => [name, address] as const),
-    ...deployment.markets.flatMap((m) => [
-      [`${m.symbol} adapter`, m.priceFeed] as const,
-      [`${m.symbol} aggregator`, m.aggregator] as const,
-    ]),
-  ];
-  for (const [name, address] of addresses) {
-    if ((await provider.getCode(address)) === "0x") problems.push(`no code at ${name} ${address}`);
-  }
-  if (problems.length > 0) return problems;
-  const engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider);
-  const marketCount = await engine.marketCount();
-  if (marketCount !== BigInt(MARKETS.length)) problems.push(`Engine lists ${marketCount} markets, expected ${MARKETS.length}`);
+  const problems = await sdkDeploymentProblems(provider, deployment);
+  if (problems.length > 0 || deployment.chainId !== Number((await provider.getNetwork()).chainId)) return problems;
+  const marketCount = await PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider).marketCount();
+  if (marketCount !== BigInt(MARKETS.length)) problems.push(`the engine lists ${marketCount} markets, expected ${MARKETS.length}`);
   if (deployment.markets.length !== MARKETS.length) {
     problems.push(`the record lists ${deployment.markets.length} markets, expected ${MARKETS.length}`);
-  }
-  for (const market of deployment.markets) {
-    if (BigInt(market.id) >= marketCount) continue;
-    const [priceFeed] = await engine.getMarket(market.id);
-    if (getAddress(priceFeed) !== getAddress(market.priceFeed)) {
-      problems.push(`Market ${market.id} (${market.symbol}) reads ${priceFeed}, expected ${market.priceFeed}`);
-    }
-    const feed = await ChainlinkPriceFeed__factory.connect(market.priceFeed, provider).feed();
-    if (getAddress(feed) !== getAddress(market.aggregator)) {
-      problems.push(`${market.symbol} adapter reads aggregator ${feed}, expected ${market.aggregator}`);
-    }
-  }
-  const vault = await engine.vault();
-  if (getAddress(vault) !== getAddress(deployment.contracts.LiquidityVault)) {
-    problems.push(`Engine's vault is ${vault}, expected ${deployment.contracts.LiquidityVault}`);
-  }
-  const token = await engine.collateralToken();
-  if (getAddress(token) !== getAddress(deployment.contracts.CollateralToken)) {
-    problems.push(`Engine's collateral token is ${token}, expected ${deployment.contracts.CollateralToken}`);
   }
   return problems;
 }

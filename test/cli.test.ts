@@ -543,6 +543,20 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     expect([adl.code, adl.stdout]).to.deep.equal([1, ""]);
     expect(adl.stderr).to.match(/^error: DeleverageNotNeeded: traders' profit -?[\d,]+\.\d\d USD is within the limit [\d,]+\.\d\d USD\n$/);
     expect((await e.getPosition(trader.address, 1)).size).to.equal(wad("0.01"));
+
+    // The victim's history from the events: its trade, the close at the index and the liquidation, with totals.
+    type Event = Record<string, string | number | boolean>;
+    const history = await okJson<{ events: Event[]; totals: Record<string, string> }>(["history", "--trader", victim.address], { key: null });
+    expect(history.events.map((ev) => ev.name)).to.deep.equal(["PositionModified", "PositionClosedAtIndex", "Liquidated"]);
+    const [opened, closedAt, liquidated] = history.events;
+    expect(opened).to.deep.include({ trader: victim.address, marketId: "0", sizeDelta: wad("4.5").toString() });
+    expect(closedAt).to.deep.include({ marketId: "0", size: wad("4.5").toString(), price: wad("1970").toString() });
+    expect(liquidated).to.deep.include({ keeper: trader.address, keeperReward: wad("8.865").toString() });
+    expect(history.totals.fees).to.equal(opened.fee);
+    expect(BigInt(history.totals.realizedPnl)).to.equal(BigInt(opened.realizedPnl) + BigInt(closedAt.realizedPnl));
+    const text = (await ok(["history", "--trader", victim.address], { key: null })).stdout;
+    expect(text).to.match(/│ +\d+ │ buy +│ ETH-USD +│ +4\.5 ETH │/);
+    expect(text).to.match(/│ +│ total +│/);
   });
 
   it("reads the key from Hardhat's keystore (password on stdin here, on the terminal for a user)", async function () {

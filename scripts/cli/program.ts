@@ -6,6 +6,7 @@ import { Command } from "commander";
 
 import * as collateral from "./commands/collateral.js";
 import * as dev from "./commands/dev.js";
+import * as history from "./commands/history.js";
 import * as liquidate from "./commands/liquidate.js";
 import * as lp from "./commands/lp.js";
 import * as margin from "./commands/margin.js";
@@ -17,7 +18,7 @@ import { processOutput, type Output } from "./format.js";
 import { addGlobalOptions } from "./options.js";
 
 /** The command groups, in the order `--help` lists them. */
-const GROUPS = [collateral, trade, margin, reads, liquidate, lp, dev];
+const GROUPS = [collateral, trade, margin, reads, history, liquidate, lp, dev];
 
 const HELP_AFTER = `
 Units: USD and USDC amounts as decimals ("1000.5"), sizes in the base asset ("2.5" ETH), leverage "10" or "10x",

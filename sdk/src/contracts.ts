@@ -11,3 +11,16 @@
  * @packageDocumentation
  */
 export * from "./generated/index.js";
+// The structs of the engine's ABI (the lens's views are `PerpLens.MarketViewStruct`, `PerpLens.PositionViewStruct`).
+export type {
+  HealthStruct,
+  HealthStructOutput,
+  MarketParamsStruct,
+  MarketParamsStructOutput,
+  MarketStateStruct,
+  MarketStateStructOutput,
+  PositionStruct,
+  PositionStructOutput,
+  ProtocolParamsStruct,
+  ProtocolParamsStructOutput,
+} from "./generated/PerpEngine.js";

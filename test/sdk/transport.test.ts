@@ -42,6 +42,17 @@ describe("SDK: transport (the one send policy)", function () {
     expect(await p.usdc.allowance(wallet.address, p.deployment.contracts.PerpEngine)).to.equal(usdc(100));
   });
 
+  it("signs with the gas and fees it is given (the keeper's: estimate from its simulation, fee data once per batch)", async function () {
+    const { p, wallet } = await localWallet();
+    const sender = new TransactionSender(wallet, { signing: "local", nonce: "local", chainId: 31337 });
+    const fees = { gasPrice: null, maxFeePerGas: 3_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+    const call = await p.usdc.connect(wallet).transfer.populateTransaction(p.alice.address, 1n);
+    const sent = await sender.submit({ to: call.to, data: call.data, gas: 100_000n, fees });
+    const tx = (await ethers.provider.getTransaction(sent.hash))!;
+    expect([tx.type, tx.gasLimit, tx.maxFeePerGas, tx.maxPriorityFeePerGas, tx.chainId]).to.deep.equal([2, 125_000n, fees.maxFeePerGas, fees.maxPriorityFeePerGas, 31337n]);
+    expect((await sender.wait(sent)).status).to.equal(1);
+  });
+
   it("recognises its own transaction when a broadcast's answer was lost and the retry finds the nonce used", async function () {
     const { p, wallet } = await localWallet();
     let calls = 0;

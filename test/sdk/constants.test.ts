@@ -1,8 +1,8 @@
 import { expect } from "chai";
 
-import { CROSS, MAX_BATCH, MAX_CROSS_POSITIONS, MAX_UINT256, TOKEN_TO_WAD, UNBOUNDED_LEVERAGE, WAD } from "../../sdk/src/index.js";
-import { deployProtocol, ETH, ORACLE_UNIT, usdc, wad } from "../helpers/fixture.js";
-import { ethers, networkHelpers } from "../helpers/setup.js";
+import { CROSS, MAX_BATCH, MAX_CROSS_POSITIONS, MAX_UINT256, TOKEN_TO_WAD, UNBOUNDED_LEVERAGE, WAD } from "@perp/sdk";
+import { deployProtocol, ETH, ORACLE_UNIT, usdc, wad } from "../../scripts/lib/fixture.js";
+import { ethers, networkHelpers } from "../../scripts/lib/network.js";
 
 describe("SDK constants", function () {
   it("equal the engine's own constants and sentinels", async function () {

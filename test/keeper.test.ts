@@ -1124,7 +1124,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
               req.socket.destroy();
               return;
             }
-            const delay = n === 3 ? 1_500 : 0;
+            const delay = n === 3 ? 4_000 : 0;
             if (delay) injected.push("time-out #3");
             setTimeout(() => {
               void fetch(node!.url, { method: "POST", headers: { "content-type": "application/json" }, body })
@@ -1150,7 +1150,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
           const proxyProvider = new CountingJsonRpcProvider(`http://127.0.0.1:${port}`, 31337, {
             staticNetwork: true,
             cacheTimeout: -1,
-            timeoutMs: 500,
+            timeoutMs: 2_000, // generous: under load an eth_estimateGas of the batch took over 500 ms
           });
           keepers.push(proxyProvider);
           const client = await PerpClient.connect({ runner: new Wallet(devKey(12), proxyProvider), deployment });

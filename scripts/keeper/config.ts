@@ -53,9 +53,9 @@ export function buildProgram(): Command {
     .description("Liquidation keeper of the perp protocol: finds unhealthy positions and liquidates them in batches.")
     .addHelpText(
       "after",
-      "\nThe key comes from PRIVATE_KEY or from the Hardhat keystore (--keystore NAME). Logs go to stderr (JSON lines, or\n" +
-        "text with --log-format pretty);\n" +
-        "with --once a JSON summary goes to stdout (use `npm run -s keeper` to keep npm's banner out of it).\n" +
+      "\nThe key comes from PRIVATE_KEY or from the Hardhat keystore (--keystore NAME). Logs go to stderr (JSON lines,\n" +
+        "or text with --log-format pretty); with --once a JSON summary goes to stdout (`npm run -s keeper` keeps npm's\n" +
+        "banner out of it). --metrics-port serves /health and /metrics on 127.0.0.1; --adl adds auto-deleveraging.\n" +
         "Exit codes: 0 done or stopped by SIGINT/SIGTERM, 1 failure while running, 2 configuration error. See docs/keeper.md.",
     )
     .option("--rpc <url>", "JSON-RPC endpoint (default: $RPC_URL)")

@@ -661,6 +661,8 @@ export class Keeper {
     const refused = new Set<string>();
     const refusedMarkets = new Set<number>();
     let fees: FeeData | undefined;
+    // Read afresh before the first send: the nonce kept from an earlier run may be stale.
+    this.nonce = undefined;
     for (let round = 0; !this.stopping; round++) {
       const block = await withRetry(() => this.client.provider.getBlock("latest"), this.retry);
       if (!block) throw new Error("the endpoint returned no latest block");

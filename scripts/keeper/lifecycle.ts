@@ -17,12 +17,12 @@ interface Watched {
   readonly start: string | undefined;
 }
 
-function procStat(pid: number): { ppid: number; start: string } | undefined {
+function procStat(pid: number): { ppid: number; start: string; zombie: boolean } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name (in parentheses, which may itself contain spaces): state, ppid, ..., starttime.
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { ppid: Number(rest[1]), start: rest[19] };
+    return { ppid: Number(rest[1]), start: rest[19], zombie: rest[0] === "Z" };
   } catch {
     return undefined;
   }
@@ -54,15 +54,8 @@ export function wrapperProcesses(env: NodeJS.ProcessEnv = process.env): Watched[
 function alive(watched: Watched): boolean {
   if (watched.start === undefined) return process.ppid === watched.pid;
   const stat = procStat(watched.pid);
-  // A zombie still has its stat; it is gone for our purpose.
-  if (!stat) return false;
-  try {
-    const state = readFileSync(`/proc/${watched.pid}/stat`, "utf8");
-    if (state.slice(state.lastIndexOf(")") + 2).startsWith("Z")) return false;
-  } catch {
-    return false;
-  }
-  return stat.start === watched.start;
+  // A zombie has exited; a different start time is another process that got the pid.
+  return stat !== undefined && !stat.zombie && stat.start === watched.start;
 }
 
 /**

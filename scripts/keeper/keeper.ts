@@ -17,7 +17,6 @@
 import { keccak256, type FeeData, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 
 import {
-  PerpContractError,
   PerpError,
   abortableDelay,
   isNonceError,
@@ -33,7 +32,8 @@ import {
   type RetryOptions,
   type RpcStats,
 } from "../../sdk/src/index.js";
-import { deleverageCandidates, deleverageCheck, type DeleverageCandidate } from "./adl.js";
+import { deleverage } from "./adl.js";
+import { formatPlain } from "./format.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
 import { ChainIndex, evaluate, type Evaluation, type LiquidationUnit } from "./scan.js";
@@ -217,13 +217,7 @@ export function summaryJson(summary: RunSummary): Record<string, unknown> {
   };
 }
 
-/** A WAD amount as a plain decimal string ("12.5"), no separators. */
-export function formatPlain(wad: bigint): string {
-  const negative = wad < 0n;
-  const magnitude = negative ? -wad : wad;
-  const fraction = (magnitude % math.WAD).toString().padStart(18, "0").replace(/0+$/, "");
-  return `${negative ? "-" : ""}${magnitude / math.WAD}${fraction ? `.${fraction}` : ""}`;
-}
+export { formatPlain };
 
 /** A WAD USD amount as `formatPlain`, or undefined. */
 function usdOrUndefined(wad: bigint | undefined): string | undefined {
@@ -648,141 +642,35 @@ export class Keeper {
 
   // ====================================================================================== auto-deleveraging
 
-  /**
-   * Mirrors `LiquidationLogic.autoDeleverage`'s check per market at the latest block (`adl.ts`; the vault NAV read
-   * from the engine at that block). While a market is over its bound, its most profitable position is simulated,
-   * sent and mined, and the check is made again on fresh reads: one transaction at a time, because each close
-   * changes the skew, the funding sum and the NAV that the next check depends on.
-   */
+  /** The deleveraging phase (`adl.ts`), with this keeper's sending, receipts and counters. */
   private async deleverage(views: readonly PositionHealth[], tally: Tally): Promise<void> {
-    let positions = views
-      .filter((v) => v.position.size !== 0n)
-      .map((v) => ({ trader: v.trader, marketId: v.marketId, position: v.position }));
-    const refused = new Set<string>();
-    const refusedMarkets = new Set<number>();
     let fees: FeeData | undefined;
     // Read afresh before the first send: the nonce kept from an earlier run may be stale.
     this.nonce = undefined;
-    for (let round = 0; !this.stopping; round++) {
-      const block = await withRetry(() => this.client.provider.getBlock("latest"), this.retry);
-      if (!block) throw new Error("the endpoint returned no latest block");
-      const [marketList, nav] = await withRetry(
-        () => Promise.all([this.client.markets(block.number), this.client.engine.vaultNav({ blockTag: block.number })]),
-        this.retry,
-      );
-      const checks = marketList
-        .filter((market) => market.priceValid && !refusedMarkets.has(market.id))
-        .map((market) => ({ market, check: deleverageCheck(market, nav, BigInt(block.timestamp)) }));
-      const over = checks.filter((c) => c.check.needed);
-      if (round === 0) {
-        tally.marketsOverPnlBound = over.length;
-        this.log[over.length > 0 ? "info" : "debug"](
-          {
-            block: block.number,
-            navUsd: formatPlain(nav),
-            markets: checks.map(({ market, check }) => ({
-              market: market.symbol,
-              tradersProfitUsd: formatPlain(check.tradersProfit),
-              limitUsd: formatPlain(check.limit),
-              over: check.needed,
-            })),
-          },
-          "deleveraging check",
-        );
-      }
-      if (over.length === 0) return;
-      if (round >= this.maxDeleveragesPerRun) {
-        this.log.warn({ markets: over.map((c) => c.market.symbol), limit: this.maxDeleveragesPerRun }, "deleveraging limit of this run reached; the next run goes on");
-        return;
-      }
-      let choice: { candidate: DeleverageCandidate; market: MarketInfo; tradersProfit: bigint; limit: bigint } | undefined;
-      for (const { market, check } of over) {
-        const candidate = deleverageCandidates(positions, market, check).find((c) => !refused.has(`${c.trader.toLowerCase()}:${c.marketId}`));
-        if (candidate) {
-          choice = { candidate, market, tradersProfit: check.tradersProfit, limit: check.limit };
-          break;
-        }
-      }
-      if (!choice) {
-        this.log.warn({ markets: over.map((c) => c.market.symbol) }, "a market is over its deleveraging bound but holds no profitable position to close");
-        return;
-      }
-      const { candidate, market } = choice;
-      const key = `${candidate.trader.toLowerCase()}:${candidate.marketId}`;
-      const named = { trader: candidate.trader, market: market.symbol, side: candidate.size > 0n ? "long" : "short", valueUsd: formatPlain(candidate.value) };
-      let gas: bigint;
-      try {
-        [, gas] = await withRetry(
-          () =>
-            Promise.all([
-              this.client.engine.autoDeleverage.staticCall(candidate.trader, candidate.marketId),
-              this.client.engine.autoDeleverage.estimateGas(candidate.trader, candidate.marketId),
-            ]),
-          this.retry,
-        );
-      } catch (error) {
-        const failure = toPerpError(error);
-        if (failure instanceof PerpContractError && failure.errorName === "DeleverageNotNeeded") {
-          // The state moved between the read and the simulation (or the mirror disagrees): leave the market.
-          refusedMarkets.add(market.id);
-          this.log.info({ ...named, reason: failure.message }, "deleveraging no longer needed in this market");
-        } else {
-          refused.add(key);
-          this.log.info({ ...named, reason: failure.message }, "deleveraging simulation refused; position skipped");
-        }
-        continue;
-      }
-      fees ??= await withRetry(() => this.client.provider.getFeeData(), this.retry);
-      const data = this.client.engine.interface.encodeFunctionData("autoDeleverage", [candidate.trader, candidate.marketId]);
-      let hash: string;
-      try {
-        ({ hash } = await this.sendToEngine(data, gas, fees));
-      } catch (error) {
-        const message = toPerpError(error).message;
-        tally.errors.push(`sending autoDeleverage(${candidate.trader}, ${candidate.marketId}) failed: ${message}`);
-        this.log.error({ ...named, error: message }, "sending the deleveraging failed");
-        return;
-      }
-      this.log.info(
-        { hash, ...named, tradersProfitUsd: formatPlain(choice.tradersProfit), limitUsd: formatPlain(choice.limit), gas },
-        "auto-deleveraging sent",
-      );
-      const receipt = await this.receiptOf(hash);
-      if (!receipt || receipt.status !== 1) {
-        refused.add(key);
-        this.nonce = undefined;
-        tally.errors.push(`autoDeleverage transaction ${hash} ${receipt ? "reverted" : `not mined after ${this.txTimeoutMs} ms`}`);
-        this.log.error({ hash, ...named }, receipt ? "deleveraging transaction reverted" : "deleveraging not mined in time");
-        if (!receipt) return;
-        continue;
-      }
-      tally.transactions += 1;
-      tally.hashes.push(hash);
-      tally.gasUsed += receipt.gasUsed;
-      tally.gasCostWei += receipt.gasUsed * receipt.gasPrice;
-      const engine = this.client.engine;
-      const events = receipt.logs.map((log) => engine.interface.parseLog(log)).filter((e) => e !== null);
-      const done = events.find((e) => e.name === "AutoDeleveraged");
-      const closed = events.find((e) => e.name === "PositionClosedAtIndex");
-      if (done) {
-        tally.deleveraged += 1;
-        this.metrics?.deleveraged.inc();
-        positions = positions.filter((p) => `${p.trader.toLowerCase()}:${p.marketId}` !== key);
-      }
-      this.log.info(
-        {
-          hash,
-          block: receipt.blockNumber,
-          ...named,
-          priceUsd: closed ? formatPlain(closed.args.price as bigint) : undefined,
-          paidUsd: closed ? formatPlain((closed.args.realizedPnl as bigint) - (closed.args.fundingPaid as bigint)) : undefined,
-          tradersProfitUsd: done ? formatPlain(done.args.tradersProfit as bigint) : undefined,
-          limitUsd: done ? formatPlain(done.args.limit as bigint) : undefined,
-          gasUsed: receipt.gasUsed,
+    const out = await deleverage(
+      {
+        client: this.client,
+        log: this.log,
+        retry: this.retry,
+        maxTransactions: this.maxDeleveragesPerRun,
+        stopping: () => this.stopping,
+        send: async (data, gas) => {
+          fees ??= await withRetry(() => this.client.provider.getFeeData(), this.retry);
+          return (await this.sendToEngine(data, gas, fees)).hash;
         },
-        "auto-deleveraging mined",
-      );
-    }
+        receipt: (hash) => this.receiptOf(hash),
+        onDeleveraged: () => this.metrics?.deleveraged.inc(),
+        onFailedTransaction: () => (this.nonce = undefined),
+      },
+      views,
+    );
+    tally.deleveraged += out.deleveraged;
+    tally.marketsOverPnlBound = out.marketsOverPnlBound;
+    tally.transactions += out.transactions;
+    tally.gasUsed += out.gasUsed;
+    tally.gasCostWei += out.gasCostWei;
+    tally.hashes.push(...out.hashes);
+    tally.errors.push(...out.errors);
   }
 
   /** The receipt of `hash`, polled until mined or `txTimeoutMs` (null then). */

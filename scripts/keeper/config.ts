@@ -11,7 +11,7 @@ import { isAddress } from "ethers";
 import { parseDecimal, type Deployment } from "@perp/sdk";
 import { loadDeployment } from "@perp/sdk/node";
 import { PROJECT_ROOT } from "../lib/keystore.js";
-import { LOG_LEVELS, type LogLevel } from "./logger.js";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.js";
 import { MAX_BATCH } from "./keeper.js";
 
 /** A setting that cannot work; the keeper stops before connecting or sending anything. */
@@ -25,6 +25,12 @@ export interface KeeperCliConfig {
   readonly fromBlock: number | undefined;
   readonly once: boolean;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  /** Port of the /health and /metrics server on 127.0.0.1 (undefined: no server). */
+  readonly metricsPort: number | undefined;
+  readonly autoDeleverage: boolean;
+  readonly maxDeleverages: number;
+  readonly maxBackoffMs: number;
   readonly pollMs: number;
   readonly batchSize: number;
   readonly lensBatchSize: number;
@@ -47,8 +53,9 @@ export function buildProgram(): Command {
     .description("Liquidation keeper of the perp protocol: finds unhealthy positions and liquidates them in batches.")
     .addHelpText(
       "after",
-      "\nThe key comes from PRIVATE_KEY or from the Hardhat keystore (--keystore NAME). Logs are JSON lines on stderr;\n" +
-        "with --once a JSON summary goes to stdout (use `npm run -s keeper` to keep npm's banner out of it).\n" +
+      "\nThe key comes from PRIVATE_KEY or from the Hardhat keystore (--keystore NAME). Logs go to stderr (JSON lines,\n" +
+        "or text with --log-format pretty); with --once a JSON summary goes to stdout (`npm run -s keeper` keeps npm's\n" +
+        "banner out of it). --metrics-port serves /health and /metrics on 127.0.0.1; --adl adds auto-deleveraging.\n" +
         "Exit codes: 0 done or stopped by SIGINT/SIGTERM, 1 failure while running, 2 configuration error. See docs/keeper.md.",
     )
     .option("--rpc <url>", "JSON-RPC endpoint (default: $RPC_URL)")
@@ -56,6 +63,11 @@ export function buildProgram(): Command {
     .option("--from-block <n>", "first block of the event scan (default: the deployment block)")
     .option("--once", "scan and liquidate once, print a JSON summary, exit", false)
     .addOption(new Option("--log-level <level>", "log level").choices([...LOG_LEVELS]).default("info"))
+    .addOption(new Option("--log-format <format>", "json lines, or text for a terminal").choices([...LOG_FORMATS]).default("json"))
+    .option("--metrics-port <port>", "serve /health and Prometheus /metrics on 127.0.0.1:<port> (0: any free port)")
+    .option("--adl", "auto-deleveraging: close the most profitable positions of a market over maxPnlFactor x vault NAV", false)
+    .option("--max-deleverages <n>", "with --adl: at most this many autoDeleverage transactions per run", "20")
+    .option("--max-backoff-ms <n>", "upper bound of the backoff while the endpoint is down or runs fail", "30000")
     .option("--poll-ms <n>", "how often to poll for a new block (ms)", "2000")
     .option("--batch-size <n>", `liquidations per liquidateMany transaction (1-${MAX_BATCH})`, String(MAX_BATCH))
     .option("--lens-batch-size <n>", "positions per PerpLens eth_call", "200")
@@ -124,6 +136,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ke
     fromBlock: o.fromBlock === undefined ? undefined : integer("--from-block", o.fromBlock as string, 0),
     once: o.once === true,
     logLevel: o.logLevel as LogLevel,
+    logFormat: o.logFormat as LogFormat,
+    metricsPort: o.metricsPort === undefined ? undefined : integer("--metrics-port", o.metricsPort as string, 0, 65_535),
+    autoDeleverage: o.adl === true,
+    maxDeleverages: integer("--max-deleverages", o.maxDeleverages as string, 1),
+    maxBackoffMs: integer("--max-backoff-ms", o.maxBackoffMs as string, 100),
     pollMs: integer("--poll-ms", o.pollMs as string, 10),
     batchSize: integer("--batch-size", o.batchSize as string, 1, MAX_BATCH),
     lensBatchSize: integer("--lens-batch-size", o.lensBatchSize as string, 1, 5_000),

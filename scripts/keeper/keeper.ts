@@ -2,7 +2,10 @@
  * The liquidation keeper: a thin loop over the SDK. Each run brings the position index up to the latest block (from
  * the engine's events), reads every open position's health through `PerpLens` in a few batched `eth_call`s, ranks
  * the liquidatable units with the SDK's exact liquidation prices, simulates each `liquidateMany` batch, checks that
- * the reward covers the gas, and sends the profitable ones.
+ * the reward covers the gas, and sends the profitable ones. With `autoDeleverage`, it then mirrors the engine's
+ * deleveraging check per market and closes the most profitable positions first while a market is over its bound.
+ * `run()` backs off while the endpoint is down, rebuilds its index at once when the chain behind it changed (a
+ * restarted node, a head below the indexed block), and reports its state through `health()` and `metrics`.
  *
  * @example
  * ```ts
@@ -16,8 +19,8 @@ import { keccak256, type FeeData, type Signer, type TransactionReceipt, type Tra
 import {
   PerpError,
   abortableDelay,
-  formatUsd,
   isNonceError,
+  isTransientError,
   math,
   readHealth,
   rpcStatsSince,
@@ -25,10 +28,14 @@ import {
   withRetry,
   type MarketInfo,
   type PerpClient,
+  type PositionHealth,
   type RetryOptions,
   type RpcStats,
 } from "@perp/sdk";
+import { deleverage } from "./adl.js";
+import { formatPlain } from "./format.js";
 import { silentLogger, type Logger } from "./logger.js";
+import type { KeeperMetrics } from "./metrics.js";
 import { ChainIndex, evaluate, type Evaluation, type LiquidationUnit } from "./scan.js";
 
 /** `PerpEngine.MAX_BATCH`: entries per `liquidateMany`. */
@@ -41,9 +48,56 @@ export const MAX_BATCH = 100;
  */
 export const ETH_GAS_CHAINS: ReadonlySet<number> = new Set([31337, 1337, 1, 11155111, 42161, 421614, 8453, 84532, 10, 11155420]);
 
+/** `PerpEngine.liquidateMany`'s market id of a cross-account entry (`IPerpEngine.CROSS`). */
+export const CROSS_MARKET = 2n ** 256n - 1n;
+
 /** A setting that cannot work (reported before anything is sent). */
 export class KeeperConfigError extends PerpError {
   override name = "KeeperConfigError";
+}
+
+/**
+ * The deployment's contracts have no code on the chain the endpoint serves: a local node restarted without a
+ * redeploy, or `--deployment` names another deployment. Raised instead of ethers' "could not decode result data".
+ */
+export class ContractsMissingError extends KeeperConfigError {
+  override name = "ContractsMissingError";
+  constructor(
+    readonly address: string,
+    readonly chainId: number,
+  ) {
+    super(`contracts missing at ${address} on chain ${chainId}: redeploy or fix --deployment`);
+  }
+}
+
+/** Whether ethers failed to decode a call's answer: what a call to an address without code gives. */
+function isDecodeError(error: unknown): boolean {
+  for (let e: unknown = error; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === "BAD_DATA") return true;
+    if (e instanceof Error && /could not decode result data/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** What `/health` reports (see `Keeper.health`). */
+export interface KeeperHealth {
+  /** `ok`, or why not: `starting` (no scan yet), `stale` (no answer from the endpoint for `staleAfterMs`), `rpc-down`,
+   * `contracts-missing`, `failing` (runs fail), `stopped`. */
+  readonly status: "ok" | "starting" | "stale" | "rpc-down" | "contracts-missing" | "failing" | "stopped";
+  readonly healthy: boolean;
+  /** Block of the last successful scan (-1 before the first). */
+  readonly lastBlock: number;
+  /** The latest chain head the keeper saw (-1 before the first). */
+  readonly headBlock: number;
+  /** `headBlock - lastBlock`: blocks not scanned yet (null before the first scan). */
+  readonly lagBlocks: number | null;
+  /** Open positions in the index. */
+  readonly indexSize: number;
+  /** Time of the last successful scan (ISO), and its age in seconds. */
+  readonly lastScanAt: string | null;
+  readonly lastScanAgeSeconds: number | null;
+  readonly consecutiveFailures: number;
+  readonly lastError: string | null;
 }
 
 export interface KeeperOptions {
@@ -76,6 +130,20 @@ export interface KeeperOptions {
   readonly rpcStats?: () => RpcStats;
   /** Called after each scan, before anything is sent (awaited). For demos and tests. */
   readonly onScanned?: (scan: ScanReport) => void | Promise<void>;
+  /** Upper bound of the backoff while the endpoint is down or runs fail (default 30,000 ms). */
+  readonly maxBackoffMs?: number;
+  /** `health()` says `stale` when the endpoint has not answered for this long (default max(60 s, 10 x pollMs)). */
+  readonly staleAfterMs?: number;
+  /**
+   * Auto-deleveraging (default off): after the liquidations, each market whose traders' net unrealised profit
+   * exceeds `maxPnlFactor x vault NAV` gets `autoDeleverage` calls, most profitable position first, until it is back
+   * under the bound. The caller earns nothing and pays the gas: it protects the LPs.
+   */
+  readonly autoDeleverage?: boolean;
+  /** At most this many `autoDeleverage` transactions per run (default 20). */
+  readonly maxDeleveragesPerRun?: number;
+  /** Prometheus counters and gauges to update (`metrics.ts`). */
+  readonly metrics?: KeeperMetrics;
 }
 
 /** What a scan found, as handed to `onScanned`. */
@@ -106,6 +174,10 @@ export interface RunSummary {
   readonly deferred: number;
   /** Units in batches that failed (simulation error, reverted or unmined transaction). */
   readonly failed: number;
+  /** Positions this keeper closed with `autoDeleverage` (0 unless `autoDeleverage` is on). */
+  readonly deleveraged: number;
+  /** Markets found over their deleveraging bound at the scanned block (0 unless `autoDeleverage` is on). */
+  readonly marketsOverPnlBound: number;
   /** Transactions sent and mined. */
   readonly transactions: number;
   readonly gasUsed: bigint;
@@ -123,6 +195,7 @@ export interface RunSummary {
     readonly events: number;
     readonly rebuilt: boolean;
     readonly reorg: boolean;
+    readonly headBelowIndex: boolean;
   };
   /** RPC requests made during the run (when the provider counts them). */
   readonly rpc?: RpcStats;
@@ -144,12 +217,11 @@ export function summaryJson(summary: RunSummary): Record<string, unknown> {
   };
 }
 
-/** A WAD amount as a plain decimal string ("12.5"), no separators. */
-export function formatPlain(wad: bigint): string {
-  const negative = wad < 0n;
-  const magnitude = negative ? -wad : wad;
-  const fraction = (magnitude % math.WAD).toString().padStart(18, "0").replace(/0+$/, "");
-  return `${negative ? "-" : ""}${magnitude / math.WAD}${fraction ? `.${fraction}` : ""}`;
+export { formatPlain };
+
+/** A WAD USD amount as `formatPlain`, or undefined. */
+function usdOrUndefined(wad: bigint | undefined): string | undefined {
+  return wad === undefined ? undefined : formatPlain(wad);
 }
 
 interface Pending {
@@ -173,6 +245,8 @@ class Tally {
   skippedUnprofitable = 0;
   deferred = 0;
   failed = 0;
+  deleveraged = 0;
+  marketsOverPnlBound = 0;
   transactions = 0;
   gasUsed = 0n;
   gasCostWei = 0n;
@@ -196,7 +270,19 @@ export class Keeper {
   private readonly txTimeoutMs: number;
   private readonly gasLimitMarginPercent: number;
   private readonly maxBatchesPerRun: number;
+  private readonly maxBackoffMs: number;
+  private readonly staleAfterMs: number;
+  private readonly maxDeleveragesPerRun: number;
+  private readonly metrics: KeeperMetrics | undefined;
   private retries = 0;
+  /** What `health()` reports. */
+  private state: KeeperHealth["status"] = "starting";
+  private lastBlock = -1;
+  private headBlock = -1;
+  private lastScanAt: number | undefined;
+  private lastContactAt: number | undefined;
+  private consecutiveFailures = 0;
+  private lastError: string | undefined;
   private nonce: number | undefined;
   /** Set once the signer has refused `signTransaction` (it can only send). */
   private cannotSignLocally = false;
@@ -219,6 +305,10 @@ export class Keeper {
     this.txTimeoutMs = options.txTimeoutMs ?? 120_000;
     this.gasLimitMarginPercent = options.gasLimitMarginPercent ?? 25;
     this.maxBatchesPerRun = options.maxBatchesPerRun ?? Number.POSITIVE_INFINITY;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.staleAfterMs = options.staleAfterMs ?? Math.max(60_000, 10 * this.pollMs);
+    this.maxDeleveragesPerRun = options.maxDeleveragesPerRun ?? 20;
+    this.metrics = options.metrics;
     this.retry = {
       attempts: options.retry?.attempts ?? 5,
       baseDelayMs: options.retry?.baseDelayMs ?? 250,
@@ -226,6 +316,7 @@ export class Keeper {
       signal: this.abort.signal,
       onRetry: ({ attempt, delayMs, error }) => {
         this.retries += 1;
+        this.metrics?.rpcErrors.inc();
         this.log.warn({ attempt, delayMs, error: error.message }, "RPC request failed; retrying");
       },
     };
@@ -285,39 +376,100 @@ export class Keeper {
     this.abort.abort();
   }
 
-  /** Scans and liquidates until `stop()`, once per new block; a failed run is logged and retried with backoff. */
+  /**
+   * Scans and liquidates until `stop()`, once per new chain head. A failed run is logged and retried with
+   * exponential backoff (`pollMs x 2^failures`, at most `maxBackoffMs`); so is polling a dead endpoint. A head
+   * below the indexed block, or a head whose hash changed, starts a run at once (the index is rebuilt there).
+   */
   async run(): Promise<void> {
-    let lastBlock = -1;
+    let last: { number: number; hash: string | undefined } | undefined;
     let failures = 0;
     while (!this.stopping) {
       try {
         const summary = await this.runOnce();
-        lastBlock = summary.block;
+        last = { number: summary.block, hash: this.index.hash };
+        if (failures > 0) this.log.info({ failures, block: summary.block }, "recovered: runs succeed again");
         failures = 0;
         const busy = summary.liquidatableFound > 0 || summary.transactions > 0 || summary.errors.length > 0;
         this.log[busy ? "info" : "debug"](summaryJson(summary), "run finished");
       } catch (error) {
         if (this.stopping) break;
         failures += 1;
-        const delayMs = Math.min(60_000, this.pollMs * 2 ** Math.min(failures, 10));
-        this.log.error({ error: toPerpError(error).message, failures, retryInMs: delayMs }, "run failed");
+        const delayMs = this.backoffMs(failures);
+        if (error instanceof ContractsMissingError) {
+          this.log.error({ failures, retryInMs: delayMs }, error.message);
+        } else {
+          this.log.error({ error: toPerpError(error).message, failures, retryInMs: delayMs }, "run failed");
+        }
         await abortableDelay(delayMs, this.abort.signal);
         continue;
       }
-      await this.waitForBlockAfter(lastBlock);
+      await this.waitForNewHead(last);
     }
+    this.state = "stopped";
     this.log.info("keeper stopped");
   }
 
-  private async waitForBlockAfter(block: number): Promise<void> {
+  /** `pollMs x 2^failures`, at most `maxBackoffMs`. */
+  private backoffMs(failures: number): number {
+    return Math.min(this.maxBackoffMs, this.pollMs * 2 ** Math.min(failures, 30));
+  }
+
+  /**
+   * Polls the head every `pollMs` until it differs from `last` (a higher block, a lower one, or the same number
+   * with another hash). While the endpoint does not answer, the polls back off exponentially (one warning each,
+   * with the next delay); the first answer after that is logged.
+   */
+  private async waitForNewHead(last: { number: number; hash: string | undefined } | undefined): Promise<void> {
+    let failures = 0;
+    let downSince = 0;
     while (!this.stopping) {
+      let head: { number: number; hash: string | null } | null;
       try {
-        if ((await this.client.provider.getBlockNumber()) > block) return;
+        head = await this.client.provider.getBlock("latest");
       } catch (error) {
-        this.log.warn({ error: toPerpError(error).message }, "polling for a new block failed");
+        failures += 1;
+        if (failures === 1) downSince = Date.now();
+        const delayMs = this.backoffMs(failures);
+        this.state = "rpc-down";
+        this.lastError = toPerpError(error).message;
+        this.metrics?.rpcErrors.inc();
+        this.log.warn({ error: this.lastError, failures, retryInMs: delayMs }, "polling for a new block failed; backing off");
+        await abortableDelay(delayMs, this.abort.signal);
+        continue;
       }
+      this.lastContactAt = Date.now();
+      if (failures > 0) {
+        this.log.info({ failures, downMs: Date.now() - downSince }, "the RPC endpoint answers again");
+        failures = 0;
+        this.state = this.consecutiveFailures > 0 ? "failing" : "ok";
+      }
+      if (head) {
+        this.headBlock = head.number;
+        this.metrics?.headBlock.set(head.number);
+      }
+      if (!last || !head || head.number !== last.number || head.hash !== last.hash) return;
       await abortableDelay(this.pollMs, this.abort.signal);
     }
+  }
+
+  /** The keeper's state for a health check: ok while its runs succeed and the endpoint answers. */
+  health(now = Date.now()): KeeperHealth {
+    const contactAge = this.lastContactAt === undefined ? undefined : now - this.lastContactAt;
+    let status = this.state;
+    if (status === "ok" && (contactAge === undefined || contactAge > this.staleAfterMs)) status = "stale";
+    return {
+      status,
+      healthy: status === "ok",
+      lastBlock: this.lastBlock,
+      headBlock: this.headBlock,
+      lagBlocks: this.lastBlock < 0 || this.headBlock < 0 ? null : Math.max(0, this.headBlock - this.lastBlock),
+      indexSize: this.index.size,
+      lastScanAt: this.lastScanAt === undefined ? null : new Date(this.lastScanAt).toISOString(),
+      lastScanAgeSeconds: this.lastScanAt === undefined ? null : (now - this.lastScanAt) / 1000,
+      consecutiveFailures: this.consecutiveFailures,
+      lastError: this.lastError ?? null,
+    };
   }
 
   /**
@@ -328,10 +480,42 @@ export class Keeper {
     if (this.passRunning) throw new KeeperConfigError("a run of this keeper is already in progress");
     this.passRunning = true;
     try {
-      return await this.pass();
+      const summary = await this.pass();
+      this.consecutiveFailures = 0;
+      this.lastError = undefined;
+      this.state = "ok";
+      return summary;
+    } catch (error) {
+      const failure = await this.explain(error);
+      this.consecutiveFailures += 1;
+      this.lastError = failure.message;
+      this.state = failure instanceof ContractsMissingError ? "contracts-missing" : isTransientError(failure) ? "rpc-down" : "failing";
+      this.metrics?.runFailures.inc();
+      throw failure;
     } finally {
       this.passRunning = false;
     }
+  }
+
+  /**
+   * A failure to decode a call's answer usually means there is no contract at the address: then the engine's and
+   * the lens's code are checked, and a missing one is reported as `ContractsMissingError` (the index is reset: the
+   * chain under it is not the one it was built from).
+   */
+  private async explain(error: unknown): Promise<Error> {
+    if (!isDecodeError(error)) return error instanceof Error ? error : toPerpError(error);
+    const { PerpEngine, PerpLens } = this.client.deployment.contracts;
+    try {
+      for (const address of [PerpEngine, PerpLens]) {
+        if ((await this.client.provider.getCode(address)) === "0x") {
+          this.index.reset();
+          return new ContractsMissingError(address, this.client.deployment.chainId);
+        }
+      }
+    } catch {
+      // The endpoint went away meanwhile: report the original failure.
+    }
+    return toPerpError(error);
   }
 
   private async pass(): Promise<RunSummary> {
@@ -342,12 +526,23 @@ export class Keeper {
 
     // ------------------------------------------------------------------ scan
     const latest = await withRetry(() => this.client.provider.getBlockNumber(), this.retry);
+    this.lastContactAt = Date.now();
+    this.headBlock = latest;
+    this.metrics?.headBlock.set(latest);
+    const previousIndexBlock = this.index.block;
     const [sync, marketList, protocol] = await Promise.all([
       this.index.sync(latest),
       withRetry(() => this.client.markets(latest), this.retry),
       withRetry(() => this.client.protocolParams(latest), this.retry),
     ]);
-    if (sync.reorg) this.log.warn({ block: latest }, "chain reorganisation detected: index rebuilt from the start block");
+    if (sync.headBelowIndex) {
+      this.log.warn(
+        { block: latest, indexedBlock: previousIndexBlock },
+        "chain head below the indexed block (node restarted or chain reverted): index rebuilt from the start block",
+      );
+    } else if (sync.reorg) {
+      this.log.warn({ block: latest }, "chain reorganisation detected: index rebuilt from the start block");
+    }
     if (sync.rebuilt) {
       this.log.info({ fromBlock: sync.fromBlock, toBlock: sync.toBlock, events: sync.events, positions: this.index.size }, "position index built");
     }
@@ -366,8 +561,11 @@ export class Keeper {
         invalidHealth: evaluation.invalid,
         nearest: evaluation.nearest.map((p) => ({
           trader: p.trader,
-          marketId: p.marketId,
-          liquidationPrice: p.liquidationPrice,
+          market: this.symbol(p.marketId),
+          side: p.size > 0n ? "long" : "short",
+          margin: p.isolated ? "isolated" : "cross",
+          priceUsd: usdOrUndefined(markets.get(p.marketId)?.price),
+          liquidationPriceUsd: usdOrUndefined(p.liquidationPrice),
           distancePercent: p.distance === undefined ? undefined : formatPlain(p.distance * 100n),
         })),
         ms: Math.round(scanSeconds * 1000),
@@ -377,6 +575,9 @@ export class Keeper {
     if (evaluation.mirrorMismatches > 0) {
       this.log.warn({ count: evaluation.mirrorMismatches }, "the SDK mirror disagrees with the lens on liquidatability; following the lens");
     }
+    this.lastBlock = latest;
+    this.lastScanAt = Date.now();
+    this.metrics?.scanned(latest, this.index.size, positionsScanned, evaluation.units.length, scanSeconds);
     await this.options.onScanned?.({ block: latest, timestamp, markets, evaluation });
 
     // ------------------------------------------------------------------ liquidate
@@ -386,6 +587,7 @@ export class Keeper {
     } else {
       tally.deferred += evaluation.units.length;
     }
+    if (this.options.autoDeleverage && !this.stopping) await this.deleverage(views, tally);
     const rpcAfter = this.options.rpcStats?.();
     return {
       block: latest,
@@ -397,19 +599,90 @@ export class Keeper {
       skippedUnprofitable: tally.skippedUnprofitable,
       deferred: tally.deferred,
       failed: tally.failed,
+      deleveraged: tally.deleveraged,
+      marketsOverPnlBound: tally.marketsOverPnlBound,
       transactions: tally.transactions,
       gasUsed: tally.gasUsed,
       gasCostWei: tally.gasCostWei,
       rewardsUsd: tally.rewardsUsd,
       scanSeconds,
       liquidationSeconds: (performance.now() - liquidationStarted) / 1000,
-      index: { fromBlock: sync.fromBlock, toBlock: sync.toBlock, events: sync.events, rebuilt: sync.rebuilt, reorg: sync.reorg },
+      index: {
+        fromBlock: sync.fromBlock,
+        toBlock: sync.toBlock,
+        events: sync.events,
+        rebuilt: sync.rebuilt,
+        reorg: sync.reorg,
+        headBelowIndex: sync.headBelowIndex,
+      },
       rpc: rpcBefore && rpcAfter ? rpcStatsSince(rpcBefore, rpcAfter) : undefined,
       retries: this.retries - retriesBefore,
       aborted: this.stopping,
       transactionHashes: tally.hashes,
       errors: tally.errors,
     };
+  }
+
+  // ====================================================================================== names in the logs
+
+  /** The deployment's symbol of a market ("ETH-USD"). */
+  private symbol(marketId: number): string {
+    return this.client.deployment.markets.find((m) => m.id === marketId)?.symbol ?? `market ${marketId}`;
+  }
+
+  /** "ETH-USD" for an isolated unit, "cross (ETH-USD, BTC-USD)" for a cross account. */
+  private unitMarket(unit: LiquidationUnit): string {
+    return unit.isolated ? this.symbol(unit.marketId) : `cross (${unit.marketIds.map((id) => this.symbol(id)).join(", ")})`;
+  }
+
+  /** A unit as the logs name it: trader, market, the reward it pays (USD). */
+  private target(unit: LiquidationUnit): Record<string, string> {
+    return { trader: unit.trader, market: this.unitMarket(unit), rewardUsd: formatPlain(unit.reward) };
+  }
+
+  // ====================================================================================== auto-deleveraging
+
+  /** The deleveraging phase (`adl.ts`), with this keeper's sending, receipts and counters. */
+  private async deleverage(views: readonly PositionHealth[], tally: Tally): Promise<void> {
+    let fees: FeeData | undefined;
+    // Read afresh before the first send: the nonce kept from an earlier run may be stale.
+    this.nonce = undefined;
+    const out = await deleverage(
+      {
+        client: this.client,
+        log: this.log,
+        retry: this.retry,
+        maxTransactions: this.maxDeleveragesPerRun,
+        stopping: () => this.stopping,
+        send: async (data, gas) => {
+          fees ??= await withRetry(() => this.client.provider.getFeeData(), this.retry);
+          return (await this.sendToEngine(data, gas, fees)).hash;
+        },
+        receipt: (hash) => this.receiptOf(hash),
+        onDeleveraged: () => this.metrics?.deleveraged.inc(),
+        onFailedTransaction: () => (this.nonce = undefined),
+      },
+      views,
+    );
+    tally.deleveraged += out.deleveraged;
+    tally.marketsOverPnlBound = out.marketsOverPnlBound;
+    tally.transactions += out.transactions;
+    tally.gasUsed += out.gasUsed;
+    tally.gasCostWei += out.gasCostWei;
+    tally.hashes.push(...out.hashes);
+    tally.errors.push(...out.errors);
+  }
+
+  /** The receipt of `hash`, polled until mined or `txTimeoutMs` (null then). */
+  private async receiptOf(hash: string): Promise<TransactionReceipt | null> {
+    const deadline = Date.now() + this.txTimeoutMs;
+    for (;;) {
+      const receipt = await withRetry(() => this.client.provider.getTransactionReceipt(hash), { ...this.retry, signal: undefined }).catch(
+        () => null,
+      );
+      if (receipt || Date.now() > deadline) return receipt;
+      await abortableDelay(Math.min(this.pollMs, 500));
+    }
   }
 
   // ====================================================================================== liquidation phase
@@ -438,13 +711,17 @@ export class Keeper {
       } catch (error) {
         const message = toPerpError(error).message;
         tally.failed += batch.length;
+        this.metrics?.liquidationsFailed.inc(batch.length);
         tally.errors.push(`simulation of a batch of ${batch.length} failed: ${message}`);
         this.log.error({ units: batch.length, error: message }, "simulation failed; batch skipped");
         continue;
       }
       tally.noLongerLiquidatable += batch.length - simulated.units.length;
       if (simulated.expected === 0) {
-        this.log.info({ units: batch.length }, "batch no longer liquidatable (another keeper was first, or it recovered); nothing sent");
+        this.log.info(
+          { units: batch.length, targets: batch.map((u) => this.target(u)) },
+          "batch no longer liquidatable (another keeper was first, or it recovered); nothing sent",
+        );
         continue;
       }
       const reward = simulated.units.reduce((sum, unit) => sum + unit.reward, 0n);
@@ -452,7 +729,14 @@ export class Keeper {
       if (reward - costUsd < this.minProfitUsd) {
         tally.skippedUnprofitable += simulated.units.length;
         this.log.info(
-          { units: simulated.units.length, gas: simulated.gas, gasPrice, rewardUsd: formatUsd(reward), gasCostUsd: formatUsd(costUsd), minProfitUsd: formatUsd(this.minProfitUsd) },
+          {
+            units: simulated.units.length,
+            gas: simulated.gas,
+            gasPriceWei: gasPrice,
+            rewardUsd: formatPlain(reward),
+            gasCostUsd: formatPlain(costUsd),
+            minProfitUsd: formatPlain(this.minProfitUsd),
+          },
           "batch not profitable; skipped",
         );
         continue;
@@ -461,13 +745,24 @@ export class Keeper {
         const tx = await this.send(simulated, fees);
         pending.push(tx);
         sent += 1;
+        this.metrics?.liquidationsSent.inc(simulated.units.length);
         this.log.info(
-          { hash: tx.hash, nonce: tx.nonce, units: simulated.units.length, expected: simulated.expected, gas: simulated.gas, rewardUsd: formatUsd(reward), gasCostUsd: formatUsd(costUsd) },
+          {
+            hash: tx.hash,
+            nonce: tx.nonce,
+            units: simulated.units.length,
+            expected: simulated.expected,
+            gas: simulated.gas,
+            rewardUsd: formatPlain(reward),
+            gasCostUsd: formatPlain(costUsd),
+            targets: simulated.units.map((u) => this.target(u)),
+          },
           "liquidation sent",
         );
       } catch (error) {
         const message = toPerpError(error).message;
         tally.failed += simulated.units.length;
+        this.metrics?.liquidationsFailed.inc(simulated.units.length);
         tally.errors.push(`sending a batch of ${simulated.units.length} failed: ${message}`);
         this.log.error({ units: simulated.units.length, error: message }, "sending failed");
       }
@@ -520,13 +815,19 @@ export class Keeper {
     }
   }
 
-  /** Signs and broadcasts one `liquidateMany`; re-reads the nonce and signs again if it was taken meanwhile. */
+  /** Signs and broadcasts one `liquidateMany`. */
   private async send(simulated: Simulated, fees: FeeData): Promise<Pending> {
     const data = this.client.engine.interface.encodeFunctionData("liquidateMany", [
       simulated.units.map((u) => u.trader),
       simulated.units.map((u) => BigInt(u.marketId)),
     ]);
-    const gasLimit = (simulated.gas * BigInt(100 + this.gasLimitMarginPercent)) / 100n;
+    const { hash, nonce } = await this.sendToEngine(data, simulated.gas, fees);
+    return { hash, nonce, units: simulated.units, expected: simulated.expected };
+  }
+
+  /** Signs and broadcasts one call to the engine; re-reads the nonce and signs again if it was taken meanwhile. */
+  private async sendToEngine(data: string, gas: bigint, fees: FeeData): Promise<{ hash: string; nonce: number }> {
+    const gasLimit = (gas * BigInt(100 + this.gasLimitMarginPercent)) / 100n;
     for (let attempt = 1; ; attempt++) {
       const nonce =
         this.nonce ?? (await withRetry(() => this.client.provider.getTransactionCount(this.address, "pending"), this.retry));
@@ -546,7 +847,7 @@ export class Keeper {
         // without the raw transaction its hash is unknown until the node answers, so a lost answer is not retried.
         const response = await this.signer.sendTransaction(request);
         this.nonce = nonce + 1;
-        return { hash: response.hash, nonce, units: simulated.units, expected: simulated.expected };
+        return { hash: response.hash, nonce };
       }
       const hash = keccak256(raw);
       try {
@@ -560,14 +861,14 @@ export class Keeper {
           }
         }, this.retry);
         this.nonce = nonce + 1;
-        return { hash, nonce, units: simulated.units, expected: simulated.expected };
+        return { hash, nonce };
       } catch (error) {
         if (!isNonceError(error) || attempt >= 3) throw error;
         // Our own earlier broadcast may have been mined in between; otherwise another sender used the nonce.
         const known = await withRetry(() => this.client.provider.getTransaction(hash), this.retry).catch(() => null);
         if (known) {
           this.nonce = nonce + 1;
-          return { hash, nonce, units: simulated.units, expected: simulated.expected };
+          return { hash, nonce };
         }
         this.log.warn({ nonce, error: toPerpError(error).message }, "nonce already used; re-reading it and signing again");
         this.nonce = undefined;
@@ -609,12 +910,14 @@ export class Keeper {
         tally.gasCostWei += receipt.gasUsed * receipt.gasPrice;
         if (receipt.status !== 1) {
           tally.failed += tx.units.length;
+          this.metrics?.liquidationsFailed.inc(tx.units.length);
           tally.errors.push(`transaction ${tx.hash} reverted`);
-          this.log.error({ hash: tx.hash }, "liquidation transaction reverted");
+          this.log.error({ hash: tx.hash, targets: tx.units.map((u) => this.target(u)) }, "liquidation transaction reverted");
           return;
         }
         let liquidated = 0;
         let reward = 0n;
+        const done: Record<string, string>[] = [];
         for (const log of receipt.logs) {
           if (log.address.toLowerCase() !== engineAddress) continue;
           if (log.topics[0] === closedTopic) tally.positionsClosed += 1;
@@ -622,14 +925,36 @@ export class Keeper {
           const parsed = engine.interface.parseLog(log);
           if (parsed && String(parsed.args.keeper).toLowerCase() === me) {
             liquidated += 1;
-            reward += parsed.args.keeperReward as bigint;
+            const unitReward = parsed.args.keeperReward as bigint;
+            reward += unitReward;
+            const trader = String(parsed.args.trader);
+            const marketId = parsed.args.marketId as bigint;
+            const unit = tx.units.find(
+              (u) => u.trader.toLowerCase() === trader.toLowerCase() && (marketId === CROSS_MARKET ? !u.isolated : u.isolated && BigInt(u.marketId) === marketId),
+            );
+            done.push({
+              trader,
+              market: unit ? this.unitMarket(unit) : marketId === CROSS_MARKET ? "cross" : this.symbol(Number(marketId)),
+              equityUsd: formatPlain(parsed.args.equity as bigint),
+              rewardUsd: formatPlain(unitReward),
+            });
           }
         }
         tally.liquidated += liquidated;
         tally.rewardsUsd += reward;
         tally.noLongerLiquidatable += tx.units.length - liquidated;
+        this.metrics?.liquidationsMined.inc(liquidated);
+        this.metrics?.rewardsUsd.inc(Number(formatPlain(reward)));
         this.log.info(
-          { hash: tx.hash, block: receipt.blockNumber, liquidated, skippedOnChain: tx.units.length - liquidated, gasUsed: receipt.gasUsed, rewardUsd: formatUsd(reward) },
+          {
+            hash: tx.hash,
+            block: receipt.blockNumber,
+            liquidated,
+            skippedOnChain: tx.units.length - liquidated,
+            gasUsed: receipt.gasUsed,
+            rewardUsd: formatPlain(reward),
+            liquidations: done,
+          },
           "liquidation mined",
         );
       });
@@ -638,6 +963,7 @@ export class Keeper {
       if (Date.now() > deadline) {
         for (const tx of open) {
           tally.failed += tx.units.length;
+          this.metrics?.liquidationsFailed.inc(tx.units.length);
           tally.errors.push(`transaction ${tx.hash} (nonce ${tx.nonce}) not mined after ${this.txTimeoutMs} ms`);
           this.log.error({ hash: tx.hash, nonce: tx.nonce }, "liquidation not mined in time; the next run re-checks its units");
         }

@@ -26,9 +26,11 @@ import {
   resolveDeployment,
   type KeeperCliConfig,
 } from "./config.js";
-import { Keeper, KeeperConfigError, formatPlain, summaryJson } from "./keeper.js";
+import { ContractsMissingError, Keeper, KeeperConfigError, formatPlain, summaryJson } from "./keeper.js";
 import { KeystoreError, readKeystoreValue } from "../lib/keystore.js";
+import { watchWrappers } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
+import { KeeperMetrics, startOpsServer, type OpsServer } from "./metrics.js";
 
 /** `eth_chainId` with a time-out and a few retries, without ethers' endless network detection. */
 async function chainIdOf(url: string, timeoutMs: number, attempts: number): Promise<number> {
@@ -79,7 +81,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2; // printed by commander
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, 2, config.logFormat);
   const { deployment, source: deploymentSource } = resolveDeployment(config.deployment, env);
   const { key, source: keySource } = await privateKey(config, env);
   const chainId = await chainIdOf(config.rpcUrl, config.rpcTimeoutMs, Math.min(config.retries, 3));
@@ -107,15 +109,15 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       withRetry(() => provider.getBalance(wallet.address), retry),
     ]);
     if (engineCode === "0x" || lensCode === "0x") {
-      const missing = engineCode === "0x" ? `PerpEngine ${deployment.contracts.PerpEngine}` : `PerpLens ${deployment.contracts.PerpLens}`;
+      const missing = new ContractsMissingError(engineCode === "0x" ? deployment.contracts.PerpEngine : deployment.contracts.PerpLens, chainId);
       throw new ConfigError(
-        `no contract at the deployment's ${missing} on chain ${chainId}: ${deploymentSource} does not describe this ` +
-          "chain (a restarted local node needs `npm run deploy -- --network localhost` again)",
+        `${missing.message} (${deploymentSource}; a restarted local node needs \`npm run deploy -- --network localhost\` again)`,
       );
     }
     if (balance === 0n) {
       throw new ConfigError(`the keeper account ${wallet.address} has a zero balance on chain ${chainId}: it cannot pay for gas; fund it first`);
     }
+    const metrics = config.metricsPort === undefined ? undefined : new KeeperMetrics();
     const keeper = await Keeper.create({
       client,
       logger,
@@ -129,7 +131,19 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       txTimeoutMs: config.txTimeoutMs,
       retry,
       rpcStats: () => provider.stats,
+      metrics,
+      autoDeleverage: config.autoDeleverage,
+      maxDeleveragesPerRun: config.maxDeleverages,
+      maxBackoffMs: config.maxBackoffMs,
     });
+    let server: OpsServer | undefined;
+    if (metrics) {
+      try {
+        server = await startOpsServer({ port: config.metricsPort!, metrics, health: () => keeper.health() });
+      } catch (error) {
+        throw new ConfigError(`--metrics-port ${config.metricsPort}: cannot listen on 127.0.0.1: ${(error as Error).message}`);
+      }
+    }
     logger.info(
       {
         rpc: redactUrl(config.rpcUrl),
@@ -137,30 +151,40 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         deployment: deploymentSource,
         engine: deployment.contracts.PerpEngine,
         keeper: wallet.address,
+        pid: process.pid,
         keySource,
-        balance: formatPlain(balance),
+        balanceEth: formatPlain(balance),
         fromBlock: config.fromBlock ?? deployment.deploymentBlock,
         batchSize: config.batchSize,
         minProfitUsd: formatPlain(config.minProfitUsd),
         mode: config.once ? "once" : "continuous",
+        autoDeleverage: config.autoDeleverage,
+        metrics: server ? `http://127.0.0.1:${server.port}/metrics` : undefined,
       },
       "keeper started",
     );
     installSignalHandlers(keeper, logger);
-    if (config.once) {
-      const summary = await keeper.runOnce();
-      process.stdout.write(`${JSON.stringify(summaryJson(summary))}\n`);
-      logger.info("keeper stopped");
-      return summary.errors.length === 0 ? 0 : 1;
+    try {
+      if (config.once) {
+        const summary = await keeper.runOnce();
+        process.stdout.write(`${JSON.stringify(summaryJson(summary))}\n`);
+        logger.info("keeper stopped");
+        return summary.errors.length === 0 ? 0 : 1;
+      }
+      await keeper.run();
+      return 0;
+    } finally {
+      await server?.close();
     }
-    await keeper.run();
-    return 0;
   } finally {
     provider.destroy();
   }
 }
 
-/** First SIGINT/SIGTERM: stop gracefully (exit 0). A second one: exit at once (code 130). */
+/**
+ * First SIGINT/SIGTERM: stop gracefully (exit 0). A second one: exit at once (code 130). The same graceful stop when
+ * the `npm run` wrapper that started the keeper is gone (see lifecycle.ts: npm's `sh` does not pass SIGTERM on).
+ */
 function installSignalHandlers(keeper: Keeper, logger: Logger): void {
   let received = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -174,6 +198,12 @@ function installSignalHandlers(keeper: Keeper, logger: Logger): void {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  watchWrappers((pid) => {
+    if (received > 0) return;
+    received += 1;
+    logger.info({ wrapperPid: pid }, "stopping: the npm run wrapper exited (signal not passed on); finishing the current step");
+    keeper.stop();
+  });
 }
 
 main(process.argv.slice(2), process.env).then(

@@ -39,6 +39,11 @@ export interface IndexSync {
   /** True when the index was (re)built from the start block: first sync, or a reorganisation was detected. */
   readonly rebuilt: boolean;
   readonly reorg: boolean;
+  /**
+   * True when the chain head was below the block the index was synced to (a restarted local node, or a chain
+   * reverted to a snapshot): the index was rebuilt at once, without waiting for the head to catch up.
+   */
+  readonly headBelowIndex: boolean;
 }
 
 /**
@@ -60,6 +65,11 @@ export class ChainIndex {
     private readonly retry: RetryOptions,
   ) {}
 
+  /** Hash of the block the index reflects (undefined before the first sync). */
+  get hash(): string | undefined {
+    return this.syncedHash;
+  }
+
   /** The block the index reflects (-1 before the first sync). */
   get block(): number {
     return this.syncedTo;
@@ -71,6 +81,13 @@ export class ChainIndex {
 
   positions(): PositionKey[] {
     return this.index.positions();
+  }
+
+  /** Forgets everything: the next `sync` rebuilds the index from `startBlock` (the chain behind it changed). */
+  reset(): void {
+    this.index = new PositionIndex();
+    this.syncedTo = -1;
+    this.syncedHash = undefined;
   }
 
   /** Forgets a pair the lens reports closed (its closing event may be in a block not read yet). */
@@ -105,7 +122,7 @@ export class ChainIndex {
     this.index.apply(events);
     this.syncedTo = latest;
     this.syncedHash = block.hash;
-    return { fromBlock, toBlock: latest, events: events.length, rebuilt: initial || reorg, reorg, block };
+    return { fromBlock, toBlock: latest, events: events.length, rebuilt: initial || reorg, reorg, headBelowIndex: shorter, block };
   }
 
   private async readEvents(fromBlock: number, toBlock: number): Promise<PositionEvent[]> {
@@ -151,6 +168,8 @@ export interface LiquidationUnit extends PositionKey {
   readonly isolated: boolean;
   /** Positions the liquidation closes (all cross positions of the account for a cross unit). */
   readonly positions: number;
+  /** The markets of those positions (one for an isolated unit). */
+  readonly marketIds: readonly number[];
   readonly notional: bigint;
   /** The keeper reward it pays at the scanned prices: min(max(ratio x notional, min), max), USD WAD. */
   readonly reward: bigint;
@@ -277,6 +296,7 @@ export function evaluate(
         marketId: view.marketId,
         isolated: true,
         positions: 1,
+        marketIds: [view.marketId],
         notional: view.notional,
         reward: clampReward(math.mulWadDown(view.notional, ratio), protocol),
         distance: evaluated.find((e) => e.marketId === view.marketId)?.distance,
@@ -302,6 +322,7 @@ export function evaluate(
         marketId: first.marketId,
         isolated: false,
         positions: cross.length,
+        marketIds: cross.map((view) => view.marketId),
         notional: first.notional,
         reward: clampReward(base, protocol),
         distance: distances.reduce<bigint | undefined>(

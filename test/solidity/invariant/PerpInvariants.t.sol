@@ -78,31 +78,21 @@ contract PerpInvariantsTest is ProtocolSetup {
         assertEq(handler.totalFunding() - vaultFunding, dust, "traders' funding != vault's + dust");
     }
 
-    /// 3 and 4 are checked inside each liquidation and isolated trade; a violation is recorded and reported here.
-    function invariant_liquidationAndIsolation() public view {
+    /// 3, 4, 11 and 12 as properties of one call, checked by the handler inside the call and recorded:
+    /// - 3 and 4: a liquidation succeeds exactly when the view says liquidatable; isolation holds;
+    /// - 12: every liquidation credits the whole reward to the keeper and the whole remainder to the trader, also when
+    ///   the keeper is the trader (cross or isolated): a keeper liquidating itself loses nothing, strands nothing;
+    /// - 12: a successful debit (withdraw, addMargin, removeMargin, isolated open) is followed at once by a
+    ///   liquidation attempt of the account and the position, which must be refused;
+    /// - 11: closing a position is never refused, and a free balance (trader, or what `maxWithdraw` promises an LP)
+    ///   can always be withdrawn, by every actor in any order;
+    /// - governance: whatever parameter set the engine accepts lies within SPEC's hard bounds.
+    /// (One invariant function, not five: each runs its own campaign, and the campaigns are what costs time.)
+    function invariant_perCallProperties() public view {
         _noViolation(handler.violation());
-    }
-
-    /// 12. A successful debit (withdraw, addMargin, removeMargin, isolated open) is followed at once by a liquidation
-    /// attempt of the account and the position, which must be refused.
-    function invariant_debitNeverLeavesLiquidatable() public view {
-        _noViolation(handler.debitViolation());
-    }
-
-    /// 12. Every liquidation credits the whole reward to the keeper and the whole remainder to the trader, also
-    /// when the keeper is the trader (cross or isolated): a keeper liquidating itself loses nothing, strands nothing.
-    function invariant_liquidationCreditsInFull() public view {
         _noViolation(handler.creditViolation());
-    }
-
-    /// 11. Closing a position is never refused, and a trader's free balance (no position behind it) or what
-    /// `maxWithdraw` promises an LP can always be withdrawn, by every actor in any order.
-    function invariant_freeBalancesWithdrawable() public view {
+        _noViolation(handler.debitViolation());
         _noViolation(handler.exitViolation());
-    }
-
-    /// Governance: whatever parameter set the engine accepts lies within SPEC's hard bounds.
-    function invariant_parametersWithinBounds() public view {
         _noViolation(handler.boundsViolation());
     }
 
@@ -110,7 +100,7 @@ contract PerpInvariantsTest is ProtocolSetup {
         assertTrue(bytes(violation).length == 0, violation);
     }
 
-    /// 5. Open-interest and entry aggregates equal the sums over positions.
+    /// 5. Open-interest and entry aggregates equal the sums over positions (and the vault views never revert).
     function invariant_aggregates() public view {
         uint256 openNotional;
         for (uint256 market; market < 2; ++market) {
@@ -130,6 +120,9 @@ contract PerpInvariantsTest is ProtocolSetup {
             assertEq(int256(state.entryFundingSum), entryFunding, "entry-funding sum");
         }
         assertEq(engine.totalOpenNotional(), openNotional, "total open notional");
+        // The vault's NAV views never revert, whatever state the sequence reached.
+        vault.totalAssets();
+        vault.maxWithdraw(LP);
     }
 
     /// 6. Conservation per trader: what it holds plus what it withdrew is exactly what it deposited plus realised PnL,
@@ -147,23 +140,14 @@ contract PerpInvariantsTest is ProtocolSetup {
         }
     }
 
-    /// The vault's NAV view never reverts, whatever state the sequence reached.
-    function invariant_vaultViewsNeverRevert() public view {
-        vault.totalAssets();
-        vault.maxWithdraw(LP);
-    }
-
-    /// 11. Vault cash never goes below zero: a winner is paid from vault cash and only from it.
-    function invariant_vaultCashNeverNegative() public view {
+    /// 11. Vault cash never goes below zero (a winner is paid from vault cash and only from it); the engine's tokens
+    /// cover everything it owes now (every positive cross balance, every isolated margin, the insurance fund,
+    /// vault cash); and from whatever state the sequence reached, every trader can close everything and withdraw
+    /// its whole balance, one after the other, and the LP can then withdraw what `maxWithdraw` promises. The exits
+    /// run as a call that reverts at the end, so that the state is unchanged.
+    function invariant_winnersPaidFromVaultCash() public {
         assertGe(engine.vaultCash(), 0, "vault cash below zero");
-    }
-
-    /// 11. The engine's tokens cover everything it owes now: every positive cross balance, every isolated margin,
-    /// the insurance fund and (non-negative) vault cash.
-    function invariant_engineCoversWhatItOwes() public view {
-        int256 owed = int256(engine.insuranceFund());
-        int256 cash = engine.vaultCash();
-        if (cash > 0) owed += cash;
+        int256 owed = int256(engine.insuranceFund()) + engine.vaultCash();
         for (uint256 i; i < handler.actorCount(); ++i) {
             address actor = handler.actorAt(i);
             (int256 balance,) = engine.getAccount(actor);
@@ -171,12 +155,6 @@ contract PerpInvariantsTest is ProtocolSetup {
             for (uint256 market; market < 2; ++market) owed += int256(uint256(engine.getPosition(actor, market).margin));
         }
         assertGe(int256(usdc.balanceOf(address(engine)) * 1e12), owed, "engine holds less than it owes");
-    }
-
-    /// 11. From whatever state the sequence reached, every trader can close everything and withdraw its whole
-    /// balance, one after the other, and the LP can then withdraw what `maxWithdraw` promises. Run as a call that
-    /// reverts at the end, so that the state is unchanged.
-    function invariant_everyoneCanExit() public {
         try this.exitEveryone() {
             revert("exitEveryone returned");
         } catch (bytes memory reason) {

@@ -75,7 +75,7 @@ contract PerpInvariantsTest is ProtocolSetup {
 
     /// 5. Open-interest and entry aggregates equal the sums over positions.
     function invariant_aggregates() public view {
-        uint256 openNotional;
+        uint256 markNotional;
         for (uint256 market; market < 2; ++market) {
             (,,, MarketState memory state) = engine.getMarket(market);
             uint256 longs;
@@ -86,13 +86,13 @@ contract PerpInvariantsTest is ProtocolSetup {
                 if (pos.size > 0) longs += uint256(int256(pos.size));
                 else shorts += uint256(-int256(pos.size));
                 entryFunding += PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex);
-                openNotional += PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice) * 1e12;
             }
+            markNotional += PerpMath.markNotionalUsd6Up(longs + shorts, state.lastPrice) * 1e12;
             assertEq(state.longOpenInterest, longs, "long open interest");
             assertEq(state.shortOpenInterest, shorts, "short open interest");
             assertEq(int256(state.entryFundingSum), entryFunding, "entry-funding sum");
         }
-        assertEq(engine.totalOpenNotional(), openNotional, "total open notional");
+        assertEq(engine.totalMarkNotional(), markNotional, "total mark notional");
     }
 
     /// 6. Conservation per trader: what it holds plus what it withdrew is exactly what it deposited plus realised PnL,

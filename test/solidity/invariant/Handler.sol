@@ -24,6 +24,7 @@ contract Handler {
     /// @dev SPEC "Markets": governance bounds that every accepted parameter set must satisfy.
     uint256 internal constant MAX_KEEPER_REWARD_MIN = 50e18;
     uint256 internal constant MAX_KEEPER_REWARD_MAX = 10_000e18;
+    uint256 internal constant MAX_MARGIN_STEP = 0.25e18;
 
     PerpEngine public immutable engine;
     LiquidityVault public immutable vault;
@@ -55,6 +56,17 @@ contract Handler {
     int256 public insuranceTopUps;
     int256 public vaultDeposits;
     int256 public vaultWithdrawals;
+    /// @notice Profit claims (what the vault could not pay at once): created, and paid from vault income.
+    int256 public totalClaimsCreated;
+    int256 public totalClaimsPaid;
+    /// @notice Deficit (bad debt beyond insurance and vault cash) repaid from vault income.
+    int256 public totalDeficitRepaid;
+    /// @notice Deficit that a liquidation left: its BadDebtCovered reports it inside `fromVault` (the vault takes the
+    /// unit, cash stops at zero), whereas `coverBadDebt` reports only what cash paid and the deficit separately.
+    int256 public liquidationDeficit;
+    /// @dev shortfall - fromInsurance - fromVault of the last BadDebtCovered: a DeficitIncreased of exactly this
+    /// amount right after it comes from `coverBadDebt`.
+    uint256 internal uncoveredByLastCover;
     uint256 public settlements;
     /// @notice Sum over settlements of (what the trader paid - the vault's rounded-down share), from each
     /// position's size and index before the call and the index it settled at.
@@ -263,6 +275,18 @@ contract Handler {
         if (ok) _liquidateAfterDebit(actor, NO_MARKET, "addMargin");
     }
 
+    /// Tops up an isolated margin straight from the wallet (no price, no debit of the cross balance).
+    function addMarginFromWallet(uint256 actorSeed, uint256 marketSeed, uint256 amountSeed) external fresh {
+        address actor = _trader(actorSeed);
+        _snapshot(actor);
+        uint256 amount = 1 + amountSeed % 50_000e6;
+        vm.prank(actor);
+        try engine.addMarginFromWallet(marketSeed % 2, amount) {
+            deposited[actor] += int256(amount * TO_WAD); // tokens in, like a deposit (the event is MarginAdded)
+        } catch {}
+        _record(actor, false);
+    }
+
     function removeMargin(uint256 actorSeed, uint256 marketSeed, uint256 amountSeed) external fresh {
         address actor = _trader(actorSeed);
         _snapshot(actor);
@@ -314,6 +338,10 @@ contract Handler {
         bool isolated = crossMarkets & (1 << market) == 0;
         address keeper = selfKeeper ? trader : actors[actors.length - 1];
         (int256 keeperBefore,) = engine.getAccount(keeper);
+        // What the vault cannot pay at once is a claim: a credit is balance plus claim.
+        int256 claimBefore = int256(engine.profitClaim(trader));
+        crossBefore += claimBefore;
+        keeperBefore += int256(engine.profitClaim(keeper));
         uint256 eventsBefore = liquidatedEvents;
         bool ok;
         vm.prank(keeper);
@@ -332,9 +360,10 @@ contract Handler {
             return;
         }
         (int256 traderAfter,) = engine.getAccount(trader);
+        traderAfter += int256(engine.profitClaim(trader));
         int256 reward = int256(lastReward);
         // Isolated: the cross balance only ever receives the remainder; cross: the account is replaced by it.
-        int256 expected = (isolated ? crossBefore : int256(0)) + int256(lastRemainder) + (selfKeeper ? reward : int256(0));
+        int256 expected = (isolated ? crossBefore : claimBefore) + int256(lastRemainder) + (selfKeeper ? reward : int256(0));
         if (isolated && traderAfter < crossBefore) violation = "isolated liquidation decreased cross balance";
         if (traderAfter != expected) {
             creditViolation = selfKeeper
@@ -343,6 +372,7 @@ contract Handler {
         }
         if (!selfKeeper) {
             (int256 keeperAfter,) = engine.getAccount(keeper);
+            keeperAfter += int256(engine.profitClaim(keeper));
             if (keeperAfter != keeperBefore + reward) creditViolation = "liquidation: reward not credited to the keeper";
         }
     }
@@ -389,6 +419,7 @@ contract Handler {
             } catch {}
         } else {
             (,, MarketParams memory p,) = engine.getMarket(market);
+            (,, MarketParams memory old,) = engine.getMarket(market);
             uint256 v = valueSeed >> 8;
             if (field == 0) {
                 // Skew scale down to 5,000 ETH / 200 BTC (premiums of several %), caps at K / 10 as ParamsLib allows.
@@ -413,10 +444,16 @@ contract Handler {
             try engine.setMarketParams(market, p) {
                 accepted = true;
                 (,, MarketParams memory stored,) = engine.getMarket(market);
-                _checkMarketBounds(stored);
+                _checkMarketBounds(stored, old);
             } catch {}
         }
         if (accepted) ++paramChanges;
+        _record(address(0), false);
+    }
+
+    /// Anyone pays profit claims from vault cash, oldest first.
+    function payClaims(uint256 countSeed) external fresh {
+        engine.payClaims(1 + countSeed % 8);
         _record(address(0), false);
     }
 
@@ -473,7 +510,12 @@ contract Handler {
         if (p.keeperRewardMax > MAX_KEEPER_REWARD_MAX) boundsViolation = "accepted keeperRewardMax above $10,000";
     }
 
-    function _checkMarketBounds(MarketParams memory p) internal {
+    function _checkMarketBounds(MarketParams memory p, MarketParams memory old) internal {
+        // A margin ratio moves by at most a quarter of itself per change, and MMR never above the old IMR (SPEC: a
+        // bounded step, so that no single change makes healthy positions liquidatable).
+        if (!_withinStep(old.maintenanceMarginRatio, p.maintenanceMarginRatio)) boundsViolation = "MMR step above 25 %";
+        if (!_withinStep(old.initialMarginRatio, p.initialMarginRatio)) boundsViolation = "IMR step above 25 %";
+        if (p.maintenanceMarginRatio > old.initialMarginRatio) boundsViolation = "MMR raised above the old IMR";
         if (p.initialMarginRatio < 0.01e18) boundsViolation = "accepted leverage above 100x";
         if (p.maintenanceMarginRatio >= p.initialMarginRatio) boundsViolation = "accepted MMR >= IMR";
         if (p.makerFeeRate > 0.01e18 || p.takerFeeRate > 0.01e18) boundsViolation = "accepted a fee above 1 %";
@@ -528,10 +570,23 @@ contract Handler {
             } else if (topic == IPerpEngine.BadDebtCovered.selector) {
                 (uint256 shortfall, uint256 fromInsurance, uint256 fromVault) =
                     abi.decode(log.data, (uint256, uint256, uint256));
+                uncoveredByLastCover = shortfall - fromInsurance - fromVault;
                 if (byTrade) forgivenByTrade[trader] += int256(shortfall);
                 ++badDebts;
                 totalBadDebtFromInsurance += int256(fromInsurance);
                 totalBadDebtFromVault += int256(fromVault);
+            } else if (topic == IPerpEngine.ProfitClaimCreated.selector) {
+                totalClaimsCreated += int256(abi.decode(log.data, (uint256)));
+            } else if (topic == IPerpEngine.ProfitClaimPaid.selector) {
+                (uint256 paid,) = abi.decode(log.data, (uint256, uint256));
+                totalClaimsPaid += int256(paid);
+            } else if (topic == IPerpEngine.DeficitIncreased.selector) {
+                (uint256 amount,) = abi.decode(log.data, (uint256, uint256));
+                if (amount != uncoveredByLastCover) liquidationDeficit += int256(amount);
+                uncoveredByLastCover = 0;
+            } else if (topic == IPerpEngine.DeficitRepaid.selector) {
+                (uint256 repaid,) = abi.decode(log.data, (uint256, uint256));
+                totalDeficitRepaid += int256(repaid);
             } else if (topic == IPerpEngine.InsuranceFunded.selector) {
                 insuranceTopUps += int256(abi.decode(log.data, (uint256)) * TO_WAD);
             } else if (topic == IPerpEngine.VaultCashDeposited.selector) {
@@ -580,6 +635,11 @@ contract Handler {
         if (next > 1e15) next = 1e15;
         aggregator.setAnswer(int96(next));
         _record(address(0), false);
+    }
+
+    function _withinStep(uint256 current, uint256 next) internal pure returns (bool) {
+        uint256 step = current * MAX_MARGIN_STEP / WAD;
+        return next <= current + step && next + step >= current;
     }
 
     /// @dev A ratio moved by up to +-50 % of itself.

@@ -181,7 +181,9 @@ library AccountingLib {
         }
         if (account.crossMarkets != 0) {
             Valuation memory v = valueCross(s, trader, account.crossMarkets, account.crossBalance, NO_OVERRIDE, 0);
-            if (isLiquidatable(v)) revert IPerpEngine.AccountLiquidatable(trader, v.equity, v.maintenanceMargin);
+            if (isLiquidatable(v)) {
+                revert IPerpEngine.AccountLiquidatable(trader, v.equityAtClose, v.maintenanceMargin);
+            }
             int256 debit = amount.toInt256();
             int256 equityAfter = v.equityNoProfit - debit;
             if (equityAfter < v.initialMargin.toInt256()) {

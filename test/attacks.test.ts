@@ -472,4 +472,43 @@ describe("attacks that failed in the review keep failing", function () {
       .to.be.revertedWithCustomError(p.engine, "OpenInterestCapExceeded")
       .withArgs(ETH, false, wad(4), wad(3));
   });
+
+  it("rounding: 50 one-wei trades each pay a fee of at least 1 wei and never realise a positive PnL", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    await p.engine.connect(p.alice).deposit(usdc(1_000));
+    await p.engine.connect(p.alice).trade(ETH, wad(1), BUY, 0, false);
+    for (let i = 0; i < 50; i++) {
+      const tx = await p.engine.connect(p.alice).trade(ETH, i % 2 === 0 ? -1n : 1n, i % 2 === 0 ? SELL : BUY, 0, false);
+      const args = (await tx.wait())!.logs.map((l) => p.engine.interface.parseLog(l)).find((e) => e?.name === "PositionModified")!.args;
+      expect(args.fee >= 1n, `fee ${i}`).to.equal(true);
+      expect(args.realizedPnl <= 0n, `pnl ${i}`).to.equal(true);
+    }
+  });
+
+  it("rounding: twenty small reduces are no better than one reduce of the same size (funding off)", async function () {
+    const run = async (pieces: number) => {
+      const p = await deployProtocol();
+      await p.engine.setMarketParams(ETH, ethParams({ fundingFactor: 0n }));
+      await p.engine.connect(p.alice).deposit(usdc(10_000));
+      await p.engine.connect(p.alice).trade(ETH, wad("3.333333333333333333"), BUY, 0, false);
+      const piece = wad("3.333333333333333333") / BigInt(pieces);
+      for (let i = 1; i < pieces; i++) await p.engine.connect(p.alice).trade(ETH, -piece, SELL, 0, false);
+      const rest = (await p.engine.getPosition(p.alice, ETH)).size; // the last piece takes the division's dust
+      await p.engine.connect(p.alice).trade(ETH, -rest, SELL, 0, false);
+      return balanceOf(p, p.alice);
+    };
+    const one = await run(1);
+    const many = await run(20);
+    expect(many <= one, `many ${many} one ${one}`).to.equal(true);
+  });
+
+  it("a liquidation moves no tokens", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    await p.engine.connect(p.alice).deposit(usdc(1_000));
+    await p.engine.connect(p.alice).trade(ETH, wad(5), BUY, wad(1_000), true);
+    await setEth(p, wad(1500));
+    const held = await p.usdc.balanceOf(p.engine);
+    await p.engine.connect(p.keeper).liquidate(p.alice, ETH);
+    expect(await p.usdc.balanceOf(p.engine)).to.equal(held);
+  });
 });

@@ -181,7 +181,9 @@ library AccountingLib {
         }
         if (account.crossMarkets != 0) {
             Valuation memory v = valueCross(s, trader, account.crossMarkets, account.crossBalance, NO_OVERRIDE, 0);
-            if (isLiquidatable(v)) revert IPerpEngine.AccountLiquidatable(trader, v.equity, v.maintenanceMargin);
+            if (isLiquidatable(v)) {
+                revert IPerpEngine.AccountLiquidatable(trader, v.equityAtClose, v.maintenanceMargin);
+            }
             int256 debit = amount.toInt256();
             int256 equityAfter = v.equityNoProfit - debit;
             if (equityAfter < v.initialMargin.toInt256()) {
@@ -231,12 +233,12 @@ library AccountingLib {
         }
         ledger.vaultCash = cash.toInt96();
         ledger.insuranceFund += (feeToInsurance + uint256(fundingDust)).toUint96();
-        ledger.markNotionalUsd6 = (int256(uint256(ledger.markNotionalUsd6)) + markChange).toUint256().toUint64();
+        ledger.markNotionalUsd6 = (int256(uint256(ledger.markNotionalUsd6)) + markChange).toUint256().toUint56();
         s.ledger = ledger;
         if (unpaid != 0) recordClaim(s, trader, unpaid);
         if (addsRisk) {
             uint256 required = requiredVaultCash(s, ledger.markNotionalUsd6);
-            int256 available = freeVaultCash(s, cash);
+            int256 available = freeVaultCash(s, cash, ledger.owes || unpaid != 0);
             if (required.toInt256() > available) revert IPerpEngine.InsufficientVaultLiquidity(required, available);
         }
     }
@@ -246,8 +248,9 @@ library AccountingLib {
         return FPM.mulWadUp(markNotionalUsd6 * 1e12, s.protocol.vaultBackingRatio);
     }
 
-    /// @dev Vault cash net of what it owes: unpaid profit claims and the deficit.
-    function freeVaultCash(EngineState storage s, int256 cash) internal view returns (int256) {
+    /// @dev Vault cash net of what it owes: unpaid profit claims and the deficit (read only when `owes`).
+    function freeVaultCash(EngineState storage s, int256 cash, bool owes) internal view returns (int256) {
+        if (!owes) return cash;
         ClaimQueue memory q = s.claims;
         return cash - int256(uint256(q.total)) - int256(uint256(q.deficit));
     }
@@ -274,6 +277,7 @@ library AccountingLib {
         q.total = (q.total + amount).toUint96();
         q.tail = (id + 1).toUint32();
         s.claims = q;
+        s.ledger.owes = true;
         emit IPerpEngine.ProfitClaimCreated(account, id, amount);
     }
 
@@ -281,16 +285,17 @@ library AccountingLib {
     function addDeficit(EngineState storage s, address trader, uint256 amount) internal {
         uint96 total = (s.claims.deficit + amount).toUint96();
         s.claims.deficit = total;
+        s.ledger.owes = true;
         emit IPerpEngine.DeficitIncreased(trader, amount, total);
     }
 
     /// @dev Repays the deficit, then pays up to `maxCount` claims oldest first, from vault cash. Returns how many
     /// claims received a payment. Cheap (one slot read) when nothing is owed.
     function payClaims(EngineState storage s, uint256 maxCount) internal returns (uint256 count) {
-        ClaimQueue memory q = s.claims;
-        if (q.total == 0 && q.deficit == 0) return 0;
+        if (!s.ledger.owes) return 0;
         int256 cashSigned = s.ledger.vaultCash;
         if (cashSigned <= 0) return 0;
+        ClaimQueue memory q = s.claims;
         uint256 cash = uint256(cashSigned);
         if (q.deficit != 0) {
             uint256 repaid = FPM.min(cash, q.deficit);
@@ -321,6 +326,7 @@ library AccountingLib {
         }
         s.claims = q;
         s.ledger.vaultCash = cash.toInt256().toInt96();
+        if (q.total == 0 && q.deficit == 0) s.ledger.owes = false;
     }
 
     /// @dev Pays a shortfall from the insurance fund, then from vault cash down to zero; the rest is the deficit
@@ -377,7 +383,8 @@ library AccountingLib {
     /// no more than keeps every market's traders' profit within `maxPnlFactor` of the NAV left.
     function vaultWithdrawable(EngineState storage s) internal view returns (uint256) {
         (int256 nav, uint256 markUsd6, uint256 adlFloor) = vaultView(s);
-        int256 byBacking = freeVaultCash(s, s.ledger.vaultCash) - requiredVaultCash(s, markUsd6).toInt256();
+        int256 byBacking =
+            freeVaultCash(s, s.ledger.vaultCash, s.ledger.owes) - requiredVaultCash(s, markUsd6).toInt256();
         int256 byDeleverage = nav - adlFloor.toInt256();
         int256 free = FPM.min(byBacking, byDeleverage);
         return free > 0 ? uint256(free) : 0;
@@ -386,7 +393,7 @@ library AccountingLib {
     /// @dev One pass over the markets: the NAV (signed), the mark notional at reported prices (USD, 6 decimals) and
     /// the NAV below which some market would be ADL-eligible.
     function vaultView(EngineState storage s) internal view returns (int256 nav, uint256 markUsd6, uint256 adlFloor) {
-        nav = freeVaultCash(s, s.ledger.vaultCash);
+        nav = freeVaultCash(s, s.ledger.vaultCash, s.ledger.owes);
         uint256 markets = s.marketCount;
         for (uint256 id; id < markets; ++id) {
             Market storage m = s.markets[id];

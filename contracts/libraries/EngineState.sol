@@ -21,8 +21,8 @@ struct Account {
 }
 
 /// @notice The ledgers that belong to no account, in one slot because every trade touches all three.
-/// @dev Bounds: vault cash below $39.6 billion, the insurance fund below $79 billion, mark notional below $18.4
-/// trillion; a change past them reverts (SafeCast) rather than wraps.
+/// @dev Bounds: vault cash below $39.6 billion, the insurance fund below $79 billion, mark notional below $72
+/// billion; a change past them reverts (SafeCast) rather than wraps.
 struct Ledger {
     /// @notice The LP vault's cash, USD WAD; never negative (SPEC "Who pays a winner"): what it cannot pay becomes a
     /// profit claim (or, for bad debt, the deficit).
@@ -31,7 +31,9 @@ struct Ledger {
     uint96 insuranceFund;
     /// @notice Sum over markets of (long + short open interest) * the market's last touched price, in USD with 6
     /// decimals, rounded up per market (`PerpMath.markNotionalUsd6Up`): what the vault's cash must back.
-    uint64 markNotionalUsd6;
+    uint56 markNotionalUsd6;
+    /// @notice Whether any profit claim or deficit is outstanding: spares every trade a read of the claim queue.
+    bool owes;
 }
 
 /// @notice One unpaid profit claim in the FIFO queue.

@@ -194,7 +194,7 @@ library LiquidationLogic {
         ledger.vaultCash = cash.toInt96();
         ledger.insuranceFund = insurance.toUint96();
         ledger.markNotionalUsd6 =
-            (int256(uint256(ledger.markNotionalUsd6)) + collected.markChange).toUint256().toUint64();
+            (int256(uint256(ledger.markNotionalUsd6)) + collected.markChange).toUint256().toUint56();
         s.ledger = ledger;
         if (uncovered != 0) s.addDeficit(target.trader, uncovered);
         s.payFromVault(target.keeper, reward);

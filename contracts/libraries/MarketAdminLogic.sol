@@ -69,7 +69,10 @@ library MarketAdminLogic {
         state = m.state;
         AccountingLib.accrueInMemory(state, price);
         int256 markChange = AccountingLib.storeState(m, state, price);
-        s.ledger.markNotionalUsd6 = (int256(uint256(s.ledger.markNotionalUsd6)) + markChange).toUint256().toUint64();
+        if (markChange != 0) {
+            s.ledger.markNotionalUsd6 =
+                (int256(uint256(s.ledger.markNotionalUsd6)) + markChange).toUint256().toUint56();
+        }
         emit IPerpEngine.FundingAccrued(marketId, state.fundingIndex, state.fundingRatePerDay);
     }
 }

@@ -54,11 +54,16 @@ export default defineConfig({
       accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
     },
   },
+  // Solidity test profiles (Hardhat 3 "Test Profiles"): `default` for `npm test`, `deep` for `npm run test:deep`
+  // (`hardhat test solidity --test-profile deep`), which CI runs after `npm test`. Times in docs/testing.md.
   test: {
     solidity: {
-      // 256 fuzz runs per property; invariants: 128 sequences of 64 calls each (8,192 calls), about 20 s here.
-      fuzz: { runs: 256 },
-      invariant: { runs: 128, depth: 64 },
+      profiles: {
+        // 256 fuzz runs per property; invariants: 128 sequences of 64 calls each (8,192 calls per invariant campaign).
+        default: { fuzz: { runs: 256 }, invariant: { runs: 128, depth: 64 } },
+        // 10x the fuzz runs; invariants: 320 sequences of 256 calls (81,920 calls: 10x the calls, 4x the depth).
+        deep: { fuzz: { runs: 2_560 }, invariant: { runs: 320, depth: 256 } },
+      },
     },
   },
 });

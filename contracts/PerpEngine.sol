@@ -10,7 +10,15 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {
-    IPerpEngine, MarketParams, MarketState, Position, Health, ProtocolParams
+    IPerpEngine,
+    MarketParams,
+    MarketState,
+    Position,
+    Health,
+    ProtocolParams,
+    CROSS as CROSS_UNIT,
+    UNBOUNDED_LEVERAGE,
+    AUTO_PAID_CLAIMS
 } from "./interfaces/IPerpEngine.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {EngineState, Market, Account, Valuation} from "./libraries/EngineState.sol";
@@ -38,8 +46,8 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
     uint256 public constant MAX_CROSS_POSITIONS = 16;
     uint256 public constant MAX_BATCH = 100;
-    /// @notice `Liquidated.marketId` of a cross-account liquidation.
-    uint256 public constant CROSS = type(uint256).max;
+    /// @notice `Liquidated.marketId` of a cross-account liquidation (the file-level `CROSS` of IPerpEngine.sol).
+    uint256 public constant CROSS = CROSS_UNIT;
 
     IERC20 public immutable collateralToken;
     /// @inheritdoc IPerpEngine
@@ -55,7 +63,6 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         int256 collateral;
         int256 fundingPaid;
         int256 fundingToVault;
-        uint256 openNotionalBefore;
         uint256 fee;
         int256 realizedPnl;
         uint256 fillPrice;
@@ -176,12 +183,11 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         }
 
         state.entryFundingSum += PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
-        AccountingLib.storeState(m, state, t.price);
-        int256 openNotionalChange = PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice).toInt256()
-            - t.openNotionalBefore.toInt256();
-        s.bookTrade(
-            t.fee, t.fundingToVault, t.fundingPaid - t.fundingToVault, t.realizedPnl, openNotionalChange, t.addsRisk
-        );
+        int256 markChange = AccountingLib.storeState(m, state, t.price);
+        // What the vault cannot pay of the trader's due is a claim: it stays out of the trader's collateral.
+        t.collateral -= s.bookTrade(
+            trader, t.fee, t.fundingToVault, t.fundingPaid - t.fundingToVault, t.realizedPnl, markChange, t.addsRisk
+        ).toInt256();
         if (pos.size != 0) {
             uint256 notional = PerpMath.notionalDown(pos.size, t.price);
             if (notional < params.minPositionNotional) revert PositionTooSmall(notional, params.minPositionNotional);
@@ -189,6 +195,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         _storeTradeResult(t, pos, account);
         if (t.addsRisk) _checkInitialMargin(t, pos, params, state);
         _emitTrade(t, pos, sizeDelta, state.fundingIndex);
+        s.payClaims(AUTO_PAID_CLAIMS);
     }
 
     /// @dev Checks the margin mode, moves `marginDelta` into an isolated margin, settles the position's funding and
@@ -216,7 +223,6 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         t.collateral -= t.fundingPaid;
         state.entryFundingSum -=
             PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
-        t.openNotionalBefore = PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice);
         pos.lastFundingIndex = state.fundingIndex;
     }
 
@@ -305,7 +311,8 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         else s.positions[t.trader][t.marketId] = pos;
     }
 
-    /// @dev After a trade that adds risk: equity at close prices >= initial margin, and not liquidatable.
+    /// @dev After a trade that adds risk: equity at close prices >= initial margin, and not liquidatable (equity at
+    /// close prices, and at the index, >= maintenance).
     function _checkInitialMargin(
         TradeContext memory t,
         Position memory pos,
@@ -320,7 +327,8 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
             v = s.valueCross(t.trader, account.crossMarkets, account.crossBalance, t.marketId, t.price);
         }
         if (v.equityAtClose < v.initialMargin.toInt256()) revert InsufficientMargin(v.equityAtClose, v.initialMargin);
-        if (v.equity < v.maintenanceMargin.toInt256()) revert InsufficientMargin(v.equity, v.maintenanceMargin);
+        int256 equity = FPM.min(v.equity, v.equityAtClose);
+        if (equity < v.maintenanceMargin.toInt256()) revert InsufficientMargin(equity, v.maintenanceMargin);
     }
 
     function _emitTrade(TradeContext memory t, Position memory pos, int256 sizeDelta, int256 fundingIndex) internal {
@@ -351,6 +359,17 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IPerpEngine
+    function addMarginFromWallet(uint256 marketId, uint256 amount) external nonReentrant {
+        s.market(marketId);
+        Position storage pos = _isolatedPosition(msg.sender, marketId);
+        _pullExact(amount);
+        uint256 wad = amount * tokenToWad;
+        uint128 newMargin = pos.margin + wad.toUint128();
+        pos.margin = newMargin;
+        emit MarginAdded(msg.sender, marketId, wad, newMargin);
+    }
+
+    /// @inheritdoc IPerpEngine
     function removeMargin(uint256 marketId, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         Market storage m = s.market(marketId);
@@ -364,9 +383,8 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         if (v.equityNoProfit - removed < v.initialMargin.toInt256()) {
             revert InsufficientMargin(v.equityNoProfit - removed, v.initialMargin);
         }
-        if (v.equity - removed < v.maintenanceMargin.toInt256()) {
-            revert InsufficientMargin(v.equity - removed, v.maintenanceMargin);
-        }
+        int256 equityAfter = FPM.min(v.equity, v.equityAtClose) - removed;
+        if (equityAfter < v.maintenanceMargin.toInt256()) revert InsufficientMargin(equityAfter, v.maintenanceMargin);
         uint128 newMargin = pos.margin - amount.toUint128();
         s.positions[msg.sender][marketId].margin = newMargin;
         s.accounts[msg.sender].crossBalance += removed.toInt128();
@@ -405,12 +423,18 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         LiquidationLogic.autoDeleverage(s, trader, marketId);
     }
 
+    /// @inheritdoc IPerpEngine
+    function payClaims(uint256 maxCount) external nonReentrant returns (uint256) {
+        return LiquidationLogic.payClaims(s, maxCount);
+    }
+
     // =================================================================== vault hooks
 
     /// @inheritdoc IPerpEngine
     function vaultDeposit(uint256 amount) external onlyVault {
         s.ledger.vaultCash += (amount * tokenToWad).toInt256().toInt96();
         emit VaultCashDeposited(amount);
+        s.payClaims(AUTO_PAID_CLAIMS);
     }
 
     /// @inheritdoc IPerpEngine
@@ -541,7 +565,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
             notional: v.notional,
             unrealizedPnl: v.pnl,
             accruedFunding: v.funding,
-            leverage: v.equity > 0 ? FPM.mulDivUp(v.notional, 1e18, uint256(v.equity)) : type(uint256).max,
+            leverage: v.equity > 0 ? FPM.mulDivUp(v.notional, 1e18, uint256(v.equity)) : UNBOUNDED_LEVERAGE,
             liquidatable: AccountingLib.isLiquidatable(v)
         });
     }
@@ -580,9 +604,22 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IPerpEngine
     function vaultWithdrawable() public view returns (uint256) {
-        int256 cash = s.ledger.vaultCash;
-        uint256 required = s.requiredVaultCash(s.ledger.openNotionalUsd6);
-        return cash > required.toInt256() ? uint256(cash) - required : 0;
+        return s.vaultWithdrawable();
+    }
+
+    /// @inheritdoc IPerpEngine
+    function profitClaim(address account) external view returns (uint256) {
+        return s.claimOf[account];
+    }
+
+    /// @inheritdoc IPerpEngine
+    function totalProfitClaims() external view returns (uint256) {
+        return s.claims.total;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function deficit() external view returns (uint256) {
+        return s.claims.deficit;
     }
 
     /// @inheritdoc IPerpEngine
@@ -596,7 +633,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IPerpEngine
-    function totalOpenNotional() external view returns (uint256) {
-        return uint256(s.ledger.openNotionalUsd6) * 1e12;
+    function totalMarkNotional() external view returns (uint256) {
+        return uint256(s.ledger.markNotionalUsd6) * 1e12;
     }
 }

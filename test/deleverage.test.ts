@@ -20,7 +20,7 @@ describe("auto-deleveraging", function () {
     await expect(p.engine.autoDeleverage(p.alice, ETH)).to.be.revertedWithCustomError(p.engine, "DeleverageNotNeeded");
   });
 
-  it("closes a profitable position at the index price with no fee and pays the profit in full", async function () {
+  it("closes a profitable position at its close fill price with no fee and pays the profit in full", async function () {
     const p = await networkHelpers.loadFixture(winning);
     await p.eth.aggregator.setAnswer(2400_00000000n); // longs +$200k on net 400 ETH: > 10 % of a ~$400k NAV
     const pos = await p.engine.getPosition(p.alice, ETH);
@@ -31,18 +31,25 @@ describe("auto-deleveraging", function () {
     const closed = receipt!.logs
       .map((l) => p.engine.interface.parseLog(l))
       .find((e) => e?.name === "PositionClosedAtIndex")!.args;
-    expect(closed.price).to.equal(wad(2400));
-    expect(closed.realizedPnl).to.equal(m.pnlDown(pos.size, pos.entryPrice, wad(2400)));
+    // Selling 500 ETH into a skew of +400: fill = 2400 * (1 + (800 - 500) / 2e6) = 2400.36.
+    const fill = m.fillPrice(wad(2400), wad(400), -pos.size, wad(1_000_000));
+    expect(fill).to.equal(wad("2400.36"));
+    expect(closed.price).to.equal(fill);
+    expect(closed.realizedPnl).to.equal(m.pnlDown(pos.size, pos.entryPrice, fill));
     const [balanceAfter, markets] = await p.engine.getAccount(p.alice);
     expect(balanceAfter - balanceBefore).to.equal(closed.realizedPnl - closed.fundingPaid);
     expect(markets).to.equal(0n);
     expect((await p.engine.getPosition(p.alice, ETH)).size).to.equal(0n);
   });
 
-  it("never deleverages a losing position", async function () {
+  it("never deleverages a losing position, nor a liquidatable one (it is liquidated instead)", async function () {
     const p = await networkHelpers.loadFixture(winning);
-    await p.eth.aggregator.setAnswer(2400_00000000n);
+    // +3 %: Bob's isolated short loses $6,000 of its $20,000 margin, still healthy.
+    await p.eth.aggregator.setAnswer(2060_00000000n);
+    await p.engine.setMarketParams(ETH, ethParams({ maxPnlFactor: wad("0.01") }));
     await expect(p.engine.autoDeleverage(p.bob, ETH)).to.be.revertedWithCustomError(p.engine, "PositionNotProfitable");
+    await p.eth.aggregator.setAnswer(2400_00000000n); // Bob's short is now far below maintenance
+    await expect(p.engine.autoDeleverage(p.bob, ETH)).to.be.revertedWithCustomError(p.engine, "AccountLiquidatable");
     await expect(p.engine.autoDeleverage(p.carol, ETH))
       .to.be.revertedWithCustomError(p.engine, "NoPosition")
       .withArgs(p.carol.address, ETH);

@@ -1,6 +1,7 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 
+import { math as m } from "@perp/sdk";
 import { answer, BTC, deployProtocol, ETH, ethParams, ORACLE_UNIT, PROTOCOL_PARAMS, usdc, wad, WAD, type Protocol } from "../scripts/lib/fixture.js";
 import { liquidationRows } from "../scripts/readme-table.js";
 import { networkHelpers } from "../scripts/lib/network.js";
@@ -116,7 +117,9 @@ describe("liquidation", function () {
       const liquidationPrice = await p.engine.liquidationPrice(p.alice, ETH);
       await setEthPrice(p, liquidationPrice);
       const pos = await p.engine.getPosition(p.alice, ETH);
-      const equity = BigInt(pos.margin) + (wad(5) * (liquidationPrice - pos.entryPrice)) / WAD;
+      // Closed at its close fill: selling 5 ETH into a zero skew, 5 / 2K below the index.
+      const fill = m.fillPrice(liquidationPrice, 0n, wad(-5), wad(1_000_000));
+      const equity = BigInt(pos.margin) + m.pnlDown(wad(5), pos.entryPrice, fill);
       const notional = (wad(5) * liquidationPrice) / WAD;
       const reward = (notional * wad("0.001")) / WAD; // above the $2 minimum
       const insurance = (notional * wad("0.002")) / WAD;
@@ -148,7 +151,7 @@ describe("liquidation", function () {
       const health = await p.engine.positionHealth(p.alice, ETH);
       await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH))
         .to.be.revertedWithCustomError(p.engine, "NotLiquidatable")
-        .withArgs(p.alice.address, ETH, health.equity, health.maintenanceMargin);
+        .withArgs(p.alice.address, ETH, health.equityAtClose, health.maintenanceMargin);
       await expect(p.engine.connect(p.keeper).liquidate(p.carol, ETH))
         .to.be.revertedWithCustomError(p.engine, "NotLiquidatable")
         .withArgs(p.carol.address, ETH, 0, 0);
@@ -176,7 +179,8 @@ describe("liquidation", function () {
       const insurance = await p.engine.insuranceFund();
       const pos = await p.engine.getPosition(p.alice, ETH);
       await setEthPrice(p, wad(1500)); // -25 %: far past the ~9.5 % liquidation distance
-      const equity = BigInt(pos.margin) + (wad(5) * (wad(1500) - pos.entryPrice)) / WAD;
+      const fill = m.fillPrice(wad(1500), 0n, wad(-5), wad(1_000_000)); // the close fill, premium included
+      const equity = BigInt(pos.margin) + m.pnlDown(wad(5), pos.entryPrice, fill);
       expect(equity < 0n).to.equal(true);
       const reward = wad("7.5"); // 0.1 % of $7,500
       const shortfall = reward - equity;

@@ -100,7 +100,7 @@ describe("trading", function () {
       const state = await stateOf(p);
       expect(state.longOpenInterest).to.equal(0n);
       expect(state.entryFundingSum).to.equal(0n);
-      expect(await p.engine.totalOpenNotional()).to.equal(0n);
+      expect(await p.engine.totalMarkNotional()).to.equal(0n);
     });
 
     it("flips a short into a long in one call, each leg over its own skew segment", async function () {

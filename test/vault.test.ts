@@ -72,12 +72,14 @@ describe("LP vault (ERC-4626)", function () {
       .withArgs(p.carol.address, p.lp.address);
   });
 
-  it("withdrawals keep the cash open interest requires", async function () {
+  it("withdrawals keep the cash the mark notional requires", async function () {
     const p = await networkHelpers.loadFixture(deployProtocol);
     await p.engine.connect(p.alice).deposit(usdc(1_000_000));
     await p.engine.connect(p.alice).trade(ETH, wad(2000), wad(1e9), 0, false); // ~$4,000,000 open
     await networkHelpers.time.increase(DAY);
-    const required = m.mulWadUp(await p.engine.totalOpenNotional(), wad("0.1"));
+    // Mark notional: 2,000 ETH at the $2,000 index (not at the entry, which carries the premium).
+    expect(await p.engine.totalMarkNotional()).to.equal(wad(4_000_000));
+    const required = m.mulWadUp(wad(4_000_000), wad("0.1"));
     const withdrawable = (await p.engine.vaultCash()) - required;
     expect(await p.engine.vaultWithdrawable()).to.equal(withdrawable);
     expect(await p.vault.maxWithdraw(p.lp)).to.equal(withdrawable / 10n ** 12n);

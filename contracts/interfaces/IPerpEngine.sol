@@ -3,6 +3,17 @@ pragma solidity 0.8.30;
 
 import {IOracleErrors, IPriceFeed} from "./IPriceFeed.sol";
 
+/// @dev `Liquidated.marketId` of a cross-account liquidation (the whole account is one unit).
+uint256 constant CROSS = type(uint256).max;
+/// @dev `Health.leverage` when equity is not positive.
+uint256 constant UNBOUNDED_LEVERAGE = type(uint256).max;
+/// @dev `liquidationPrice` of a long that every positive price would liquidate.
+uint256 constant LIQUIDATABLE_AT_ANY_PRICE = type(uint256).max;
+/// @dev "No market": a valuation that overrides no market's price.
+uint256 constant NO_MARKET = type(uint256).max;
+/// @dev How many profit claims a call that grows vault cash pays on the way out (`payClaims` pays more).
+uint256 constant AUTO_PAID_CLAIMS = 3;
+
 /// @notice Risk parameters of one market. Ratios and rates are WAD (1e18 = 100 %), sizes WAD units of the base
 /// asset, USD amounts WAD. Field order packs the fields a valuation reads into the first slot.
 struct MarketParams {
@@ -10,7 +21,8 @@ struct MarketParams {
     uint128 skewScale;
     /// @notice IMR = 1 / max leverage. At least 1 % (100x), at most 100 % (1x).
     uint64 initialMarginRatio;
-    /// @notice MMR: below `MMR * notional + keeperRewardMin` of equity a position is liquidatable. MMR < IMR.
+    /// @notice MMR: below `MMR * notional + keeperRewardMin` of equity at close a position is liquidatable. MMR < IMR.
+    /// A change moves MMR and IMR by at most a quarter of their value, and MMR never above the old IMR.
     uint64 maintenanceMarginRatio;
     /// @notice Fee on the part of a trade that shrinks |skew|. At most 1 %.
     uint64 makerFeeRate;
@@ -55,12 +67,14 @@ struct MarketState {
 struct ProtocolParams {
     /// @notice Share of every trading fee that goes to the insurance fund (the rest to the vault). At most 50 %.
     uint64 insuranceFeeShare;
-    /// @notice Vault cash required per USD of open notional (at entry prices): caps open interest and LP
+    /// @notice Vault cash required per USD of mark notional (|size| * index price): caps open interest and LP
     /// withdrawals. At least 1 %, at most 100 %.
     uint64 vaultBackingRatio;
-    /// @notice Minimum keeper reward (USD WAD), also added once per liquidatable unit to the maintenance margin.
+    /// @notice Minimum keeper reward per liquidated position (USD WAD), also added per position to the maintenance
+    /// margin. At most $50.
     uint96 keeperRewardMin;
-    /// @notice Maximum keeper reward (USD WAD).
+    /// @notice Maximum keeper reward of the ratio part (USD WAD); the reward is never below the per-position
+    /// minimum. At most $10,000.
     uint96 keeperRewardMax;
 }
 
@@ -84,7 +98,7 @@ struct Health {
     int256 equityAtClose;
     /// @notice Notional at the index price / max leverage, rounded up.
     uint256 initialMargin;
-    /// @notice MMR * notional, rounded up, plus the minimum keeper reward once.
+    /// @notice MMR * notional, rounded up, plus the minimum keeper reward per position.
     uint256 maintenanceMargin;
     /// @notice Sum of |size| * index price.
     uint256 notional;
@@ -92,9 +106,9 @@ struct Health {
     int256 unrealizedPnl;
     /// @notice Funding owed and not yet settled, rounded up per position (negative: receivable).
     int256 accruedFunding;
-    /// @notice notional / equity (WAD, rounded up); type(uint256).max when equity is not positive.
+    /// @notice notional / equity (WAD, rounded up); `UNBOUNDED_LEVERAGE` when equity is not positive.
     uint256 leverage;
-    /// @notice equity < maintenanceMargin, and at least one position open.
+    /// @notice equityAtClose < maintenanceMargin, and at least one position open.
     bool liquidatable;
 }
 
@@ -157,6 +171,16 @@ interface IPerpEngine is IOracleErrors {
 
     // ---------------------------------------------------------------- events
 
+    /// @notice Realised profit (or another payment) the vault could not pay at once: `amount` (USD WAD) is owed to
+    /// `account` as claim `claimId`, paid in order from vault income.
+    event ProfitClaimCreated(address indexed account, uint256 indexed claimId, uint256 amount);
+    /// @notice `amount` of claim `claimId` was credited to `account`'s cross balance; `remaining` is still owed.
+    event ProfitClaimPaid(address indexed account, uint256 indexed claimId, uint256 amount, uint256 remaining);
+    /// @notice Bad debt of `trader` that neither the insurance fund nor vault cash could cover: the deficit grew.
+    event DeficitIncreased(address indexed trader, uint256 amount, uint256 deficit);
+    /// @notice Vault income repaid `amount` of the deficit.
+    event DeficitRepaid(uint256 amount, uint256 deficit);
+
     event Deposited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, address indexed receiver, uint256 amount);
     /// @notice One event per trade. `fillPrice` is the last leg's; `fee`, `realizedPnl` and `fundingPaid` are the
@@ -176,8 +200,8 @@ interface IPerpEngine is IOracleErrors {
     );
     event MarginAdded(address indexed trader, uint256 indexed marketId, uint256 amount, uint256 newMargin);
     event MarginRemoved(address indexed trader, uint256 indexed marketId, uint256 amount, uint256 newMargin);
-    /// @notice A position closed by liquidation (or deleveraging) at the index price, settling its funding against
-    /// `fundingIndex`.
+    /// @notice A position closed by liquidation (or deleveraging) at `price`, its close fill price (the name is
+    /// historical), settling its funding against `fundingIndex`.
     event PositionClosedAtIndex(
         address indexed trader,
         uint256 indexed marketId,
@@ -225,9 +249,10 @@ interface IPerpEngine is IOracleErrors {
     function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 
     /// @notice Sends `amount` (token units) of the caller's cross balance to `receiver`.
-    /// @dev Requires `amount * 1e12 <= cross balance`; with cross positions open also that the account is not
-    /// liquidatable and that, afterwards, cross equity counting no positive unrealised PnL covers the initial margin
-    /// of every cross position. Needs no price when no cross position is open.
+    /// @dev The debit rule (SPEC "Margin accounts"): `amount * 1e12 <= cross balance`; with cross positions open also
+    /// that the account is not liquidatable, that afterwards cross equity counting no positive unrealised PnL covers
+    /// the initial margin of every cross position, and that afterwards equity (at the index and at close prices)
+    /// still covers the maintenance margin. Needs no price when no cross position is open.
     function withdraw(uint256 amount, address receiver) external;
 
     // ---------------------------------------------------------------- trading
@@ -245,8 +270,13 @@ interface IPerpEngine is IOracleErrors {
         external;
 
     /// @notice Moves `amount` (USD WAD) from the cross balance into an isolated position's margin.
-    /// @dev Needs no price of this market; a debit of the cross balance (see `withdraw`).
+    /// @dev Needs no price of this market; a debit of the cross balance (see `withdraw`), so it needs the cross
+    /// markets' prices when cross positions are open. `addMarginFromWallet` needs none.
     function addMargin(uint256 marketId, uint256 amount) external;
+
+    /// @notice Pulls `amount` (token units) from the caller's wallet straight into an isolated position's margin.
+    /// Needs no price at all.
+    function addMarginFromWallet(uint256 marketId, uint256 amount) external;
 
     /// @notice Moves `amount` (USD WAD) of an isolated position's margin back to the cross balance, provided the
     /// position keeps margin + min(unrealised PnL, 0) >= initial margin and stays above maintenance.
@@ -256,8 +286,10 @@ interface IPerpEngine is IOracleErrors {
 
     /// @notice Liquidates `trader`'s isolated position in `marketId`, or, if that position is cross, the whole cross
     /// account, when below maintenance. Anyone may call; the reward is credited to the caller's cross balance.
-    /// @dev Closes at the index price; ignores caps, reduce-only and slippage; makes no token transfer; never
-    /// reverts for a liquidatable unit given a valid price, whatever the insurance fund and vault hold.
+    /// @dev Closes each position at its close fill price (premium included) with no fee; ignores caps, reduce-only
+    /// and slippage; makes no token transfer; never reverts for a liquidatable unit given a valid price, whatever the
+    /// insurance fund and vault hold. The keeper gets clamp(ratio * notional, positions * min, max), paid from the
+    /// unit's equity, then insurance, then vault cash; what vault cash cannot pay becomes a profit claim.
     function liquidate(address trader, uint256 marketId) external;
 
     /// @notice `liquidate` for each pair, skipping entries that are not (or no longer) liquidatable.
@@ -266,9 +298,15 @@ interface IPerpEngine is IOracleErrors {
         external
         returns (uint256 liquidated);
 
-    /// @notice Closes a profitable position at the index price with no fee while traders' net unrealised profit in
-    /// the market exceeds `maxPnlFactor * vault NAV`.
+    /// @notice Closes a profitable position at its close fill price with no fee while traders' net unrealised profit
+    /// in the market exceeds `maxPnlFactor * vault NAV`. Refuses a liquidatable unit (`AccountLiquidatable`):
+    /// liquidate it instead.
     function autoDeleverage(address trader, uint256 marketId) external;
+
+    /// @notice Pays up to `maxCount` profit claims, oldest first, from vault cash (after repaying the deficit).
+    /// Anyone may; every call that grows vault cash pays `AUTO_PAID_CLAIMS` of them anyway.
+    /// @return paid how many claims received a payment.
+    function payClaims(uint256 maxCount) external returns (uint256 paid);
 
     // ---------------------------------------------------------------- insurance and vault hooks
 
@@ -326,7 +364,8 @@ interface IPerpEngine is IOracleErrors {
     function crossAccountHealth(address trader) external view returns (Health memory);
 
     /// @notice The index price at which the position (isolated) or its cross account becomes liquidatable, other
-    /// markets' prices and the time held fixed; 0 if no positive price would liquidate it.
+    /// markets' prices and the time held fixed; 0 if no positive price would liquidate it,
+    /// `LIQUIDATABLE_AT_ANY_PRICE` for a long every price liquidates.
     /// @dev Exact to the oracle's last unit: a long is liquidatable at the returned price and below, a short at
     /// the returned price and above, and not one `priceUnit` on the safe side of it.
     function liquidationPrice(address trader, uint256 marketId) external view returns (uint256);
@@ -340,20 +379,32 @@ interface IPerpEngine is IOracleErrors {
     /// @notice Current index price of a market (reverts on an invalid oracle).
     function indexPrice(uint256 marketId) external view returns (uint256);
 
-    /// @notice LP vault NAV in USD WAD: vault cash minus what traders would receive closing everything now, plus
-    /// funding owed to it; never negative, never reverting (last known prices when an oracle is down).
+    /// @notice LP vault NAV in USD WAD: vault cash minus profit claims and deficit, minus what traders would receive
+    /// closing everything now, plus funding owed to it; never negative, never reverting (last known prices when an
+    /// oracle is down).
     function vaultNav() external view returns (uint256);
 
-    /// @notice Vault cash that can leave now without breaching the backing open interest requires (USD WAD).
+    /// @notice Vault cash that can leave now (USD WAD): net of claims and deficit, keeping the backing the mark
+    /// notional requires, and never so much that a market's traders' profit would exceed `maxPnlFactor` of the NAV
+    /// left (an LP cannot make a market ADL-eligible).
     function vaultWithdrawable() external view returns (uint256);
+
+    /// @notice What the vault owes `account` in unpaid profit claims (USD WAD).
+    function profitClaim(address account) external view returns (uint256);
+
+    /// @notice Sum of all unpaid profit claims (USD WAD).
+    function totalProfitClaims() external view returns (uint256);
+
+    /// @notice Bad debt beyond the insurance fund and vault cash, repaid from vault income first (USD WAD).
+    function deficit() external view returns (uint256);
 
     function vaultCash() external view returns (int256);
 
     function insuranceFund() external view returns (uint256);
 
-    /// @notice Sum over positions of |size| * entry price, rounded up per position to a micro-dollar, in USD WAD (a
-    /// multiple of 1e12): what the vault's cash must back at `vaultBackingRatio`.
-    function totalOpenNotional() external view returns (uint256);
+    /// @notice Sum over markets of open interest * the market's last touched price, rounded up per market to a
+    /// micro-dollar, in USD WAD (a multiple of 1e12): what a trade adding risk needs backed at `vaultBackingRatio`.
+    function totalMarkNotional() external view returns (uint256);
 
     function protocolParams() external view returns (ProtocolParams memory);
 }

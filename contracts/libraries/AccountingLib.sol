@@ -4,8 +4,10 @@ pragma solidity 0.8.30;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
-import {IPerpEngine, MarketParams, MarketState, Position, ProtocolParams} from "../interfaces/IPerpEngine.sol";
-import {EngineState, Market, Account, Ledger, Valuation} from "./EngineState.sol";
+import {
+    IPerpEngine, MarketParams, MarketState, Position, ProtocolParams, NO_MARKET
+} from "../interfaces/IPerpEngine.sol";
+import {EngineState, Market, Account, Ledger, Valuation, Claim, ClaimQueue} from "./EngineState.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
 import {PerpMath} from "./PerpMath.sol";
 
@@ -16,7 +18,7 @@ library AccountingLib {
     using SafeCast for uint256;
     using SafeCast for int256;
 
-    uint256 internal constant NO_OVERRIDE = type(uint256).max;
+    uint256 internal constant NO_OVERRIDE = NO_MARKET;
 
     // ---------------------------------------------------------------- markets and funding
 
@@ -56,10 +58,18 @@ library AccountingLib {
     }
 
     /// @dev Writes `state` back after a change of skew or index: the new rate and the price it was touched at.
-    function storeState(Market storage m, MarketState memory state, uint256 price) internal {
+    /// Returns the change of the market's mark notional (USD, 6 decimals) for the caller to book on the ledger.
+    function storeState(Market storage m, MarketState memory state, uint256 price) internal returns (int256) {
+        MarketState storage stored = m.state;
+        uint256 markBefore = PerpMath.markNotionalUsd6Up(
+            uint256(stored.longOpenInterest) + stored.shortOpenInterest, stored.lastPrice
+        );
         state.fundingRatePerDay = fundingRate(m.params, state).toInt64();
         state.lastPrice = price.toUint128();
         m.state = state;
+        uint256 markAfter =
+            PerpMath.markNotionalUsd6Up(uint256(state.longOpenInterest) + state.shortOpenInterest, price);
+        return markAfter.toInt256() - markBefore.toInt256();
     }
 
     /// @dev Moves a leg of `delta` into (opening) or out of (closing) its side's open interest.
@@ -121,7 +131,8 @@ library AccountingLib {
                 price
             );
         }
-        if (v.count != 0) v.maintenanceMargin += s.protocol.keeperRewardMin;
+        // The minimum keeper reward per position: liquidating 16 positions costs a keeper 16 closes of gas.
+        v.maintenanceMargin += s.protocol.keeperRewardMin * v.count;
     }
 
     function addPosition(
@@ -149,13 +160,16 @@ library AccountingLib {
         v.count += 1;
     }
 
+    /// @dev SPEC "Liquidation": equity with each position valued at the price it would close at (its fill price for
+    /// -size, premium included) below maintenance. Liquidation closes at exactly those prices.
     function isLiquidatable(Valuation memory v) internal pure returns (bool) {
-        return v.count != 0 && v.equity < v.maintenanceMargin.toInt256();
+        return v.count != 0 && v.equityAtClose < v.maintenanceMargin.toInt256();
     }
 
     /// @dev Checks a debit of `amount` (WAD) from the cross balance and returns the new balance for the caller to
-    /// write. With cross positions open: not liquidatable before, and afterwards equity at close prices counting
-    /// no positive value >= initial margin.
+    /// write (SPEC "Margin accounts", the debit rule). With cross positions open: not liquidatable before; afterwards
+    /// equity at close prices counting no positive value >= initial margin, and equity both at the index and at close
+    /// prices >= maintenance (not liquidatable afterwards, whatever side of the skew the positions are on).
     function debitCross(EngineState storage s, address trader, Account memory account, uint256 amount)
         internal
         view
@@ -167,10 +181,17 @@ library AccountingLib {
         }
         if (account.crossMarkets != 0) {
             Valuation memory v = valueCross(s, trader, account.crossMarkets, account.crossBalance, NO_OVERRIDE, 0);
-            if (isLiquidatable(v)) revert IPerpEngine.AccountLiquidatable(trader, v.equity, v.maintenanceMargin);
-            int256 equityAfter = v.equityNoProfit - amount.toInt256();
+            if (isLiquidatable(v)) {
+                revert IPerpEngine.AccountLiquidatable(trader, v.equityAtClose, v.maintenanceMargin);
+            }
+            int256 debit = amount.toInt256();
+            int256 equityAfter = v.equityNoProfit - debit;
             if (equityAfter < v.initialMargin.toInt256()) {
                 revert IPerpEngine.InsufficientMargin(equityAfter, v.initialMargin);
+            }
+            equityAfter = FPM.min(v.equity, v.equityAtClose) - debit;
+            if (equityAfter < v.maintenanceMargin.toInt256()) {
+                revert IPerpEngine.InsufficientMargin(equityAfter, v.maintenanceMargin);
             }
         }
         return account.crossBalance - amount.toInt256().toInt128();
@@ -178,81 +199,201 @@ library AccountingLib {
 
     // ---------------------------------------------------------------- bookings
 
+    /// @dev What closing one position did, for the caller to book.
+    struct Close {
+        int256 pnl;
+        int256 fundingPaid;
+        int256 fundingToVault;
+        int256 markChange;
+    }
+
     /// @dev Books a trade's or a close's effect on the ledgers in one read and one write of their slot: the vault is
     /// the counterparty of PnL and funding, fees are split by `insuranceFeeShare`, funding dust is insurance's, and the
-    /// open notional (USD, 6 decimals) moves by `openNotionalChange`. When risk grows, the vault's cash must back the
-    /// new open notional.
+    /// mark notional (USD, 6 decimals) moves by `markChange`. What the vault owes `trader` beyond its cash is not
+    /// paid: it becomes `trader`'s profit claim and is returned (`unpaid`) for the caller to keep out of the trader's
+    /// collateral. Vault cash never goes below zero. When risk grows, the vault's free cash must back the mark
+    /// notional.
     function bookTrade(
         EngineState storage s,
+        address trader,
         uint256 fee,
         int256 fundingToVault,
         int256 fundingDust,
         int256 realizedPnl,
-        int256 openNotionalChange,
+        int256 markChange,
         bool addsRisk
-    ) internal {
+    ) internal returns (uint256 unpaid) {
         ProtocolParams storage protocol = s.protocol;
         uint256 feeToInsurance = FPM.mulWadDown(fee, protocol.insuranceFeeShare);
         Ledger memory ledger = s.ledger;
-        ledger.vaultCash += ((fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl).toInt96();
+        int256 cash = ledger.vaultCash + (fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl;
+        if (cash < 0) {
+            unpaid = uint256(-cash);
+            cash = 0;
+        }
+        ledger.vaultCash = cash.toInt96();
         ledger.insuranceFund += (feeToInsurance + uint256(fundingDust)).toUint96();
-        ledger.openNotionalUsd6 = (int256(uint256(ledger.openNotionalUsd6)) + openNotionalChange).toUint256().toUint64();
+        ledger.markNotionalUsd6 = (int256(uint256(ledger.markNotionalUsd6)) + markChange).toUint256().toUint56();
         s.ledger = ledger;
+        if (unpaid != 0) recordClaim(s, trader, unpaid);
         if (addsRisk) {
-            uint256 required = requiredVaultCash(s, ledger.openNotionalUsd6);
-            if (required.toInt256() > ledger.vaultCash) {
-                revert IPerpEngine.InsufficientVaultLiquidity(required, ledger.vaultCash);
-            }
+            uint256 required = requiredVaultCash(s, ledger.markNotionalUsd6);
+            int256 available = freeVaultCash(s, cash, ledger.owes || unpaid != 0);
+            if (required.toInt256() > available) revert IPerpEngine.InsufficientVaultLiquidity(required, available);
         }
     }
 
-    /// @dev Vault cash (USD WAD) that `openNotionalUsd6` of open notional requires, rounded up.
-    function requiredVaultCash(EngineState storage s, uint256 openNotionalUsd6) internal view returns (uint256) {
-        return FPM.mulWadUp(openNotionalUsd6 * 1e12, s.protocol.vaultBackingRatio);
+    /// @dev Vault cash (USD WAD) that `markNotionalUsd6` of mark notional requires, rounded up.
+    function requiredVaultCash(EngineState storage s, uint256 markNotionalUsd6) internal view returns (uint256) {
+        return FPM.mulWadUp(markNotionalUsd6 * 1e12, s.protocol.vaultBackingRatio);
     }
 
-    /// @dev Pays a shortfall from the insurance fund, then from vault cash (which may go negative: a liquidation
-    /// must not revert for lack of funds; LPs then bear the loss through the NAV).
+    /// @dev Vault cash net of what it owes: unpaid profit claims and the deficit (read only when `owes`).
+    function freeVaultCash(EngineState storage s, int256 cash, bool owes) internal view returns (int256) {
+        if (!owes) return cash;
+        ClaimQueue memory q = s.claims;
+        return cash - int256(uint256(q.total)) - int256(uint256(q.deficit));
+    }
+
+    /// @dev The one path that pays out of the vault (SPEC "Who pays a winner"): credits min(amount, vault cash) to
+    /// `recipient`'s cross balance and records the rest as `recipient`'s profit claim. Returns what was credited.
+    function payFromVault(EngineState storage s, address recipient, uint256 amount) internal returns (uint256 paid) {
+        if (amount == 0) return 0;
+        int256 cash = s.ledger.vaultCash;
+        paid = cash > 0 ? FPM.min(uint256(cash), amount) : 0;
+        if (paid != 0) {
+            s.ledger.vaultCash = (cash - paid.toInt256()).toInt96();
+            s.accounts[recipient].crossBalance += paid.toInt256().toInt128();
+        }
+        if (amount > paid) recordClaim(s, recipient, amount - paid);
+    }
+
+    /// @dev Queues a profit claim of `amount` for `account`.
+    function recordClaim(EngineState storage s, address account, uint256 amount) internal {
+        ClaimQueue memory q = s.claims;
+        uint256 id = q.tail;
+        s.claimAt[id] = Claim(account, amount.toUint96());
+        s.claimOf[account] += amount;
+        q.total = (q.total + amount).toUint96();
+        q.tail = (id + 1).toUint32();
+        s.claims = q;
+        s.ledger.owes = true;
+        emit IPerpEngine.ProfitClaimCreated(account, id, amount);
+    }
+
+    /// @dev Adds to the deficit: bad debt beyond insurance and vault cash.
+    function addDeficit(EngineState storage s, address trader, uint256 amount) internal {
+        uint96 total = (s.claims.deficit + amount).toUint96();
+        s.claims.deficit = total;
+        s.ledger.owes = true;
+        emit IPerpEngine.DeficitIncreased(trader, amount, total);
+    }
+
+    /// @dev Repays the deficit, then pays up to `maxCount` claims oldest first, from vault cash. Returns how many
+    /// claims received a payment. Cheap (one slot read) when nothing is owed.
+    function payClaims(EngineState storage s, uint256 maxCount) internal returns (uint256 count) {
+        if (!s.ledger.owes) return 0;
+        int256 cashSigned = s.ledger.vaultCash;
+        if (cashSigned <= 0) return 0;
+        ClaimQueue memory q = s.claims;
+        uint256 cash = uint256(cashSigned);
+        if (q.deficit != 0) {
+            uint256 repaid = FPM.min(cash, q.deficit);
+            q.deficit -= uint96(repaid);
+            cash -= repaid;
+            emit IPerpEngine.DeficitRepaid(repaid, q.deficit);
+        }
+        while (count < maxCount && q.total != 0 && cash != 0) {
+            uint256 id = q.head;
+            Claim memory c = s.claimAt[id];
+            uint256 pay = FPM.min(c.amount, cash);
+            // unchecked: pay <= c.amount <= q.total, pay <= cash, and claimOf[c.account] >= c.amount.
+            unchecked {
+                c.amount -= uint96(pay);
+                q.total -= uint96(pay);
+                cash -= pay;
+                s.claimOf[c.account] -= pay;
+            }
+            s.accounts[c.account].crossBalance += pay.toInt256().toInt128();
+            if (c.amount == 0) {
+                delete s.claimAt[id];
+                q.head = uint32(id + 1);
+            } else {
+                s.claimAt[id].amount = c.amount;
+            }
+            emit IPerpEngine.ProfitClaimPaid(c.account, id, pay, c.amount);
+            ++count;
+        }
+        s.claims = q;
+        s.ledger.vaultCash = cash.toInt256().toInt96();
+        if (q.total == 0 && q.deficit == 0) s.ledger.owes = false;
+    }
+
+    /// @dev Pays a shortfall from the insurance fund, then from vault cash down to zero; the rest is the deficit
+    /// (repaid from vault income first). No trader's collateral pays it.
     function coverBadDebt(EngineState storage s, address trader, uint256 shortfall) internal {
         Ledger memory ledger = s.ledger;
         uint256 fromInsurance = FPM.min(ledger.insuranceFund, shortfall);
-        uint256 fromVault = shortfall - fromInsurance;
+        uint256 rest = shortfall - fromInsurance;
+        uint256 fromVault = ledger.vaultCash > 0 ? FPM.min(uint256(int256(ledger.vaultCash)), rest) : 0;
         ledger.insuranceFund -= fromInsurance.toUint96();
         ledger.vaultCash -= fromVault.toInt256().toInt96();
         s.ledger = ledger;
         emit IPerpEngine.BadDebtCovered(trader, shortfall, fromInsurance, fromVault);
+        if (rest > fromVault) addDeficit(s, trader, rest - fromVault);
     }
 
-    /// @dev Closes a position at the index price with no fee: settles its funding and PnL against the vault, updates
-    /// the market and deletes the position. Returns what the position's collateral gains (may be negative).
-    function closeAtIndex(
+    /// @dev Closes a position at its close fill price (`fillPrice(price, skew, -size, K)`, the price the liquidation
+    /// predicate values it at) with no fee: updates the market and deletes the position. The ledgers are the
+    /// caller's to book from the returned `Close`.
+    function closeAtFill(
         EngineState storage s,
         address trader,
         uint256 marketId,
         Position memory pos,
         MarketState memory state,
         uint256 price
-    ) internal returns (int256 value) {
-        int256 fundingPaid = PerpMath.fundingOwedUp(pos.size, state.fundingIndex, pos.lastFundingIndex);
-        int256 fundingToVault = PerpMath.fundingToVaultDown(pos.size, state.fundingIndex, pos.lastFundingIndex);
-        int256 pnl = PerpMath.pnlDown(pos.size, pos.entryPrice, price);
+    ) internal returns (Close memory c) {
+        Market storage m = s.markets[marketId];
+        uint256 fill = PerpMath.fillPrice(price, skew(state), -pos.size, m.params.skewScale);
+        c.fundingPaid = PerpMath.fundingOwedUp(pos.size, state.fundingIndex, pos.lastFundingIndex);
+        c.fundingToVault = PerpMath.fundingToVaultDown(pos.size, state.fundingIndex, pos.lastFundingIndex);
+        c.pnl = PerpMath.pnlDown(pos.size, pos.entryPrice, fill);
         state.entryFundingSum -=
             PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
         addOpenInterest(state, -pos.size, false);
-        storeState(s.markets[marketId], state, price);
-        int256 openNotional = PerpMath.openNotionalUsd6Up(pos.size, pos.entryPrice).toInt256();
-        bookTrade(s, 0, fundingToVault, fundingPaid - fundingToVault, pnl, -openNotional, false);
+        c.markChange = storeState(m, state, price);
         delete s.positions[trader][marketId];
-        emit IPerpEngine.PositionClosedAtIndex(trader, marketId, pos.size, price, pnl, fundingPaid, state.fundingIndex);
-        return pnl - fundingPaid;
+        emit IPerpEngine.PositionClosedAtIndex(
+            trader, marketId, pos.size, fill, c.pnl, c.fundingPaid, state.fundingIndex
+        );
     }
 
     // ---------------------------------------------------------------- vault
 
-    /// @dev Vault cash minus what traders would receive closing everything now, at each market's last reported
-    /// price (the last touched price if the feed answers nothing valid). Never reverts on a stale feed.
+    /// @dev Vault cash minus claims and deficit minus what traders would receive closing everything now, at each
+    /// market's last reported price (the last touched price if the feed answers nothing valid). Never reverts on a
+    /// stale feed.
     function vaultNav(EngineState storage s) internal view returns (uint256) {
-        int256 nav = s.ledger.vaultCash;
+        (int256 nav,,) = vaultView(s);
+        return nav > 0 ? uint256(nav) : 0;
+    }
+
+    /// @dev Vault cash that may leave: free cash beyond the backing the mark notional (at reported prices) needs, and
+    /// no more than keeps every market's traders' profit within `maxPnlFactor` of the NAV left.
+    function vaultWithdrawable(EngineState storage s) internal view returns (uint256) {
+        (int256 nav, uint256 markUsd6, uint256 adlFloor) = vaultView(s);
+        int256 byBacking =
+            freeVaultCash(s, s.ledger.vaultCash, s.ledger.owes) - requiredVaultCash(s, markUsd6).toInt256();
+        int256 byDeleverage = nav - adlFloor.toInt256();
+        int256 free = FPM.min(byBacking, byDeleverage);
+        return free > 0 ? uint256(free) : 0;
+    }
+
+    /// @dev One pass over the markets: the NAV (signed), the mark notional at reported prices (USD, 6 decimals) and
+    /// the NAV below which some market would be ADL-eligible.
+    function vaultView(EngineState storage s) internal view returns (int256 nav, uint256 markUsd6, uint256 adlFloor) {
+        nav = freeVaultCash(s, s.ledger.vaultCash, s.ledger.owes);
         uint256 markets = s.marketCount;
         for (uint256 id; id < markets; ++id) {
             Market storage m = s.markets[id];
@@ -263,11 +404,13 @@ library AccountingLib {
                 price = reported;
             } catch {}
             accrueInMemory(state, price);
-            nav -= PerpMath.tradersClaimUp(
+            int256 claim = PerpMath.tradersClaimUp(
                 price, skew(state), m.params.skewScale, state.fundingIndex, state.entryFundingSum
             );
+            nav -= claim;
+            markUsd6 += PerpMath.markNotionalUsd6Up(uint256(state.longOpenInterest) + state.shortOpenInterest, price);
+            if (claim > 0) adlFloor = FPM.max(adlFloor, FPM.mulDivUp(uint256(claim), 1e18, m.params.maxPnlFactor));
         }
-        return nav > 0 ? uint256(nav) : 0;
     }
 
     // ---------------------------------------------------------------- bit maps

@@ -21,16 +21,39 @@ struct Account {
 }
 
 /// @notice The ledgers that belong to no account, in one slot because every trade touches all three.
-/// @dev Bounds: vault cash within +-$39.6 billion, the insurance fund below $79 billion, open notional below $18.4
-/// trillion; a change past them reverts (SafeCast) rather than wraps.
+/// @dev Bounds: vault cash below $39.6 billion, the insurance fund below $79 billion, mark notional below $72
+/// billion; a change past them reverts (SafeCast) rather than wraps.
 struct Ledger {
-    /// @notice The LP vault's cash, USD WAD; negative only after bad debt larger than insurance and cash.
+    /// @notice The LP vault's cash, USD WAD; never negative (SPEC "Who pays a winner"): what it cannot pay becomes a
+    /// profit claim (or, for bad debt, the deficit).
     int96 vaultCash;
     /// @notice USD WAD.
     uint96 insuranceFund;
-    /// @notice Sum over positions of |size| * entry, in USD with 6 decimals, rounded up per position
-    /// (`PerpMath.openNotionalUsd6Up`): what the vault's cash must back.
-    uint64 openNotionalUsd6;
+    /// @notice Sum over markets of (long + short open interest) * the market's last touched price, in USD with 6
+    /// decimals, rounded up per market (`PerpMath.markNotionalUsd6Up`): what the vault's cash must back.
+    uint56 markNotionalUsd6;
+    /// @notice Whether any profit claim or deficit is outstanding: spares every trade a read of the claim queue.
+    bool owes;
+}
+
+/// @notice One unpaid profit claim in the FIFO queue.
+struct Claim {
+    address account;
+    /// @notice USD WAD still owed.
+    uint96 amount;
+}
+
+/// @notice The queue of profit claims (FIFO, paid from vault income) and the bad debt nobody could cover.
+struct ClaimQueue {
+    /// @notice Sum of the claims' amounts (USD WAD): a liability of the vault, subtracted from its NAV.
+    uint96 total;
+    /// @notice Bad debt beyond the insurance fund and vault cash (USD WAD), repaid from vault income before any
+    /// claim; also subtracted from the NAV.
+    uint96 deficit;
+    /// @notice Id of the oldest unpaid claim.
+    uint32 head;
+    /// @notice Id the next claim gets.
+    uint32 tail;
 }
 
 /// @notice Everything the engine stores, so that its libraries can take it as one storage pointer.
@@ -41,6 +64,9 @@ struct EngineState {
     mapping(address => mapping(uint256 => Position)) positions;
     Ledger ledger;
     ProtocolParams protocol;
+    ClaimQueue claims;
+    mapping(uint256 => Claim) claimAt;
+    mapping(address => uint256) claimOf;
 }
 
 /// @notice Sums over a set of positions valued together: one isolated position, or a cross account.
@@ -49,10 +75,11 @@ struct Valuation {
     int256 equity;
     /// @notice The same, each position at the price it would close at (its fill price for -size).
     int256 equityAtClose;
-    /// @notice `equityAtClose` counting no position with positive value: what a debit may rely on.
+    /// @notice `equityAtClose` counting no position with positive value: what a debit may rely on. The liquidation
+    /// predicate is `equityAtClose < maintenanceMargin`.
     int256 equityNoProfit;
     uint256 initialMargin;
-    /// @notice Includes the minimum keeper reward once when `count > 0`.
+    /// @notice Includes the minimum keeper reward once per position.
     uint256 maintenanceMargin;
     uint256 notional;
     /// @notice Sum of PnL at the index price (rounded down per position).

@@ -3,8 +3,10 @@ pragma solidity 0.8.30;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
-import {IPerpEngine, MarketParams, MarketState, Position, ProtocolParams} from "../interfaces/IPerpEngine.sol";
-import {EngineState, Market, Account, Valuation} from "./EngineState.sol";
+import {
+    IPerpEngine, MarketParams, MarketState, Position, ProtocolParams, CROSS, AUTO_PAID_CLAIMS
+} from "../interfaces/IPerpEngine.sol";
+import {EngineState, Market, Account, Ledger, Valuation} from "./EngineState.sol";
 import {AccountingLib} from "./AccountingLib.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
 import {PerpMath} from "./PerpMath.sol";
@@ -16,8 +18,6 @@ library LiquidationLogic {
     using SafeCast for uint256;
     using SafeCast for int256;
     using AccountingLib for EngineState;
-
-    uint256 internal constant CROSS = type(uint256).max;
 
     /// @dev Who is liquidated in which market (CROSS for a whole cross account), and who gets the reward.
     struct Target {
@@ -33,7 +33,8 @@ library LiquidationLogic {
         returns (bool done, int256 equity, uint256 maintenanceMargin)
     {
         s.market(marketId);
-        return _liquidate(s, trader, marketId, keeper);
+        (done, equity, maintenanceMargin) = _liquidate(s, trader, marketId, keeper);
+        if (done) s.payClaims(AUTO_PAID_CLAIMS);
     }
 
     /// @notice `liquidate` over a batch; entries that are not liquidatable (or name no market) are skipped.
@@ -49,6 +50,7 @@ library LiquidationLogic {
             (bool done,,) = _liquidate(s, traders[i], marketIds[i], keeper);
             if (done) ++liquidated;
         }
+        if (liquidated != 0) s.payClaims(AUTO_PAID_CLAIMS);
     }
 
     function _liquidate(EngineState storage s, address trader, uint256 marketId, address keeper)
@@ -67,19 +69,18 @@ library LiquidationLogic {
         returns (bool, int256, uint256)
     {
         (Valuation memory v, MarketState memory state, uint256 price) = _valueIsolatedNow(s, target.marketId, pos);
-        if (!AccountingLib.isLiquidatable(v)) return (false, v.equity, v.maintenanceMargin);
-        s.closeAtIndex(target.trader, target.marketId, pos, state, price);
+        if (!AccountingLib.isLiquidatable(v)) return (false, v.equityAtClose, v.maintenanceMargin);
+        AccountingLib.Close memory c = s.closeAtFill(target.trader, target.marketId, pos, state, price);
         MarketParams storage params = s.markets[target.marketId].params;
-        uint256 traderRemainder = _distribute(
+        _distribute(
             s,
             target,
             v,
+            Collected(int256(uint256(pos.margin)), c.fundingPaid - c.fundingToVault, c.markChange),
             FPM.mulWadDown(v.notional, params.keeperRewardRatio),
             FPM.mulWadDown(v.notional, params.insuranceShare)
         );
-        // Isolated: the cross balance only ever receives the remainder.
-        s.accounts[target.trader].crossBalance += traderRemainder.toInt256().toInt128();
-        return (true, v.equity, v.maintenanceMargin);
+        return (true, v.equityAtClose, v.maintenanceMargin);
     }
 
     function _valueIsolatedNow(EngineState storage s, uint256 marketId, Position memory pos)
@@ -100,28 +101,29 @@ library LiquidationLogic {
     {
         Valuation memory v =
             s.valueCross(trader, account.crossMarkets, account.crossBalance, AccountingLib.NO_OVERRIDE, 0);
-        if (!AccountingLib.isLiquidatable(v)) return (false, v.equity, v.maintenanceMargin);
+        if (!AccountingLib.isLiquidatable(v)) return (false, v.equityAtClose, v.maintenanceMargin);
 
         uint256 rewardBase;
         uint256 insuranceBase;
+        Collected memory collected = Collected(account.crossBalance, 0, 0);
         uint256 bits = account.crossMarkets;
         while (bits != 0) {
             uint256 id = AccountingLib.lowestBit(bits);
             bits &= bits - 1;
-            (uint256 reward, uint256 insurance) = _closeCrossPosition(s, trader, id);
+            (uint256 reward, uint256 insurance) = _closeCrossPosition(s, trader, id, collected);
             rewardBase += reward;
             insuranceBase += insurance;
         }
-        // v.equity is exactly the cross balance after these closes: the same formulas with the same roundings.
+        // v.equityAtClose is exactly the cross balance plus these closes' values: the same formulas, the same
+        // roundings, each market's skew untouched until its own close.
         s.accounts[trader] = Account(0, 0);
-        uint256 traderRemainder = _distribute(s, Target(trader, CROSS, keeper), v, rewardBase, insuranceBase);
-        s.accounts[trader].crossBalance = traderRemainder.toInt256().toInt128();
-        return (true, v.equity, v.maintenanceMargin);
+        _distribute(s, Target(trader, CROSS, keeper), v, collected, rewardBase, insuranceBase);
+        return (true, v.equityAtClose, v.maintenanceMargin);
     }
 
-    /// @dev Closes one position of a cross account being liquidated; returns its parts of the keeper's and the
-    /// insurance fund's bases.
-    function _closeCrossPosition(EngineState storage s, address trader, uint256 marketId)
+    /// @dev Closes one position of a cross account being liquidated; adds its funding dust and mark-notional change
+    /// to `collected` and returns its parts of the keeper's and the insurance fund's bases.
+    function _closeCrossPosition(EngineState storage s, address trader, uint256 marketId, Collected memory collected)
         private
         returns (uint256 rewardBase, uint256 insuranceBase)
     {
@@ -130,43 +132,88 @@ library LiquidationLogic {
         uint256 price = m.priceFeed.latestPrice();
         MarketState memory state = m.state;
         AccountingLib.accrueInMemory(state, price);
-        s.closeAtIndex(trader, marketId, pos, state, price);
+        AccountingLib.Close memory c = s.closeAtFill(trader, marketId, pos, state, price);
+        collected.fundingDust += c.fundingPaid - c.fundingToVault;
+        collected.markChange += c.markChange;
         uint256 notional = PerpMath.notionalDown(pos.size, price);
         rewardBase = FPM.mulWadDown(notional, m.params.keeperRewardRatio);
         insuranceBase = FPM.mulWadDown(notional, m.params.insuranceShare);
     }
 
-    /// @dev SPEC: keeper R = clamp(rewardBase, min, max); insurance min(insuranceBase, max(E - R, 0)); the rest to
-    /// the trader; a shortfall max(R - E, 0) (which includes any negative equity) is covered by insurance, then the
-    /// vault. The keeper's reward is a credit to its cross balance: no token moves.
+    /// @dev What a liquidated unit hands over: its collateral (cross balance or isolated margin, before the closes),
+    /// the funding dust of its closes and their change of mark notional.
+    struct Collected {
+        int256 collateral;
+        int256 fundingDust;
+        int256 markChange;
+    }
+
+    /// @dev SPEC: keeper R = clamp(rewardBase, positions * min, max) (never below the per-position minimum);
+    /// insurance min(insuranceBase, max(E - R, 0)); the rest to the trader; a shortfall max(R - E, 0) (which includes
+    /// any negative equity) is covered by insurance, then the vault.
+    /// The vault takes the whole unit (its collateral, less the funding dust, which is insurance's: the closes' PnL and
+    /// funding are then internal to the vault) and pays the keeper and the trader's remainder out of it through
+    /// `payFromVault`, keeper first. So vault cash never goes below zero: what it cannot pay is a claim of the keeper
+    /// or the trader, and a unit that owed the vault more than it held (a negative cross balance whose cash already
+    /// left) adds the excess to the deficit. Credits are `+=`, so a keeper liquidating itself loses nothing.
     function _distribute(
         EngineState storage s,
         Target memory target,
         Valuation memory v,
+        Collected memory collected,
         uint256 rewardBase,
         uint256 insuranceBase
-    ) private returns (uint256 traderRemainder) {
+    ) private {
         ProtocolParams memory protocol = s.protocol;
-        uint256 reward = rewardBase < protocol.keeperRewardMin
-            ? protocol.keeperRewardMin
-            : (rewardBase > protocol.keeperRewardMax ? protocol.keeperRewardMax : rewardBase);
-        int256 afterReward = v.equity - reward.toInt256();
+        uint256 reward = FPM.min(rewardBase, protocol.keeperRewardMax);
+        uint256 minReward = uint256(protocol.keeperRewardMin) * v.count;
+        if (reward < minReward) reward = minReward;
+        Ledger memory ledger = s.ledger;
+        int256 cash = ledger.vaultCash + collected.collateral - collected.fundingDust;
+        uint256 insurance = ledger.insuranceFund + uint256(collected.fundingDust);
+        int256 afterReward = v.equityAtClose - reward.toInt256();
         uint256 insurancePaid;
+        uint256 traderRemainder;
         if (afterReward > 0) {
             insurancePaid = FPM.min(insuranceBase, uint256(afterReward));
             traderRemainder = uint256(afterReward) - insurancePaid;
-            s.ledger.insuranceFund += insurancePaid.toUint96();
+            insurance += insurancePaid;
+            cash -= insurancePaid.toInt256();
         } else if (afterReward < 0) {
-            s.coverBadDebt(target.trader, uint256(-afterReward));
+            uint256 shortfall = uint256(-afterReward);
+            uint256 fromInsurance = FPM.min(insurance, shortfall);
+            insurance -= fromInsurance;
+            cash += fromInsurance.toInt256();
+            emit IPerpEngine.BadDebtCovered(target.trader, shortfall, fromInsurance, shortfall - fromInsurance);
         }
-        s.accounts[target.keeper].crossBalance += reward.toInt256().toInt128();
+        uint256 uncovered;
+        if (cash < 0) {
+            uncovered = uint256(-cash);
+            cash = 0;
+        }
+        ledger.vaultCash = cash.toInt96();
+        ledger.insuranceFund = insurance.toUint96();
+        ledger.markNotionalUsd6 =
+            (int256(uint256(ledger.markNotionalUsd6)) + collected.markChange).toUint256().toUint56();
+        s.ledger = ledger;
+        if (uncovered != 0) s.addDeficit(target.trader, uncovered);
+        s.payFromVault(target.keeper, reward);
+        s.payFromVault(target.trader, traderRemainder);
         emit IPerpEngine.Liquidated(
-            target.trader, target.marketId, target.keeper, v.equity, v.notional, reward, insurancePaid, traderRemainder
+            target.trader,
+            target.marketId,
+            target.keeper,
+            v.equityAtClose,
+            v.notional,
+            reward,
+            insurancePaid,
+            traderRemainder
         );
     }
 
-    /// @notice Closes `trader`'s profitable position at the index price with no fee while traders' net unrealised
-    /// profit in the market exceeds `maxPnlFactor` times the vault NAV.
+    /// @notice Closes `trader`'s profitable position at its close fill price with no fee while traders' net
+    /// unrealised profit in the market exceeds `maxPnlFactor` times the vault NAV. An account (or isolated position)
+    /// that is liquidatable is refused: it is liquidated, never deleveraged.
     function autoDeleverage(EngineState storage s, address trader, uint256 marketId) external {
         Market storage m = s.market(marketId);
         Position memory pos = s.positions[trader][marketId];
@@ -179,17 +226,62 @@ library LiquidationLogic {
             price, AccountingLib.skew(state), m.params.skewScale, state.fundingIndex, state.entryFundingSum
         );
         if (tradersProfit <= limit.toInt256()) revert IPerpEngine.DeleverageNotNeeded(tradersProfit, limit);
-        int256 value = s.closeAtIndex(trader, marketId, pos, state, price);
-        if (value <= 0) revert IPerpEngine.PositionNotProfitable(value);
 
-        Account storage account = s.accounts[trader];
-        uint256 marketBit = AccountingLib.bit(marketId);
-        if (account.crossMarkets & marketBit != 0) {
-            account.crossMarkets &= ~uint128(marketBit);
-            account.crossBalance += value.toInt128();
-        } else {
-            account.crossBalance += (int256(uint256(pos.margin)) + value).toInt128();
-        }
+        _requireNotLiquidatable(s, trader, marketId, pos, state, price);
+        _deleverage(s, trader, marketId, pos, state, price);
         emit IPerpEngine.AutoDeleveraged(trader, marketId, tradersProfit, limit);
+    }
+
+    function _requireNotLiquidatable(
+        EngineState storage s,
+        address trader,
+        uint256 marketId,
+        Position memory pos,
+        MarketState memory state,
+        uint256 price
+    ) private view {
+        Account memory account = s.accounts[trader];
+        Valuation memory v = account.crossMarkets & AccountingLib.bit(marketId) != 0
+            ? s.valueCross(trader, account.crossMarkets, account.crossBalance, marketId, price)
+            : s.valueIsolated(pos, s.markets[marketId].params, state, price);
+        if (AccountingLib.isLiquidatable(v)) {
+            revert IPerpEngine.AccountLiquidatable(trader, v.equityAtClose, v.maintenanceMargin);
+        }
+    }
+
+    function _deleverage(
+        EngineState storage s,
+        address trader,
+        uint256 marketId,
+        Position memory pos,
+        MarketState memory state,
+        uint256 price
+    ) private {
+        AccountingLib.Close memory c = s.closeAtFill(trader, marketId, pos, state, price);
+        int256 value = c.pnl - c.fundingPaid;
+        if (value <= 0) revert IPerpEngine.PositionNotProfitable(value);
+        uint256 unpaid =
+            s.bookTrade(trader, 0, c.fundingToVault, c.fundingPaid - c.fundingToVault, c.pnl, c.markChange, false);
+        int256 credit = value - unpaid.toInt256();
+        Account memory account = s.accounts[trader];
+        uint128 marketBit = uint128(AccountingLib.bit(marketId));
+        if (account.crossMarkets & marketBit != 0) {
+            account.crossMarkets &= ~marketBit;
+            account.crossBalance += credit.toInt128();
+        } else {
+            account.crossBalance += (int256(uint256(pos.margin)) + credit).toInt128();
+        }
+        s.accounts[trader] = account;
+        // Not reachable for an account that was not liquidatable unless the vault could not pay: then, as on the
+        // trade path, a negative balance left with no cross position is bad debt, reset by the waterfall.
+        if (account.crossMarkets == 0 && account.crossBalance < 0) {
+            s.coverBadDebt(trader, uint256(-int256(account.crossBalance)));
+            s.accounts[trader].crossBalance = 0;
+        }
+    }
+
+    /// @notice See `IPerpEngine.payClaims`.
+    function payClaims(EngineState storage s, uint256 maxCount) external returns (uint256) {
+        return s.payClaims(maxCount);
     }
 }

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
-import {IPerpEngine, MarketState, Position} from "../interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketState, Position, LIQUIDATABLE_AT_ANY_PRICE} from "../interfaces/IPerpEngine.sol";
 import {EngineState, Market, Account, Valuation} from "./EngineState.sol";
 import {AccountingLib} from "./AccountingLib.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
@@ -57,7 +57,8 @@ library LiquidationPriceLogic {
         return AccountingLib.isLiquidatable(v);
     }
 
-    /// @dev Linear estimate in oracle units. With everything else fixed, equity - maintenance = A + B * price where,
+    /// @dev Linear estimate in oracle units. With everything else fixed, equity at close - maintenance = A + B * price
+    /// (roughly: the close fill's premium is left out of B) where,
     /// for this position, B = size * (1 - rate * elapsed / 1 day) - MMR * |size| (the funding accrued since the last
     /// touch grows with the price too). `_search` then makes the answer exact whatever the roundings.
     function _estimate(EngineState storage s, Search memory search) private view returns (uint256) {
@@ -77,7 +78,7 @@ library LiquidationPriceLogic {
         int256 slope = size - size * m.state.fundingRatePerDay * elapsed / int256(1 days * 1e18)
             - int256(FPM.abs(size) * m.params.maintenanceMarginRatio / 1e18);
         if (slope == 0) return 1;
-        int256 estimate = int256(price) - (v.equity - v.maintenanceMargin.toInt256()) * 1e18 / slope;
+        int256 estimate = int256(price) - (v.equityAtClose - v.maintenanceMargin.toInt256()) * 1e18 / slope;
         if (estimate <= int256(search.unit)) return 1;
         return uint256(estimate) / search.unit;
     }
@@ -104,7 +105,7 @@ library LiquidationPriceLogic {
             hi = guess + 1;
             while (_liquidatableAt(s, search, hi * search.unit) == isLong) {
                 // Only a pathological long (funding accruing faster than the price) never becomes safe.
-                if (hi > type(uint128).max) return type(uint256).max;
+                if (hi > type(uint128).max) return LIQUIDATABLE_AT_ANY_PRICE;
                 lo = hi;
                 step *= 2;
                 hi += step;

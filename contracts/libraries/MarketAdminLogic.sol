@@ -39,8 +39,9 @@ library MarketAdminLogic {
 
     function setMarketParams(EngineState storage s, uint256 marketId, MarketParams calldata params) external {
         Market storage m = s.market(marketId);
-        MarketState memory state = _accrue(m, marketId, m.priceFeed.latestPrice());
+        MarketState memory state = _accrue(s, m, marketId, m.priceFeed.latestPrice());
         ParamsLib.validateMarket(params, state.longOpenInterest, state.shortOpenInterest);
+        ParamsLib.validateMarginStep(m.params, params);
         m.params = params;
         // The rate in force from now on follows the new factor and scale.
         m.state.fundingRatePerDay = AccountingLib.fundingRate(m.params, state).toInt64();
@@ -50,7 +51,7 @@ library MarketAdminLogic {
     function setPriceFeed(EngineState storage s, uint256 marketId, IPriceFeed priceFeed) external {
         Market storage m = s.market(marketId);
         // Accrue at the new feed's price: the old feed may be why it is being replaced.
-        _accrue(m, marketId, priceFeed.latestPrice());
+        _accrue(s, m, marketId, priceFeed.latestPrice());
         m.priceFeed = priceFeed;
         emit IPerpEngine.PriceFeedUpdated(marketId, priceFeed);
     }
@@ -58,13 +59,20 @@ library MarketAdminLogic {
     /// @notice Accrues a market's funding to now at `price`.
     function accrueFunding(EngineState storage s, uint256 marketId) external {
         Market storage m = s.market(marketId);
-        _accrue(m, marketId, m.priceFeed.latestPrice());
+        _accrue(s, m, marketId, m.priceFeed.latestPrice());
     }
 
-    function _accrue(Market storage m, uint256 marketId, uint256 price) private returns (MarketState memory state) {
+    function _accrue(EngineState storage s, Market storage m, uint256 marketId, uint256 price)
+        private
+        returns (MarketState memory state)
+    {
         state = m.state;
         AccountingLib.accrueInMemory(state, price);
-        AccountingLib.storeState(m, state, price);
+        int256 markChange = AccountingLib.storeState(m, state, price);
+        if (markChange != 0) {
+            s.ledger.markNotionalUsd6 =
+                (int256(uint256(s.ledger.markNotionalUsd6)) + markChange).toUint256().toUint56();
+        }
         emit IPerpEngine.FundingAccrued(marketId, state.fundingIndex, state.fundingRatePerDay);
     }
 }

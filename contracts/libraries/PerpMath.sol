@@ -120,6 +120,12 @@ library PerpMath {
         return FPM.mulDivUp(FPM.abs(size), entry, 1e30);
     }
 
+    /// @notice A market's contribution to the mark notional the vault must back: `openInterest * price` (long plus
+    /// short open interest, at the market's last touched price) in USD with 6 decimals, rounded up.
+    function markNotionalUsd6Up(uint256 openInterest, uint256 price) internal pure returns (uint256) {
+        return FPM.mulDivUp(openInterest, price, 1e30);
+    }
+
     /// @notice What traders as a whole would receive closing every position of a market now, net of the funding
     /// they owe: `price * skew * (1 + skew / 2K) - skew * index - entryFundingSum`. Rounded up (against the vault).
     function tradersClaimUp(uint256 price, int256 skew, uint256 skewScale, int256 index, int256 entryFundingSum)

@@ -20,8 +20,12 @@ import { FUTURE_IDS, MARKETS, deployCore, openZeppelinArtifact, usdc } from "../
 export const TESTNET_HEARTBEAT = 90_000n;
 /** 10 USDC: what a testnet faucet hands out; raise it on mainnet. */
 export const TESTNET_INSURANCE_SEED = usdc("10");
-/** One hour on testnets, so that governance can be exercised in a session; 48 hours or more on mainnet. */
-export const TESTNET_TIMELOCK_DELAY = 3600n;
+/**
+ * 25 hours on testnets: longer than the LP cooldown (24 h), so that an LP who deposited just before a change was
+ * scheduled can still leave before it executes (SPEC "Markets"); 48 hours or more on mainnet. Every parameters file
+ * in ignition/parameters/ must keep `timelockMinDelay` > `lpCooldown` (checked by test/attacks.test.ts, RT-08).
+ */
+export const TESTNET_TIMELOCK_DELAY = 90_000n;
 
 export default buildModule("PerpProtocol", (m) => {
   const token = m.contractAt(

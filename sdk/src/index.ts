@@ -28,6 +28,7 @@ export * from "./units.js";
 // The contracts' arithmetic in bigint.
 export * as math from "./math.js";
 export * from "./valuation.js";
+export * from "./model/liquidation.js";
 
 // Keeper primitives, also at `@perp/sdk/keeper` (kept here for compatibility).
 export {

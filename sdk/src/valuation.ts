@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import * as m from "./math.js";
+import { MAX_CROSS_POSITIONS } from "./constants.js";
 
 /** `MarketParams` (WAD ratios and amounts). */
 export interface MarketParams {
@@ -183,16 +184,58 @@ export function valueCross(
     const price = override && override.marketId === id ? override.price : market.price;
     addPosition(v, pos, market.params, accrue(market.state, price, now), price);
   }
-  if (v.count !== 0) v.maintenanceMargin += keeperRewardMin;
+  // The minimum keeper reward per position (`AccountingLib.valueCross`).
+  v.maintenanceMargin += keeperRewardMin * BigInt(v.count);
   return v;
 }
 
 /**
- * Whether a valuation is below maintenance (`AccountingLib.isLiquidatable`).
+ * Whether a valuation is below maintenance, each position valued at its close fill price
+ * (`AccountingLib.isLiquidatable`).
  * @example isLiquidatable(valueCross(account, markets, now, kmin))
  */
 export function isLiquidatable(v: Valuation): boolean {
-  return v.count !== 0 && v.equity < v.maintenanceMargin;
+  return v.count !== 0 && v.equityAtClose < v.maintenanceMargin;
+}
+
+/** The LP vault's ledgers a trade's checks read (`vaultCash`, `totalMarkNotional`, claims and deficit views). */
+export interface VaultLedger {
+  readonly vaultCash: bigint;
+  /** `totalMarkNotional()`: USD WAD, a multiple of 1e12. */
+  readonly markNotional: bigint;
+  readonly totalProfitClaims: bigint;
+  readonly deficit: bigint;
+}
+
+/**
+ * The debit rule (`AccountingLib.debitCross`, SPEC "Margin accounts"): the engine error a debit of `amount` from the
+ * cross balance would raise, or undefined if it is allowed.
+ * @example debitRejection(account, markets, now, kmin, wad(100)) // "InsufficientMargin"
+ */
+export function debitRejection(
+  account: AccountSnapshot,
+  markets: ReadonlyMap<number, MarketSnapshot>,
+  now: bigint,
+  keeperRewardMin: bigint,
+  amount: bigint,
+): string | undefined {
+  if (amount === 0n) return "ZeroAmount";
+  if (amount > account.crossBalance) return "InsufficientCrossBalance";
+  if (account.crossMarkets === 0n) return undefined;
+  const v = valueCross(account, markets, now, keeperRewardMin);
+  if (isLiquidatable(v)) return "AccountLiquidatable";
+  if (v.equityNoProfit - amount < v.initialMargin) return "InsufficientMargin";
+  const lower = v.equity < v.equityAtClose ? v.equity : v.equityAtClose;
+  if (lower - amount < v.maintenanceMargin) return "InsufficientMargin";
+  return undefined;
+}
+
+/**
+ * A market's contribution to the mark notional the vault backs, USD with 6 decimals, rounded up
+ * (`PerpMath.markNotionalUsd6Up`).
+ */
+export function markNotionalUsd6Up(state: Pick<MarketState, "longOpenInterest" | "shortOpenInterest">, price: bigint): bigint {
+  return m.mulDivUp(state.longOpenInterest + state.shortOpenInterest, price, 10n ** 30n);
 }
 
 /**
@@ -266,7 +309,7 @@ export function liquidationPrice(
     (m.abs(size) * market.params.maintenanceMarginRatio) / m.WAD;
   let guess = 1n;
   if (slope !== 0n) {
-    const estimate = market.price - ((current.equity - current.maintenanceMargin) * m.WAD) / slope;
+    const estimate = market.price - ((current.equityAtClose - current.maintenanceMargin) * m.WAD) / slope;
     guess = estimate <= unit ? 1n : estimate / unit;
   }
 
@@ -324,14 +367,24 @@ export interface TradeSimulation {
   readonly markets: ReadonlyMap<number, MarketSnapshot>;
   /** Whether the trade opens or grows risk (then the initial-margin check applies). */
   readonly addsRisk: boolean;
-  /** The reason the engine would revert, if one of the checks this mirror knows would fail. */
+  /** What the vault could not pay of the trader's due: a new profit claim, kept out of the collateral. */
+  readonly unpaid: bigint;
+  /** The vault's ledgers after the trade, when they were given. */
+  readonly vault?: VaultLedger;
+  /**
+   * The custom error the engine would revert with (the first of its checks that fails, in the engine's order;
+   * slippage and oracle errors aside). `InsufficientVaultLiquidity` needs `vault`.
+   */
   readonly rejection?: string;
 }
+
 
 /**
  * Simulates `trade(marketId, sizeDelta, acceptablePrice = any, marginDelta, isolated)` on a snapshot at time `now`
  * (`PerpEngine._trade`): funding settlement, each leg's fill and fee, realised PnL, the new position, account and
- * market, and the checks the engine runs (slippage aside). Pure: the inputs are not modified.
+ * market, and the checks the engine runs (slippage aside). With `vault` (the engine's ledgers) it also books the
+ * vault side: a due the vault cannot pay becomes a claim (`unpaid`), and the backing check
+ * (`InsufficientVaultLiquidity`) applies. Pure: the inputs are not modified.
  * @example simulateTrade(account, markets, protocol, { marketId: 0, sizeDelta: 5n * WAD, marginDelta: 500n * WAD, isolated: true }, now)
  */
 export function simulateTrade(
@@ -340,6 +393,7 @@ export function simulateTrade(
   protocol: ProtocolParams,
   trade: { readonly marketId: number; readonly sizeDelta: bigint; readonly marginDelta: bigint; readonly isolated: boolean },
   now: bigint,
+  vault?: VaultLedger,
 ): TradeSimulation {
   const market = requireMarket(markets, trade.marketId);
   const { params } = market;
@@ -351,16 +405,21 @@ export function simulateTrade(
   let crossMarkets = account.crossMarkets;
   let rejection: string | undefined;
   const isCross = (crossMarkets & bit) !== 0n;
-  if (before.size !== 0n && trade.isolated === isCross) rejection = "PositionModeMismatch";
+  if (trade.sizeDelta === 0n) rejection = "ZeroAmount";
+  if (before.size !== 0n && trade.isolated === isCross) rejection ??= "PositionModeMismatch";
+  if (before.size === 0n && !trade.isolated && crossMarketIds(crossMarkets).length >= MAX_CROSS_POSITIONS) {
+    rejection ??= "TooManyCrossPositions";
+  }
 
   let collateral = trade.isolated ? before.margin : crossBalance;
   if (trade.marginDelta !== 0n) {
     if (!trade.isolated) rejection ??= "NotIsolated";
-    if (trade.marginDelta > crossBalance) rejection ??= "InsufficientCrossBalance";
+    rejection ??= debitRejection(account, markets, now, protocol.keeperRewardMin, trade.marginDelta);
     crossBalance -= trade.marginDelta;
     collateral += trade.marginDelta;
   }
   const fundingPaid = m.fundingOwedUp(before.size, state.fundingIndex, before.lastFundingIndex);
+  const fundingToVault = m.fundingToVaultDown(before.size, state.fundingIndex, before.lastFundingIndex);
   collateral -= fundingPaid;
   let entryFundingSum =
     state.entryFundingSum - m.mulWadDown(before.size, before.entryPrice - before.lastFundingIndex);
@@ -418,6 +477,32 @@ export function simulateTrade(
     fundingRatePerDay: fundingRateFor(params, longOI - shortOI),
     lastPrice: price,
   };
+  const addsRisk = openDelta !== 0n;
+
+  // The vault side (`AccountingLib.bookTrade`): what it cannot pay is a claim; new risk needs free cash.
+  let unpaid = 0n;
+  let nextVault: VaultLedger | undefined;
+  if (vault) {
+    const feeToVault = fee - m.mulWadDown(fee, protocol.insuranceFeeShare);
+    let cash = vault.vaultCash + feeToVault + fundingToVault - realizedPnl;
+    if (cash < 0n) {
+      unpaid = -cash;
+      cash = 0n;
+    }
+    const markUsd6 =
+      vault.markNotional / 10n ** 12n + markNotionalUsd6Up(state, price) - markNotionalUsd6Up(market.state, market.state.lastPrice);
+    nextVault = {
+      vaultCash: cash,
+      markNotional: markUsd6 * 10n ** 12n,
+      totalProfitClaims: vault.totalProfitClaims + unpaid,
+      deficit: vault.deficit,
+    };
+    if (addsRisk) {
+      const required = m.mulWadUp(markUsd6 * 10n ** 12n, protocol.vaultBackingRatio);
+      if (required > cash - nextVault.totalProfitClaims - nextVault.deficit) rejection ??= "InsufficientVaultLiquidity";
+    }
+    collateral -= unpaid;
+  }
   if (size !== 0n && m.notionalDown(size, price) < params.minPositionNotional) rejection ??= "PositionTooSmall";
 
   let margin = 0n;
@@ -446,12 +531,12 @@ export function simulateTrade(
   const nextMarkets = new Map(markets);
   nextMarkets.set(trade.marketId, nextMarket);
 
-  const addsRisk = openDelta !== 0n;
   if (addsRisk && rejection === undefined) {
     const v = trade.isolated
       ? valueIsolated(position, nextMarket, price, now, protocol.keeperRewardMin)
       : valueCross(nextAccount, nextMarkets, now, protocol.keeperRewardMin, { marketId: trade.marketId, price });
-    if (v.equityAtClose < v.initialMargin || v.equity < v.maintenanceMargin) rejection = "InsufficientMargin";
+    const lower = v.equity < v.equityAtClose ? v.equity : v.equityAtClose;
+    if (v.equityAtClose < v.initialMargin || lower < v.maintenanceMargin) rejection = "InsufficientMargin";
   }
   return {
     legs,
@@ -464,6 +549,8 @@ export function simulateTrade(
     market: nextMarket,
     markets: nextMarkets,
     addsRisk,
+    unpaid,
+    vault: nextVault,
     rejection,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The SDK end to end over real JSON-RPC: a `hardhat node`, then `anvil`, each in its own process (test/helpers/nodes.ts),
+ * The SDK end to end over real JSON-RPC: a `hardhat node`, then `anvil`, each in its own process (scripts/lib/nodes.ts),
  * the protocol deployed by the deploy script into temporary directories, and the whole life cycle driven through
  * `PerpClient` over `JsonRpcProvider` + `Wallet`: LP deposit, trader deposits (approval and permit), quotes then
  * isolated and cross positions, reduce, margin moves, funding over time, a price drop, finding the liquidatable

@@ -550,7 +550,8 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     expect(history.events.map((ev) => ev.name)).to.deep.equal(["PositionModified", "PositionClosedAtIndex", "Liquidated"]);
     const [opened, closedAt, liquidated] = history.events;
     expect(opened).to.deep.include({ trader: victim.address, marketId: "0", sizeDelta: wad("4.5").toString() });
-    expect(closedAt).to.deep.include({ marketId: "0", size: wad("4.5").toString(), price: wad("1970").toString() });
+    // Closed at its close fill (RT-02): $1,970 plus the premium of the long skew it leaves, not the bare index.
+    expect(closedAt).to.deep.include({ marketId: "0", size: wad("4.5").toString(), price: wad("1970.0044325").toString() });
     expect(liquidated).to.deep.include({ keeper: trader.address, keeperReward: wad("8.865").toString() });
     expect(history.totals.fees).to.equal(opened.fee);
     expect(BigInt(history.totals.realizedPnl)).to.equal(BigInt(opened.realizedPnl) + BigInt(closedAt.realizedPnl));

@@ -17,15 +17,15 @@ describe("README liquidation table", function () {
 
   it("states the deployed maintenance margin ratio", function () {
     expect(MARKETS[0].params.maintenanceMarginRatio).to.equal(wad("0.01"));
-    expect(readmeSection()).to.include("MMR 1 %").and.include("| 10x | long | $1,818.98 | 9.05 % |");
+    expect(readmeSection()).to.include("MMR 1 %").and.include("| 10x | long | $1,818.99 | 9.05 % |");
   });
 
   it("reproduces the engine's liquidation prices for the fixture's parameters (MMR 0.5 %), to the wei", function () {
     // `liquidationPrice` read from the engine by test/liquidation.test.ts ("liquidation price, exact to one oracle
-    // unit"), for $1,000 of isolated margin opened against an equal and opposite position at $2,000.
+    // unit"; the predicate values the position at its close fill), for $1,000 of isolated margin opened against an equal and opposite position at $2,000.
     const onChain = [
-      "1007.4361807", "2982.687562", "1609.24371809", "2386.86815871", "1809.8442201",
-      "2188.2636806", "1930.19848994", "2069.10696269", "1970.30652763", "2029.39800498",
+      "1007.43668695", "2982.68607807", "1609.24573975", "2386.86518997", "1809.84876745",
+      "2188.25823717", "1930.21061438", "2069.09409519", "1970.33128054", "2029.37276403",
     ].map(wad);
     const rows = liquidationRows(
       ethParams(),

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 
-import { PerpClient, liquidationEvents, math } from "@perp/sdk";
-import { ChainIndex, clampReward, evaluate, liquidatableUnits, readHealth } from "@perp/sdk/keeper";
+import { PerpClient, distribute, liquidationEvents, math } from "@perp/sdk";
+import { ChainIndex, evaluate, liquidatableUnits, readHealth } from "@perp/sdk/keeper";
 import { BTC, deployProtocol, ETH, ORACLE_UNIT, PROTOCOL_PARAMS, usdc, wad } from "../../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../../scripts/lib/network.js";
 
@@ -65,11 +65,15 @@ describe("@perp/sdk/keeper", function () {
     expect(paid).to.have.deep.members(evaluation.units.map((u) => [u.trader, u.reward]));
   });
 
-  it("clampReward bounds the reward by the protocol's minimum and maximum", function () {
-    const bounds = { keeperRewardMin: PROTOCOL_PARAMS.keeperRewardMin as bigint, keeperRewardMax: PROTOCOL_PARAMS.keeperRewardMax as bigint };
-    expect(clampReward(wad(1), bounds)).to.equal(wad(2));
-    expect(clampReward(wad(7), bounds)).to.equal(wad(7));
-    expect(clampReward(wad(600), bounds)).to.equal(wad(500));
+  it("the reward is _distribute's: clamped to the maximum, and at least the minimum per position closed", function () {
+    const ledgers = { vaultCash: 0n, insuranceFund: 0n, totalProfitClaims: 0n, deficit: 0n };
+    const reward = (base: bigint, count: number) =>
+      distribute({ equityAtClose: wad(100), count }, { collateral: 0n, fundingDust: 0n }, base, 0n, PROTOCOL_PARAMS, ledgers).reward;
+    expect(reward(wad(1), 1)).to.equal(wad(2));
+    expect(reward(wad(1), 3)).to.equal(wad(6)); // a cross account of three positions: 3 x $2
+    expect(reward(wad(7), 3)).to.equal(wad(7));
+    expect(reward(wad(600), 2)).to.equal(wad(500));
     expect(math.WAD).to.equal(wad(1));
   });
+
 });

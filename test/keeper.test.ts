@@ -22,6 +22,7 @@ import {
   closeValue,
   deleverageCandidates,
   deleverageCheck,
+  deleverageFill,
   CROSS,
   CountingJsonRpcProvider,
   PerpClient,
@@ -1082,9 +1083,16 @@ for (const kind of ["hardhat", "anvil"] as const) {
           const events = await engine.queryFilter(engine.filters.AutoDeleveraged(), from, "latest");
           expect(events.map((e) => e.args.trader)).to.deep.equal(accepted);
           for (const e of events) expect(e.args.tradersProfit > BigInt(e.args.limit)).to.equal(true);
-          // Closed at the index price, paid what the mirror computes (pnl - funding at the mined block).
+          // Closed at the close fill of the block before (one per block), paid what the mirror computes (pnl - funding).
           const closed = await engine.queryFilter(engine.filters.PositionClosedAtIndex(), from, "latest");
-          expect(closed.map((e) => e.args.price)).to.deep.equal([2600n * 10n ** 18n, 2600n * 10n ** 18n, 2600n * 10n ** 18n]);
+          const fills = await Promise.all(
+            closed.map(async (e) => {
+              const [atBlock] = (await client.markets(e.blockNumber - 1)).filter((m) => m.id === ETH);
+              return deleverageFill(views.find((v) => v.trader === e.args.trader && v.marketId === ETH)!.position, atBlock);
+            }),
+          );
+          expect(closed.map((e) => e.args.price)).to.deep.equal(fills);
+          expect(fills.every((fill) => fill !== 2600n * 10n ** 18n)).to.equal(true);
           const mined = lines.filter((l) => l.msg === "auto-deleveraging mined");
           expect(mined.map((l) => [l.trader, l.market, l.paidUsd])).to.deep.equal(
             closed.map((e) => [e.args.trader, "ETH-USD", ethersFormat(e.args.realizedPnl - e.args.fundingPaid)]),

@@ -59,8 +59,8 @@ export interface DeleverageOutcome {
  * skew, the funding sum and the NAV that the next check depends on.
  */
 export async function deleverage(ctx: DeleverageContext, views: readonly PositionHealth[]): Promise<DeleverageOutcome> {
-const out: DeleverageOutcome = { deleveraged: 0, marketsOverPnlBound: 0, transactions: 0, gasUsed: 0n, gasCostWei: 0n, hashes: [], errors: [] };
-const { client, log, retry } = ctx;
+  const out: DeleverageOutcome = { deleveraged: 0, marketsOverPnlBound: 0, transactions: 0, gasUsed: 0n, gasCostWei: 0n, hashes: [], errors: [] };
+  const { client, log, retry } = ctx;
   let positions = views
     .filter((v) => v.position.size !== 0n)
     .map((v) => ({ trader: v.trader, marketId: v.marketId, position: v.position }));

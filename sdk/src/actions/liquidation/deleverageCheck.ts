@@ -9,7 +9,8 @@
  * AccountingLib.accrueInMemory(state, price);
  * int256 tradersProfit = PerpMath.tradersClaimUp(price, skew(state), skewScale, state.fundingIndex, state.entryFundingSum);
  * if (tradersProfit <= limit) revert DeleverageNotNeeded(tradersProfit, limit);
- * int256 value = s.closeAtIndex(...);            // pnlDown(size, entry, price) - fundingOwedUp(size, index, last)
+ * // closeAtFill: fill = fillPrice(price, skew(state), -size, skewScale)
+ * int256 value = pnlDown(size, entry, fill) - fundingOwedUp(size, state.fundingIndex, last);
  * if (value <= 0) revert PositionNotProfitable(value);
  * ```
  *
@@ -44,14 +45,24 @@ export function deleverageCheck(market: Pick<MarketSnapshot, "id" | "state" | "p
 }
 
 /**
- * What `closeAtIndex` pays the trader for `position`: `pnlDown(size, entry, price) - fundingOwedUp(size, index, last)`.
- * @example closeValue(position, market.price, check.fundingIndex) > 0n // autoDeleverage accepts it
+ * What a close at `price` pays the trader for `position`: `pnlDown(size, entry, price) - fundingOwedUp(size, index,
+ * last)`; `autoDeleverage` closes at the close fill (`deleverageFill`).
+ * @example closeValue(position, deleverageFill(position, market), check.fundingIndex) > 0n // autoDeleverage accepts it
  */
 export function closeValue(position: PositionData, price: bigint, fundingIndex: bigint): bigint {
   return m.pnlDown(position.size, position.entryPrice, price) - m.fundingOwedUp(position.size, fundingIndex, position.lastFundingIndex);
 }
 
-/** A position `autoDeleverage` would close, with its value at the check's price and funding index. */
+/**
+ * The price `autoDeleverage` closes `position` at (`AccountingLib.closeAtFill`): the index price moved by the
+ * close's effect on the market's skew.
+ * @example deleverageFill(position, market) // a long closing into a long skew fills above the index
+ */
+export function deleverageFill(position: Pick<PositionData, "size">, market: Pick<MarketSnapshot, "price" | "state" | "params">): bigint {
+  return m.fillPrice(market.price, skewOf(market.state), -position.size, market.params.skewScale);
+}
+
+/** A position `autoDeleverage` would close, with its value at its close fill and the check's funding index. */
 export interface DeleverageCandidate extends PositionKey {
   readonly size: bigint;
   /** USD WAD, positive. */
@@ -59,18 +70,18 @@ export interface DeleverageCandidate extends PositionKey {
 }
 
 /**
- * The profitable positions of the market, most profitable first (ties: larger size first, then trader address).
+ * The positions of the market that a close at their fill would pay, most profitable first (ties: larger size first, then trader address).
  * @example const [first] = deleverageCandidates(views, market, deleverageCheck(market, nav, now))
  */
 export function deleverageCandidates(
   positions: readonly (PositionKey & { readonly position: PositionData })[],
-  market: Pick<MarketSnapshot, "id" | "price">,
+  market: Pick<MarketSnapshot, "id" | "price" | "state" | "params">,
   check: Pick<DeleverageCheck, "fundingIndex">,
 ): DeleverageCandidate[] {
   const candidates: DeleverageCandidate[] = [];
   for (const p of positions) {
     if (p.marketId !== market.id || p.position.size === 0n) continue;
-    const value = closeValue(p.position, market.price, check.fundingIndex);
+    const value = closeValue(p.position, deleverageFill(p.position, market), check.fundingIndex);
     if (value > 0n) candidates.push({ trader: p.trader, marketId: p.marketId, size: p.position.size, value });
   }
   const abs = (x: bigint) => (x < 0n ? -x : x);

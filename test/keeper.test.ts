@@ -19,6 +19,11 @@ import { expect } from "chai";
 import { JsonRpcProvider, Wallet, isError, makeError, toBeHex } from "ethers";
 
 import {
+  closeValue,
+  deleverageCandidates,
+  deleverageCheck,
+  deleverageFill,
+  CROSS,
   CountingJsonRpcProvider,
   PerpClient,
   PerpTransportError,
@@ -30,30 +35,20 @@ import {
   withRetry,
   type Deployment,
 } from "@perp/sdk";
-import { ConfigError, parseConfig, redactUrl } from "../scripts/keeper/config.js";
+import { ConfigurationError } from "@perp/sdk/node";
+import { parseConfig, redactUrl } from "../scripts/keeper/config.js";
 import { Keeper, type KeeperOptions, type RunSummary, type ScanReport } from "../scripts/keeper/keeper.js";
-import { ChainIndex } from "../scripts/keeper/scan.js";
+import { ChainIndex } from "@perp/sdk/keeper";
 import { devWallet } from "../scripts/lib/dev.js";
-import {
-  indexPrices,
-  lpTxs,
-  prepareAccounts,
-  sendWave,
-  setPrice,
-  traderAddress,
-  traderTxs,
-  type PlannedPosition,
-  type TraderPlan,
-} from "../scripts/keeper/bench/scenario.js";
+// The benchmark's scenario builders, shared: the test plays a small book of the same shape.
+import * as scenario from "../scripts/keeper/bench/scenario.js";
 import { HARDHAT_CLI, ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
 import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "@perp/sdk/contracts";
 import { Writable } from "node:stream";
-import { closeValue, deleverageCandidates, deleverageCheck } from "../scripts/keeper/adl.js";
 import { createLogger, prettyLine, type Logger } from "../scripts/keeper/logger.js";
 import { KeeperMetrics, startOpsServer } from "../scripts/keeper/metrics.js";
 
 const ROOT_ADDRESS = "0x0000000000000000000000000000000000000001";
-const CROSS = 2n ** 256n - 1n;
 const TSX = pathToFileURL(
   path.join(path.dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist", "loader.mjs"),
 ).href;
@@ -70,20 +65,20 @@ function devKey(i: number): string {
 // ============================================================================================== the scenario
 
 type Expect = number | "cross";
-interface Trader extends TraderPlan {
+interface Trader extends scenario.TraderPlan {
   readonly name: string;
   /** Units the shock makes liquidatable: an isolated position's market id, or "cross" for the cross account. */
   readonly liquidatable: readonly Expect[];
 }
 
-const iso = (marketId: number, side: "long" | "short", leverage: number, marginUsd = 1000): PlannedPosition => ({
+const iso = (marketId: number, side: "long" | "short", leverage: number, marginUsd = 1000): scenario.PlannedPosition => ({
   marketId,
   side,
   isolated: true,
   marginUsd,
   leverage,
 });
-const cross = (marketId: number, side: "long" | "short", leverage: number, marginUsd = 1000): PlannedPosition => ({
+const cross = (marketId: number, side: "long" | "short", leverage: number, marginUsd = 1000): scenario.PlannedPosition => ({
   marketId,
   side,
   isolated: false,
@@ -94,7 +89,7 @@ const ETH = 0;
 const BTC = 1;
 
 /** ETH $2,000 -> $1,800 (-10 %), BTC $60,000 -> $63,000 (+5 %); margins $1,000 per position. */
-const DESIGN: readonly { name: string; positions: PlannedPosition[]; liquidatable: Expect[] }[] = [
+const DESIGN: readonly { name: string; positions: scenario.PlannedPosition[]; liquidatable: Expect[] }[] = [
   // Isolated ETH longs: liquidation distance about 1/leverage - 1 %; 8x keeps 1.7 % above its liquidation price.
   { name: "isoEthLong2", positions: [iso(ETH, "long", 2)], liquidatable: [] },
   { name: "isoEthLong5", positions: [iso(ETH, "long", 5)], liquidatable: [] },
@@ -131,7 +126,7 @@ const DESIGN: readonly { name: string; positions: PlannedPosition[]; liquidatabl
   { name: "crossEthLong5IsoBtcShort40", positions: [cross(ETH, "long", 5), iso(BTC, "short", 40)], liquidatable: [BTC] },
 ];
 
-const TRADERS: readonly Trader[] = DESIGN.map((d, i) => ({ ...d, address: traderAddress("keeper-test", i) }));
+const TRADERS: readonly Trader[] = DESIGN.map((d, i) => ({ ...d, address: scenario.traderAddress("keeper-test", i) }));
 const POSITIONS = TRADERS.reduce((n, t) => n + t.positions.length, 0);
 /** "trader:marketId" of each unit (marketId = CROSS for a cross account), as the `Liquidated` event names it. */
 const EXPECTED_UNITS = TRADERS.flatMap((t) =>
@@ -328,9 +323,12 @@ describe("keeper building blocks", function () {
     const config = parseConfig(["--rpc", "http://127.0.0.1:8545", "--batch-size", "7", "--min-profit-usd", "1.5", "--once"], {});
     expect(config).to.deep.include({ rpcUrl: "http://127.0.0.1:8545", batchSize: 7, minProfitUsd: 15n * 10n ** 17n, once: true, ethUsd: undefined });
     expect(parseConfig([], { RPC_URL: "https://rpc.example/v2/secret" }).rpcUrl).to.equal("https://rpc.example/v2/secret");
-    const fails = (argv: string[], message: string) => expect(() => parseConfig(argv, {})).to.throw(ConfigError, message);
-    fails([], "no RPC endpoint: pass --rpc <url> or set RPC_URL");
-    fails(["--rpc", "ws://127.0.0.1:8545"], "--rpc must be an http:// or https:// URL, not ws:");
+    // The SDK's RPC rule: a local deployment falls back to $LOCALHOST_RPC_URL, then 127.0.0.1:8545; others need one.
+    expect(parseConfig([], {}).rpcUrl).to.equal("http://127.0.0.1:8545");
+    expect(parseConfig([], { LOCALHOST_RPC_URL: "http://127.0.0.1:9545" }).rpcUrl).to.equal("http://127.0.0.1:9545");
+    const fails = (argv: string[], message: string) => expect(() => parseConfig(argv, {})).to.throw(ConfigurationError, message);
+    fails(["--deployment", "sepolia"], 'no RPC endpoint for network "sepolia": pass --rpc <url> or set RPC_URL');
+    fails(["--rpc", "ws://127.0.0.1:8545"], "the RPC URL must be http:// or https://, not ws:");
     fails(["--rpc", "http://x", "--batch-size", "0"], '--batch-size must be an integer from 1 to 100, not "0"');
     fails(["--rpc", "http://x", "--poll-ms", "1.5"], '--poll-ms must be an integer 10 or more, not "1.5"');
     fails(["--rpc", "http://x", "--min-profit-usd", "-1"], '--min-profit-usd must be zero or more, not "-1"');
@@ -467,15 +465,15 @@ for (const kind of ["hardhat", "anvil"] as const) {
       engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider);
       owner = ((await rpc(node.url, "eth_accounts")) as string[])[0];
 
-      const lp = traderAddress("keeper-test-lp", 0);
-      await prepareAccounts(provider, [lp, ...TRADERS.map((t) => t.address)], 10n ** 20n);
+      const lp = scenario.traderAddress("keeper-test-lp", 0);
+      await scenario.prepareAccounts(provider, [lp, ...TRADERS.map((t) => t.address)], 10n ** 20n);
       const nonces = new Map<string, number>();
-      await sendWave(provider, lpTxs(deployment, lp, 1_000_000), nonces);
-      const prices = await indexPrices(provider, deployment);
-      await sendWave(provider, TRADERS.flatMap((t) => traderTxs(deployment, t, prices)), nonces);
+      await scenario.sendWave(provider, scenario.lpTxs(deployment, lp, 1_000_000), nonces);
+      const prices = await scenario.indexPrices(provider, deployment);
+      await scenario.sendWave(provider, TRADERS.flatMap((t) => scenario.traderTxs(deployment, t, prices)), nonces);
 
-      await setPrice(provider, deployment, ETH, "1800", owner);
-      shockBlock = await setPrice(provider, deployment, BTC, "63000", owner);
+      await scenario.setPrice(provider, deployment, ETH, "1800", owner);
+      shockBlock = await scenario.setPrice(provider, deployment, BTC, "63000", owner);
       for (const trader of TRADERS) {
         for (const position of trader.positions) {
           const pos = await engine.getPosition(trader.address, position.marketId);
@@ -514,7 +512,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
       const lens = PerpLens__factory.connect(deployment.contracts.PerpLens, provider);
       const pairs = TRADERS.flatMap((t) => t.positions.map((p) => ({ trader: t.address, marketId: BigInt(p.marketId) })));
       // A pair with no position (closed-position shape) too.
-      pairs.push({ trader: traderAddress("keeper-test-nobody", 0), marketId: 0n });
+      pairs.push({ trader: scenario.traderAddress("keeper-test-nobody", 0), marketId: 0n });
       const args: [string[], bigint[]] = [pairs.map((p) => p.trader), pairs.map((p) => p.marketId)];
       const raw = await provider.call({ to: deployment.contracts.PerpLens, data: lens.interface.encodeFunctionData("positions", args) });
       const fast = decodePositionViews(raw, pairs.length);
@@ -582,9 +580,9 @@ for (const kind of ["hardhat", "anvil"] as const) {
       expect((await keeper.runOnce()).index).to.deep.include({ toBlock: shockBlock + 2, events: 0, rebuilt: false });
       // Another branch from the shock block: a new trader opens a position in its first block.
       expect(await rpc(node!.url, "evm_revert", [fork])).to.equal(true);
-      const late: TraderPlan = { address: traderAddress("keeper-test-late", 0), positions: [iso(ETH, "short", 3)] };
-      await prepareAccounts(provider, [late.address], 10n ** 20n);
-      await sendWave(provider, traderTxs(deployment, late, await indexPrices(provider, deployment)), new Map());
+      const late: scenario.TraderPlan = { address: scenario.traderAddress("keeper-test-late", 0), positions: [iso(ETH, "short", 3)] };
+      await scenario.prepareAccounts(provider, [late.address], 10n ** 20n);
+      await scenario.sendWave(provider, scenario.traderTxs(deployment, late, await scenario.indexPrices(provider, deployment)), new Map());
       const summary = await keeper.runOnce();
       expect(summary.index).to.deep.equal({
         fromBlock: deployment.deploymentBlock,
@@ -1051,7 +1049,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
           await reset();
           const signer = await provider.getSigner(owner);
           // ETH back above every entry: the ETH longs are in profit; a bound low enough that a few must go.
-          await setPrice(provider, deployment, ETH, "2600", owner);
+          await scenario.setPrice(provider, deployment, ETH, "2600", owner);
           const client = await PerpClient.connect({ runner: provider, deployment });
           const [market] = (await client.markets()).filter((m) => m.id === ETH);
           const nav = await engine.vaultNav();
@@ -1085,9 +1083,16 @@ for (const kind of ["hardhat", "anvil"] as const) {
           const events = await engine.queryFilter(engine.filters.AutoDeleveraged(), from, "latest");
           expect(events.map((e) => e.args.trader)).to.deep.equal(accepted);
           for (const e of events) expect(e.args.tradersProfit > BigInt(e.args.limit)).to.equal(true);
-          // Closed at the index price, paid what the mirror computes (pnl - funding at the mined block).
+          // Closed at the close fill of the block before (one per block), paid what the mirror computes (pnl - funding).
           const closed = await engine.queryFilter(engine.filters.PositionClosedAtIndex(), from, "latest");
-          expect(closed.map((e) => e.args.price)).to.deep.equal([2600n * 10n ** 18n, 2600n * 10n ** 18n, 2600n * 10n ** 18n]);
+          const fills = await Promise.all(
+            closed.map(async (e) => {
+              const [atBlock] = (await client.markets(e.blockNumber - 1)).filter((m) => m.id === ETH);
+              return deleverageFill(views.find((v) => v.trader === e.args.trader && v.marketId === ETH)!.position, atBlock);
+            }),
+          );
+          expect(closed.map((e) => e.args.price)).to.deep.equal(fills);
+          expect(fills.every((fill) => fill !== 2600n * 10n ** 18n)).to.equal(true);
           const mined = lines.filter((l) => l.msg === "auto-deleveraging mined");
           expect(mined.map((l) => [l.trader, l.market, l.paidUsd])).to.deep.equal(
             closed.map((e) => [e.args.trader, "ETH-USD", ethersFormat(e.args.realizedPnl - e.args.fundingPaid)]),
@@ -1196,7 +1201,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
 
         it("a deployment whose contracts are not on this chain (a restarted node)", async function () {
           const file = path.join(tmp, "stale.json");
-          const engineAddress = traderAddress("keeper-test-no-code", 0);
+          const engineAddress = scenario.traderAddress("keeper-test-no-code", 0);
           await writeFile(file, JSON.stringify({ ...deployment, contracts: { ...deployment.contracts, PerpEngine: engineAddress } }));
           const result = await run(["--rpc", node!.url, "--deployment", file], { PRIVATE_KEY: devKey(5) });
           expect(result.code).to.equal(2);

@@ -1,103 +1,28 @@
 /**
- * Auto-deleveraging, mirrored off-chain: `LiquidationLogic.autoDeleverage` closes a profitable position at the index
- * price (no fee) while traders' net unrealised profit in its market exceeds `maxPnlFactor x vault NAV`. The pure
- * functions compute the engine's check and each position's value exactly as the contract does; `deleverage` is the
- * keeper's phase that uses them: most profitable position first, simulated, one at a time, until under the bound.
- *
- * The contract (for reference):
- * ```solidity
- * uint256 limit = FPM.mulWadDown(s.vaultNav(), m.params.maxPnlFactor);
- * uint256 price = m.priceFeed.latestPrice();
- * AccountingLib.accrueInMemory(state, price);
- * int256 tradersProfit = PerpMath.tradersClaimUp(price, skew(state), skewScale, state.fundingIndex, state.entryFundingSum);
- * if (tradersProfit <= limit) revert DeleverageNotNeeded(tradersProfit, limit);
- * int256 value = s.closeAtIndex(...);            // pnlDown(size, entry, price) - fundingOwedUp(size, index, last)
- * if (value <= 0) revert PositionNotProfitable(value);
- * ```
+ * The keeper's auto-deleveraging phase: `LiquidationLogic.autoDeleverage` closes a profitable position at the index
+ * price (no fee) while traders' net unrealised profit in its market exceeds `maxPnlFactor x vault NAV`. The check and
+ * each position's value are the SDK's pure mirror (`deleverageCheck`, `deleverageCandidates`, the same functions
+ * `getDeleverageStatus` uses); this phase sends the most profitable position first, simulated, one at a time, until
+ * the market is under the bound.
  */
 import type { TransactionReceipt } from "ethers";
 
 import {
   PerpContractError,
-  math,
+  deleverageCandidates,
+  deleverageCheck,
+  decodeReceipt,
+  eventsNamed,
   toPerpError,
   withRetry,
+  type DeleverageCandidate,
   type MarketInfo,
   type PerpClient,
-  type PositionData,
   type PositionHealth,
-  type PositionKey,
   type RetryOptions,
 } from "@perp/sdk";
 import { formatPlain } from "./format.js";
 import type { Logger } from "./logger.js";
-
-/** The engine's deleveraging check for one market at time `now` (seconds), given the vault NAV (USD WAD). */
-export interface DeleverageCheck {
-  readonly marketId: number;
-  /** `tradersClaimUp` with the funding index accrued to `now`: what traders would take closing everything, USD WAD. */
-  readonly tradersProfit: bigint;
-  /** `maxPnlFactor x NAV` (rounded down), USD WAD. */
-  readonly limit: bigint;
-  /** `tradersProfit > limit`: the engine accepts `autoDeleverage` on a profitable position of this market. */
-  readonly needed: boolean;
-  /** The funding index accrued to `now` (what `accrueInMemory` computes). */
-  readonly fundingIndex: bigint;
-}
-
-/** `AccountingLib.accrueInMemory`: the market's funding index brought to `now` at `price`. */
-export function accruedIndex(market: Pick<MarketInfo, "state">, price: bigint, now: bigint): bigint {
-  const elapsed = now - market.state.lastFundingTime;
-  if (elapsed <= 0n) return market.state.fundingIndex;
-  return math.accruedFundingIndex(market.state.fundingIndex, market.state.fundingRatePerDay, price, elapsed);
-}
-
-/** The engine's check in `autoDeleverage` for `market` at its index price and time `now`. */
-export function deleverageCheck(market: Pick<MarketInfo, "id" | "state" | "params" | "price">, nav: bigint, now: bigint): DeleverageCheck {
-  const fundingIndex = accruedIndex(market, market.price, now);
-  const skew = market.state.longOpenInterest - market.state.shortOpenInterest;
-  const tradersProfit = math.tradersClaimUp(market.price, skew, market.params.skewScale, fundingIndex, market.state.entryFundingSum);
-  const limit = math.mulWadDown(nav, market.params.maxPnlFactor);
-  return { marketId: market.id, tradersProfit, limit, needed: tradersProfit > limit, fundingIndex };
-}
-
-/** What `closeAtIndex` pays the trader for `position`: `pnlDown(size, entry, price) - fundingOwedUp(size, index, last)`. */
-export function closeValue(position: PositionData, price: bigint, fundingIndex: bigint): bigint {
-  return math.pnlDown(position.size, position.entryPrice, price) - math.fundingOwedUp(position.size, fundingIndex, position.lastFundingIndex);
-}
-
-/** A position `autoDeleverage` would close, with its value at the check's price and funding index. */
-export interface DeleverageCandidate extends PositionKey {
-  readonly size: bigint;
-  /** USD WAD, positive. */
-  readonly value: bigint;
-}
-
-/**
- * The profitable positions of the market, most profitable first (ties: larger size first, then trader address):
- * the order in which the keeper deleverages them.
- */
-export function deleverageCandidates(
-  positions: readonly (PositionKey & { readonly position: PositionData })[],
-  market: Pick<MarketInfo, "id" | "price">,
-  check: Pick<DeleverageCheck, "fundingIndex">,
-): DeleverageCandidate[] {
-  const candidates: DeleverageCandidate[] = [];
-  for (const p of positions) {
-    if (p.marketId !== market.id || p.position.size === 0n) continue;
-    const value = closeValue(p.position, market.price, check.fundingIndex);
-    if (value > 0n) candidates.push({ trader: p.trader, marketId: p.marketId, size: p.position.size, value });
-  }
-  const abs = (x: bigint) => (x < 0n ? -x : x);
-  return candidates.sort(
-    (a, b) =>
-      (a.value > b.value ? -1 : a.value < b.value ? 1 : 0) ||
-      (abs(a.size) > abs(b.size) ? -1 : abs(a.size) < abs(b.size) ? 1 : 0) ||
-      a.trader.toLowerCase().localeCompare(b.trader.toLowerCase()),
-  );
-}
-
-// =============================================================================================== the keeper's phase
 
 /** What the deleveraging phase needs from the keeper. */
 export interface DeleverageContext {
@@ -134,8 +59,8 @@ export interface DeleverageOutcome {
  * skew, the funding sum and the NAV that the next check depends on.
  */
 export async function deleverage(ctx: DeleverageContext, views: readonly PositionHealth[]): Promise<DeleverageOutcome> {
-const out: DeleverageOutcome = { deleveraged: 0, marketsOverPnlBound: 0, transactions: 0, gasUsed: 0n, gasCostWei: 0n, hashes: [], errors: [] };
-const { client, log, retry } = ctx;
+  const out: DeleverageOutcome = { deleveraged: 0, marketsOverPnlBound: 0, transactions: 0, gasUsed: 0n, gasCostWei: 0n, hashes: [], errors: [] };
+  const { client, log, retry } = ctx;
   let positions = views
     .filter((v) => v.position.size !== 0n)
     .map((v) => ({ trader: v.trader, marketId: v.marketId, position: v.position }));
@@ -237,10 +162,9 @@ const { client, log, retry } = ctx;
     out.hashes.push(hash);
     out.gasUsed += receipt.gasUsed;
     out.gasCostWei += receipt.gasUsed * receipt.gasPrice;
-    const engine = client.engine;
-    const events = receipt.logs.map((log) => engine.interface.parseLog(log)).filter((e) => e !== null);
-    const done = events.find((e) => e.name === "AutoDeleveraged");
-    const closed = events.find((e) => e.name === "PositionClosedAtIndex");
+    const events = decodeReceipt(receipt, { engine: client.deployment.contracts.PerpEngine });
+    const [done] = eventsNamed(events, "AutoDeleveraged");
+    const [closed] = eventsNamed(events, "PositionClosedAtIndex");
     if (done) {
       out.deleveraged += 1;
       ctx.onDeleveraged?.();
@@ -251,10 +175,10 @@ const { client, log, retry } = ctx;
         hash,
         block: receipt.blockNumber,
         ...named,
-        priceUsd: closed ? formatPlain(closed.args.price as bigint) : undefined,
-        paidUsd: closed ? formatPlain((closed.args.realizedPnl as bigint) - (closed.args.fundingPaid as bigint)) : undefined,
-        tradersProfitUsd: done ? formatPlain(done.args.tradersProfit as bigint) : undefined,
-        limitUsd: done ? formatPlain(done.args.limit as bigint) : undefined,
+        priceUsd: closed ? formatPlain(closed.price) : undefined,
+        paidUsd: closed ? formatPlain(closed.realizedPnl - closed.fundingPaid) : undefined,
+        tradersProfitUsd: done ? formatPlain(done.tradersProfit) : undefined,
+        limitUsd: done ? formatPlain(done.limit) : undefined,
         gasUsed: receipt.gasUsed,
       },
       "auto-deleveraging mined",

@@ -2,20 +2,26 @@
  * Command line of the keeper: options, their validation, the deployment file and the key. Every problem is a
  * `ConfigError` with a one-line message that names the option and what it expects; main.ts prints it and exits 2.
  */
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-
 import { Command, CommanderError, Option } from "commander";
-import { isAddress } from "ethers";
 
-import { parseDecimal, type Deployment } from "@perp/sdk";
-import { loadDeployment } from "@perp/sdk/node";
+import { parseDecimal } from "@perp/sdk";
+import {
+  ConfigurationError,
+  deploymentsDirectory,
+  isDeploymentPath,
+  resolveDeployment as resolveSdkDeployment,
+  resolveRpcUrl,
+  type ResolvedDeployment,
+} from "@perp/sdk/node";
 import { PROJECT_ROOT } from "../lib/keystore.js";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.js";
 import { MAX_BATCH } from "./keeper.js";
 
-/** A setting that cannot work; the keeper stops before connecting or sending anything. */
-export class ConfigError extends Error {
+/**
+ * A setting that cannot work; the keeper stops before connecting or sending anything. The SDK's node helpers raise
+ * their `ConfigurationError` (this class's parent) for the deployment, the RPC URL and the key.
+ */
+export class ConfigError extends ConfigurationError {
   override name = "ConfigError";
 }
 
@@ -117,22 +123,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ke
   const program = buildProgram();
   program.parse([...argv], { from: "user" });
   const o = program.opts<Record<string, string | boolean | undefined>>();
-  const rpcUrl = (o.rpc as string | undefined) ?? env.RPC_URL;
-  if (rpcUrl === undefined || rpcUrl === "") throw new ConfigError("no RPC endpoint: pass --rpc <url> or set RPC_URL");
-  let parsed: URL;
-  try {
-    parsed = new URL(rpcUrl);
-  } catch {
-    throw new ConfigError("--rpc is not a URL (expected http://... or https://...)");
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new ConfigError(`--rpc must be an http:// or https:// URL, not ${parsed.protocol}`);
-  }
+  // The SDK's rule, as in the CLI: --rpc, else $RPC_URL, else (a local deployment) $LOCALHOST_RPC_URL or 127.0.0.1:8545.
+  const deployment = o.deployment as string;
+  const rpcUrl = resolveRpcUrl(o.rpc as string | undefined, { network: isDeploymentPath(deployment) ? undefined : deployment, env });
   const keystore = o.keystore as string | undefined;
   if (o.keystoreDev === true && keystore === undefined) throw new ConfigError("--keystore-dev needs --keystore <name>");
   return {
     rpcUrl,
-    deployment: o.deployment as string,
+    deployment,
     fromBlock: o.fromBlock === undefined ? undefined : integer("--from-block", o.fromBlock as string, 0),
     once: o.once === true,
     logLevel: o.logLevel as LogLevel,
@@ -157,72 +155,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ke
 
 export { CommanderError };
 
-/** An RPC URL fit for logs: scheme, host and port only (paths and queries often carry API keys). */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    const hidden = (u.pathname !== "" && u.pathname !== "/") || u.search !== "" || u.username !== "";
-    return `${u.protocol}//${u.host}${hidden ? "/…" : ""}`;
-  } catch {
-    return "(invalid URL)";
-  }
-}
-
-function isPathLike(value: string): boolean {
-  return value.includes("/") || value.includes("\\") || value.endsWith(".json");
-}
-
-/** Checks the shape of a deployment record (`sdk/src/deployments.ts`). */
-export function validateDeployment(value: unknown, source: string): Deployment {
-  const fail = (what: string): never => {
-    throw new ConfigError(`${source} is not a deployment file: ${what}`);
-  };
-  if (value === null || typeof value !== "object") fail("not a JSON object");
-  const d = value as Partial<Record<keyof Deployment, unknown>> & { contracts?: Record<string, unknown> };
-  if (d.schemaVersion !== 1) fail(`schemaVersion is ${JSON.stringify(d.schemaVersion)}, expected 1`);
-  if (!Number.isSafeInteger(d.chainId) || (d.chainId as number) <= 0) fail("chainId is missing");
-  if (!Number.isSafeInteger(d.deploymentBlock) || (d.deploymentBlock as number) < 0) fail("deploymentBlock is missing");
-  for (const name of ["PerpEngine", "PerpLens", "LiquidityVault", "CollateralToken"]) {
-    const address = d.contracts?.[name];
-    if (typeof address !== "string" || !isAddress(address)) fail(`contracts.${name} is not an address`);
-  }
-  if (!Array.isArray(d.markets)) fail("markets is missing");
-  return value as Deployment;
-}
+export { normalizePrivateKey, redactUrl } from "@perp/sdk/node";
 
 /**
- * The deployment named on the command line: a network name looked up in `deployments/` (or `$PERP_DEPLOYMENTS_DIR`),
- * or a path to a JSON file.
+ * The deployment named by `--deployment`, by the SDK's rule (`resolveDeployment`), looked up in the repository's
+ * `deployments/` (or `$PERP_DEPLOYMENTS_DIR`) wherever the keeper is started from.
+ * @throws the SDK's ConfigurationError (DeploymentNotFoundError, InvalidDeploymentError).
  */
-export function resolveDeployment(value: string, env: NodeJS.ProcessEnv): { deployment: Deployment; source: string } {
-  if (isPathLike(value)) {
-    const file = path.resolve(value);
-    if (!existsSync(file)) throw new ConfigError(`no deployment file at ${file}`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(file, "utf8"));
-    } catch (error) {
-      throw new ConfigError(`${file} is not a deployment file: ${(error as Error).message}`);
-    }
-    return { deployment: validateDeployment(parsed, file), source: file };
-  }
-  const directory = env.PERP_DEPLOYMENTS_DIR || path.join(PROJECT_ROOT, "deployments");
-  try {
-    const deployment = loadDeployment(value, directory);
-    const source = path.join(directory, `${value}.json`);
-    return { deployment: validateDeployment(deployment, source), source };
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw new ConfigError((error as Error).message);
-  }
-}
-
-/** A private key from the environment or the keystore, checked without ever echoing it. */
-export function normalizePrivateKey(value: string, source: string): string {
-  const trimmed = value.trim();
-  const hex = trimmed.startsWith("0x") || trimmed.startsWith("0X") ? trimmed.slice(2) : trimmed;
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
-    throw new ConfigError(`${source} is not a private key (expected 32 bytes as 64 hex digits)`);
-  }
-  return `0x${hex}`;
+export function resolveDeployment(value: string, env: NodeJS.ProcessEnv): ResolvedDeployment {
+  return resolveSdkDeployment(value, { directory: deploymentsDirectory(env, PROJECT_ROOT), env });
 }

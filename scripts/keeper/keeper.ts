@@ -14,16 +14,19 @@
  * // or: await keeper.run()  (until keeper.stop())
  * ```
  */
-import { keccak256, type FeeData, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
+import type { FeeData, Signer, TransactionReceipt } from "ethers";
 
 import {
-  PerpError,
+  MAX_BATCH,
+  TransactionSender,
   abortableDelay,
-  isNonceError,
+  decodeReceipt,
+  eventsNamed,
   isTransientError,
   math,
   readHealth,
   rpcStatsSince,
+  toLiquidationRecord,
   toPerpError,
   withRetry,
   type MarketInfo,
@@ -32,14 +35,15 @@ import {
   type RetryOptions,
   type RpcStats,
 } from "@perp/sdk";
+import { ConfigurationError } from "@perp/sdk/node";
 import { deleverage } from "./adl.js";
 import { formatPlain } from "./format.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
-import { ChainIndex, evaluate, type Evaluation, type LiquidationUnit } from "./scan.js";
+import { ChainIndex, evaluate, type Evaluation, type IndexSync, type LiquidationUnit } from "@perp/sdk/keeper";
 
-/** `PerpEngine.MAX_BATCH`: entries per `liquidateMany`. */
-export const MAX_BATCH = 100;
+/** `PerpEngine.MAX_BATCH`: entries per `liquidateMany` (the SDK's constant). */
+export { MAX_BATCH };
 
 /**
  * Chains whose gas token is ETH, so that the ETH market's index price converts gas costs to USD: local development
@@ -48,11 +52,8 @@ export const MAX_BATCH = 100;
  */
 export const ETH_GAS_CHAINS: ReadonlySet<number> = new Set([31337, 1337, 1, 11155111, 42161, 421614, 8453, 84532, 10, 11155420]);
 
-/** `PerpEngine.liquidateMany`'s market id of a cross-account entry (`IPerpEngine.CROSS`). */
-export const CROSS_MARKET = 2n ** 256n - 1n;
-
-/** A setting that cannot work (reported before anything is sent). */
-export class KeeperConfigError extends PerpError {
+/** A setting that cannot work (reported before anything is sent): the SDK's `ConfigurationError`, raised by the keeper. */
+export class KeeperConfigError extends ConfigurationError {
   override name = "KeeperConfigError";
 }
 
@@ -101,7 +102,7 @@ export interface KeeperHealth {
 }
 
 export interface KeeperOptions {
-  /** Connected with a `Signer`: one that signs locally (an ethers `Wallet`) is preferred, see `signLocally`. */
+  /** Connected with a `Signer`: one that signs locally (an ethers `Wallet`) is preferred (the SDK's `TransactionSender`, signing `"auto"`). */
   readonly client: PerpClient;
   readonly logger?: Logger;
   /** First block of the event scan (default: the deployment block). */
@@ -189,14 +190,7 @@ export interface RunSummary {
   readonly scanSeconds: number;
   readonly liquidationSeconds: number;
   /** Index sync of this run: blocks and events read; rebuilt from the start block (first run, or a reorganisation). */
-  readonly index: {
-    readonly fromBlock: number;
-    readonly toBlock: number;
-    readonly events: number;
-    readonly rebuilt: boolean;
-    readonly reorg: boolean;
-    readonly headBelowIndex: boolean;
-  };
+  readonly index: IndexSync;
   /** RPC requests made during the run (when the provider counts them). */
   readonly rpc?: RpcStats;
   /** RPC requests retried during the run. */
@@ -283,9 +277,12 @@ export class Keeper {
   private lastContactAt: number | undefined;
   private consecutiveFailures = 0;
   private lastError: string | undefined;
-  private nonce: number | undefined;
-  /** Set once the signer has refused `signTransaction` (it can only send). */
-  private cannotSignLocally = false;
+  /**
+   * The SDK's one send policy, with the keeper's options: the simulation's gas estimate and one EIP-1559 fee read a
+   * run, the nonce counted locally across a run's batches (re-read at each run and after a time-out), local signing
+   * (a signer that can only send is used as such) and rebroadcast of a lost answer.
+   */
+  private readonly sender: TransactionSender;
   private passRunning = false;
 
   private constructor(
@@ -320,6 +317,18 @@ export class Keeper {
         this.log.warn({ attempt, delayMs, error: error.message }, "RPC request failed; retrying");
       },
     };
+    this.sender = new TransactionSender(signer, {
+      gasMarginPercent: this.gasLimitMarginPercent,
+      nonce: "local",
+      signing: "auto",
+      retry: this.retry,
+      chainId: this.client.deployment.chainId,
+      provider: this.client.provider,
+      onNotice: (notice) => {
+        if (notice.kind === "nonce-retry") this.log.warn({ nonce: notice.nonce, error: notice.error }, "nonce already used; re-reading it and signing again");
+        else this.log.info({ reason: notice.reason }, "the signer cannot sign locally: sending through the signer");
+      },
+    });
     this.index = new ChainIndex(
       this.client,
       options.fromBlock ?? this.client.deployment.deploymentBlock,
@@ -646,7 +655,7 @@ export class Keeper {
   private async deleverage(views: readonly PositionHealth[], tally: Tally): Promise<void> {
     let fees: FeeData | undefined;
     // Read afresh before the first send: the nonce kept from an earlier run may be stale.
-    this.nonce = undefined;
+    this.sender.resetNonce();
     const out = await deleverage(
       {
         client: this.client,
@@ -660,7 +669,7 @@ export class Keeper {
         },
         receipt: (hash) => this.receiptOf(hash),
         onDeleveraged: () => this.metrics?.deleveraged.inc(),
-        onFailedTransaction: () => (this.nonce = undefined),
+        onFailedTransaction: () => this.sender.resetNonce(),
       },
       views,
     );
@@ -690,11 +699,8 @@ export class Keeper {
   private async liquidate(units: readonly LiquidationUnit[], markets: ReadonlyMap<number, MarketInfo>, tally: Tally): Promise<void> {
     const batches: LiquidationUnit[][] = [];
     for (let i = 0; i < units.length; i += this.batchSize) batches.push(units.slice(i, i + this.batchSize));
-    const [fees, nonce] = await Promise.all([
-      withRetry(() => this.client.provider.getFeeData(), this.retry),
-      withRetry(() => this.client.provider.getTransactionCount(this.address, "pending"), this.retry),
-    ]);
-    this.nonce = nonce;
+    const fees = await withRetry(() => this.client.provider.getFeeData(), this.retry);
+    this.sender.resetNonce(); // the first batch reads the pending nonce; the others count on from it
     const gasPrice = fees.gasPrice ?? fees.maxFeePerGas ?? 0n;
     const ethUsd = this.options.ethUsd ?? markets.get(this.ethMarket!.id)?.price ?? 0n;
 
@@ -796,25 +802,6 @@ export class Keeper {
     }
   }
 
-  /**
-   * The signed raw transaction, or undefined when the signer cannot sign without sending (then `send` lets it send).
-   * Signing locally is preferred: the hash is known before broadcasting, so a broadcast whose answer is lost can be
-   * retried and recognised.
-   */
-  private async signLocally(request: TransactionRequest): Promise<string | undefined> {
-    if (this.cannotSignLocally) return undefined;
-    try {
-      return await this.signer.signTransaction(request);
-    } catch (error) {
-      if (!/not implemented|not supported|unsupported/i.test(error instanceof Error ? error.message : String(error))) {
-        throw error;
-      }
-      this.cannotSignLocally = true;
-      this.log.info({}, "the signer cannot sign locally: sending through the signer");
-      return undefined;
-    }
-  }
-
   /** Signs and broadcasts one `liquidateMany`. */
   private async send(simulated: Simulated, fees: FeeData): Promise<Pending> {
     const data = this.client.engine.interface.encodeFunctionData("liquidateMany", [
@@ -825,66 +812,17 @@ export class Keeper {
     return { hash, nonce, units: simulated.units, expected: simulated.expected };
   }
 
-  /** Signs and broadcasts one call to the engine; re-reads the nonce and signs again if it was taken meanwhile. */
+  /** Broadcasts one call to the engine through the SDK's sender (the nonce re-read and re-signed if taken meanwhile). */
   private async sendToEngine(data: string, gas: bigint, fees: FeeData): Promise<{ hash: string; nonce: number }> {
-    const gasLimit = (gas * BigInt(100 + this.gasLimitMarginPercent)) / 100n;
-    for (let attempt = 1; ; attempt++) {
-      const nonce =
-        this.nonce ?? (await withRetry(() => this.client.provider.getTransactionCount(this.address, "pending"), this.retry));
-      const request: TransactionRequest = {
-        to: this.client.deployment.contracts.PerpEngine,
-        data,
-        nonce,
-        gasLimit,
-        chainId: BigInt(this.client.deployment.chainId),
-        ...(fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null
-          ? { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
-          : { type: 0, gasPrice: fees.gasPrice ?? 0n }),
-      };
-      const raw = await this.signLocally(request);
-      if (raw === undefined) {
-        // A signer that cannot sign locally (a node's unlocked account, a browser wallet) sends by itself, once:
-        // without the raw transaction its hash is unknown until the node answers, so a lost answer is not retried.
-        const response = await this.signer.sendTransaction(request);
-        this.nonce = nonce + 1;
-        return { hash: response.hash, nonce };
-      }
-      const hash = keccak256(raw);
-      try {
-        await withRetry(async () => {
-          try {
-            await this.client.provider.broadcastTransaction(raw);
-          } catch (error) {
-            // A retry of a broadcast that reached the node the first time.
-            if (/already known|known transaction|already imported/i.test(toPerpError(error).message)) return;
-            throw error;
-          }
-        }, this.retry);
-        this.nonce = nonce + 1;
-        return { hash, nonce };
-      } catch (error) {
-        if (!isNonceError(error) || attempt >= 3) throw error;
-        // Our own earlier broadcast may have been mined in between; otherwise another sender used the nonce.
-        const known = await withRetry(() => this.client.provider.getTransaction(hash), this.retry).catch(() => null);
-        if (known) {
-          this.nonce = nonce + 1;
-          return { hash, nonce };
-        }
-        this.log.warn({ nonce, error: toPerpError(error).message }, "nonce already used; re-reading it and signing again");
-        this.nonce = undefined;
-      }
-    }
+    const { hash, nonce } = await this.sender.submit({ to: this.client.deployment.contracts.PerpEngine, data, gas, fees });
+    return { hash, nonce };
   }
 
   /** Waits for the receipts (at most `txTimeoutMs`) and counts what each transaction did. */
   private async collect(pending: readonly Pending[], tally: Tally): Promise<void> {
     const deadline = Date.now() + this.txTimeoutMs;
     let open = [...pending];
-    const engine = this.client.engine;
     const me = this.address.toLowerCase();
-    const liquidatedTopic = engine.interface.getEvent("Liquidated").topicHash;
-    const closedTopic = engine.interface.getEvent("PositionClosedAtIndex").topicHash;
-    const engineAddress = this.client.deployment.contracts.PerpEngine.toLowerCase();
     while (open.length > 0) {
       let receipts: (TransactionReceipt | null)[];
       try {
@@ -918,27 +856,21 @@ export class Keeper {
         let liquidated = 0;
         let reward = 0n;
         const done: Record<string, string>[] = [];
-        for (const log of receipt.logs) {
-          if (log.address.toLowerCase() !== engineAddress) continue;
-          if (log.topics[0] === closedTopic) tally.positionsClosed += 1;
-          if (log.topics[0] !== liquidatedTopic) continue;
-          const parsed = engine.interface.parseLog(log);
-          if (parsed && String(parsed.args.keeper).toLowerCase() === me) {
-            liquidated += 1;
-            const unitReward = parsed.args.keeperReward as bigint;
-            reward += unitReward;
-            const trader = String(parsed.args.trader);
-            const marketId = parsed.args.marketId as bigint;
-            const unit = tx.units.find(
-              (u) => u.trader.toLowerCase() === trader.toLowerCase() && (marketId === CROSS_MARKET ? !u.isolated : u.isolated && BigInt(u.marketId) === marketId),
-            );
-            done.push({
-              trader,
-              market: unit ? this.unitMarket(unit) : marketId === CROSS_MARKET ? "cross" : this.symbol(Number(marketId)),
-              equityUsd: formatPlain(parsed.args.equity as bigint),
-              rewardUsd: formatPlain(unitReward),
-            });
-          }
+        const events = decodeReceipt(receipt, { engine: this.client.deployment.contracts.PerpEngine });
+        tally.positionsClosed += eventsNamed(events, "PositionClosedAtIndex").length;
+        for (const event of eventsNamed(events, "Liquidated").map(toLiquidationRecord)) {
+          if (event.keeper.toLowerCase() !== me) continue;
+          liquidated += 1;
+          reward += event.keeperReward;
+          const unit = tx.units.find(
+            (u) => u.trader.toLowerCase() === event.trader.toLowerCase() && (event.marketId === undefined ? !u.isolated : u.isolated && u.marketId === event.marketId),
+          );
+          done.push({
+            trader: event.trader,
+            market: unit ? this.unitMarket(unit) : event.marketId === undefined ? "cross" : this.symbol(event.marketId),
+            equityUsd: formatPlain(event.equity),
+            rewardUsd: formatPlain(event.keeperReward),
+          });
         }
         tally.liquidated += liquidated;
         tally.rewardsUsd += reward;
@@ -967,7 +899,7 @@ export class Keeper {
           tally.errors.push(`transaction ${tx.hash} (nonce ${tx.nonce}) not mined after ${this.txTimeoutMs} ms`);
           this.log.error({ hash: tx.hash, nonce: tx.nonce }, "liquidation not mined in time; the next run re-checks its units");
         }
-        this.nonce = undefined;
+        this.sender.resetNonce();
         break;
       }
       await abortableDelay(Math.min(this.pollMs, 500));

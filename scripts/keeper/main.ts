@@ -17,6 +17,7 @@ import {
   toPerpError,
   withRetry,
 } from "@perp/sdk";
+import { ConfigurationError } from "@perp/sdk/node";
 import {
   CommanderError,
   ConfigError,
@@ -26,7 +27,7 @@ import {
   resolveDeployment,
   type KeeperCliConfig,
 } from "./config.js";
-import { ContractsMissingError, Keeper, KeeperConfigError, formatPlain, summaryJson } from "./keeper.js";
+import { ContractsMissingError, Keeper, formatPlain, summaryJson } from "./keeper.js";
 import { KeystoreError, readKeystoreValue } from "../lib/keystore.js";
 import { watchWrappers } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -209,7 +210,7 @@ function installSignalHandlers(keeper: Keeper, logger: Logger): void {
 main(process.argv.slice(2), process.env).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const config = error instanceof ConfigError || error instanceof KeeperConfigError;
+    const config = error instanceof ConfigurationError; // the SDK's, the keeper's KeeperConfigError and ConfigError
     const message = config ? (error as Error).message : toPerpError(error).message;
     process.stderr.write(`keeper: ${message}\n`);
     process.exit(config ? 2 : 1);

@@ -57,7 +57,7 @@ describe("SDK actions (viem style: action(client, parameters))", function () {
       await p.engine.connect(p.alice).deposit(usdc(100_000));
       await p.engine.connect(p.bob).deposit(usdc(100_000));
       await p.engine.connect(p.alice).trade(ETH, wad(500), wad(1e9), 0, false); // cross long
-      await p.engine.connect(p.bob).trade(ETH, wad(-100), 0, wad(20_000), true); // isolated short
+      await p.engine.connect(p.bob).trade(ETH, wad(-100), 0, wad(60_000), true); // isolated short, margin enough to stay unliquidatable at $2,400 (a liquidatable unit is refused first: AccountLiquidatable)
       const keeper = await PerpClient.connect({ runner: p.keeper, deployment: p.deployment });
       return { ...p, client: keeper };
     }

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 
-import { PerpClient, liquidationEvents, math } from "@perp/sdk";
-import { ChainIndex, clampReward, evaluate, liquidatableUnits, readHealth } from "@perp/sdk/keeper";
+import { PerpClient, distribute, liquidationEvents, math } from "@perp/sdk";
+import { ChainIndex, evaluate, liquidatableUnits, readHealth } from "@perp/sdk/keeper";
 import { BTC, deployProtocol, ETH, ORACLE_UNIT, PROTOCOL_PARAMS, usdc, wad } from "../../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../../scripts/lib/network.js";
 
@@ -32,11 +32,16 @@ describe("@perp/sdk/keeper", function () {
       { trader: p.bob.address, marketId: 1 },
     ]);
     const next = await index.sync(await ethers.provider.getBlockNumber());
-    expect([next.rebuilt, next.reorg, next.fromBlock, next.events]).to.deep.equal([false, false, first.toBlock + 1, 3]);
+    expect([next.rebuilt, next.reorg, next.headBelowIndex, next.fromBlock, next.events]).to.deep.equal([false, false, false, first.toBlock + 1, 3]);
     expect(index.positions()).to.deep.equal([{ trader: p.carol.address, marketId: 0 }]);
     await beforeShock.restore(); // a local node reverted: the head is now below the index
     const after = await index.sync(await ethers.provider.getBlockNumber());
-    expect([after.rebuilt, after.reorg, index.size]).to.deep.equal([true, true, 4]);
+    expect([after.rebuilt, after.reorg, after.headBelowIndex, index.size]).to.deep.equal([true, true, true, 4]);
+    expect(index.hash).to.equal(after.block.hash);
+    index.reset(); // forgotten: the next sync rebuilds from the start block
+    expect([index.block, index.hash, index.size]).to.deep.equal([-1, undefined, 0]);
+    const rebuilt = await index.sync(after.toBlock);
+    expect([rebuilt.rebuilt, rebuilt.reorg, rebuilt.headBelowIndex, rebuilt.fromBlock, index.size]).to.deep.equal([true, false, false, 0, 4]);
   });
 
   it("evaluate finds the isolated unit and the cross account once, with the reward each pays, most urgent first", async function () {
@@ -48,10 +53,10 @@ describe("@perp/sdk/keeper", function () {
     const views = await readHealth(p.client, index.positions(), 500, block.number);
     const evaluation = evaluate(views, markets, await p.client.protocolParams(block.number), BigInt(block.timestamp));
 
-    const units = evaluation.units.map((u) => [u.trader, u.isolated, u.positions, u.reward]);
+    const units = evaluation.units.map((u) => [u.trader, u.isolated, u.positions, u.marketIds, u.reward]);
     expect(units).to.have.deep.members([
-      [p.alice.address, true, 1, wad("8.95")], // 0.1 % of 5 ETH x $1,790
-      [p.bob.address, false, 2, wad("9.55")], // 0.1 % of $8,950 + $600, one unit for the account
+      [p.alice.address, true, 1, [0], wad("8.95")], // 0.1 % of 5 ETH x $1,790
+      [p.bob.address, false, 2, [0, 1], wad("9.55")], // 0.1 % of $8,950 + $600, one unit for the account
     ]);
     const distances = evaluation.units.map((u) => u.distance!);
     expect(distances.every((d, i) => i === 0 || distances[i - 1] <= d)).to.equal(true);
@@ -65,11 +70,33 @@ describe("@perp/sdk/keeper", function () {
     expect(paid).to.have.deep.members(evaluation.units.map((u) => [u.trader, u.reward]));
   });
 
-  it("clampReward bounds the reward by the protocol's minimum and maximum", function () {
-    const bounds = { keeperRewardMin: PROTOCOL_PARAMS.keeperRewardMin as bigint, keeperRewardMax: PROTOCOL_PARAMS.keeperRewardMax as bigint };
-    expect(clampReward(wad(1), bounds)).to.equal(wad(2));
-    expect(clampReward(wad(7), bounds)).to.equal(wad(7));
-    expect(clampReward(wad(600), bounds)).to.equal(wad(500));
+  it("a small cross account of two positions pays the minimum reward per position, as the engine does", async function () {
+    const p = await networkHelpers.loadFixture(book);
+    await p.engine.connect(p.dave).deposit(usdc(25));
+    await p.engine.connect(p.dave).trade(ETH, wad("0.1"), wad(2100), 0n, false);
+    await p.engine.connect(p.dave).trade(BTC, wad("0.001"), wad(61000), 0n, false);
+    await p.eth.aggregator.setAnswer(wad(1790) / ORACLE_UNIT);
+    const index = new ChainIndex(p.client, 0, 10_000, { attempts: 1 });
+    const { block } = await index.sync(await ethers.provider.getBlockNumber());
+    const markets = new Map((await p.client.markets(block.number)).map((m) => [m.id, m]));
+    const views = await readHealth(p.client, index.positions(), 500, block.number);
+    const { units } = evaluate(views, markets, await p.client.protocolParams(block.number), BigInt(block.timestamp));
+    const dave = units.find((u) => u.trader === p.dave.address)!;
+    // 0.1 % of $179 + $60 is $0.239: the floor is 2 x $2, not one minimum for the account.
+    expect([dave.isolated, dave.marketIds, dave.reward]).to.deep.equal([false, [0, 1], wad(4)]);
+    const receipt = await p.client.liquidateMany([dave]);
+    expect(liquidationEvents(receipt, p.deployment).map((l) => [l.trader, l.keeperReward])).to.deep.equal([[p.dave.address, wad(4)]]);
+  });
+
+  it("the reward is _distribute's: clamped to the maximum, and at least the minimum per position closed", function () {
+    const ledgers = { vaultCash: 0n, insuranceFund: 0n, totalProfitClaims: 0n, deficit: 0n };
+    const reward = (base: bigint, count: number) =>
+      distribute({ equityAtClose: wad(100), count }, { collateral: 0n, fundingDust: 0n }, base, 0n, PROTOCOL_PARAMS, ledgers).reward;
+    expect(reward(wad(1), 1)).to.equal(wad(2));
+    expect(reward(wad(1), 3)).to.equal(wad(6)); // a cross account of three positions: 3 x $2
+    expect(reward(wad(7), 3)).to.equal(wad(7));
+    expect(reward(wad(600), 2)).to.equal(wad(500));
     expect(math.WAD).to.equal(wad(1));
   });
+
 });

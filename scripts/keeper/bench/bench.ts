@@ -18,10 +18,12 @@ import { Command } from "commander";
 import { JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
 
 import {
+  LIQUIDATABLE_AT_ANY_PRICE,
   CountingJsonRpcProvider,
   PerpClient,
   crossMarketIds,
   isLiquidatable,
+  liquidationEvents,
   liquidationPrice,
   rpcStatsSince,
   valueCross,
@@ -56,7 +58,6 @@ import {
   type TraderPlan,
 } from "./scenario.js";
 
-const CROSS = 2n ** 256n - 1n;
 
 const TARGETS = { scanSeconds: 2, scanRpcCalls: 50, marginalGasPerPosition: 40_000 } as const;
 
@@ -178,7 +179,7 @@ async function gasUsed(provider: JsonRpcProvider, deployment: Deployment, from: 
   // Twice the estimate: anvil's estimate of a large batch was once found short (the gas used is what it is).
   const receipt = await (await engine.liquidateMany(...args, { gasLimit: estimate * 2n })).wait();
   if (!receipt || receipt.status !== 1) throw new Error("probe liquidation failed");
-  const liquidated = receipt.logs.filter((log) => log.topics[0] === engine.interface.getEvent("Liquidated").topicHash).length;
+  const liquidated = liquidationEvents(receipt, deployment).length;
   if (liquidated !== units.length) throw new Error(`probe batch liquidated ${liquidated} of ${units.length}`);
   return receipt.gasUsed;
 }
@@ -285,7 +286,7 @@ async function main(): Promise<void> {
         predictable += 1;
         const liq = liqPrices.get(unitKey(trader, marketId))!;
         const price = shockMarkets.get(marketId)!.price;
-        const predicted = liq === CROSS || (pos.size > 0n ? price <= liq : price >= liq);
+        const predicted = liq === LIQUIDATABLE_AT_ANY_PRICE || (pos.size > 0n ? price <= liq : price >= liq);
         if (predicted !== expected.has(unitKey(trader, cross ? "cross" : marketId))) predictionMismatches += 1;
       }
     }

@@ -9,6 +9,7 @@ export * from "./collateral/depositWithPermit.js";
 export * from "./collateral/removeMargin.js";
 export * from "./collateral/withdraw.js";
 export * from "./liquidation/autoDeleverage.js";
+export * from "./liquidation/deleverageCheck.js";
 export * from "./liquidation/getDeleverageStatus.js";
 export * from "./liquidation/liquidate.js";
 export * from "./liquidation/liquidateMany.js";

@@ -19,6 +19,11 @@ export interface IndexSync {
   /** True when the index was (re)built from the start block: first sync, or a reorganisation was detected. */
   readonly rebuilt: boolean;
   readonly reorg: boolean;
+  /**
+   * True when the chain head was below the block the index was synced to (a restarted local node, or a chain
+   * reverted to a snapshot): the index was rebuilt at once, without waiting for the head to catch up.
+   */
+  readonly headBelowIndex: boolean;
 }
 
 /**
@@ -40,6 +45,11 @@ export class ChainIndex {
     private readonly retry: RetryOptions,
   ) {}
 
+  /** Hash of the block the index reflects (undefined before the first sync). */
+  get hash(): string | undefined {
+    return this.syncedHash;
+  }
+
   /** The block the index reflects (-1 before the first sync). */
   get block(): number {
     return this.syncedTo;
@@ -51,6 +61,13 @@ export class ChainIndex {
 
   positions(): PositionKey[] {
     return this.index.positions();
+  }
+
+  /** Forgets everything: the next `sync` rebuilds the index from `startBlock` (the chain behind it changed). */
+  reset(): void {
+    this.index = new PositionIndex();
+    this.syncedTo = -1;
+    this.syncedHash = undefined;
   }
 
   /** Forgets a pair the lens reports closed (its closing event may be in a block not read yet). */
@@ -85,7 +102,7 @@ export class ChainIndex {
     this.index.apply(events);
     this.syncedTo = latest;
     this.syncedHash = block.hash;
-    return { fromBlock, toBlock: latest, events: events.length, rebuilt: initial || reorg, reorg, block };
+    return { fromBlock, toBlock: latest, events: events.length, rebuilt: initial || reorg, reorg, headBelowIndex: shorter, block };
   }
 
   private async readEvents(fromBlock: number, toBlock: number): Promise<PositionEvent[]> {

@@ -6,11 +6,9 @@
 import { LIQUIDATABLE_AT_ANY_PRICE } from "../constants.js";
 import * as math from "../math.js";
 import type { MarketInfo } from "../types.js";
+import { distribute, simulateLiquidation, type Ledgers } from "../model/liquidation.js";
 import {
-  isLiquidatable,
   liquidationPrice,
-  valueCross,
-  valueIsolated,
   type AccountSnapshot,
   type PositionData,
   type ProtocolParams,
@@ -42,8 +40,13 @@ export interface LiquidationUnit extends PositionKey {
   readonly isolated: boolean;
   /** Positions the liquidation closes (all cross positions of the account for a cross unit). */
   readonly positions: number;
+  /** The markets of those positions (one for an isolated unit). */
+  readonly marketIds: readonly number[];
   readonly notional: bigint;
-  /** The keeper reward it pays at the scanned prices: min(max(ratio x notional, min), max), USD WAD. */
+  /**
+   * The keeper reward it pays at the scanned prices, USD WAD: `_distribute`'s clamp(sum of ratio x notional,
+   * positions x keeperRewardMin, keeperRewardMax) (the SDK's `distribute`).
+   */
   readonly reward: bigint;
   /** The smallest signed distance among its positions (see `EvaluatedPosition.distance`). */
   readonly distance: bigint | undefined;
@@ -64,14 +67,28 @@ export interface Evaluation {
   readonly mirrorMismatches: number;
 }
 
+/** The ledgers do not change the reward `_distribute` pays (only who is paid now and who gets a claim). */
+const NO_LEDGERS: Ledgers = { vaultCash: 0n, insuranceFund: 0n, totalProfitClaims: 0n, deficit: 0n };
+
 /**
- * The keeper reward of a unit whose reward base (sum of ratio x notional) is `base`: clamped to the protocol's
- * bounds, as `LiquidationLogic` pays it.
- * @example clampReward(wad("0.5"), { keeperRewardMin: wad("1"), keeperRewardMax: wad("100") }) // wad("1")
+ * The keeper reward of liquidating the unit holding (`trader`, `marketId`) now, from the SDK's mirror of
+ * `LiquidationLogic._liquidate` / `_distribute` (the minimum reward is per position closed), and whether the mirror
+ * agrees with the lens that it is liquidatable (not judged when a price is unavailable). A market missing from the
+ * snapshot leaves the minimum the engine pays for the unit's positions.
  */
-export function clampReward(base: bigint, protocol: Pick<ProtocolParams, "keeperRewardMin" | "keeperRewardMax">): bigint {
-  if (base < protocol.keeperRewardMin) return protocol.keeperRewardMin;
-  return base > protocol.keeperRewardMax ? protocol.keeperRewardMax : base;
+function unitReward(
+  account: AccountSnapshot,
+  markets: ReadonlyMap<number, MarketInfo>,
+  marketId: number,
+  ids: readonly number[],
+  protocol: ProtocolParams,
+  now: bigint,
+): { reward: bigint; mirrored: boolean } {
+  if (!ids.every((id) => markets.has(id))) return { reward: protocol.keeperRewardMin * BigInt(ids.length), mirrored: true };
+  const sim = simulateLiquidation(account, markets, marketId, protocol, NO_LEDGERS, now);
+  const split = sim.distribution ?? distribute(sim.valuation, sim.collected, sim.rewardBase, sim.insuranceBase, protocol, NO_LEDGERS);
+  const pricesKnown = ids.every((id) => markets.get(id)!.priceValid);
+  return { reward: split.reward, mirrored: sim.liquidatable || !pricesKnown };
 }
 
 function signedDistance(price: bigint, liq: bigint, isLong: boolean): bigint {
@@ -163,49 +180,24 @@ export function evaluate(
     });
     positions.push(...evaluated);
 
-    // Isolated units.
-    for (const view of list) {
-      if (!view.isolated || !view.liquidatable) continue;
-      const market = markets.get(view.marketId);
-      if (market?.priceValid) {
-        const mirrored = isLiquidatable(valueIsolated(view.position, market, market.price, now, protocol.keeperRewardMin));
-        if (!mirrored) mirrorMismatches += 1;
-      }
-      const ratio = market?.params.keeperRewardRatio ?? 0n;
+    // The isolated positions, then the cross account (named by its first cross position), each as one unit.
+    const cross = list.filter((view) => !view.isolated);
+    const named = [...list.filter((view) => view.isolated && view.liquidatable), ...(cross[0]?.liquidatable ? [cross[0]] : [])];
+    for (const view of named) {
+      const ids = view.isolated ? [view.marketId] : cross.map((c) => c.marketId);
+      const reward = unitReward(account, markets, view.marketId, ids, protocol, now);
+      if (!reward.mirrored) mirrorMismatches += 1;
+      const distances = evaluated.filter((e) => (view.isolated ? e.marketId === view.marketId && e.isolated : !e.isolated));
       units.push({
         trader: view.trader,
         marketId: view.marketId,
-        isolated: true,
-        positions: 1,
+        isolated: view.isolated,
+        positions: ids.length,
+        marketIds: ids,
         notional: view.notional,
-        reward: clampReward(math.mulWadDown(view.notional, ratio), protocol),
-        distance: evaluated.find((e) => e.marketId === view.marketId)?.distance,
-      });
-    }
-    // The cross account as one unit, named by its first cross position.
-    const cross = list.filter((view) => !view.isolated);
-    const first = cross[0];
-    if (first?.liquidatable) {
-      let base = 0n;
-      let pricesKnown = true;
-      for (const view of cross) {
-        const market = markets.get(view.marketId);
-        if (!market?.priceValid) pricesKnown = false;
-        if (market) base += math.mulWadDown(math.notionalDown(view.position.size, market.price), market.params.keeperRewardRatio);
-      }
-      if (pricesKnown && crossBalanceKnown && !isLiquidatable(valueCross(account, markets, now, protocol.keeperRewardMin))) {
-        mirrorMismatches += 1;
-      }
-      const distances = evaluated.filter((e) => !e.isolated).map((e) => e.distance);
-      units.push({
-        trader: first.trader,
-        marketId: first.marketId,
-        isolated: false,
-        positions: cross.length,
-        notional: first.notional,
-        reward: clampReward(base, protocol),
+        reward: reward.reward,
         distance: distances.reduce<bigint | undefined>(
-          (min, d) => (d === undefined ? min : min === undefined || d < min ? d : min),
+          (min, { distance: d }) => (d === undefined ? min : min === undefined || d < min ? d : min),
           undefined,
         ),
       });

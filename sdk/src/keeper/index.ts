@@ -15,7 +15,7 @@
  * @packageDocumentation
  */
 export { ChainIndex, type IndexSync } from "./chainIndex.js";
-export { clampReward, evaluate, type EvaluatedPosition, type Evaluation, type LensPosition, type LiquidationUnit } from "./evaluate.js";
+export { evaluate, type EvaluatedPosition, type Evaluation, type LensPosition, type LiquidationUnit } from "./evaluate.js";
 export { decodePositionViews, type PositionHealth } from "./lensCodec.js";
 export { liquidatableUnits } from "./liquidatableUnits.js";
 export { PositionIndex, type PositionEvent, type PositionKey } from "./positionIndex.js";

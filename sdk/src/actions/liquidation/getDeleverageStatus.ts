@@ -1,11 +1,10 @@
 import { withPerpErrors, type InvalidRequestError, type PerpContractError, type PerpTransportError } from "../../errors.js";
-import * as m from "../../math.js";
 import type { ClientContext } from "../../client/context.js";
 import { latestBlock } from "../../transport/latestBlock.js";
 import type { MarketRef } from "../../types.js";
-import { accrue, skewOf } from "../../valuation.js";
 import { resolveMarket } from "../read/getMarket.js";
 import { getMarkets } from "../read/getMarkets.js";
+import { deleverageCheck } from "./deleverageCheck.js";
 
 export interface GetDeleverageStatusParameters {
   readonly market: MarketRef;
@@ -43,8 +42,6 @@ export async function getDeleverageStatus(
     withPerpErrors(() => ctx.engine.vaultNav({ blockTag: block.number })),
   ]);
   const market = resolveMarket(markets, parameters.market);
-  const limit = m.mulWadDown(nav, market.params.maxPnlFactor);
-  const state = accrue(market.state, market.price, block.timestamp);
-  const tradersProfit = m.tradersClaimUp(market.price, skewOf(state), market.params.skewScale, state.fundingIndex, state.entryFundingSum);
-  return { marketId: market.id, tradersProfit, limit, needed: tradersProfit > limit, blockNumber: block.number };
+  const { tradersProfit, limit, needed } = deleverageCheck(market, nav, BigInt(block.timestamp));
+  return { marketId: market.id, tradersProfit, limit, needed, blockNumber: block.number };
 }

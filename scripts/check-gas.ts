@@ -55,14 +55,16 @@ function main(): void {
     });
     if (run.status !== 0) {
       console.error(`gas check: the benchmark failed (exit ${run.status ?? run.signal})`);
-      process.exit(1);
+      process.exitCode = 1;
+      return;
     }
     const diff = diffSnapshots(readSnapshot(join(root, "bench/gas.json")), readSnapshot(out));
     if (diff.length !== 0) {
       console.error("gas check: bench/gas.json differs from what `npm run bench` produces now:");
       for (const line of diff) console.error(`  ${line}`);
       console.error("Regenerate it with `npm run bench` and commit it with the change that moved the gas.");
-      process.exit(1);
+      process.exitCode = 1;
+      return;
     }
     console.log(`gas check: ${Object.keys(readSnapshot(out)).length} operations match bench/gas.json`);
   } finally {

@@ -227,14 +227,9 @@ library AccountingLib {
         ProtocolParams storage protocol = s.protocol;
         uint256 feeToInsurance = FPM.mulWadDown(fee, protocol.insuranceFeeShare);
         Ledger memory ledger = s.ledger;
-        int256 cash = ledger.vaultCash + (fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl;
-        // Only cash that exists pays: other accounts' negative balances are not (the trader's own is netted when the
-        // result goes to its cross balance).
-        int256 uncollected = ledger.owes ? receivableOfOthers(s, trader, nets) : int256(0);
-        if (cash < uncollected) {
-            unpaid = uint256(uncollected - cash);
-            cash = uncollected;
-        }
+        int256 income = (fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl;
+        unpaid = unpaidOf(s, trader, nets, ledger.owes, ledger.vaultCash, income);
+        int256 cash = ledger.vaultCash + income + int256(unpaid);
         ledger.vaultCash = cash.toInt96();
         ledger.insuranceFund += (feeToInsurance + uint256(fundingDust)).toUint96();
         ledger.markNotionalUsd6 = (int256(uint256(ledger.markNotionalUsd6)) + markChange).toUint256().toUint56();
@@ -257,6 +252,19 @@ library AccountingLib {
         if (!owes) return cash;
         ClaimQueue memory q = s.claims;
         return cash - int256(uint256(q.total)) - int256(uint256(q.deficit));
+    }
+
+    /// @dev What the vault cannot pay of `-income` (what it owes `trader`): only cash that exists pays, other accounts'
+    /// negative balances are not cash (the trader's own is netted when `nets`: the result goes to its cross balance).
+    function unpaidOf(EngineState storage s, address trader, bool nets, bool owes, int256 cash, int256 income)
+        internal
+        view
+        returns (uint256)
+    {
+        if (income >= 0) return 0;
+        int256 uncollected = owes ? receivableOfOthers(s, trader, nets) : int256(0);
+        int256 short_ = uncollected - cash - income;
+        return short_ > 0 ? uint256(FPM.min(short_, -income)) : 0;
     }
 
     /// @dev The receivable less `trader`'s own negative cross balance when `nets` (its result goes to that balance).

@@ -106,7 +106,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
     function _deposit(uint256 amount) internal {
         _pullExact(amount);
-        s.accounts[msg.sender].crossBalance += (amount * tokenToWad).toInt256().toInt128();
+        s.creditCross(msg.sender, amount * tokenToWad);
         emit Deposited(msg.sender, amount);
     }
 
@@ -186,7 +186,8 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         int256 markChange = AccountingLib.storeState(m, state, t.price);
         // What the vault cannot pay of the trader's due is a claim: it stays out of the trader's collateral.
         t.collateral -= s.bookTrade(
-            trader, t.fee, t.fundingToVault, t.fundingPaid - t.fundingToVault, t.realizedPnl, markChange, t.addsRisk
+            trader, t.fee, t.fundingToVault, t.fundingPaid - t.fundingToVault, t.realizedPnl, markChange, t.addsRisk,
+            !t.isolated || pos.size == 0
         ).toInt256();
         if (pos.size != 0) {
             uint256 notional = PerpMath.notionalDown(pos.size, t.price);
@@ -306,7 +307,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
                 account.crossMarkets |= marketBit;
             }
         }
-        s.accounts[t.trader] = account;
+        s.storeAccount(t.trader, account);
         if (pos.size == 0) delete s.positions[t.trader][t.marketId];
         else s.positions[t.trader][t.marketId] = pos;
     }
@@ -387,7 +388,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         if (equityAfter < v.maintenanceMargin.toInt256()) revert InsufficientMargin(equityAfter, v.maintenanceMargin);
         uint128 newMargin = pos.margin - amount.toUint128();
         s.positions[msg.sender][marketId].margin = newMargin;
-        s.accounts[msg.sender].crossBalance += removed.toInt128();
+        s.creditCross(msg.sender, amount);
         emit MarginRemoved(msg.sender, marketId, amount, newMargin);
     }
 
@@ -620,6 +621,11 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IPerpEngine
     function deficit() external view returns (uint256) {
         return s.claims.deficit;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function receivable() external view returns (uint256) {
+        return s.receivable;
     }
 
     /// @inheritdoc IPerpEngine

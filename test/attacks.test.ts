@@ -133,6 +133,60 @@ describe("attack review findings", function () {
     });
   });
 
+  describe("invariant 11: a loss beyond a cross balance is a receivable, not cash the vault can pay out", function () {
+    it("a winner is paid only from cash that exists; the loser's reset leaves no deficit; every actor exits", async function () {
+      const p = await deployProtocol();
+      await p.engine.connect(p.alice).deposit(usdc(20_000));
+      await p.engine.connect(p.bob).deposit(usdc(300_000));
+      await p.engine.connect(p.carol).deposit(usdc(50_000));
+      // Alice: leveraged cross longs in both markets; Bob: a leveraged isolated ETH short.
+      await p.engine.connect(p.alice).trade(BTC, wad(10), BUY, 0, false);
+      await p.engine.connect(p.alice).trade(ETH, wad(300), BUY, 0, false);
+      await p.engine.connect(p.bob).trade(ETH, wad(-1200), SELL, wad(300_000), true);
+      // Gap: ETH -30 %, BTC +30 %. Alice's BTC profit carries her ETH loss.
+      await setEth(p, wad(1400));
+      await p.btc.aggregator.setAnswer(wad(78_000) / ORACLE_UNIT);
+      await p.engine.connect(p.alice).trade(ETH, wad(-300), SELL, 0, false);
+      const [aliceBalance, aliceMarkets] = await p.engine.getAccount(p.alice);
+      expect(aliceMarkets).to.equal(1n << BTC);
+      expect(aliceBalance < 0n).to.equal(true);
+      expect(await p.engine.receivable()).to.equal(-aliceBalance);
+      // Bob's $720k profit: only vault cash minus Alice's receivable is paid, the rest is his claim.
+      const cashBefore = await p.engine.vaultCash();
+      const spendable = cashBefore + aliceBalance;
+      const bobPosition = await p.engine.getPosition(p.bob, ETH);
+      const tx = await p.engine.connect(p.bob).trade(ETH, wad(1200), BUY, 0, true);
+      const events = (await tx.wait())!.logs.map((l) => p.engine.interface.parseLog(l)).filter((e) => e !== null);
+      const trade = events.find((e) => e.name === "PositionModified")!.args;
+      const feeToVault = trade.fee - m.mulWadDown(trade.fee, PROTOCOL_PARAMS.insuranceFeeShare as bigint);
+      const fundingToVault = m.fundingToVaultDown(wad(-1200), trade.fundingIndex, bobPosition.lastFundingIndex);
+      const owedByVault = (trade.realizedPnl as bigint) - feeToVault - fundingToVault;
+      const claim = owedByVault - spendable;
+      expect(events.find((e) => e.name === "ProfitClaimCreated")!.args.amount).to.equal(claim);
+      expect(await p.engine.vaultCash()).to.equal(-aliceBalance);
+      // Bob withdraws all he was paid (before the fix this was more than the engine held).
+      const [bobBalance] = await p.engine.getAccount(p.bob);
+      await p.engine.connect(p.bob).withdraw(bobBalance / 10n ** 12n, p.bob);
+      // Another gap: BTC back to $60k; Alice is liquidated deep in bad debt, written off against her receivable.
+      await p.btc.aggregator.setAnswer(wad(60_000) / ORACLE_UNIT);
+      await p.engine.connect(p.keeper).liquidate(p.alice, BTC);
+      expect(await p.engine.receivable()).to.equal(0n);
+      expect(await p.engine.deficit()).to.equal(0n);
+      // Every actor withdraws everything, in turn.
+      for (const who of [p.alice, p.bob, p.carol, p.keeper]) {
+        const [balance] = await p.engine.getAccount(who);
+        if (balance / 10n ** 12n > 0n) await p.engine.connect(who).withdraw(balance / 10n ** 12n, who);
+      }
+      await networkHelpers.time.increase(DAY + 1n);
+      const lpMax = await p.vault.maxWithdraw(p.lp);
+      if (lpMax > 0n) await p.vault.connect(p.lp).withdraw(lpMax, p.lp, p.lp);
+      expect(await p.usdc.balanceOf(p.carol)).to.equal(usdc(10_000_000));
+      const { owed, held } = await owedAndHeld(p);
+      expect(held).to.equal(owed);
+      expect(await p.engine.vaultCash() >= 0n).to.equal(true);
+    });
+  });
+
   describe("RT-04: a debit never leaves the account liquidatable", function () {
     /**
      * A +2 % premium (20,000 ETH of longs), then Alice goes long 5 ETH in cross with $1,000: index equity ~$795.

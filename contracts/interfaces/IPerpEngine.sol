@@ -398,6 +398,10 @@ interface IPerpEngine is IOracleErrors {
     /// @notice Bad debt beyond the insurance fund and vault cash, repaid from vault income first (USD WAD).
     function deficit() external view returns (uint256);
 
+    /// @notice Sum of the negative cross balances (USD WAD): losses booked into vault cash that no token has paid yet;
+    /// vault cash beyond it is what may be paid out.
+    function receivable() external view returns (uint256);
+
     function vaultCash() external view returns (int256);
 
     function insuranceFund() external view returns (uint256);

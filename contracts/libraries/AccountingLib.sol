@@ -221,16 +221,15 @@ library AccountingLib {
         int256 fundingDust,
         int256 realizedPnl,
         int256 markChange,
-        bool addsRisk
+        bool addsRisk,
+        bool nets
     ) internal returns (uint256 unpaid) {
         ProtocolParams storage protocol = s.protocol;
         uint256 feeToInsurance = FPM.mulWadDown(fee, protocol.insuranceFeeShare);
         Ledger memory ledger = s.ledger;
-        int256 cash = ledger.vaultCash + (fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl;
-        if (cash < 0) {
-            unpaid = uint256(-cash);
-            cash = 0;
-        }
+        int256 income = (fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl;
+        unpaid = unpaidOf(s, trader, nets, ledger.owes, ledger.vaultCash, income);
+        int256 cash = ledger.vaultCash + income + int256(unpaid);
         ledger.vaultCash = cash.toInt96();
         ledger.insuranceFund += (feeToInsurance + uint256(fundingDust)).toUint96();
         ledger.markNotionalUsd6 = (int256(uint256(ledger.markNotionalUsd6)) + markChange).toUint256().toUint56();
@@ -238,7 +237,7 @@ library AccountingLib {
         if (unpaid != 0) recordClaim(s, trader, unpaid);
         if (addsRisk) {
             uint256 required = requiredVaultCash(s, ledger.markNotionalUsd6);
-            int256 available = freeVaultCash(s, cash, ledger.owes || unpaid != 0);
+            int256 available = spendableCash(s, cash, ledger.owes || unpaid != 0);
             if (required.toInt256() > available) revert IPerpEngine.InsufficientVaultLiquidity(required, available);
         }
     }
@@ -255,15 +254,75 @@ library AccountingLib {
         return cash - int256(uint256(q.total)) - int256(uint256(q.deficit));
     }
 
+    /// @dev What the vault cannot pay of `-income` (what it owes `trader`): only cash that exists pays, other accounts'
+    /// negative balances are not cash (the trader's own is netted when `nets`: the result goes to its cross balance).
+    function unpaidOf(EngineState storage s, address trader, bool nets, bool owes, int256 cash, int256 income)
+        internal
+        view
+        returns (uint256)
+    {
+        if (income >= 0) return 0;
+        int256 uncollected = owes ? receivableOfOthers(s, trader, nets) : int256(0);
+        int256 short_ = uncollected - cash - income;
+        return short_ > 0 ? uint256(FPM.min(short_, -income)) : 0;
+    }
+
+    /// @dev The receivable less `trader`'s own negative cross balance when `nets` (its result goes to that balance).
+    function receivableOfOthers(EngineState storage s, address trader, bool nets) internal view returns (int256 r) {
+        r = s.receivable.toInt256();
+        if (nets) {
+            int256 own = s.accounts[trader].crossBalance;
+            if (own < 0) r += own;
+        }
+    }
+
+    /// @dev Free vault cash less the receivable: what may back risk or leave.
+    function spendableCash(EngineState storage s, int256 cash, bool owes) internal view returns (int256) {
+        if (!owes) return cash;
+        return freeVaultCash(s, cash, true) - s.receivable.toInt256();
+    }
+
+    /// @dev Keeps `receivable` (the sum of negative cross balances) in step with one balance's change.
+    function trackReceivable(EngineState storage s, int256 oldBalance, int256 newBalance) internal {
+        if (oldBalance >= 0 && newBalance >= 0) return;
+        uint256 r = s.receivable + (newBalance < 0 ? uint256(-newBalance) : 0);
+        r -= oldBalance < 0 ? uint256(-oldBalance) : 0;
+        s.receivable = r;
+        if (r != 0) s.ledger.owes = true;
+    }
+
+    /// @dev Writes `account`, keeping the receivable in step with its cross balance.
+    function storeAccount(EngineState storage s, address trader, Account memory account) internal {
+        trackReceivable(s, s.accounts[trader].crossBalance, account.crossBalance);
+        s.accounts[trader] = account;
+    }
+
+    /// @dev Sets `trader`'s cross balance, keeping the receivable in step.
+    function setCross(EngineState storage s, address trader, int256 balance) internal {
+        Account storage account = s.accounts[trader];
+        trackReceivable(s, account.crossBalance, balance);
+        account.crossBalance = balance.toInt128();
+    }
+
+    /// @dev Credits `amount` to `trader`'s cross balance (first paying off a negative one).
+    function creditCross(EngineState storage s, address trader, uint256 amount) internal {
+        Account storage account = s.accounts[trader];
+        int256 old = account.crossBalance;
+        int256 balance = old + amount.toInt256();
+        account.crossBalance = balance.toInt128();
+        if (old < 0) trackReceivable(s, old, balance);
+    }
+
     /// @dev The one path that pays out of the vault (SPEC "Who pays a winner"): credits min(amount, vault cash) to
     /// `recipient`'s cross balance and records the rest as `recipient`'s profit claim. Returns what was credited.
     function payFromVault(EngineState storage s, address recipient, uint256 amount) internal returns (uint256 paid) {
         if (amount == 0) return 0;
         int256 cash = s.ledger.vaultCash;
-        paid = cash > 0 ? FPM.min(uint256(cash), amount) : 0;
+        int256 spendable = s.ledger.owes ? cash - s.receivable.toInt256() : cash;
+        paid = spendable > 0 ? FPM.min(uint256(spendable), amount) : 0;
         if (paid != 0) {
             s.ledger.vaultCash = (cash - paid.toInt256()).toInt96();
-            s.accounts[recipient].crossBalance += paid.toInt256().toInt128();
+            creditCross(s, recipient, paid);
         }
         if (amount > paid) recordClaim(s, recipient, amount - paid);
     }
@@ -294,9 +353,10 @@ library AccountingLib {
     function payClaims(EngineState storage s, uint256 maxCount) internal returns (uint256 count) {
         if (!s.ledger.owes) return 0;
         int256 cashSigned = s.ledger.vaultCash;
-        if (cashSigned <= 0) return 0;
+        int256 spendable = cashSigned - s.receivable.toInt256();
+        if (spendable <= 0) return 0;
         ClaimQueue memory q = s.claims;
-        uint256 cash = uint256(cashSigned);
+        uint256 cash = uint256(spendable);
         if (q.deficit != 0) {
             uint256 repaid = FPM.min(cash, q.deficit);
             q.deficit -= uint96(repaid);
@@ -314,7 +374,7 @@ library AccountingLib {
                 cash -= pay;
                 s.claimOf[c.account] -= pay;
             }
-            s.accounts[c.account].crossBalance += pay.toInt256().toInt128();
+            creditCross(s, c.account, pay);
             if (c.amount == 0) {
                 delete s.claimAt[id];
                 q.head = uint32(id + 1);
@@ -325,8 +385,8 @@ library AccountingLib {
             ++count;
         }
         s.claims = q;
-        s.ledger.vaultCash = cash.toInt256().toInt96();
-        if (q.total == 0 && q.deficit == 0) s.ledger.owes = false;
+        s.ledger.vaultCash = (cashSigned - (uint256(spendable) - cash).toInt256()).toInt96();
+        if (q.total == 0 && q.deficit == 0 && s.receivable == 0) s.ledger.owes = false;
     }
 
     /// @dev Pays a shortfall from the insurance fund, then from vault cash down to zero; the rest is the deficit
@@ -384,7 +444,7 @@ library AccountingLib {
     function vaultWithdrawable(EngineState storage s) internal view returns (uint256) {
         (int256 nav, uint256 markUsd6, uint256 adlFloor) = vaultView(s);
         int256 byBacking =
-            freeVaultCash(s, s.ledger.vaultCash, s.ledger.owes) - requiredVaultCash(s, markUsd6).toInt256();
+            spendableCash(s, s.ledger.vaultCash, s.ledger.owes) - requiredVaultCash(s, markUsd6).toInt256();
         int256 byDeleverage = nav - adlFloor.toInt256();
         int256 free = FPM.min(byBacking, byDeleverage);
         return free > 0 ? uint256(free) : 0;

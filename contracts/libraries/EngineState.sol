@@ -67,6 +67,10 @@ struct EngineState {
     ClaimQueue claims;
     mapping(uint256 => Claim) claimAt;
     mapping(address => uint256) claimOf;
+    /// @notice Sum of the negative cross balances (USD WAD): losses booked into vault cash that no token has paid
+    /// yet. Vault cash minus this is the cash that exists; only that may be paid out. `owes` is set while it is
+    /// non-zero.
+    uint256 receivable;
 }
 
 /// @notice Sums over a set of positions valued together: one isolated position, or a cross account.

@@ -116,7 +116,7 @@ library LiquidationLogic {
         }
         // v.equityAtClose is exactly the cross balance plus these closes' values: the same formulas, the same
         // roundings, each market's skew untouched until its own close.
-        s.accounts[trader] = Account(0, 0);
+        s.storeAccount(trader, Account(0, 0));
         _distribute(s, Target(trader, CROSS, keeper), v, collected, rewardBase, insuranceBase);
         return (true, v.equityAtClose, v.maintenanceMargin);
     }
@@ -261,7 +261,7 @@ library LiquidationLogic {
         int256 value = c.pnl - c.fundingPaid;
         if (value <= 0) revert IPerpEngine.PositionNotProfitable(value);
         uint256 unpaid =
-            s.bookTrade(trader, 0, c.fundingToVault, c.fundingPaid - c.fundingToVault, c.pnl, c.markChange, false);
+            s.bookTrade(trader, 0, c.fundingToVault, c.fundingPaid - c.fundingToVault, c.pnl, c.markChange, false, true);
         int256 credit = value - unpaid.toInt256();
         Account memory account = s.accounts[trader];
         uint128 marketBit = uint128(AccountingLib.bit(marketId));
@@ -271,12 +271,12 @@ library LiquidationLogic {
         } else {
             account.crossBalance += (int256(uint256(pos.margin)) + credit).toInt128();
         }
-        s.accounts[trader] = account;
+        s.storeAccount(trader, account);
         // Not reachable for an account that was not liquidatable unless the vault could not pay: then, as on the
         // trade path, a negative balance left with no cross position is bad debt, reset by the waterfall.
         if (account.crossMarkets == 0 && account.crossBalance < 0) {
             s.coverBadDebt(trader, uint256(-int256(account.crossBalance)));
-            s.accounts[trader].crossBalance = 0;
+            s.setCross(trader, 0);
         }
     }
 

@@ -30,4 +30,20 @@ interface IPriceFeed is IOracleErrors {
 
     /// @notice The smallest price step the feed can express, in WAD (1e10 for an 8-decimal feed).
     function priceUnit() external view returns (uint256);
+
+    /// @notice The current price if it was published at most `maxAge` seconds ago (liquidations: 15 s), else a
+    /// revert. A push adapter applies its own heartbeat instead (it has no finer notion of age).
+    function freshPrice(uint256 maxAge) external view returns (uint256 priceWad);
+
+    /// @notice Publish time of the price `latestPrice()` returns (push adapter: the answer's `updatedAt`).
+    function priceTime() external view returns (uint256);
+
+    /// @notice The fee `updatePrice(updateData)` needs in `msg.value` (0 for a push adapter or empty data).
+    function getUpdateFee(bytes[] calldata updateData) external view returns (uint256);
+
+    /// @notice Verifies the newest price of this feed in `updateData` and raises the adapter's cache to it; the
+    /// price must be at least as new as the cache (SPEC "Prices": no caller picks an older price than one used).
+    /// Empty data is a no-op that returns the current price. Excess `msg.value` is refunded to `msg.sender`.
+    /// A push adapter ignores the data and returns `latestPrice()`.
+    function updatePrice(bytes[] calldata updateData) external payable returns (uint256 priceWad, uint256 publishTime);
 }

@@ -60,6 +60,32 @@ contract ChainlinkPriceFeed is IPriceFeed {
     }
 
     /// @inheritdoc IPriceFeed
+    function freshPrice(uint256) external view returns (uint256) {
+        return this.latestPrice();
+    }
+
+    /// @inheritdoc IPriceFeed
+    function priceTime() external view returns (uint256 updatedAt) {
+        (,,, updatedAt,) = feed.latestRoundData();
+    }
+
+    /// @inheritdoc IPriceFeed
+    function getUpdateFee(bytes[] calldata) external pure returns (uint256) {
+        return 0;
+    }
+
+    /// @inheritdoc IPriceFeed
+    /// @dev A push feed has nothing to verify; value sent by mistake goes back to the caller.
+    function updatePrice(bytes[] calldata) external payable returns (uint256 priceWad, uint256 publishTime) {
+        priceWad = this.latestPrice();
+        (,,, publishTime,) = feed.latestRoundData();
+        if (msg.value > 0) {
+            (bool ok,) = msg.sender.call{value: msg.value}("");
+            if (!ok) revert InvalidOracleConfig();
+        }
+    }
+
+    /// @inheritdoc IPriceFeed
     function lastReportedPrice() external view returns (uint256) {
         (, int256 answer,,,) = feed.latestRoundData();
         return _normalise(answer);

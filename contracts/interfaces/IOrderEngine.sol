@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title IOrderEngine
+/// @notice What the engine exposes to its order book (SPEC "Orders"). Only the order book set once by the owner may
+/// call the state-changing hooks; traders have no atomic trading path.
+interface IOrderEngine {
+    /// @notice Caller is not the engine's order book.
+    error NotOrderBook(address caller);
+    error OrderBookAlreadySet();
+    /// @notice Releasing more escrow than the trader has locked.
+    error InsufficientEscrow(address trader, uint256 escrowed, uint256 amount);
+
+    event OrderBookSet(address indexed orderBook);
+    event EscrowLocked(address indexed trader, uint256 amount, uint256 escrowed);
+    event EscrowReleased(address indexed trader, address indexed to, uint256 amount, uint256 escrowed);
+
+    /// @notice Sets the order book; once.
+    function setOrderBook(address orderBook) external;
+
+    function orderBook() external view returns (address);
+
+    /// @notice Executes a trader's order at `price` (WAD), a price the order book verified for `marketId`; every
+    /// other market the check touches is valued at its adapter's `latestPrice()`. Same rules, effects, events and
+    /// errors as v1's `trade` (the trade path is unchanged), with `sizeDelta != 0`.
+    function executeOrder(
+        address trader,
+        uint256 marketId,
+        int256 sizeDelta,
+        uint256 acceptablePrice,
+        uint256 marginDelta,
+        bool isolated,
+        uint256 price
+    ) external;
+
+    /// @notice Moves `amount` (USD WAD) of `trader`'s free cross balance into order escrow. Reverts with
+    /// `InsufficientCrossBalance` or `AccountLiquidatable` like a withdrawal (SPEC invariant 12).
+    function lockEscrow(address trader, uint256 amount) external;
+
+    /// @notice Moves `amount` of `trader`'s escrow to `to`'s cross balance (the trader on a refund, the keeper or
+    /// canceller on a fee).
+    function releaseEscrow(address trader, uint256 amount, address to) external;
+
+    /// @notice USD WAD the order book holds in escrow for `trader`.
+    function orderEscrow(address trader) external view returns (uint256);
+
+    /// @notice Counter that increases each time the position in `marketId` is closed to zero (trade, liquidation,
+    /// ADL): reduce-only orders placed at an older epoch are void (SPEC invariant 10) without a loop over orders.
+    function positionEpoch(address trader, uint256 marketId) external view returns (uint256);
+}

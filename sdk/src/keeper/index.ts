@@ -21,3 +21,4 @@ export { liquidatableUnits } from "./liquidatableUnits.js";
 export { PositionIndex, type PositionEvent, type PositionKey } from "./positionIndex.js";
 export { readHealth } from "./readHealth.js";
 export { scanPositionEvents } from "./scanPositionEvents.js";
+export * from "./orders/index.js";

@@ -13,7 +13,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 import type { KeeperHealth } from "./keeper.js";
 
@@ -38,6 +38,24 @@ export class KeeperMetrics {
   readonly headBlock = this.gauge("head_block", "The latest chain head the keeper saw.");
   readonly lastScanTime = this.gauge("last_scan_timestamp_seconds", "Unix time of the last successful scan.");
   readonly scanSeconds = this.gauge("scan_duration_seconds", "Wall time of the last scan.");
+  readonly openOrders = this.gauge("open_orders", "Open orders in the keeper's order index.");
+  readonly ordersSettled = this.counter("orders_settled_total", "Market orders this keeper settled (its OrderExecuted events).");
+  readonly ordersExecuted = this.counter("orders_executed_total", "Trigger orders this keeper executed (its OrderExecuted events).");
+  readonly ordersCancelled = new Counter({
+    name: "perp_keeper_orders_cancelled_total",
+    help: "Orders this keeper cancelled (its OrderCancelled events), by reason: ExecutionFailed, Expired, Voided.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly trailingRatchets = this.counter("trailing_ratchets_total", "Trailing-stop peaks this keeper raised.");
+  readonly ordersFailed = this.counter("orders_failed_total", "Orders in order batches that failed: price source, simulation, sending, reverted or unmined.");
+  readonly orderFeesUsd = this.counter("order_fees_usd_total", "Order keeper fees credited to this keeper, USD.");
+  readonly settleLatencyBlocks = new Histogram({
+    name: "perp_keeper_settle_latency_blocks",
+    help: "Blocks from the first block a market order was settleable (as this keeper saw it) to its settlement.",
+    buckets: [0, 1, 2, 3, 5, 10, 20],
+    registers: [this.registry],
+  });
 
   private counter(name: string, help: string): Counter {
     return new Counter({ name: `perp_keeper_${name}`, help, registers: [this.registry] });

@@ -1,0 +1,632 @@
+/**
+ * The order keeper: settles market orders as soon as their window opens, executes trigger orders when the latest
+ * verified price crosses them, ratchets trailing stops, and cleans up expired market orders and voided reduce-only
+ * orders for their fee. A thin loop over the SDK (`@perp/sdk/keeper`: `OrderChainIndex`, `planOrders`,
+ * `triggerCrossed`); prices come from a `PriceSource` (`HermesPriceSource`, pointed at Hermes or at the local price
+ * service: the same code path).
+ *
+ * Each run: sync the order index to the head (one `eth_getLogs`), read the book's parameters, the positions of
+ * reduce-only orders (epoch and size) and the latest prices of the markets with trigger orders; plan; for each
+ * batch fetch its price update, simulate (`eth_call` + `eth_estimateGas`), send; then wait for the receipts and
+ * count what this keeper did from the book's events. Races with other keepers are harmless: the book skips orders
+ * already gone in `settleOrders`/`executeOrders`, and a batch whose simulation does nothing is not sent.
+ *
+ * @example
+ * ```ts
+ * const prices = new HermesPriceSource({ endpoint: "http://127.0.0.1:8788" });
+ * const keeper = await OrderKeeper.create({ client, orderBook, prices });
+ * const summary = await keeper.runOnce();
+ * ```
+ */
+import { getAddress, type FeeData, type Signer, type TransactionReceipt } from "ethers";
+
+import {
+  TransactionSender,
+  abortableDelay,
+  rpcStatsSince,
+  toPerpError,
+  withRetry,
+  type PerpClient,
+  type RetryOptions,
+  type RpcStats,
+} from "@perp/sdk";
+import { IOrderBook__factory, IOrderEngine__factory, IPriceFeed__factory, IPythPriceFeed__factory, type IOrderBook } from "@perp/sdk/contracts";
+import {
+  CancelReason,
+  OrderChainIndex,
+  OrderKind,
+  batchBySettleTime,
+  decodeOrderLog,
+  planOrders,
+  positionKey,
+  positionsNeeded,
+  pythPriceToWad,
+  type IndexedOrder,
+  type MarketPrice,
+  type OrderPlan,
+  type PositionState,
+} from "@perp/sdk/keeper";
+
+import { formatPlain } from "./format.js";
+import { silentLogger, type Logger } from "./logger.js";
+import type { KeeperMetrics } from "./metrics.js";
+
+/** One parsed price of a feed (the shape of `@perp/sdk/prices` `ParsedPrice`). */
+export interface ParsedPrice {
+  price: bigint;
+  conf: bigint;
+  expo: number;
+  publishTime: number;
+}
+
+/** Update data and parsed prices keyed by `0x` + 64 lowercase hex id (`@perp/sdk/prices` `PriceUpdateBundle`). */
+export interface PriceUpdateBundle {
+  updateData: string[];
+  prices: Record<string, ParsedPrice>;
+}
+
+/** Where updates come from (`@perp/sdk/prices` `PriceSource`: `HermesPriceSource` is one). */
+export interface PriceSource {
+  latest(priceIds: string[]): Promise<PriceUpdateBundle>;
+  at(priceIds: string[], publishTime: number): Promise<PriceUpdateBundle>;
+}
+
+/** A price id as the price sources key it: `0x` + 64 lowercase hex digits. */
+function normalizePriceId(id: string): string {
+  return `0x${id.replace(/^0x/, "").toLowerCase()}`;
+}
+
+/** Orders per `settleOrders` / `executeOrders` transaction by default. */
+export const DEFAULT_ORDER_BATCH = 50;
+/** The largest batch accepted (each order costs a settlement's gas: about a trade). */
+export const MAX_ORDER_BATCH = 100;
+
+export interface OrderKeeperOptions {
+  /** Connected with a `Signer`. */
+  readonly client: PerpClient;
+  /** Address of the `OrderBook`. */
+  readonly orderBook: string;
+  /** Where price updates come from (`HermesPriceSource` for Hermes and the local price service alike). */
+  readonly prices: PriceSource;
+  readonly logger?: Logger;
+  readonly metrics?: KeeperMetrics;
+  /** First block of the event scan (default: the deployment block). */
+  readonly fromBlock?: number;
+  /** Orders per `settleOrders` / `executeOrders` (1 to 100, default 50). */
+  readonly batchSize?: number;
+  readonly logChunk?: number;
+  readonly retry?: Pick<RetryOptions, "attempts" | "baseDelayMs" | "maxDelayMs">;
+  readonly pollMs?: number;
+  readonly txTimeoutMs?: number;
+  readonly gasLimitMarginPercent?: number;
+  /** The sender to share with the liquidation keeper (one nonce sequence per key). Default: one of its own. */
+  readonly sender?: TransactionSender;
+  readonly rpcStats?: () => RpcStats;
+  /** Price feed id of each market whose feed is a Pyth adapter (default: read from each feed's `priceId()`). */
+  readonly priceIds?: ReadonlyMap<number, string>;
+}
+
+/** What one order run did. */
+export interface OrderRunSummary {
+  readonly block: number;
+  readonly timestamp: number;
+  readonly openOrders: number;
+  /** What the plan found at the block. */
+  readonly settleable: number;
+  readonly triggered: number;
+  readonly voided: number;
+  readonly expired: number;
+  readonly ratchetable: number;
+  /** Trigger orders with no usable price (none, too old, not newer than the order). */
+  readonly noPrice: number;
+  /** This keeper's outcomes, from the book's events in its receipts. */
+  readonly settled: number;
+  readonly executed: number;
+  /** Orders this keeper cancelled (for the trader's reasons, expired, voided), and ratchets it made. */
+  readonly cancelled: number;
+  readonly ratcheted: number;
+  /** Keeper fees this keeper earned (USD WAD). */
+  readonly feesUsd: bigint;
+  /** Orders that simulation or the chain showed as already gone (another keeper was first). */
+  readonly gone: number;
+  /** Orders in batches that failed (price source, simulation, sending, reverted). */
+  readonly failed: number;
+  readonly transactions: number;
+  readonly gasUsed: bigint;
+  readonly gasCostWei: bigint;
+  /** Per settled order: mined block - first block this keeper saw it settleable. */
+  readonly settleLatencyBlocks: readonly number[];
+  readonly rpc?: RpcStats;
+  readonly transactionHashes: readonly string[];
+  readonly errors: readonly string[];
+}
+
+/** An `OrderRunSummary` with bigints as strings, ready for `JSON.stringify`. */
+export function orderSummaryJson(summary: OrderRunSummary): Record<string, unknown> {
+  return { ...summary, feesUsd: formatPlain(summary.feesUsd), gasUsed: summary.gasUsed.toString(), gasCostWei: summary.gasCostWei.toString() };
+}
+
+type Action = "settle" | "execute" | "ratchet" | "cancel";
+
+interface Planned {
+  readonly action: Action;
+  readonly orders: readonly IndexedOrder[];
+  readonly data: string;
+  readonly value: bigint;
+  readonly gas: bigint;
+}
+
+interface Sent extends Planned {
+  readonly hash: string;
+  readonly nonce: number;
+}
+
+class Tally {
+  settled = 0;
+  executed = 0;
+  cancelled = 0;
+  ratcheted = 0;
+  feesUsd = 0n;
+  gone = 0;
+  failed = 0;
+  transactions = 0;
+  gasUsed = 0n;
+  gasCostWei = 0n;
+  readonly latency: number[] = [];
+  readonly hashes: string[] = [];
+  readonly errors: string[] = [];
+}
+
+/** The revert data in an ethers error chain, if any. */
+function revertData(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown; error?: unknown }).cause ?? (e as { error?: unknown }).error, depth++) {
+    const data = (e as { data?: unknown }).data;
+    if (typeof data === "string" && /^0x[0-9a-fA-F]{8}/.test(data)) return data;
+    if (data && typeof (data as { data?: unknown }).data === "string") return (data as { data: string }).data;
+    const info = (e as { info?: { error?: { data?: unknown } } }).info?.error?.data;
+    if (typeof info === "string" && /^0x[0-9a-fA-F]{8}/.test(info)) return info;
+  }
+  return undefined;
+}
+
+export class OrderKeeper {
+  readonly client: PerpClient;
+  readonly address: string;
+  readonly book: IOrderBook;
+  readonly bookAddress: string;
+  private readonly log: Logger;
+  private readonly metrics: KeeperMetrics | undefined;
+  private readonly index: OrderChainIndex;
+  private readonly retry: RetryOptions;
+  private readonly batchSize: number;
+  private readonly pollMs: number;
+  private readonly txTimeoutMs: number;
+  private readonly sender: TransactionSender;
+  /** First block at which this keeper saw each market order settleable (for the latency metric). */
+  private readonly firstSettleable = new Map<bigint, number>();
+  private readonly abort = new AbortController();
+
+  private constructor(
+    private readonly options: OrderKeeperOptions,
+    signer: Signer,
+    address: string,
+    /** Pyth price id per market (markets without one have Chainlink feeds: empty update data). */
+    readonly priceIds: ReadonlyMap<number, string>,
+  ) {
+    this.client = options.client;
+    this.address = address;
+    this.bookAddress = getAddress(options.orderBook);
+    this.book = IOrderBook__factory.connect(this.bookAddress, signer);
+    this.log = options.logger ?? silentLogger();
+    this.metrics = options.metrics;
+    this.batchSize = options.batchSize ?? DEFAULT_ORDER_BATCH;
+    this.pollMs = options.pollMs ?? 2_000;
+    this.txTimeoutMs = options.txTimeoutMs ?? 120_000;
+    this.retry = {
+      attempts: options.retry?.attempts ?? 5,
+      baseDelayMs: options.retry?.baseDelayMs ?? 250,
+      maxDelayMs: options.retry?.maxDelayMs ?? 8_000,
+      signal: this.abort.signal,
+      onRetry: ({ attempt, delayMs, error }) => {
+        this.metrics?.rpcErrors.inc();
+        this.log.warn({ attempt, delayMs, error: error.message }, "RPC request failed; retrying");
+      },
+    };
+    this.sender =
+      options.sender ??
+      new TransactionSender(signer, {
+        gasMarginPercent: options.gasLimitMarginPercent ?? 25,
+        nonce: "local",
+        signing: "auto",
+        retry: this.retry,
+        chainId: this.client.deployment.chainId,
+        provider: this.client.provider,
+      });
+    this.index = new OrderChainIndex(
+      this.client.provider,
+      this.bookAddress,
+      options.fromBlock ?? this.client.deployment.deploymentBlock,
+      options.logChunk ?? 10_000,
+      this.retry,
+    );
+  }
+
+  /**
+   * Checks the settings and reads each market's Pyth price id (a feed without `priceId()` is not a Pyth adapter:
+   * its orders are sent with empty update data).
+   */
+  static async create(options: OrderKeeperOptions): Promise<OrderKeeper> {
+    const signer = options.client.signer;
+    if (!signer) throw new RangeError("the order keeper needs a client connected with a signer");
+    const batchSize = options.batchSize ?? DEFAULT_ORDER_BATCH;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_ORDER_BATCH) {
+      throw new RangeError(`the order batch size must be an integer from 1 to ${MAX_ORDER_BATCH}, not ${batchSize}`);
+    }
+    let priceIds = options.priceIds;
+    if (!priceIds) {
+      const ids = new Map<number, string>();
+      await Promise.all(
+        options.client.deployment.markets.map(async (market) => {
+          try {
+            const id = await IPythPriceFeed__factory.connect(market.priceFeed, options.client.provider).priceId();
+            ids.set(market.id, normalizePriceId(id));
+          } catch {
+            // Not a Pyth adapter (a Chainlink market): nothing to fetch for it.
+          }
+        }),
+      );
+      priceIds = ids;
+    }
+    return new OrderKeeper(options, signer, await signer.getAddress(), priceIds);
+  }
+
+  get openOrders(): number {
+    return this.index.size;
+  }
+
+  /** The block the order index reflects, and its hash. */
+  get indexedBlock(): { number: number; hash: string | undefined } {
+    return { number: this.index.block, hash: this.index.hash };
+  }
+
+  /** Forgets the index (the chain behind it changed); the next run rebuilds it. */
+  reset(): void {
+    this.index.reset();
+    this.firstSettleable.clear();
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  private get stopping(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  /** One pass at the latest block (or `block`): sync, plan, simulate, send, wait for the receipts. */
+  async runOnce(block?: number): Promise<OrderRunSummary> {
+    const rpcBefore = this.options.rpcStats?.();
+    const tally = new Tally();
+    const latest = block ?? (await withRetry(() => this.client.provider.getBlockNumber(), this.retry));
+    const [sync, params] = await Promise.all([this.index.sync(latest), withRetry(() => this.book.params({ blockTag: latest }), this.retry)]);
+    if (sync.reorg || sync.headBelowIndex) {
+      this.firstSettleable.clear();
+      this.log.warn({ block: latest }, "order index rebuilt: the chain under it changed");
+    } else if (sync.rebuilt) {
+      this.log.info({ fromBlock: sync.fromBlock, toBlock: sync.toBlock, events: sync.events, orders: this.index.size }, "order index built");
+    }
+    const now = BigInt(sync.block.timestamp);
+    const orders = this.index.orders();
+    for (const id of this.firstSettleable.keys()) if (!this.index.get(id)) this.firstSettleable.delete(id);
+    for (const o of orders) if (o.kind === OrderKind.Market && now >= o.settleableAt && !this.firstSettleable.has(o.id)) this.firstSettleable.set(o.id, latest);
+
+    const triggers = orders.filter((o) => o.kind !== OrderKind.Market);
+    const [positions, latestPrices] = await Promise.all([
+      this.readPositions(triggers, latest),
+      this.latestPrices([...new Set(triggers.map((o) => o.marketId))], tally),
+    ]);
+    const plan = planOrders(orders, now, params, latestPrices.prices, positions);
+    this.metrics?.openOrders.set(orders.length);
+    this.log[plan.settle.length + plan.execute.length + plan.voided.length + plan.cancelExpired.length + plan.ratchet.length > 0 ? "info" : "debug"](
+      {
+        block: latest,
+        orders: orders.length,
+        settleable: plan.settle.length,
+        triggered: plan.execute.length,
+        voided: plan.voided.length,
+        expired: plan.cancelExpired.length,
+        ratchetable: plan.ratchet.length,
+        noPrice: plan.noPrice,
+      },
+      "order scan",
+    );
+
+    const fees = await withRetry(() => this.client.provider.getFeeData(), this.retry);
+    this.sender.resetNonce();
+    const sent: Sent[] = [];
+    for (const planned of await this.prepare(plan, latestPrices.bundle, tally)) {
+      if (this.stopping) break;
+      try {
+        const { hash, nonce } = await this.sender.submit({ to: this.bookAddress, data: planned.data, value: planned.value, gas: planned.gas, fees });
+        sent.push({ ...planned, hash, nonce });
+        this.log.info({ hash, nonce, action: planned.action, orders: planned.orders.map((o) => o.id.toString()), gas: planned.gas }, "order transaction sent");
+      } catch (error) {
+        this.fail(tally, planned.orders.length, `sending ${planned.action} of ${planned.orders.length} failed: ${toPerpError(error).message}`);
+      }
+    }
+    await this.collect(sent, tally, fees);
+    const rpcAfter = this.options.rpcStats?.();
+    return {
+      block: latest,
+      timestamp: sync.block.timestamp,
+      openOrders: orders.length,
+      settleable: plan.settle.length,
+      triggered: plan.execute.length,
+      voided: plan.voided.length,
+      expired: plan.cancelExpired.length,
+      ratchetable: plan.ratchet.length,
+      noPrice: plan.noPrice,
+      settled: tally.settled,
+      executed: tally.executed,
+      cancelled: tally.cancelled,
+      ratcheted: tally.ratcheted,
+      feesUsd: tally.feesUsd,
+      gone: tally.gone,
+      failed: tally.failed,
+      transactions: tally.transactions,
+      gasUsed: tally.gasUsed,
+      gasCostWei: tally.gasCostWei,
+      settleLatencyBlocks: tally.latency,
+      rpc: rpcBefore && rpcAfter ? rpcStatsSince(rpcBefore, rpcAfter) : undefined,
+      transactionHashes: tally.hashes,
+      errors: tally.errors,
+    };
+  }
+
+  // ====================================================================================== reads
+
+  /** Epoch and size of each position that reduce-only orders belong to (all calls in one JSON-RPC batch). */
+  private async readPositions(orders: readonly IndexedOrder[], block: number): Promise<Map<string, PositionState>> {
+    const needed = positionsNeeded(orders);
+    const out = new Map<string, PositionState>();
+    if (needed.length === 0) return out;
+    const engineAddress = this.client.deployment.contracts.PerpEngine;
+    const orderEngine = IOrderEngine__factory.connect(engineAddress, this.client.provider);
+    const states = await withRetry(
+      () =>
+        Promise.all(
+          needed.map(async (p) => {
+            const [epoch, position] = await Promise.all([
+              orderEngine.positionEpoch(p.trader, p.marketId, { blockTag: block }),
+              this.client.engine.getPosition(p.trader, p.marketId, { blockTag: block }),
+            ]);
+            return { epoch, size: position.size };
+          }),
+        ),
+      this.retry,
+    );
+    needed.forEach((p, i) => out.set(positionKey(p.trader, p.marketId), states[i]));
+    return out;
+  }
+
+  /** The latest price update of `marketIds` (their Pyth feeds), and each market's price as WAD. */
+  private async latestPrices(marketIds: readonly number[], tally: Tally): Promise<{ bundle: PriceUpdateBundle | undefined; prices: Map<number, MarketPrice> }> {
+    const prices = new Map<number, MarketPrice>();
+    const ids = marketIds.map((m) => this.priceIds.get(m)).filter((id): id is string => id !== undefined);
+    if (ids.length === 0) return { bundle: undefined, prices };
+    let bundle: PriceUpdateBundle;
+    try {
+      bundle = await this.options.prices.latest([...new Set(ids)]);
+    } catch (error) {
+      tally.errors.push(`latest prices: ${(error as Error).message}`);
+      this.log.error({ error: (error as Error).message }, "the price source failed: trigger orders wait for the next run");
+      return { bundle: undefined, prices };
+    }
+    for (const m of marketIds) {
+      const id = this.priceIds.get(m);
+      const parsed = id === undefined ? undefined : bundle.prices[id];
+      if (parsed) prices.set(m, { price: pythPriceToWad(parsed.price, parsed.expo), publishTime: BigInt(parsed.publishTime) });
+    }
+    return { bundle, prices };
+  }
+
+  // ====================================================================================== batches
+
+  /** Builds, prices and simulates every transaction of the plan; returns those worth sending. */
+  private async prepare(plan: OrderPlan, latest: PriceUpdateBundle | undefined, tally: Tally): Promise<Planned[]> {
+    const out: Planned[] = [];
+    const iface = this.book.interface;
+
+    // Market orders: each settlement time needs the first price published at or after it.
+    for (const batch of batchBySettleTime(plan.settle, this.batchSize)) {
+      let data: string[];
+      try {
+        data = await this.settlementData(batch);
+      } catch (error) {
+        // Most often: no price published at or after the window's start yet. The next run retries.
+        this.log.debug({ orders: batch.map((o) => o.id.toString()), error: (error as Error).message }, "no settlement price yet");
+        continue;
+      }
+      const planned = await this.simulate("settle", batch, iface.encodeFunctionData("settleOrders", [batch.map((o) => o.id), data]), data, tally);
+      if (planned) out.push(planned);
+    }
+
+    // Trigger orders the price crosses, and voided reduce-only orders (cancelled for the fee by executeOrders).
+    const executable = [...plan.execute, ...plan.voided];
+    const update = latest?.updateData ?? [];
+    for (let i = 0; i < executable.length; i += this.batchSize) {
+      const batch = executable.slice(i, i + this.batchSize);
+      const planned = await this.simulate("execute", batch, iface.encodeFunctionData("executeOrders", [batch.map((o) => o.id), update]), update, tally);
+      if (planned) out.push(planned);
+    }
+
+    for (const order of plan.ratchet) {
+      const planned = await this.simulate("ratchet", [order], iface.encodeFunctionData("ratchetTrailingStop", [order.id, update]), update, tally);
+      if (planned) out.push(planned);
+    }
+
+    for (const order of plan.cancelExpired) {
+      const planned = await this.simulate("cancel", [order], iface.encodeFunctionData("cancelOrder", [order.id]), [], tally);
+      if (planned) out.push(planned);
+    }
+    return out;
+  }
+
+  /** The update data of a settlement batch: one `at(ids, t)` per distinct settlement time, concatenated. */
+  private async settlementData(batch: readonly IndexedOrder[]): Promise<string[]> {
+    const byTime = new Map<bigint, Set<string>>();
+    for (const o of batch) {
+      const id = this.priceIds.get(o.marketId);
+      if (id === undefined) continue;
+      const ids = byTime.get(o.settleableAt) ?? new Set<string>();
+      ids.add(id);
+      byTime.set(o.settleableAt, ids);
+    }
+    const bundles: PriceUpdateBundle[] = await Promise.all(
+      [...byTime].map(([time, ids]) => this.options.prices.at([...ids], Number(time))),
+    );
+    return [...new Set(bundles.flatMap((b) => b.updateData))];
+  }
+
+  /**
+   * `eth_call` then `eth_estimateGas` of one book call, with `msg.value` covering the oracle fee of each order
+   * (`getUpdateFee` of the data, once per order: each is verified on its own; the book refunds any excess). A
+   * revert `MsgValueTooLow(required, provided)` is retried once with `required`. Returns undefined when the call
+   * would do nothing (every order already gone) or reverts.
+   */
+  private async simulate(action: Action, orders: readonly IndexedOrder[], data: string, update: readonly string[], tally: Tally): Promise<Planned | undefined> {
+    let value = update.length === 0 ? 0n : (await this.updateFee(orders[0].marketId, update)) * BigInt(action === "ratchet" ? 1 : orders.length);
+    for (let round = 0; ; round++) {
+      try {
+        const tx = { to: this.bookAddress, data, value, from: this.address };
+        const [result, gas] = await withRetry(() => Promise.all([this.client.provider.call(tx), this.client.provider.estimateGas(tx)]), this.retry);
+        if (action === "settle" || action === "execute") {
+          const iface = this.book.interface;
+          const decoded = action === "settle" ? iface.decodeFunctionResult("settleOrders", result) : iface.decodeFunctionResult("executeOrders", result);
+          const count = Number(decoded[0]);
+          if (count === 0) {
+            // Gone (another keeper was first), or not settleable with this data yet: the events or the next run tell.
+            tally.gone += orders.length;
+            this.log.info({ action, orders: orders.map((o) => o.id.toString()) }, "the simulation does nothing (another keeper was first?); nothing sent");
+            return undefined;
+          }
+        }
+        return { action, orders, data, value, gas };
+      } catch (error) {
+        const revert = revertData(error);
+        const parsed = revert ? this.book.interface.parseError(revert) : null;
+        if (parsed?.name === "MsgValueTooLow" && round === 0) {
+          value = parsed.args[0] as bigint;
+          continue;
+        }
+        if (parsed?.name === "OrderNotFound") {
+          tally.gone += orders.length;
+          for (const o of orders) this.index.drop(o.id);
+          this.log.info({ action, orders: orders.map((o) => o.id.toString()) }, "order already gone; nothing sent");
+          return undefined;
+        }
+        const reason = parsed ? `${parsed.name}(${parsed.args.map(String).join(", ")})` : toPerpError(error).message;
+        if (action === "ratchet" || action === "cancel") {
+          // A single-order call the book refuses (a peak already raised, a cancel raced): the next run re-plans it.
+          this.log.info({ action, order: orders[0].id.toString(), reason }, "simulation refused; nothing sent");
+          return undefined;
+        }
+        this.fail(tally, orders.length, `simulation of ${action} of ${orders.length} failed: ${reason}`);
+        return undefined;
+      }
+    }
+  }
+
+  /** The oracle fee of `update` (the market's feed prices it: `pyth.getUpdateFee`). */
+  private async updateFee(marketId: number, update: readonly string[]): Promise<bigint> {
+    const feed = this.client.deployment.markets.find((m) => m.id === marketId)?.priceFeed;
+    if (!feed) return 0n;
+    return withRetry(() => IPriceFeed__factory.connect(feed, this.client.provider).getUpdateFee([...update]), this.retry);
+  }
+
+  private fail(tally: Tally, orders: number, message: string): void {
+    tally.failed += orders;
+    tally.errors.push(message);
+    this.metrics?.ordersFailed.inc(orders);
+    this.log.error({ orders, error: message }, "order batch failed");
+  }
+
+  // ====================================================================================== receipts
+
+  /** Waits for the receipts (at most `txTimeoutMs`) and counts this keeper's outcomes from the book's events. */
+  private async collect(sent: readonly Sent[], tally: Tally, _fees: FeeData): Promise<void> {
+    const deadline = Date.now() + this.txTimeoutMs;
+    let open = [...sent];
+    const me = this.address.toLowerCase();
+    while (open.length > 0) {
+      const receipts: (TransactionReceipt | null)[] = await withRetry(
+        () => Promise.all(open.map((s) => this.client.provider.getTransactionReceipt(s.hash))),
+        { ...this.retry, signal: undefined },
+      ).catch(() => open.map(() => null));
+      const still: Sent[] = [];
+      open.forEach((tx, i) => {
+        const receipt = receipts[i];
+        if (!receipt) {
+          still.push(tx);
+          return;
+        }
+        tally.transactions += 1;
+        tally.hashes.push(tx.hash);
+        tally.gasUsed += receipt.gasUsed;
+        tally.gasCostWei += receipt.gasUsed * receipt.gasPrice;
+        if (receipt.status !== 1) {
+          this.fail(tally, tx.orders.length, `transaction ${tx.hash} (${tx.action}) reverted`);
+          return;
+        }
+        let done = 0;
+        for (const log of receipt.logs) {
+          if (log.address.toLowerCase() !== this.bookAddress.toLowerCase()) continue;
+          const event = decodeOrderLog(log);
+          if (!event) continue;
+          if (event.name === "OrderExecuted" && event.keeper.toLowerCase() === me) {
+            done += 1;
+            tally.feesUsd += event.keeperFee;
+            if (event.kind === OrderKind.Market) {
+              tally.settled += 1;
+              this.metrics?.ordersSettled.inc();
+              const first = this.firstSettleable.get(event.orderId);
+              if (first !== undefined) {
+                tally.latency.push(receipt.blockNumber - first);
+                this.metrics?.settleLatencyBlocks.observe(receipt.blockNumber - first);
+              }
+            } else {
+              tally.executed += 1;
+              this.metrics?.ordersExecuted.inc();
+            }
+          } else if (event.name === "OrderCancelled" && event.by.toLowerCase() === me) {
+            done += 1;
+            tally.cancelled += 1;
+            tally.feesUsd += event.feeTo;
+            this.metrics?.ordersCancelled.inc({ reason: cancelReasonName(event.reason) });
+          } else if (event.name === "TrailingPeakRatcheted") {
+            done += 1;
+            tally.ratcheted += 1;
+            this.metrics?.trailingRatchets.inc();
+          }
+          if (event.name === "OrderExecuted" || event.name === "OrderCancelled") this.firstSettleable.delete(event.orderId);
+        }
+        tally.gone += Math.max(0, tx.orders.length - done);
+        this.log.info({ hash: tx.hash, block: receipt.blockNumber, action: tx.action, orders: tx.orders.length, done, gasUsed: receipt.gasUsed }, "order transaction mined");
+      });
+      open = still;
+      if (open.length === 0) break;
+      if (Date.now() > deadline) {
+        for (const tx of open) this.fail(tally, tx.orders.length, `transaction ${tx.hash} (nonce ${tx.nonce}) not mined after ${this.txTimeoutMs} ms`);
+        this.sender.resetNonce();
+        break;
+      }
+      await abortableDelay(Math.min(this.pollMs, 500));
+    }
+    if (tally.feesUsd > 0n) this.metrics?.orderFeesUsd.inc(Number(formatPlain(tally.feesUsd)));
+  }
+}
+
+/** The `CancelReason` name of a value (for the metrics label and logs). */
+export function cancelReasonName(reason: number): string {
+  return Object.entries(CancelReason).find(([, v]) => v === reason)?.[0] ?? `reason ${reason}`;
+}

@@ -16,6 +16,7 @@ import {
 import { PROJECT_ROOT } from "../lib/keystore.js";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./logger.js";
 import { MAX_BATCH } from "./keeper.js";
+import { DEFAULT_ORDER_BATCH, MAX_ORDER_BATCH } from "./orders.js";
 
 /**
  * A setting that cannot work; the keeper stops before connecting or sending anything. The SDK's node helpers raise
@@ -50,6 +51,14 @@ export interface KeeperCliConfig {
   readonly txTimeoutMs: number;
   readonly rpcTimeoutMs: number;
   readonly retries: number;
+  /** Price service URL (`--prices`, else `$PERP_PRICES_URL`); undefined: Hermes on public chains, none locally. */
+  readonly pricesUrl: string | undefined;
+  /** `$PYTH_API_KEY` (sent as a bearer token; never logged). */
+  readonly pythApiKey: string | undefined;
+  /** `--order-book` (else the deployment's `OrderBook`); `--no-orders` turns the order keeper off. */
+  readonly orderBook: string | undefined;
+  readonly orders: boolean;
+  readonly orderBatchSize: number;
 }
 
 /** The `commander` program (exported for `--help` in the docs and tests). */
@@ -85,6 +94,10 @@ export function buildProgram(): Command {
     .option("--tx-timeout-ms <n>", "a transaction not mined after this long counts as failed", "120000")
     .option("--rpc-timeout-ms <n>", "time-out of one RPC request", "15000")
     .option("--retries <n>", "attempts of a failed RPC request (exponential backoff)", "5")
+    .option("--prices <url>", "Pyth price service (Hermes, or the local price service) (default: $PERP_PRICES_URL, else Hermes on public chains)")
+    .option("--order-book <address>", "the OrderBook to keep (default: the deployment's OrderBook)")
+    .option("--no-orders", "liquidations only: do not settle, execute or clean up orders")
+    .option("--order-batch-size <n>", `orders per settleOrders/executeOrders transaction (1-${MAX_ORDER_BATCH})`, String(DEFAULT_ORDER_BATCH))
     .helpOption("-h, --help")
     .exitOverride()
     .configureOutput({
@@ -113,6 +126,27 @@ function usd(option: string, value: string, positive: boolean): bigint {
     throw new ConfigError(`${option} must be ${positive ? "positive" : "zero or more"}, not "${value}"`);
   }
   return amount;
+}
+
+function address(option: string, value: string): string {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(value.trim())) throw new ConfigError(`${option} must be an address (0x and 40 hex digits), not "${value}"`);
+  return value.trim();
+}
+
+/** `--prices`, else `$PERP_PRICES_URL`: an http(s) URL. */
+function pricesUrl(option: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const value = option ?? (env.PERP_PRICES_URL?.trim() === "" ? undefined : env.PERP_PRICES_URL?.trim());
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${option === undefined ? "PERP_PRICES_URL" : "--prices"} must be an http(s) URL, not "${redactUrl(value)}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`${option === undefined ? "PERP_PRICES_URL" : "--prices"} must be an http(s) URL, not "${redactUrl(value)}"`);
+  }
+  return value;
 }
 
 /**
@@ -150,11 +184,17 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ke
     txTimeoutMs: integer("--tx-timeout-ms", o.txTimeoutMs as string, 1_000),
     rpcTimeoutMs: integer("--rpc-timeout-ms", o.rpcTimeoutMs as string, 100),
     retries: integer("--retries", o.retries as string, 1, 20),
+    pricesUrl: pricesUrl(o.prices as string | undefined, env),
+    pythApiKey: env.PYTH_API_KEY === undefined || env.PYTH_API_KEY.trim() === "" ? undefined : env.PYTH_API_KEY.trim(),
+    orderBook: o.orderBook === undefined ? undefined : address("--order-book", o.orderBook as string),
+    orders: o.orders !== false,
+    orderBatchSize: integer("--order-batch-size", o.orderBatchSize as string, 1, MAX_ORDER_BATCH),
   };
 }
 
 export { CommanderError };
 
+import { redactUrl } from "@perp/sdk/node";
 export { normalizePrivateKey, redactUrl } from "@perp/sdk/node";
 
 /**

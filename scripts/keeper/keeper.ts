@@ -40,6 +40,7 @@ import { deleverage } from "./adl.js";
 import { formatPlain } from "./format.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
+import { OrderKeeper, orderSummaryJson, type OrderRunSummary, type PriceSource } from "./orders.js";
 import { ChainIndex, evaluate, type Evaluation, type IndexSync, type LiquidationUnit } from "@perp/sdk/keeper";
 
 /** `PerpEngine.MAX_BATCH`: entries per `liquidateMany` (the SDK's constant). */
@@ -145,6 +146,15 @@ export interface KeeperOptions {
   readonly maxDeleveragesPerRun?: number;
   /** Prometheus counters and gauges to update (`metrics.ts`). */
   readonly metrics?: KeeperMetrics;
+  /**
+   * The order book to keep (settle, execute, ratchet, clean up: `orders.ts`) after each liquidation pass. Needs
+   * `prices`. Default: none (liquidations only).
+   */
+  readonly orderBook?: string;
+  /** Price updates for orders and liquidations (`HermesPriceSource`, for Hermes and the local price service). */
+  readonly prices?: PriceSource;
+  /** Orders per `settleOrders` / `executeOrders` (1 to 100, default 50). */
+  readonly orderBatchSize?: number;
 }
 
 /** What a scan found, as handed to `onScanned`. */
@@ -195,6 +205,8 @@ export interface RunSummary {
   readonly rpc?: RpcStats;
   /** RPC requests retried during the run. */
   readonly retries: number;
+  /** The order phase of the run (when the keeper keeps an order book). */
+  readonly orders?: OrderRunSummary;
   /** Stopped early by `stop()`. */
   readonly aborted: boolean;
   readonly transactionHashes: readonly string[];
@@ -208,6 +220,7 @@ export function summaryJson(summary: RunSummary): Record<string, unknown> {
     gasUsed: summary.gasUsed.toString(),
     gasCostWei: summary.gasCostWei.toString(),
     rewardsUsd: formatPlain(summary.rewardsUsd),
+    orders: summary.orders === undefined ? undefined : orderSummaryJson(summary.orders),
   };
 }
 
@@ -284,6 +297,8 @@ export class Keeper {
    */
   private readonly sender: TransactionSender;
   private passRunning = false;
+  /** The order phase (undefined without `orderBook`). */
+  orders: OrderKeeper | undefined;
 
   private constructor(
     private readonly options: KeeperOptions,
@@ -369,7 +384,31 @@ export class Keeper {
     } else if (options.ethUsd <= 0n) {
       throw new KeeperConfigError("the gas token's USD price must be positive");
     }
-    return new Keeper(options, signer, address, ethMarket);
+    const keeper = new Keeper(options, signer, address, ethMarket);
+    if (options.orderBook !== undefined) {
+      if (!options.prices) throw new KeeperConfigError("keeping the order book needs a price source (--prices <url>)");
+      try {
+        keeper.orders = await OrderKeeper.create({
+          client: options.client,
+          orderBook: options.orderBook,
+          prices: options.prices,
+          logger: options.logger,
+          metrics: options.metrics,
+          fromBlock: options.fromBlock,
+          batchSize: options.orderBatchSize,
+          logChunk: options.logChunk,
+          retry: options.retry,
+          pollMs: options.pollMs,
+          txTimeoutMs: options.txTimeoutMs,
+          sender: keeper.sender,
+          rpcStats: options.rpcStats,
+        });
+      } catch (error) {
+        if (error instanceof RangeError) throw new KeeperConfigError(error.message);
+        throw error;
+      }
+    }
+    return keeper;
   }
 
   /** True once `stop()` was called. */
@@ -383,6 +422,7 @@ export class Keeper {
    */
   stop(): void {
     this.abort.abort();
+    this.orders?.stop();
   }
 
   /**
@@ -399,7 +439,8 @@ export class Keeper {
         last = { number: summary.block, hash: this.index.hash };
         if (failures > 0) this.log.info({ failures, block: summary.block }, "recovered: runs succeed again");
         failures = 0;
-        const busy = summary.liquidatableFound > 0 || summary.transactions > 0 || summary.errors.length > 0;
+        const busy =
+          summary.liquidatableFound > 0 || summary.transactions > 0 || summary.errors.length > 0 || (summary.orders?.transactions ?? 0) > 0;
         this.log[busy ? "info" : "debug"](summaryJson(summary), "run finished");
       } catch (error) {
         if (this.stopping) break;
@@ -518,6 +559,7 @@ export class Keeper {
       for (const address of [PerpEngine, PerpLens]) {
         if ((await this.client.provider.getCode(address)) === "0x") {
           this.index.reset();
+          this.orders?.reset();
           return new ContractsMissingError(address, this.client.deployment.chainId);
         }
       }
@@ -597,6 +639,9 @@ export class Keeper {
       tally.deferred += evaluation.units.length;
     }
     if (this.options.autoDeleverage && !this.stopping) await this.deleverage(views, tally);
+    // Orders after the liquidations (those protect the vault first); the same block, the same nonce sequence.
+    const orders = this.orders && !this.stopping ? await this.orders.runOnce(latest) : undefined;
+    if (orders) tally.errors.push(...orders.errors);
     const rpcAfter = this.options.rpcStats?.();
     return {
       block: latest,
@@ -626,6 +671,7 @@ export class Keeper {
       },
       rpc: rpcBefore && rpcAfter ? rpcStatsSince(rpcBefore, rpcAfter) : undefined,
       retries: this.retries - retriesBefore,
+      orders,
       aborted: this.stopping,
       transactionHashes: tally.hashes,
       errors: tally.errors,

@@ -104,6 +104,16 @@ export interface OrderKeeperOptions {
   readonly rpcStats?: () => RpcStats;
   /** Price feed id of each market whose feed is a Pyth adapter (default: read from each feed's `priceId()`). */
   readonly priceIds?: ReadonlyMap<number, string>;
+  /** Called after the simulations, before anything is sent (awaited), with what will be sent. For demos and tests. */
+  readonly onPlanned?: (planned: readonly PlannedTransaction[]) => void | Promise<void>;
+}
+
+/** One transaction the order keeper is about to send. */
+export interface PlannedTransaction {
+  readonly action: "settle" | "execute" | "ratchet" | "cancel";
+  readonly orderIds: readonly bigint[];
+  readonly gas: bigint;
+  readonly value: bigint;
 }
 
 /** What one order run did. */
@@ -344,7 +354,9 @@ export class OrderKeeper {
     const fees = await withRetry(() => this.client.provider.getFeeData(), this.retry);
     this.sender.resetNonce();
     const sent: Sent[] = [];
-    for (const planned of await this.prepare(plan, latestPrices.bundle, tally)) {
+    const prepared = await this.prepare(plan, latestPrices.bundle, tally);
+    await this.options.onPlanned?.(prepared.map((p) => ({ action: p.action, orderIds: p.orders.map((o) => o.id), gas: p.gas, value: p.value })));
+    for (const planned of prepared) {
       if (this.stopping) break;
       try {
         const { hash, nonce } = await this.sender.submit({ to: this.bookAddress, data: planned.data, value: planned.value, gas: planned.gas, fees });

@@ -4,11 +4,13 @@
  * applied from events (replays, updates, removal), and the plan (timing bounds at their exact seconds).
  */
 import { expect } from "chai";
+import type { Block, Log } from "ethers";
 
 import {
   CLOSE_ALL,
   CLOSE_ALL_STORED,
   CancelReason,
+  OrderChainIndex,
   OrderIndex,
   OrderKind,
   batchBySettleTime,
@@ -22,6 +24,7 @@ import {
   type IndexedOrder,
   type OrderEvent,
 } from "@perp/sdk/keeper";
+import { IOrderBook__factory } from "@perp/sdk/contracts";
 
 const WAD = 10n ** 18n;
 const T = 2_000n * WAD;
@@ -217,5 +220,70 @@ describe("keeper orders: planOrders", () => {
   it("batches by settlement time, bounded", () => {
     const orders = indexed([committed(3n, 1, 1_005n), committed(1n, 1, 1_002n), committed(2n, 1, 1_002n)], {});
     expect(batchBySettleTime(orders, 2).map((b) => b.map((o) => o.id))).to.deep.equal([[1n, 2n], [3n]]);
+  });
+});
+
+describe("keeper orders: OrderChainIndex (fake chain)", () => {
+  const book = "0x00000000000000000000000000000000000000b0";
+  const iface = IOrderBook__factory.createInterface();
+
+  /** A chain of blocks (hash, time) and logs by block, that a test can rewrite (a reorganisation). */
+  class FakeChain {
+    hashes = new Map<number, string>();
+    logs = new Map<number, Log[]>();
+    getLogsCalls = 0;
+    block(n: number, hash: string) {
+      this.hashes.set(n, hash);
+    }
+    async getBlock(n: number) {
+      const hash = this.hashes.get(n);
+      return hash === undefined ? null : ({ number: n, hash, timestamp: 1_000 + n } as unknown as Block);
+    }
+    async getLogs(filter: { fromBlock: number; toBlock: number; address: string }) {
+      this.getLogsCalls += 1;
+      expect(filter.address).to.equal(book);
+      const out: Log[] = [];
+      for (let n = filter.fromBlock; n <= filter.toBlock; n++) out.push(...(this.logs.get(n) ?? []));
+      return out;
+    }
+    emit(n: number, name: string, args: unknown[]) {
+      const { topics, data } = iface.encodeEventLog(name, args);
+      const list = this.logs.get(n) ?? [];
+      list.push({ topics, data, blockNumber: n, index: list.length, address: book } as unknown as Log);
+      this.logs.set(n, list);
+    }
+  }
+
+  it("follows new blocks with one getLogs each, reads placement times once, rebuilds after a reorganisation or a lower head", async () => {
+    const chain = new FakeChain();
+    for (let n = 0; n <= 3; n++) chain.block(n, `0x${n}a`);
+    chain.emit(1, "OrderCommitted", [1n, TRADER, 0n, WAD, 2_100n * WAD, 0n, false, WAD / 2n, 1_003n, 1_121n]);
+    chain.emit(2, "TriggerOrderPlaced", [2n, TRADER, 0n, OrderKind.StopLoss, SELL, 1_800n * WAD, 0n, 0, WAD / 2n, 1n, 0n]);
+    const index = new OrderChainIndex(chain, book, 0);
+    const first = await index.sync(3);
+    expect(first).to.include({ rebuilt: true, reorg: false, events: 2 });
+    expect(index.orders().map((o) => [o.id, o.kind, o.createdAt])).to.deep.equal([
+      [1n, OrderKind.Market, undefined],
+      [2n, OrderKind.StopLoss, 1_002n],
+    ]);
+    // A new block: only its logs are read.
+    chain.block(4, "0x4a");
+    chain.emit(4, "OrderExecuted", [1n, TRADER, 0n, OrderKind.Market, WAD, T, 1_003n, TRADER, WAD / 2n]);
+    const calls = chain.getLogsCalls;
+    expect(await index.sync(4)).to.include({ fromBlock: 4, toBlock: 4, events: 1, rebuilt: false });
+    expect(chain.getLogsCalls - calls).to.equal(1);
+    expect(index.orders().map((o) => o.id)).to.deep.equal([2n]);
+    // Block 4 is replaced (the execution is gone, a cancel of order 2 is in its place): rebuilt from the start.
+    chain.block(4, "0x4b");
+    chain.block(5, "0x5b");
+    chain.logs.set(4, []);
+    chain.emit(5, "OrderCancelled", [2n, TRADER, CancelReason.ByTrader, TRADER, 0n, "0x"]);
+    expect(await index.sync(5)).to.include({ rebuilt: true, reorg: true, headBelowIndex: false });
+    expect(index.orders().map((o) => o.id)).to.deep.equal([1n]);
+    // The head below the index (a reverted local chain): rebuilt at once.
+    chain.hashes.delete(5);
+    chain.logs.delete(5);
+    expect(await index.sync(4)).to.include({ rebuilt: true, headBelowIndex: true });
+    expect(index.orders().map((o) => o.id)).to.deep.equal([1n, 2n]);
   });
 });

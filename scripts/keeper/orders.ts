@@ -110,7 +110,8 @@ export interface OrderKeeperOptions {
 
 /** One transaction the order keeper is about to send. */
 export interface PlannedTransaction {
-  readonly action: "settle" | "execute" | "ratchet" | "cancel";
+  /** `void`: `executeOrders` of voided reduce-only orders, which the book cancels for the fee. */
+  readonly action: "settle" | "execute" | "void" | "ratchet" | "cancel";
   readonly orderIds: readonly bigint[];
   readonly gas: bigint;
   readonly value: bigint;
@@ -156,7 +157,7 @@ export function orderSummaryJson(summary: OrderRunSummary): Record<string, unkno
   return { ...summary, feesUsd: formatPlain(summary.feesUsd), gasUsed: summary.gasUsed.toString(), gasCostWei: summary.gasCostWei.toString() };
 }
 
-type Action = "settle" | "execute" | "ratchet" | "cancel";
+type Action = PlannedTransaction["action"];
 
 interface Planned {
   readonly action: Action;
@@ -450,26 +451,30 @@ export class OrderKeeper {
     const iface = this.book.interface;
 
     // Market orders: each settlement time needs the first price published at or after it.
-    for (const batch of batchBySettleTime(plan.settle, this.batchSize)) {
-      let data: string[];
+    for (const candidates of batchBySettleTime(plan.settle, this.batchSize)) {
+      let settlement: { data: string[]; orders: IndexedOrder[] };
       try {
-        data = await this.settlementData(batch);
+        settlement = await this.settlementData(candidates, BigInt(plan.timing.maxSettleDelay) - BigInt(plan.timing.minSettleDelay));
       } catch (error) {
         // Most often: no price published at or after the window's start yet. The next run retries.
-        this.log.debug({ orders: batch.map((o) => o.id.toString()), error: (error as Error).message }, "no settlement price yet");
+        this.log.debug({ orders: candidates.map((o) => o.id.toString()), error: (error as Error).message }, "no settlement price yet");
         continue;
       }
+      const { data, orders: batch } = settlement;
+      if (batch.length === 0) continue;
       const planned = await this.simulate("settle", batch, iface.encodeFunctionData("settleOrders", [batch.map((o) => o.id), data]), data, tally);
       if (planned) out.push(planned);
     }
 
-    // Trigger orders the price crosses, and voided reduce-only orders (cancelled for the fee by executeOrders).
-    const executable = [...plan.execute, ...plan.voided];
+    // Trigger orders the price crosses; voided reduce-only orders apart (executeOrders cancels them for the fee,
+    // which its return value may not count).
     const update = latest?.updateData ?? [];
-    for (let i = 0; i < executable.length; i += this.batchSize) {
-      const batch = executable.slice(i, i + this.batchSize);
-      const planned = await this.simulate("execute", batch, iface.encodeFunctionData("executeOrders", [batch.map((o) => o.id), update]), update, tally);
-      if (planned) out.push(planned);
+    for (const [action, orders] of [["execute", plan.execute], ["void", plan.voided]] as const) {
+      for (let i = 0; i < orders.length; i += this.batchSize) {
+        const batch = orders.slice(i, i + this.batchSize);
+        const planned = await this.simulate(action, batch, iface.encodeFunctionData("executeOrders", [batch.map((o) => o.id), update]), update, tally);
+        if (planned) out.push(planned);
+      }
     }
 
     for (const order of plan.ratchet) {
@@ -484,8 +489,12 @@ export class OrderKeeper {
     return out;
   }
 
-  /** The update data of a settlement batch: one `at(ids, t)` per distinct settlement time, concatenated. */
-  private async settlementData(batch: readonly IndexedOrder[]): Promise<string[]> {
+  /**
+   * The update data of a settlement batch: one `at(ids, t)` per distinct settlement time, concatenated; and the
+   * orders whose first price is inside their window (`settleableAt + width`; the others can never settle and wait
+   * for their expiry, when they are cancelled).
+   */
+  private async settlementData(batch: readonly IndexedOrder[], width: bigint): Promise<{ data: string[]; orders: IndexedOrder[] }> {
     const byTime = new Map<bigint, Set<string>>();
     for (const o of batch) {
       const id = this.priceIds.get(o.marketId);
@@ -494,10 +503,18 @@ export class OrderKeeper {
       ids.add(id);
       byTime.set(o.settleableAt, ids);
     }
-    const bundles: PriceUpdateBundle[] = await Promise.all(
-      [...byTime].map(([time, ids]) => this.options.prices.at([...ids], Number(time))),
-    );
-    return [...new Set(bundles.flatMap((b) => b.updateData))];
+    const times = [...byTime];
+    const bundles: PriceUpdateBundle[] = await Promise.all(times.map(([time, ids]) => this.options.prices.at([...ids], Number(time))));
+    const firstPrice = new Map(times.map(([time], i) => [time, bundles[i]]));
+    const orders = batch.filter((o) => {
+      const id = this.priceIds.get(o.marketId);
+      if (id === undefined) return true; // a market without Pyth prices: the book prices it from its feed
+      const parsed = firstPrice.get(o.settleableAt)?.prices[id];
+      if (parsed && BigInt(parsed.publishTime) <= o.settleableAt + width) return true;
+      this.log.info({ order: o.id.toString(), publishTime: parsed?.publishTime }, "no price published in the order's window: it waits for its expiry");
+      return false;
+    });
+    return { data: [...new Set(bundles.flatMap((b) => b.updateData))], orders };
   }
 
   /**

@@ -46,6 +46,8 @@ export interface OrderPlan {
   readonly ratchet: IndexedOrder[];
   /** Trigger orders left because the market has no usable price (none, too old, or not newer than the order). */
   readonly noPrice: number;
+  /** The timing the plan was made with. */
+  readonly timing: OrderTiming;
 }
 
 /** Which positions the plan needs (`PositionState`): those of reduce-only orders. */
@@ -73,7 +75,7 @@ export function planOrders(
   positions: ReadonlyMap<string, PositionState>,
 ): OrderPlan {
   const maxAge = BigInt(timing.triggerMaxAge);
-  const plan: OrderPlan = { settle: [], cancelExpired: [], execute: [], voided: [], ratchet: [], noPrice: 0 };
+  const plan: OrderPlan = { settle: [], cancelExpired: [], execute: [], voided: [], ratchet: [], noPrice: 0, timing };
   let noPrice = 0;
   for (const order of orders) {
     if (order.kind === OrderKind.Market) {

@@ -420,8 +420,9 @@ describe("PythPriceFeed", function () {
     await expect(feed.latestPrice()).to.be.revertedWithCustomError(feed, "StalePythPrice").withArgs(ETH_ID, t, 60);
     expect(await feed.lastReportedPrice()).to.equal(wad(2000));
     expect(await feed.priceTime()).to.equal(t);
-    // Empty data returns the stale cache as it is: the caller bounds its age with the returned time.
-    expect(await feed.updatePrice.staticCall([])).to.deep.equal([wad(2000), t]);
+    expect(await feed.freshPrice(2n ** 256n - 1n)).to.equal(wad(2000));
+    // Empty data applies maxCacheAge, as latestPrice does: a caller never gets a stale price by sending no data.
+    await expect(feed.updatePrice.staticCall([])).to.be.revertedWithCustomError(feed, "StalePythPrice").withArgs(ETH_ID, t, 60);
   });
 
   describe("verifyAt", function () {

@@ -143,22 +143,23 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
     // ------------------------------------------------------------------ updates
 
     /// @inheritdoc IPriceFeed
-    /// @dev Empty data returns the cache as it is (whatever its age: the caller bounds it with the returned publish
-    /// time) and refunds all of `msg.value`. A price published in the same second as the cache returns the cached
-    /// price: the first verified price of a second is the one used for it, so no caller can swap it for another one
-    /// of that second.
+    /// @dev Empty data returns the cache if it is at most `maxCacheAge` old (as `latestPrice()`, so that a caller that
+    /// forgets to bound the age still never gets a stale price) and refunds all of `msg.value`. A price published in
+    /// the same second as the cache returns the cached price: the first verified price of a second is the one used
+    /// for it, so no caller can swap it for another one of that second.
     function updatePrice(bytes[] calldata updateData)
         external
         payable
         nonReentrant
         returns (uint256 priceWad, uint256 publishTime)
     {
-        Cache memory c = _cache;
         if (updateData.length == 0) {
-            (priceWad, publishTime) = _cached();
+            priceWad = _fresh(maxCacheAge);
+            publishTime = _cache.publishTime;
             _refund(msg.value);
             return (priceWad, publishTime);
         }
+        Cache memory c = _cache;
         uint256 fee = _checkFee(updateData);
         PythStructs.Price memory p = _parse(updateData, fee, false, 0);
         publishTime = p.publishTime;
@@ -201,7 +202,9 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
     function _fresh(uint256 maxAge) internal view returns (uint256) {
         (uint256 price, uint256 publishTime) = _cached();
         // A cached price may be up to maxFutureSkew ahead of the block: its age is then 0, never an underflow.
-        if (block.timestamp > publishTime + maxAge) revert StalePythPrice(priceId, publishTime, maxAge);
+        if (block.timestamp > publishTime && block.timestamp - publishTime > maxAge) {
+            revert StalePythPrice(priceId, publishTime, maxAge);
+        }
         return price;
     }
 

@@ -49,15 +49,14 @@ export class PreflightError extends Error {
 const PRICE_ID = /^0x[0-9a-fA-F]{64}$/;
 
 function revertName(error: unknown): string {
-  if (isError(error, "CALL_EXCEPTION")) {
-    const data = error.data;
-    if (data !== null && data !== undefined && data !== "0x") {
-      const parsed = pythInterface.parseError(data);
-      return parsed === null ? `reverted with data ${data}` : `reverted with ${parsed.name}()`;
-    }
-    return "reverted without a reason";
+  const data = isError(error, "CALL_EXCEPTION") ? error.data : undefined;
+  if (typeof data === "string" && data !== "0x") {
+    const parsed = pythInterface.parseError(data);
+    return parsed === null ? `reverted with data ${data}` : `reverted with ${parsed.name}()`;
   }
-  return error instanceof Error ? error.message : String(error);
+  // Nodes word a revert without data differently (EDR: "function selector was not recognized ...").
+  const message = error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error);
+  return `failed: ${message}`;
 }
 
 /**
@@ -111,4 +110,42 @@ export async function pythPreflight(
   }
   if (problems.length > 0) throw new PreflightError(problems);
   return { pyth, chainId, feeds };
+}
+
+/** Modules whose markets are priced by Pyth, and whose parameters name the Pyth contract. */
+export const PYTH_MODULE = "PerpPyth";
+
+/**
+ * The Pyth address and feed ids a `PerpPyth` deployment will use, from its parameters (`<market>PriceId` defaults to
+ * the market's Pyth id, as in the module). Throws `PreflightError` when `pyth` is missing or still a TODO.
+ */
+export function pythTargetFromParameters(
+  parameters: Record<string, Record<string, unknown> | undefined>,
+  markets: readonly { symbol: string; param: string; pythPriceId: string }[],
+  moduleId: string = PYTH_MODULE,
+): { pyth: string; feeds: PreflightFeed[] } {
+  const section = parameters[moduleId] ?? {};
+  const problems: string[] = [];
+  const pyth = section.pyth;
+  if (typeof pyth !== "string" || pyth.trim() === "" || /^\s*TODO/i.test(pyth)) {
+    problems.push(`parameter ${moduleId}.pyth is ${pyth === undefined ? "missing" : JSON.stringify(pyth)}: set the network's Pyth address`);
+  }
+  const feeds = markets.map((market) => {
+    const value = section[`${market.param}PriceId`] ?? market.pythPriceId;
+    return { name: market.symbol, priceId: typeof value === "string" ? value : JSON.stringify(value) };
+  });
+  if (problems.length > 0) throw new PreflightError(problems);
+  return { pyth: pyth as string, feeds };
+}
+
+/** One line per feed, for the deploy:check report. */
+export function formatPreflight(result: PreflightResult): string {
+  const lines = [`Pyth ${result.pyth} on chain ${result.chainId}: code present`];
+  for (const feed of result.feeds) {
+    lines.push(
+      `  ${feed.name} ${feed.priceId}: known; last stored price ${feed.price} x 10^${feed.expo} ` +
+        `(conf ${feed.conf}) published at ${feed.publishTime}`,
+    );
+  }
+  return lines.join("\n");
 }

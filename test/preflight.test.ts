@@ -162,6 +162,7 @@ describe("Pyth deployment preflight", function () {
         "referenceFeed",
         "refMaxDevBps",
         "refHeartbeat",
+        "expo",
       ]);
       expect(config.pyth.id).to.equal(`PerpPyth#${FUTURE_IDS.pyth}`);
       expect([config.priceId.name, config.priceId.defaultValue]).to.deep.equal([`${market.param}PriceId`, market.pythPriceId]);

@@ -4,6 +4,7 @@
  * errors for malformed requests. In process, on a free port; no chain needed.
  */
 import { expect } from "chai";
+import { ZeroAddress } from "ethers";
 
 import {
   HermesPriceSource,
@@ -15,6 +16,7 @@ import {
 
 import { parseFeeds, toFeedUnits } from "../scripts/price-service/main.js";
 import { type PriceService, startPriceService } from "../scripts/price-service/service.js";
+import { ethers, networkHelpers } from "../scripts/lib/network.js";
 
 const ETH = PYTH_FEED_IDS["ETH/USD"];
 const BTC = PYTH_FEED_IDS["BTC/USD"];
@@ -284,5 +286,71 @@ describe("price service + HermesPriceSource", function () {
     expect(toFeedUnits("3000.12345678", -8)).to.equal(300_012_345_678n);
     expect(() => toFeedUnits("1.123456789", -8)).to.throw('"1.123456789" has more decimals than expo -8 allows');
     expect(() => toFeedUnits("abc", -8)).to.throw('"abc" is not a decimal number');
+  });
+});
+
+describe("price service updates on chain (StrictMockPyth + PythPriceFeed)", function () {
+  async function deployOracle() {
+    const pyth = await ethers.deployContract("StrictMockPyth", [1]);
+    const feed = await ethers.deployContract("PythPriceFeed", [
+      {
+        pyth: await pyth.getAddress(),
+        priceId: ETH,
+        maxConfBps: 100,
+        maxFutureSkew: 5,
+        maxCacheAge: 60,
+        referenceFeed: ZeroAddress,
+        refMaxDevBps: 0,
+        refHeartbeat: 0,
+        expo: -8,
+      },
+    ]);
+    return { pyth, feed };
+  }
+
+  it("a served at(t) update verifies on chain as the unique first price at or after t; the next one does not", async function () {
+    const { pyth, feed } = await networkHelpers.loadFixture(deployOracle);
+    const t0 = await networkHelpers.time.latest();
+    const service = await startPriceService({
+      feeds: [{ id: ETH, expo: -8, conf: 100_000_000n, points: [{ publishTime: t0, price: 300_012_345_678n }] }],
+    });
+    try {
+      service.setPrice(ETH, 301_000_000_000n, t0 + 10);
+      const source = new HermesPriceSource({ endpoint: service.url, httpRetries: 0 });
+
+      // at(t0 + 1) is the second point (prev = t0): unique for the window starting at t0 + 1.
+      const second = await source.at([ETH], t0 + 1);
+      const [parsed] = await pyth.parsePriceFeedUpdatesUnique.staticCall(second.updateData, [ETH], t0 + 1, t0 + 30, {
+        value: 1,
+      });
+      expect([parsed.id, parsed.price.price, parsed.price.publishTime]).to.deep.equal([ETH, 301_000_000_000n, BigInt(t0 + 10)]);
+      // For a window starting at t0 it is not the first price: the point at t0 is.
+      await expect(
+        pyth.parsePriceFeedUpdatesUnique.staticCall(second.updateData, [ETH], t0, t0 + 30, { value: 1 }),
+      ).to.be.revertedWithCustomError(pyth, "PriceFeedNotFoundWithinRange");
+      await expect(feed.verifyAt(second.updateData, t0, t0 + 30, { value: 1 }))
+        .to.be.revertedWithCustomError(feed, "PythPriceNotFound")
+        .withArgs(ETH);
+
+      const first = await source.at([ETH], t0);
+      await networkHelpers.time.increaseTo(t0 + 10);
+      await expect(feed.verifyAt(first.updateData, t0, t0 + 30, { value: 1 }))
+        .to.emit(feed, "PriceCached")
+        .withArgs(ETH, 300_012_345_678n * 10n ** 10n, t0);
+      await expect(feed.verifyAt(second.updateData, t0 + 1, t0 + 30, { value: 1 }))
+        .to.emit(feed, "PriceCached")
+        .withArgs(ETH, 301_000_000_000n * 10n ** 10n, t0 + 10);
+      expect(await feed.cachedPrice()).to.deep.equal([301_000_000_000n * 10n ** 10n, BigInt(t0 + 10)]);
+
+      // latest() feeds updatePrice the same way a keeper does; the fee is what the adapter asks for.
+      service.setPrice(ETH, 299_000_000_000n, t0 + 12);
+      const latest = await source.latest([ETH]);
+      expect(await feed.getUpdateFee(latest.updateData)).to.equal(1n);
+      await expect(feed.updatePrice(latest.updateData, { value: 1 }))
+        .to.emit(feed, "PriceCached")
+        .withArgs(ETH, 299_000_000_000n * 10n ** 10n, t0 + 12);
+    } finally {
+      await service.close();
+    }
   });
 });

@@ -18,7 +18,7 @@ import type {
 } from "@nomicfoundation/ignition-core";
 import { ZeroAddress, parseUnits } from "ethers";
 
-import { PYTH_FEED_IDS } from "@perp/sdk/prices";
+import { PYTH_FEED_IDS, PYTH_USD_EXPO } from "@perp/sdk/prices";
 
 const require = createRequire(import.meta.url);
 
@@ -88,6 +88,8 @@ export const DEFAULT_PYTH_MAX_CONF_BPS = 100n;
 export const DEFAULT_PYTH_MAX_FUTURE_SKEW = 5n;
 export const DEFAULT_PYTH_MAX_CACHE_AGE = 60n;
 export const DEFAULT_PYTH_REF_MAX_DEV_BPS = 300n;
+/** Exponent of Pyth's crypto/USD feeds (ETH/USD, BTC/USD): the adapter accepts only prices with exactly this one. */
+export const DEFAULT_PYTH_EXPO = PYTH_USD_EXPO;
 export const DEFAULT_LP_COOLDOWN = 86_400n;
 export const DEFAULT_VAULT_NAME = "Perp LP USDC";
 export const DEFAULT_VAULT_SYMBOL = "pLP";
@@ -207,6 +209,7 @@ export function pythFeedConfig(m: IgnitionModuleBuilder, market: MarketDefinitio
     referenceFeed: options.referenceFeeds[i] ?? ZeroAddress,
     refMaxDevBps: m.getParameter(param("RefMaxDevBps"), DEFAULT_PYTH_REF_MAX_DEV_BPS),
     refHeartbeat: m.getParameter(param("RefHeartbeat"), options.refHeartbeatDefault),
+    expo: m.getParameter(param("Expo"), DEFAULT_PYTH_EXPO),
   };
 }
 
@@ -280,10 +283,19 @@ export function deployCore(
             { id: FUTURE_IDS.priceFeed(market) },
           )
         : m.contract("PythPriceFeed", [pythFeedConfig(m, market, pyth)], { id: FUTURE_IDS.priceFeed(market) });
+    // listMarket reads the adapter's price; a Pyth adapter has none until an update is pushed, and it must be at
+    // most maxCacheAge old at the listing: push `<market>PriceUpdate` (fetched just before the deployment,
+    // scripts/lib/pyth-listing.ts) right before it, paying what the adapter asks (the excess is refunded).
+    const before: Future[] = previousListing === undefined ? [] : [previousListing];
+    if (pyth !== undefined) {
+      const update = m.getParameter<string[]>(`${market.param}PriceUpdate`);
+      const fee = m.staticCall(priceFeed, "getUpdateFee", [update], 0, { id: `${market.key}_PriceUpdateFee`, after: before });
+      before.push(m.call(priceFeed, "updatePrice", [update], { id: `updatePrice_${market.key}`, value: fee }));
+    }
     // Chained so that market ids follow the order of MARKETS.
     const listing = m.call(engine, "listMarket", [priceFeed, m.getParameter(`${market.param}Params`, market.params)], {
       id: `listMarket_${market.key}`,
-      after: previousListing === undefined ? [] : [previousListing],
+      after: before,
     });
     priceFeeds.push(priceFeed);
     setup.push(listing);

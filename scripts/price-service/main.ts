@@ -12,7 +12,7 @@
 import { pathToFileURL } from "node:url";
 
 import { Command, InvalidArgumentError } from "commander";
-import { parseUnits } from "ethers";
+import { JsonRpcProvider, parseUnits } from "ethers";
 
 import { PYTH_FEED_IDS, PYTH_USD_EXPO, normalizePriceId } from "@perp/sdk/prices";
 
@@ -67,9 +67,30 @@ export const program = new Command("price-service")
   .option("--expo <expo>", "Pyth exponent of the feeds", integer("--expo"), PYTH_USD_EXPO)
   .option("--conf <usd>", "confidence interval in USD", "0")
   .option("--interval <seconds>", "republish the last prices every N seconds (0 = never)", integer("--interval"), 0)
-  .action(async (opts: { port: number; host: string; feeds: Array<{ id: string; usd: string }>; expo: number; conf: string; interval: number }) => {
+  .option("--chain-rpc <url>", "take publish times from this chain's latest block instead of the wall clock")
+  .action(async (opts: {
+    port: number;
+    host: string;
+    feeds: Array<{ id: string; usd: string }>;
+    expo: number;
+    conf: string;
+    interval: number;
+    chainRpc?: string;
+  }) => {
     const conf = toFeedUnits(opts.conf, opts.expo);
-    const now = Math.floor(Date.now() / 1000);
+    const chain = opts.chainRpc === undefined ? undefined : new JsonRpcProvider(opts.chainRpc, undefined, { staticNetwork: true, batchMaxCount: 1 });
+    const chainTime = async () => {
+      if (chain === undefined) return Math.floor(Date.now() / 1000);
+      const block = await chain.getBlock("latest");
+      if (block === null) throw new Error(`${opts.chainRpc}: no latest block`);
+      return block.timestamp;
+    };
+    let now: number;
+    try {
+      now = await chainTime();
+    } catch (error) {
+      program.error(`price service: cannot read the time of ${opts.chainRpc}: ${(error as Error).message}`);
+    }
     const feeds: PriceServiceFeed[] = opts.feeds.map(({ id, usd }) => ({
       id,
       expo: opts.expo,
@@ -81,7 +102,16 @@ export const program = new Command("price-service")
     const timer =
       opts.interval > 0
         ? setInterval(() => {
-            for (const feed of feeds) service.setPrice(feed.id, service.points(feed.id).at(-1)!.price);
+            void chainTime().then(
+              (time) => {
+                for (const feed of feeds) {
+                  const last = service.points(feed.id).at(-1)!;
+                  // Never ahead of the clock: the adapter refuses prices from the future.
+                  if (time > last.publishTime) service.setPrice(feed.id, last.price, time);
+                }
+              },
+              (error: unknown) => console.error(`price service: reading the chain time failed: ${String(error)}`),
+            );
           }, opts.interval * 1000)
         : undefined;
     const stop = () => {

@@ -40,7 +40,9 @@ import { deleverage } from "./adl.js";
 import { formatPlain } from "./format.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
-import { OrderKeeper, orderSummaryJson, type OrderRunSummary, type PriceSource } from "./orders.js";
+import { OrderKeeper, orderSummaryJson, pythPriceIds, type OrderRunSummary } from "./orders.js";
+import type { PriceSource } from "@perp/sdk/prices";
+import { IPriceFeed__factory } from "@perp/sdk/contracts";
 import { ChainIndex, evaluate, type Evaluation, type IndexSync, type LiquidationUnit } from "@perp/sdk/keeper";
 
 /** `PerpEngine.MAX_BATCH`: entries per `liquidateMany` (the SDK's constant). */
@@ -70,6 +72,21 @@ export class ContractsMissingError extends KeeperConfigError {
   ) {
     super(`contracts missing at ${address} on chain ${chainId}: redeploy or fix --deployment`);
   }
+}
+
+/** `InsufficientUpdateFee(required, provided)`'s `required`, when that is the engine's revert. */
+function insufficientFee(client: PerpClient, error: unknown): bigint | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const data = (e as { data?: unknown }).data;
+    if (typeof data !== "string" || !data.startsWith("0x")) continue;
+    try {
+      const parsed = client.engine.interface.parseError(data);
+      if (parsed?.name === "InsufficientUpdateFee") return parsed.args[0] as bigint;
+    } catch {
+      // Not the engine's error.
+    }
+  }
+  return undefined;
 }
 
 /** Whether ethers failed to decode a call's answer: what a call to an address without code gives. */
@@ -242,6 +259,9 @@ interface Simulated {
   readonly units: LiquidationUnit[];
   readonly expected: number;
   readonly gas: bigint;
+  /** The price update the batch carries (empty without a price source) and the `msg.value` paying its fees. */
+  readonly update: readonly string[];
+  readonly value: bigint;
 }
 
 /** Mutable counters of one run. */
@@ -299,6 +319,8 @@ export class Keeper {
   private passRunning = false;
   /** The order phase (undefined without `orderBook`). */
   orders: OrderKeeper | undefined;
+  /** Pyth price ids of the markets (for liquidation price updates without an order book). */
+  private priceIds: ReadonlyMap<number, string> | undefined;
 
   private constructor(
     private readonly options: KeeperOptions,
@@ -385,6 +407,7 @@ export class Keeper {
       throw new KeeperConfigError("the gas token's USD price must be positive");
     }
     const keeper = new Keeper(options, signer, address, ethMarket);
+    if (options.prices) keeper.priceIds = await pythPriceIds(options.client);
     if (options.orderBook !== undefined) {
       if (!options.prices) throw new KeeperConfigError("keeping the order book needs a price source (--prices <url>)");
       try {
@@ -402,6 +425,7 @@ export class Keeper {
           txTimeoutMs: options.txTimeoutMs,
           sender: keeper.sender,
           rpcStats: options.rpcStats,
+          priceIds: keeper.priceIds,
         });
       } catch (error) {
         if (error instanceof RangeError) throw new KeeperConfigError(error.message);
@@ -828,24 +852,60 @@ export class Keeper {
    */
   private async simulate(batch: readonly LiquidationUnit[]): Promise<Simulated> {
     let units = [...batch];
+    let { update, value } = await this.liquidationUpdate(units);
     for (let round = 0; ; round++) {
       const traders = units.map((u) => u.trader);
       const ids = units.map((u) => BigInt(u.marketId));
-      const [count, gas] = await withRetry(
-        () =>
-          Promise.all([
-            this.client.engine.liquidateMany.staticCall(traders, ids, []),
-            this.client.engine.liquidateMany.estimateGas(traders, ids, []),
-          ]),
-        this.retry,
-      );
+      let count: bigint;
+      let gas: bigint;
+      try {
+        [count, gas] = await withRetry(
+          () =>
+            Promise.all([
+              this.client.engine.liquidateMany.staticCall(traders, ids, [...update], { value }),
+              this.client.engine.liquidateMany.estimateGas(traders, ids, [...update], { value }),
+            ]),
+          this.retry,
+        );
+      } catch (error) {
+        // The feeds asked more than the summed getUpdateFee (a fee changed meanwhile): pay what the engine names, once.
+        const required = insufficientFee(this.client, error);
+        if (required === undefined || required <= value || round > 0) throw error;
+        value = required;
+        round -= 1;
+        continue;
+      }
       const expected = Number(count);
-      if (expected === 0) return { units: [], expected, gas };
-      if (expected === units.length || round === 1) return { units, expected, gas };
+      if (expected === 0) return { units: [], expected, gas, update, value };
+      if (expected === units.length || round >= 1) return { units, expected, gas, update, value };
       const views = await readHealth(this.client, units, units.length, "latest", this.retry);
       units = units.filter((_, i) => views[i]?.liquidatable === true);
-      if (units.length === 0) return { units, expected: 0, gas: 0n };
+      if (units.length === 0) return { units, expected: 0, gas: 0n, update, value };
     }
+  }
+
+  /**
+   * The latest prices of the markets the units hold (`prices.latest`, one request) and the fee the engine pays their
+   * feeds: each feed's `getUpdateFee` of the data, summed (the engine refunds the rest). Without a price source, or
+   * for markets without a Pyth feed id, empty data: the engine uses the feeds' caches.
+   */
+  private async liquidationUpdate(units: readonly LiquidationUnit[]): Promise<{ update: readonly string[]; value: bigint }> {
+    const prices = this.options.prices;
+    const priceIds = this.orders?.priceIds ?? this.priceIds;
+    if (!prices || !priceIds) return { update: [], value: 0n };
+    const markets = [...new Set(units.flatMap((u) => (u.marketIds.length > 0 ? u.marketIds : [u.marketId])))];
+    const ids = [...new Set(markets.map((m) => priceIds.get(m)).filter((id): id is string => id !== undefined))];
+    if (ids.length === 0) return { update: [], value: 0n };
+    const { updateData } = await prices.latest(ids);
+    const feeds = markets
+      .filter((m) => priceIds.has(m))
+      .map((m) => this.client.deployment.markets.find((d) => d.id === m)?.priceFeed)
+      .filter((f): f is string => f !== undefined);
+    const fees = await withRetry(
+      () => Promise.all(feeds.map((feed) => IPriceFeed__factory.connect(feed, this.client.provider).getUpdateFee(updateData))),
+      this.retry,
+    );
+    return { update: updateData, value: fees.reduce((a, b) => a + b, 0n) };
   }
 
   /** Signs and broadcasts one `liquidateMany`. */
@@ -853,16 +913,15 @@ export class Keeper {
     const data = this.client.engine.interface.encodeFunctionData("liquidateMany", [
       simulated.units.map((u) => u.trader),
       simulated.units.map((u) => BigInt(u.marketId)),
-      // No price update yet: the feeds' caches (Chainlink markets). A later change gives the keeper a price source.
-      [],
+      [...simulated.update],
     ]);
-    const { hash, nonce } = await this.sendToEngine(data, simulated.gas, fees);
+    const { hash, nonce } = await this.sendToEngine(data, simulated.gas, fees, simulated.value);
     return { hash, nonce, units: simulated.units, expected: simulated.expected };
   }
 
   /** Broadcasts one call to the engine through the SDK's sender (the nonce re-read and re-signed if taken meanwhile). */
-  private async sendToEngine(data: string, gas: bigint, fees: FeeData): Promise<{ hash: string; nonce: number }> {
-    const { hash, nonce } = await this.sender.submit({ to: this.client.deployment.contracts.PerpEngine, data, gas, fees });
+  private async sendToEngine(data: string, gas: bigint, fees: FeeData, value = 0n): Promise<{ hash: string; nonce: number }> {
+    const { hash, nonce } = await this.sender.submit({ to: this.client.deployment.contracts.PerpEngine, data, gas, fees, value });
     return { hash, nonce };
   }
 

@@ -18,6 +18,7 @@ import {
   withRetry,
 } from "@perp/sdk";
 import { ConfigurationError } from "@perp/sdk/node";
+import { HERMES_ENDPOINT, HermesPriceSource } from "@perp/sdk/prices";
 import {
   CommanderError,
   ConfigError,
@@ -118,6 +119,20 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     if (balance === 0n) {
       throw new ConfigError(`the keeper account ${wallet.address} has a zero balance on chain ${chainId}: it cannot pay for gas; fund it first`);
     }
+    // Orders: the deployment's OrderBook unless --order-book or --no-orders say otherwise. Prices: --prices or
+    // PERP_PRICES_URL, else Hermes on public chains; the same HermesPriceSource for Hermes and the local service.
+    const orderBook = config.orders ? (config.orderBook ?? (deployment.contracts as { OrderBook?: string }).OrderBook) : undefined;
+    const localChain = chainId === 31337 || chainId === 1337;
+    const pricesUrl = config.pricesUrl ?? (localChain ? undefined : HERMES_ENDPOINT);
+    if (orderBook !== undefined && pricesUrl === undefined) {
+      throw new ConfigError(
+        "the order book needs a price service: --prices <url> or PERP_PRICES_URL (locally: npm run price-service), or --no-orders",
+      );
+    }
+    const prices =
+      pricesUrl === undefined
+        ? undefined
+        : new HermesPriceSource({ endpoint: pricesUrl, apiKey: config.pythApiKey, timeoutMs: config.rpcTimeoutMs, httpRetries: 1 });
     const metrics = config.metricsPort === undefined ? undefined : new KeeperMetrics();
     const keeper = await Keeper.create({
       client,
@@ -136,6 +151,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       autoDeleverage: config.autoDeleverage,
       maxDeleveragesPerRun: config.maxDeleverages,
       maxBackoffMs: config.maxBackoffMs,
+      orderBook,
+      prices,
+      orderBatchSize: config.orderBatchSize,
     });
     let server: OpsServer | undefined;
     if (metrics) {
@@ -160,6 +178,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         minProfitUsd: formatPlain(config.minProfitUsd),
         mode: config.once ? "once" : "continuous",
         autoDeleverage: config.autoDeleverage,
+        orderBook: orderBook ?? null,
+        orderBatchSize: orderBook === undefined ? undefined : config.orderBatchSize,
+        // The URL without path or query (a key may sit there); the API key only as "set" or not.
+        prices: pricesUrl === undefined ? null : redactUrl(pricesUrl),
+        pythApiKey: config.pythApiKey === undefined ? "unset" : "set",
         metrics: server ? `http://127.0.0.1:${server.port}/metrics` : undefined,
       },
       "keeper started",

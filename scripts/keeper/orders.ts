@@ -47,34 +47,11 @@ import {
   type PositionState,
 } from "@perp/sdk/keeper";
 
+import { normalizePriceId, type PriceSource, type PriceUpdateBundle } from "@perp/sdk/prices";
+
 import { formatPlain } from "./format.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
-
-/** One parsed price of a feed (the shape of `@perp/sdk/prices` `ParsedPrice`). */
-export interface ParsedPrice {
-  price: bigint;
-  conf: bigint;
-  expo: number;
-  publishTime: number;
-}
-
-/** Update data and parsed prices keyed by `0x` + 64 lowercase hex id (`@perp/sdk/prices` `PriceUpdateBundle`). */
-export interface PriceUpdateBundle {
-  updateData: string[];
-  prices: Record<string, ParsedPrice>;
-}
-
-/** Where updates come from (`@perp/sdk/prices` `PriceSource`: `HermesPriceSource` is one). */
-export interface PriceSource {
-  latest(priceIds: string[]): Promise<PriceUpdateBundle>;
-  at(priceIds: string[], publishTime: number): Promise<PriceUpdateBundle>;
-}
-
-/** A price id as the price sources key it: `0x` + 64 lowercase hex digits. */
-function normalizePriceId(id: string): string {
-  return `0x${id.replace(/^0x/, "").toLowerCase()}`;
-}
 
 /** Orders per `settleOrders` / `executeOrders` transaction by default. */
 export const DEFAULT_ORDER_BATCH = 50;
@@ -273,21 +250,7 @@ export class OrderKeeper {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_ORDER_BATCH) {
       throw new RangeError(`the order batch size must be an integer from 1 to ${MAX_ORDER_BATCH}, not ${batchSize}`);
     }
-    let priceIds = options.priceIds;
-    if (!priceIds) {
-      const ids = new Map<number, string>();
-      await Promise.all(
-        options.client.deployment.markets.map(async (market) => {
-          try {
-            const id = await IPythPriceFeed__factory.connect(market.priceFeed, options.client.provider).priceId();
-            ids.set(market.id, normalizePriceId(id));
-          } catch {
-            // Not a Pyth adapter (a Chainlink market): nothing to fetch for it.
-          }
-        }),
-      );
-      priceIds = ids;
-    }
+    const priceIds = options.priceIds ?? (await pythPriceIds(options.client));
     return new OrderKeeper(options, signer, await signer.getAddress(), priceIds);
   }
 
@@ -653,6 +616,25 @@ export class OrderKeeper {
     }
     if (tally.feesUsd > 0n) this.metrics?.orderFeesUsd.inc(Number(formatPlain(tally.feesUsd)));
   }
+}
+
+/**
+ * Each market's Pyth price id, from its feed's `priceId()`; a feed without one is not a Pyth adapter (a Chainlink
+ * market), and is left out: its calls carry no update data.
+ */
+export async function pythPriceIds(client: PerpClient): Promise<Map<number, string>> {
+  const ids = new Map<number, string>();
+  await Promise.all(
+    client.deployment.markets.map(async (market) => {
+      try {
+        const id = await IPythPriceFeed__factory.connect(market.priceFeed, client.provider).priceId();
+        ids.set(market.id, normalizePriceId(id));
+      } catch {
+        // Not a Pyth adapter.
+      }
+    }),
+  );
+  return ids;
 }
 
 /** The `CancelReason` name of a value (for the metrics label and logs). */

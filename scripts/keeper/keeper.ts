@@ -170,7 +170,7 @@ export interface KeeperOptions {
   readonly orderBook?: string;
   /** Price updates for orders and liquidations (`HermesPriceSource`, for Hermes and the local price service). */
   readonly prices?: PriceSource;
-  /** Orders per `settleOrders` / `executeOrders` (1 to 100, default 50). */
+  /** Orders per `settleOrders` / `executeOrders` (1 to 50, default 50). */
   readonly orderBatchSize?: number;
 }
 

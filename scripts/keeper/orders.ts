@@ -55,8 +55,8 @@ import type { KeeperMetrics } from "./metrics.js";
 
 /** Orders per `settleOrders` / `executeOrders` transaction by default. */
 export const DEFAULT_ORDER_BATCH = 50;
-/** The largest batch accepted (each order costs a settlement's gas: about a trade). */
-export const MAX_ORDER_BATCH = 100;
+/** The largest batch accepted: the book's `MAX_BATCH` (larger batches revert `InvalidBatch`). */
+export const MAX_ORDER_BATCH = 50;
 
 export interface OrderKeeperOptions {
   /** Connected with a `Signer`. */
@@ -69,7 +69,7 @@ export interface OrderKeeperOptions {
   readonly metrics?: KeeperMetrics;
   /** First block of the event scan (default: the deployment block). */
   readonly fromBlock?: number;
-  /** Orders per `settleOrders` / `executeOrders` (1 to 100, default 50). */
+  /** Orders per `settleOrders` / `executeOrders` (1 to 50, the book's `MAX_BATCH`; default 50). */
   readonly batchSize?: number;
   readonly logChunk?: number;
   readonly retry?: Pick<RetryOptions, "attempts" | "baseDelayMs" | "maxDelayMs">;
@@ -432,7 +432,9 @@ export class OrderKeeper {
     // Trigger orders the price crosses; voided reduce-only orders apart (executeOrders cancels them for the fee,
     // which its return value may not count).
     const update = latest?.updateData ?? [];
-    for (const [action, orders] of [["execute", plan.execute], ["void", plan.voided]] as const) {
+    // Sorted by market: `executeOrders` verifies (and pays for) the price once per run of consecutive ids of a market.
+    const byMarket = (list: readonly IndexedOrder[]) => [...list].sort((a, b) => a.marketId - b.marketId || (a.id < b.id ? -1 : 1));
+    for (const [action, orders] of [["execute", byMarket(plan.execute)], ["void", byMarket(plan.voided)]] as const) {
       for (let i = 0; i < orders.length; i += this.batchSize) {
         const batch = orders.slice(i, i + this.batchSize);
         const planned = await this.simulate(action, batch, iface.encodeFunctionData("executeOrders", [batch.map((o) => o.id), update]), update, tally);
@@ -487,7 +489,9 @@ export class OrderKeeper {
    * would do nothing (every order already gone) or reverts.
    */
   private async simulate(action: Action, orders: readonly IndexedOrder[], data: string, update: readonly string[], tally: Tally): Promise<Planned | undefined> {
-    let value = update.length === 0 ? 0n : (await this.updateFee(orders[0].marketId, update)) * BigInt(action === "ratchet" ? 1 : orders.length);
+    // settleOrders verifies each order on its own (a fee each); executeOrders once per run of one market's ids.
+    const verifications = action === "settle" ? orders.length : action === "execute" || action === "void" ? new Set(orders.map((o) => o.marketId)).size : 1;
+    let value = update.length === 0 ? 0n : (await this.updateFee(orders[0].marketId, update)) * BigInt(verifications);
     for (let round = 0; ; round++) {
       try {
         const tx = { to: this.bookAddress, data, value, from: this.address };

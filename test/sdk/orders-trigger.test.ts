@@ -180,7 +180,7 @@ describe("keeper orders: planOrders", () => {
     return index.orders();
   }
 
-  it("settles from settleableAt until expiresAt (exclusive), then cancels", () => {
+  it("settles from settleableAt to expiresAt (inclusive), cancels after", () => {
     const orders = indexed([committed(1n, 1, 1_002n)], {});
     const ids = (now: bigint) => {
       const plan = planOrders(orders, now, timing, new Map(), new Map());
@@ -188,8 +188,8 @@ describe("keeper orders: planOrders", () => {
     };
     expect(ids(1_001n)).to.deep.equal([[], []]);
     expect(ids(1_002n)).to.deep.equal([[1n], []]);
-    expect(ids(1_119n)).to.deep.equal([[1n], []]);
-    expect(ids(1_120n)).to.deep.equal([[], [1n]]);
+    expect(ids(1_120n)).to.deep.equal([[1n], []]);
+    expect(ids(1_121n)).to.deep.equal([[], [1n]]);
   });
 
   it("executes a crossed trigger on a fresh price newer than the order; ratchets a trailing stop; voids an old epoch", () => {
@@ -215,6 +215,19 @@ describe("keeper orders: planOrders", () => {
     // Too old (published 11 s before the block), or not newer than the order: nothing but the voided order.
     expect(plan(1_000n * WAD, 1_001n, 1_012n)).to.deep.equal({ execute: [], ratchet: [], voided: [3n], noPrice: 3 });
     expect(plan(1_000n * WAD, 1_000n, 1_001n)).to.deep.equal({ execute: [], ratchet: [], voided: [3n], noPrice: 3 });
+  });
+
+  it("voids a reduce-only order of a flat or flipped position, but not a bracket waiting for its entry", () => {
+    const stop = placed(1n, 1, OrderKind.StopLoss, SELL, 1_800n * WAD);
+    const price = new Map([[0, { price: T, publishTime: 1_001n }]]);
+    const voided = (events: OrderEvent[], size: bigint, epoch = 1n) =>
+      planOrders(indexed(events, { 1: 1_000n }), 1_001n, timing, price, new Map([[positionKey(TRADER, 0), { size, epoch }]])).voided.map((o) => o.id);
+    expect(voided([stop], 3n * WAD)).to.deep.equal([]);
+    expect(voided([stop], 0n)).to.deep.equal([1n]); // closed (the epoch moves too, on chain)
+    expect(voided([stop], -3n * WAD)).to.deep.equal([1n]); // a sell stop of a short: flipped
+    expect(voided([stop], 3n * WAD, 2n)).to.deep.equal([1n]);
+    expect(voided([stop, committed(2n, 1, 1_003n)], 0n)).to.deep.equal([]); // the entry is pending
+    expect(voided([placed(1n, 1, OrderKind.StopLoss, CLOSE_ALL, 1_800n * WAD)], -3n * WAD)).to.deep.equal([]);
   });
 
   it("batches by settlement time, bounded", () => {

@@ -34,13 +34,13 @@ export function positionKey(trader: string, marketId: number): string {
 
 /** What to do at one block. Each list is in order-id order. */
 export interface OrderPlan {
-  /** Market orders whose settlement window has opened and that have not expired: `settleOrders`. */
+  /** Market orders whose settlement window has opened and that have not expired (`settleableAt <= now <= expiresAt`). */
   readonly settle: IndexedOrder[];
-  /** Market orders past `expiresAt`: `cancelOrder` (a third party earns the fee). */
+  /** Market orders past `expiresAt` (`now > expiresAt`): `cancelOrder` (a third party earns the fee). */
   readonly cancelExpired: IndexedOrder[];
   /** Trigger orders the latest price crosses: `executeOrders`. */
   readonly execute: IndexedOrder[];
-  /** Reduce-only orders of a position closed, liquidated or flipped since (epoch changed): `executeOrders` cancels them for the fee. */
+  /** Reduce-only orders of a position closed, liquidated or flipped since: `executeOrders` cancels them for the fee. */
   readonly voided: IndexedOrder[];
   /** Trailing stops whose peak the latest price improves (and that it does not trigger): `ratchetTrailingStop`. */
   readonly ratchet: IndexedOrder[];
@@ -58,9 +58,11 @@ export function positionsNeeded(orders: readonly IndexedOrder[]): { trader: stri
 }
 
 /**
- * Sorts the open orders into what the book would accept at block time `now`:
- * - a market order settles from `settleableAt` until `expiresAt` (exclusive), and is cancellable from `expiresAt`;
- * - a reduce-only order whose `positionEpoch` is not the position's epoch is voided;
+ * Sorts the open orders into what the book would accept at block time `now` (the rules of `OrderBook.sol`):
+ * - a market order settles from `settleableAt` to `expiresAt` (inclusive), and is cancellable after `expiresAt`;
+ * - a reduce-only order is voided when the position's epoch is no longer its `positionEpoch`, the position is flat,
+ *   or it is on the same side as the order; except a flat position with a pending market order of the same trader
+ *   and market (a bracket placed with an entry: the book would void it too, but that is no service to anyone);
  * - a trigger order executes when `triggerCrossed` holds at the market's latest price, if that price is published
  *   after the order's `createdAt` and at most `triggerMaxAge` before `now`;
  * - a trailing stop whose peak that price improves (published after the order and the last ratchet) is ratcheted.
@@ -77,25 +79,27 @@ export function planOrders(
   const maxAge = BigInt(timing.triggerMaxAge);
   const plan: OrderPlan = { settle: [], cancelExpired: [], execute: [], voided: [], ratchet: [], noPrice: 0, timing };
   let noPrice = 0;
+  const pending = new Set(orders.filter((o) => o.kind === OrderKind.Market).map((o) => positionKey(o.trader, o.marketId)));
   for (const order of orders) {
     if (order.kind === OrderKind.Market) {
-      if (now >= order.expiresAt) plan.cancelExpired.push(order);
+      if (now > order.expiresAt) plan.cancelExpired.push(order);
       else if (now >= order.settleableAt) plan.settle.push(order);
       continue;
     }
     let positionSize: bigint | undefined;
     if (isReduceOnlyKind(order.kind)) {
-      const position = positions.get(positionKey(order.trader, order.marketId));
+      const key = positionKey(order.trader, order.marketId);
+      const position = positions.get(key);
       if (!position) {
         noPrice += 1;
         continue;
       }
-      if (position.epoch !== order.positionEpoch) {
+      if (position.size === 0n && pending.has(key)) continue; // a bracket of the position a pending order opens
+      const sideChanged = position.size !== 0n && !isCloseAll(order.sizeDelta) && position.size < 0n !== order.sizeDelta > 0n;
+      if (position.epoch !== order.positionEpoch || position.size === 0n || sideChanged) {
         plan.voided.push(order);
         continue;
       }
-      // A bracket placed for a position a pending market order will open: nothing to reduce yet.
-      if (position.size === 0n) continue;
       positionSize = position.size;
     }
     const price = prices.get(order.marketId);

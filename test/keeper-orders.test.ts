@@ -26,10 +26,11 @@ import {
   StrictMockPyth__factory,
   type OrderBook,
 } from "@perp/sdk/contracts";
-import { OrderKind } from "@perp/sdk/keeper";
+import { CLOSE_ALL, CancelReason, OrderKind } from "@perp/sdk/keeper";
 import { HermesPriceSource, PYTH_FEED_IDS, encodeMockPriceUpdate } from "@perp/sdk/prices";
 
 import { Keeper } from "../scripts/keeper/keeper.js";
+import { KeeperMetrics } from "../scripts/keeper/metrics.js";
 import { OrderKeeper, type OrderRunSummary } from "../scripts/keeper/orders.js";
 import { DAY, deployEngine, ethParams, usdc, wad } from "../scripts/lib/fixture.js";
 import { startPriceService, type PriceService } from "../scripts/price-service/service.js";
@@ -175,7 +176,8 @@ describe("order keeper (in-process network, local price service)", function () {
   }
 
   it("settles a burst of market orders in one transaction, within 2 blocks of becoming settleable, at the window's first price", async function () {
-    const { keeper: k, shim } = await keeper(world.keeperA);
+    const metrics = new KeeperMetrics();
+    const { keeper: k, shim } = await keeper(world.keeperA, { metrics });
     const { ids, createdAt, block } = await burst(wad(1));
     expect(ids.every((id) => id > 0n)).to.equal(true);
     // The window is not open yet: nothing is sent.
@@ -198,6 +200,12 @@ describe("order keeper (in-process network, local price service)", function () {
     }
     expect(new Set(events.map((e) => e.blockNumber)).size).to.equal(1); // all in one block
     expect(run.settleLatencyBlocks).to.deep.equal(Array(TRADERS).fill(1));
+    const text = await metrics.registry.metrics();
+    expect(text).to.include(`perp_keeper_orders_settled_total ${TRADERS}\n`);
+    expect(text).to.include(`perp_keeper_settle_latency_blocks_bucket{le="1"} ${TRADERS}\n`);
+    expect(text).to.include(`perp_keeper_settle_latency_blocks_bucket{le="0"} 0\n`);
+    expect(text).to.include(`perp_keeper_order_fees_usd_total ${Number(TRADERS) / 2}\n`);
+    expect(text).to.include("perp_keeper_open_orders 12\n"); // set before the settlement, at the scan
     console.log(`      burst: ${TRADERS} orders in 1 block (${run.gasUsed} gas), ${rpc} RPC calls in the run: ${JSON.stringify(Object.fromEntries(shim.calls))}`);
   });
 
@@ -358,5 +366,47 @@ describe("order keeper (in-process network, local price service)", function () {
       `      100 orders: 2 transactions of 50 in blocks +1 and +2, ${run.gasUsed / 100n} gas per order, ` +
         `${shim.total()} RPC calls in the run (${shim.calls.get("eth_chainId") ?? 0} of them eth_chainId of the BrowserProvider)`,
     );
+  });
+
+  it("voids the stop-loss of a closed position for its fee", async function () {
+    const { keeper: k } = await keeper(world.keeperB);
+    const trader = world.traders[0];
+    await world.book.connect(trader).commitOrder(0, wad(1), wad(2_100), 0, false);
+    let t = await time.latest();
+    await publish(2_000n, t + 2);
+    expect((await k.runOnce()).settled).to.equal(1);
+    await world.book.connect(trader).placeTriggerOrder(0, OrderKind.StopLoss, -wad(1), wad(1_800), 0, 0, false, 0);
+    const [stopId] = await world.book.ordersOf(trader.address);
+    // The trader closes the whole position with a market order: the stop-loss is void from then on.
+    await world.book.connect(trader).commitOrder(0, CLOSE_ALL, 0, 0, false);
+    t = await time.latest();
+    await publish(2_010n, t + 2);
+    expect(await k.runOnce()).to.include({ settled: 1, voided: 0 });
+    expect((await world.engine.getPosition(trader.address, 0)).size).to.equal(0n);
+    const [before] = await world.engine.getAccount(world.keeperB.address);
+    const run = await k.runOnce();
+    expect(run).to.include({ voided: 1, cancelled: 1, executed: 0, failed: 0 });
+    expect(run.feesUsd).to.equal(KEEPER_FEE);
+    const [after] = await world.engine.getAccount(world.keeperB.address);
+    expect(after - before).to.equal(KEEPER_FEE);
+    const [cancelled] = await world.book.queryFilter(world.book.filters.OrderCancelled(stopId));
+    expect(cancelled.args.reason).to.equal(BigInt(CancelReason.Voided));
+    expect(cancelled.args.by).to.equal(world.keeperB.address);
+    expect(await k.runOnce()).to.include({ openOrders: 0, transactions: 0 });
+  });
+
+  it("rebuilds its order index when the chain under it is reverted (same height, another hash)", async function () {
+    const { keeper: k } = await keeper(world.keeperA);
+    const snapshot = await networkHelpers.takeSnapshot();
+    await world.book.connect(world.traders[0]).commitOrder(0, wad(1), wad(2_100), 0, false);
+    await networkHelpers.mine();
+    expect(await k.runOnce()).to.include({ openOrders: 1 });
+    const indexed = k.indexedBlock;
+    await snapshot.restore();
+    await networkHelpers.mine(2); // back to the indexed height, with other blocks
+    expect(await ethers.provider.getBlockNumber()).to.equal(indexed.number);
+    const run = await k.runOnce();
+    expect(run).to.include({ openOrders: 0, transactions: 0 });
+    expect(k.indexedBlock.hash).to.not.equal(indexed.hash);
   });
 });

@@ -409,4 +409,27 @@ describe("order keeper (in-process network, local price service)", function () {
     expect(run).to.include({ openOrders: 0, transactions: 0 });
     expect(k.indexedBlock.hash).to.not.equal(indexed.hash);
   });
+
+  it("executes one leg of a bracket; the other leg's cancellation is not counted as the keeper's (its fee goes back)", async function () {
+    const { keeper: k } = await keeper(world.keeperA);
+    const trader = world.traders[0];
+    await world.book.connect(trader).commitOrder(0, wad(1), wad(2_100), 0, false);
+    let t = await time.latest();
+    await publish(2_000n, t + 2);
+    expect((await k.runOnce()).settled).to.equal(1);
+    await world.book.connect(trader).placeBracket(0, CLOSE_ALL, wad(2_200), wad(1_800), 0);
+    const [tp, sl] = await world.book.ordersOf(trader.address);
+    t = await time.latest();
+    await publish(1_799n, t + 2);
+    const escrowBefore = await world.engine.orderEscrow(trader.address);
+    const run = await k.runOnce();
+    expect(run).to.include({ triggered: 1, executed: 1, cancelled: 0, gone: 0, failed: 0 });
+    expect(run.feesUsd).to.equal(KEEPER_FEE);
+    const [executed] = await world.book.queryFilter(world.book.filters.OrderExecuted(sl));
+    expect(executed.args.kind).to.equal(BigInt(OrderKind.StopLoss));
+    const [partner] = await world.book.queryFilter(world.book.filters.OrderCancelled(tp));
+    expect(partner.args.reason).to.equal(BigInt(CancelReason.OcoPartnerExecuted));
+    expect(escrowBefore - (await world.engine.orderEscrow(trader.address))).to.equal(2n * KEEPER_FEE);
+    expect(await k.runOnce()).to.include({ openOrders: 0, transactions: 0 });
+  });
 });

@@ -575,10 +575,13 @@ export class OrderKeeper {
           return;
         }
         let done = 0;
+        const mine = new Set(tx.orders.map((o) => o.id));
         for (const log of receipt.logs) {
           if (log.address.toLowerCase() !== this.bookAddress.toLowerCase()) continue;
           const event = decodeOrderLog(log);
-          if (!event) continue;
+          // Only the orders this transaction named: an OCO partner cancelled along with its leg is not our work
+          // (its fee goes back to the trader).
+          if (!event || !mine.has(event.orderId)) continue;
           if (event.name === "OrderExecuted" && event.keeper.toLowerCase() === me) {
             done += 1;
             tally.feesUsd += event.keeperFee;
@@ -594,7 +597,7 @@ export class OrderKeeper {
               tally.executed += 1;
               this.metrics?.ordersExecuted.inc();
             }
-          } else if (event.name === "OrderCancelled" && event.by.toLowerCase() === me) {
+          } else if (event.name === "OrderCancelled" && event.by.toLowerCase() === me && PAID_TO_CALLER.has(event.reason)) {
             done += 1;
             tally.cancelled += 1;
             tally.feesUsd += event.feeTo;
@@ -640,6 +643,9 @@ export async function pythPriceIds(client: PerpClient): Promise<Map<number, stri
   );
   return ids;
 }
+
+/** Cancellations whose fee goes to the caller (the book's `_cancelled`): the keeper's work. */
+const PAID_TO_CALLER: ReadonlySet<number> = new Set([CancelReason.Expired, CancelReason.ExecutionFailed, CancelReason.Voided]);
 
 /** The `CancelReason` name of a value (for the metrics label and logs). */
 export function cancelReasonName(reason: number): string {

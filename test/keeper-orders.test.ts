@@ -26,7 +26,7 @@ import {
   StrictMockPyth__factory,
   type OrderBook,
 } from "@perp/sdk/contracts";
-import { CLOSE_ALL, CancelReason, OrderKind } from "@perp/sdk/keeper";
+import { CLOSE_ALL, CancelReason, OrderKind, trailingStopPrice, triggerCrossed } from "@perp/sdk/keeper";
 import { HermesPriceSource, PYTH_FEED_IDS, encodeMockPriceUpdate } from "@perp/sdk/prices";
 
 import { Keeper } from "../scripts/keeper/keeper.js";
@@ -431,5 +431,45 @@ describe("order keeper (in-process network, local price service)", function () {
     expect(partner.args.reason).to.equal(BigInt(CancelReason.OcoPartnerExecuted));
     expect(escrowBefore - (await world.engine.orderEscrow(trader.address))).to.equal(2n * KEEPER_FEE);
     expect(await k.runOnce()).to.include({ openOrders: 0, transactions: 0 });
+  });
+
+  it("triggerCrossed and trailingStopPrice agree with the book: placement's TriggerOnWrongSide and TriggerNotReached's threshold", async function () {
+    const { keeper: k } = await keeper(world.keeperA);
+    const [long, short, flat] = world.traders;
+    await world.book.connect(long).commitOrder(0, wad(1), wad(2_100), 0, false);
+    await world.book.connect(short).commitOrder(0, -wad(1), wad(1_900), 0, false);
+    const t = await time.latest();
+    await publish(2_000n, t + 2);
+    expect((await k.runOnce()).settled).to.equal(2);
+    const current = wad(2_000); // the cache, from the settlement
+    let checked = 0;
+    for (const kind of [OrderKind.Limit, OrderKind.Stop, OrderKind.TakeProfit, OrderKind.StopLoss]) {
+      for (const buy of [true, false]) {
+        const reduceOnly = kind === OrderKind.TakeProfit || kind === OrderKind.StopLoss;
+        const trader = reduceOnly ? (buy ? short : long) : flat;
+        const size = buy ? wad(1) : -wad(1);
+        for (const trigger of [current - 1n, current, current + 1n]) {
+          const crossed = triggerCrossed({ kind, sizeDelta: size, triggerPrice: trigger, trailBps: 0 }, current);
+          const place = world.book.connect(trader).placeTriggerOrder.staticCall(0, kind, size, trigger, 0, 0, false, 0);
+          if (crossed) await expect(place).to.be.revertedWithCustomError(world.book, "TriggerOnWrongSide").withArgs(kind, buy, trigger, current);
+          else await place;
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).to.equal(24);
+    // Trailing stops: the threshold the book reports when the price does not reach it.
+    await world.book.connect(long).placeTriggerOrder(0, OrderKind.TrailingStop, -wad(1), 0, 0, 0, false, 333);
+    await world.book.connect(short).placeTriggerOrder(0, OrderKind.TrailingStop, wad(1), 0, 0, 0, false, 777);
+    const [sellStop] = await world.book.ordersOf(long.address);
+    const [buyStop] = await world.book.ordersOf(short.address);
+    const at = (await time.latest()) + 1;
+    await publish(2_000n, at);
+    const { updateData } = await prices.latest([ETH_ID]);
+    for (const [id, bps, buy] of [[sellStop, 333, false], [buyStop, 777, true]] as const) {
+      await expect(world.book.executeOrder.staticCall(id, updateData, { value: 1n }))
+        .to.be.revertedWithCustomError(world.book, "TriggerNotReached")
+        .withArgs(id, current, trailingStopPrice(current, bps, buy));
+    }
   });
 });

@@ -18,7 +18,7 @@
  * const summary = await keeper.runOnce();
  * ```
  */
-import { getAddress, type FeeData, type Signer, type TransactionReceipt } from "ethers";
+import { getAddress, type Signer, type TransactionReceipt } from "ethers";
 
 import {
   TransactionSender,
@@ -315,11 +315,12 @@ export class OrderKeeper {
       "order scan",
     );
 
-    const fees = await withRetry(() => this.client.provider.getFeeData(), this.retry);
-    this.sender.resetNonce();
     const sent: Sent[] = [];
     const prepared = await this.prepare(plan, latestPrices.bundle, tally);
     await this.options.onPlanned?.(prepared.map((p) => ({ action: p.action, orderIds: p.orders.map((o) => o.id), gas: p.gas, value: p.value })));
+    // Fees and the nonce only when something goes out: an idle run costs the index sync and params() alone.
+    const fees = prepared.length === 0 ? undefined : await withRetry(() => this.client.provider.getFeeData(), this.retry);
+    if (fees) this.sender.resetNonce();
     for (const planned of prepared) {
       if (this.stopping) break;
       try {
@@ -330,7 +331,7 @@ export class OrderKeeper {
         this.fail(tally, planned.orders.length, `sending ${planned.action} of ${planned.orders.length} failed: ${toPerpError(error).message}`);
       }
     }
-    await this.collect(sent, tally, fees);
+    await this.collect(sent, tally);
     const rpcAfter = this.options.rpcStats?.();
     return {
       block: latest,
@@ -550,7 +551,7 @@ export class OrderKeeper {
   // ====================================================================================== receipts
 
   /** Waits for the receipts (at most `txTimeoutMs`) and counts this keeper's outcomes from the book's events. */
-  private async collect(sent: readonly Sent[], tally: Tally, _fees: FeeData): Promise<void> {
+  private async collect(sent: readonly Sent[], tally: Tally): Promise<void> {
     const deadline = Date.now() + this.txTimeoutMs;
     let open = [...sent];
     const me = this.address.toLowerCase();

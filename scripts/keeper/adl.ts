@@ -32,8 +32,13 @@ export interface DeleverageContext {
   /** At most this many rounds (transactions, or refused simulations) per run. */
   readonly maxTransactions: number;
   readonly stopping: () => boolean;
-  /** Signs and broadcasts a call to the engine; returns the transaction hash. */
-  send(data: string, gas: bigint): Promise<string>;
+  /** Signs and broadcasts a call to the engine (`value` wei with it); returns the transaction hash. */
+  send(data: string, gas: bigint, value: bigint): Promise<string>;
+  /**
+   * Fresh price data for the call and the `msg.value` paying it (the engine pays the feeds of the markets it reads
+   * and refunds the rest). Default: none (the feeds' caches, which must then be at most 15 s old).
+   */
+  readonly priceUpdate?: () => Promise<{ readonly update: readonly string[]; readonly value: bigint }>;
   /** The receipt, or null when not mined in time. */
   receipt(hash: string): Promise<TransactionReceipt | null>;
   readonly onDeleveraged?: () => void;
@@ -114,12 +119,15 @@ export async function deleverage(ctx: DeleverageContext, views: readonly Positio
     const key = `${candidate.trader.toLowerCase()}:${candidate.marketId}`;
     const named = { trader: candidate.trader, market: market.symbol, side: candidate.size > 0n ? "long" : "short", valueUsd: formatPlain(candidate.value) };
     let gas: bigint;
+    let update: readonly string[] = [];
+    let value = 0n;
     try {
+      if (ctx.priceUpdate) ({ update, value } = await ctx.priceUpdate());
       [, gas] = await withRetry(
         () =>
           Promise.all([
-            client.engine.autoDeleverage.staticCall(candidate.trader, candidate.marketId, []),
-            client.engine.autoDeleverage.estimateGas(candidate.trader, candidate.marketId, []),
+            client.engine.autoDeleverage.staticCall(candidate.trader, candidate.marketId, [...update], { value }),
+            client.engine.autoDeleverage.estimateGas(candidate.trader, candidate.marketId, [...update], { value }),
           ]),
         retry,
       );
@@ -135,10 +143,10 @@ export async function deleverage(ctx: DeleverageContext, views: readonly Positio
       }
       continue;
     }
-    const data = client.engine.interface.encodeFunctionData("autoDeleverage", [candidate.trader, candidate.marketId, []]);
+    const data = client.engine.interface.encodeFunctionData("autoDeleverage", [candidate.trader, candidate.marketId, [...update]]);
     let hash: string;
     try {
-      hash = await ctx.send(data, gas);
+      hash = await ctx.send(data, gas, value);
     } catch (error) {
       const message = toPerpError(error).message;
       out.errors.push(`sending autoDeleverage(${candidate.trader}, ${candidate.marketId}) failed: ${message}`);

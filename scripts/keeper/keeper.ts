@@ -733,10 +733,12 @@ export class Keeper {
         retry: this.retry,
         maxTransactions: this.maxDeleveragesPerRun,
         stopping: () => this.stopping,
-        send: async (data, gas) => {
+        send: async (data, gas, value) => {
           fees ??= await withRetry(() => this.client.provider.getFeeData(), this.retry);
-          return (await this.sendToEngine(data, gas, fees)).hash;
+          return (await this.sendToEngine(data, gas, fees, value)).hash;
         },
+        // Every Pyth market's latest price: the engine pays the feeds of the markets it reads, the rest comes back.
+        priceUpdate: this.options.prices ? () => this.priceUpdateOf(this.client.deployment.markets.map((m) => m.id)) : undefined,
         receipt: (hash) => this.receiptOf(hash),
         onDeleveraged: () => this.metrics?.deleveraged.inc(),
         onFailedTransaction: () => this.sender.resetNonce(),
@@ -890,10 +892,15 @@ export class Keeper {
    * for markets without a Pyth feed id, empty data: the engine uses the feeds' caches.
    */
   private async liquidationUpdate(units: readonly LiquidationUnit[]): Promise<{ update: readonly string[]; value: bigint }> {
+    return this.priceUpdateOf(units.flatMap((u) => (u.marketIds.length > 0 ? u.marketIds : [u.marketId])));
+  }
+
+  /** `prices.latest` of the Pyth feeds of `marketIds`, and the summed `getUpdateFee` of those feeds. */
+  private async priceUpdateOf(marketIds: readonly number[]): Promise<{ update: readonly string[]; value: bigint }> {
     const prices = this.options.prices;
     const priceIds = this.orders?.priceIds ?? this.priceIds;
     if (!prices || !priceIds) return { update: [], value: 0n };
-    const markets = [...new Set(units.flatMap((u) => (u.marketIds.length > 0 ? u.marketIds : [u.marketId])))];
+    const markets = [...new Set(marketIds)];
     const ids = [...new Set(markets.map((m) => priceIds.get(m)).filter((id): id is string => id !== undefined))];
     if (ids.length === 0) return { update: [], value: 0n };
     const { updateData } = await prices.latest(ids);

@@ -111,6 +111,19 @@ describe("Pyth deployment preflight", function () {
     );
   });
 
+  it("the local StrictMockPyth: a feed is unknown until its first update, known after", async function () {
+    const pyth = (await ethers.deployContract("StrictMockPyth", [1])) as unknown as Contract;
+    const address = await pyth.getAddress();
+    expect(await refusal(pythPreflight(ethers.provider, { pyth: address, feeds: FEEDS.slice(0, 1) }))).to.deep.equal([
+      `ETH-USD feed ${ETH}: unknown to the Pyth contract at ${address} (priceFeedExists = false)`,
+    ]);
+    await push(pyth, ETH, 200_000_000_000n, 1_800_000_000n);
+    const result = await pythPreflight(ethers.provider, { pyth: address, feeds: FEEDS.slice(0, 1) });
+    expect(result.feeds).to.deep.equal([
+      { ...FEEDS[0], price: 200_000_000_000n, conf: 1_000_000n, expo: -8, publishTime: 1_800_000_000n },
+    ]);
+  });
+
   it("parameters: the Pyth address and feed ids of each testnet file (research/orders.md §4.1, §4.2)", function () {
     const expected: Record<string, string> = {
       seiTestnet: "0x2880aB155794e7179c9eE2e38200202908C17B43",

@@ -113,8 +113,9 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IPerpEngine
     function withdraw(uint256 amount, address receiver, bytes[] calldata priceUpdate) external payable nonReentrant {
-        uint256 spent =
-            LiquidationLogic.debitForWithdraw(s, msg.sender, amount * tokenToWad, priceUpdate, msg.value);
+        Account memory account = s.accounts[msg.sender];
+        uint256 spent = _updatePrices(account.crossMarkets, priceUpdate);
+        s.accounts[msg.sender].crossBalance = s.debitCross(msg.sender, account, amount * tokenToWad);
         emit Withdrawn(msg.sender, receiver, amount);
         collateralToken.safeTransfer(receiver, amount);
         PriceUpdateLib.refund(msg.value, spent);
@@ -379,7 +380,14 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         payable
         nonReentrant
     {
+        // In the linked library (EIP-170): the engine keeps only what a trade needs.
         LiquidationLogic.removeMargin(s, marketId, amount, priceUpdate, msg.value);
+    }
+
+    /// @dev Hands `priceUpdate` to the feeds of the markets in `bits` (linked library: the update code stays out of
+    /// the engine); returns the fee paid. Empty data skips the library call: a push market pays nothing extra.
+    function _updatePrices(uint256 bits, bytes[] calldata priceUpdate) internal returns (uint256) {
+        return priceUpdate.length == 0 ? 0 : LiquidationLogic.updatePrices(s, bits, priceUpdate, msg.value);
     }
 
     function _isolatedPosition(address trader, uint256 marketId) internal view returns (Position storage pos) {

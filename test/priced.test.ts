@@ -122,8 +122,8 @@ describe("priced engine paths (pull-oracle updates)", function () {
       await p.feedA.setPrice(wad(1800), stale);
       expect((await p.engine.positionHealth(p.alice, PULL_A)).liquidatable).to.equal(true);
       await expect(p.engine.connect(p.keeper).liquidate(p.alice, PULL_A, []))
-        .to.be.revertedWithCustomError(p.feedA, "TestFeeStale")
-        .withArgs(stale, LIQUIDATION_MAX_AGE);
+        .to.be.revertedWithCustomError(p.feedA, "StaleOraclePrice")
+        .withArgs(await p.feedA.getAddress(), stale, LIQUIDATION_MAX_AGE);
       await expect(
         p.engine.connect(p.keeper).liquidate(p.alice, PULL_A, [update(wad(1800), await now())], { value: FEE_A }),
       ).to.emit(p.engine, "Liquidated");
@@ -160,7 +160,7 @@ describe("priced engine paths (pull-oracle updates)", function () {
       await aliceIsolated(p, PULL_A);
       // Alice's profit at $2,200 (about $500) is far over 0.0001 x NAV (about $50).
       await p.feedA.setPrice(wad(2200), (await now()) - 30n);
-      await expect(p.engine.autoDeleverage(p.alice, PULL_A, [])).to.be.revertedWithCustomError(p.feedA, "TestFeeStale");
+      await expect(p.engine.autoDeleverage(p.alice, PULL_A, [])).to.be.revertedWithCustomError(p.feedA, "StaleOraclePrice");
       const data = [update(wad(2200), await now())];
       await expect(p.engine.connect(p.keeper).autoDeleverage(p.alice, PULL_A, data))
         .to.be.revertedWithCustomError(p.engine, "InsufficientUpdateFee")

@@ -27,6 +27,7 @@ import {FixedPointMath as FPM} from "./libraries/FixedPointMath.sol";
 import {PerpMath} from "./libraries/PerpMath.sol";
 import {ParamsLib} from "./libraries/ParamsLib.sol";
 import {LiquidationLogic} from "./libraries/LiquidationLogic.sol";
+import {PriceUpdateLib} from "./libraries/PriceUpdateLib.sol";
 import {LiquidationPriceLogic} from "./libraries/LiquidationPriceLogic.sol";
 import {MarketAdminLogic} from "./libraries/MarketAdminLogic.sol";
 
@@ -111,10 +112,13 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IPerpEngine
-    function withdraw(uint256 amount, address receiver) external nonReentrant {
-        s.accounts[msg.sender].crossBalance = s.debitCross(msg.sender, s.accounts[msg.sender], amount * tokenToWad);
+    function withdraw(uint256 amount, address receiver, bytes[] calldata priceUpdate) external payable nonReentrant {
+        Account memory account = s.accounts[msg.sender];
+        uint256 spent = _updatePrices(account.crossMarkets, priceUpdate);
+        s.accounts[msg.sender].crossBalance = s.debitCross(msg.sender, account, amount * tokenToWad);
         emit Withdrawn(msg.sender, receiver, amount);
         collateralToken.safeTransfer(receiver, amount);
+        PriceUpdateLib.refund(msg.value, spent);
     }
 
     /// @inheritdoc IPerpEngine
@@ -371,25 +375,19 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IPerpEngine
-    function removeMargin(uint256 marketId, uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        Market storage m = s.market(marketId);
-        Position memory pos = _isolatedPosition(msg.sender, marketId);
-        if (amount > pos.margin) revert InsufficientMargin(int256(uint256(pos.margin)), amount);
-        uint256 price = m.priceFeed.latestPrice();
-        MarketState memory state = m.state;
-        AccountingLib.accrueInMemory(state, price);
-        Valuation memory v = s.valueIsolated(pos, m.params, state, price);
-        int256 removed = amount.toInt256();
-        if (v.equityNoProfit - removed < v.initialMargin.toInt256()) {
-            revert InsufficientMargin(v.equityNoProfit - removed, v.initialMargin);
-        }
-        int256 equityAfter = FPM.min(v.equity, v.equityAtClose) - removed;
-        if (equityAfter < v.maintenanceMargin.toInt256()) revert InsufficientMargin(equityAfter, v.maintenanceMargin);
-        uint128 newMargin = pos.margin - amount.toUint128();
-        s.positions[msg.sender][marketId].margin = newMargin;
-        s.creditCross(msg.sender, amount);
-        emit MarginRemoved(msg.sender, marketId, amount, newMargin);
+    function removeMargin(uint256 marketId, uint256 amount, bytes[] calldata priceUpdate)
+        external
+        payable
+        nonReentrant
+    {
+        // In the linked library (EIP-170): the engine keeps only what a trade needs.
+        LiquidationLogic.removeMargin(s, marketId, amount, priceUpdate, msg.value);
+    }
+
+    /// @dev Hands `priceUpdate` to the feeds of the markets in `bits` (linked library: the update code stays out of
+    /// the engine); returns the fee paid. Empty data skips the library call: a push market pays nothing extra.
+    function _updatePrices(uint256 bits, bytes[] calldata priceUpdate) internal returns (uint256) {
+        return priceUpdate.length == 0 ? 0 : LiquidationLogic.updatePrices(s, bits, priceUpdate, msg.value);
     }
 
     function _isolatedPosition(address trader, uint256 marketId) internal view returns (Position storage pos) {
@@ -401,27 +399,34 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
     // =================================================================== liquidation
 
     /// @inheritdoc IPerpEngine
-    function liquidate(address trader, uint256 marketId) external nonReentrant {
-        (bool done, int256 equity, uint256 maintenanceMargin) =
-            LiquidationLogic.liquidate(s, trader, marketId, msg.sender);
-        if (!done) revert NotLiquidatable(trader, marketId, equity, maintenanceMargin);
+    function liquidate(address trader, uint256 marketId, bytes[] calldata priceUpdate)
+        external
+        payable
+        nonReentrant
+    {
+        LiquidationLogic.liquidate(s, trader, marketId, msg.sender, priceUpdate, msg.value);
     }
 
     /// @inheritdoc IPerpEngine
-    function liquidateMany(address[] calldata traders, uint256[] calldata marketIds)
+    function liquidateMany(address[] calldata traders, uint256[] calldata marketIds, bytes[] calldata priceUpdate)
         external
+        payable
         nonReentrant
         returns (uint256)
     {
         if (traders.length != marketIds.length || traders.length > MAX_BATCH) {
             revert InvalidBatch(traders.length, marketIds.length);
         }
-        return LiquidationLogic.liquidateMany(s, traders, marketIds, msg.sender);
+        return LiquidationLogic.liquidateMany(s, traders, marketIds, msg.sender, priceUpdate, msg.value);
     }
 
     /// @inheritdoc IPerpEngine
-    function autoDeleverage(address trader, uint256 marketId) external nonReentrant {
-        LiquidationLogic.autoDeleverage(s, trader, marketId);
+    function autoDeleverage(address trader, uint256 marketId, bytes[] calldata priceUpdate)
+        external
+        payable
+        nonReentrant
+    {
+        LiquidationLogic.autoDeleverage(s, trader, marketId, priceUpdate, msg.value);
     }
 
     /// @inheritdoc IPerpEngine

@@ -46,12 +46,12 @@ async function main(): Promise<void> {
   // ---- collateral
   await measure("deposit_first", p.engine.connect(p.alice).deposit(usdc(10_000)));
   await measure("deposit", p.engine.connect(p.alice).deposit(usdc(10_000)));
-  await measure("withdraw", p.engine.connect(p.alice).withdraw(usdc(1_000), p.alice));
+  await measure("withdraw", p.engine.connect(p.alice).withdraw(usdc(1_000), p.alice, []));
 
   // ---- isolated position life cycle
   await measure("open_isolated", p.engine.connect(p.alice).trade(ETH, wad(5), BUY, wad(1_000), true));
   await measure("add_margin", p.engine.connect(p.alice).addMargin(ETH, wad(100)));
-  await measure("remove_margin", p.engine.connect(p.alice).removeMargin(ETH, wad(100)));
+  await measure("remove_margin", p.engine.connect(p.alice).removeMargin(ETH, wad(100), []));
   await measure("increase_isolated", p.engine.connect(p.alice).trade(ETH, wad(1), BUY, 0, true));
   await measure("reduce_isolated", p.engine.connect(p.alice).trade(ETH, wad(-1), SELL, 0, true));
   await measure("close_isolated", p.engine.connect(p.alice).trade(ETH, wad(-5), SELL, 0, true));
@@ -77,18 +77,18 @@ async function main(): Promise<void> {
     await p.engine.connect(trader).trade(ETH, wad(5), BUY, wad(1_000), true);
   }
   await p.eth.aggregator.setAnswer(1760_00000000n);
-  await measure("liquidate_isolated", p.engine.connect(p.keeper).liquidate(p.bob, ETH));
-  await measure("liquidate_cross", p.engine.connect(p.keeper).liquidate(p.carol, ETH));
+  await measure("liquidate_isolated", p.engine.connect(p.keeper).liquidate(p.bob, ETH, []));
+  await measure("liquidate_cross", p.engine.connect(p.keeper).liquidate(p.carol, ETH, []));
   await measure(
     "liquidate_batch_10_per_position",
     p.engine.connect(p.keeper).liquidateMany(
       traders.map((t) => t.address),
-      traders.map(() => ETH),
+      traders.map(() => ETH), [],
     ),
     10,
   );
   // The marginal cost of one more position in a batch: a batch of one against the per-position share of ten.
-  await measure("liquidate_batch_1", p.engine.connect(p.keeper).liquidateMany([single.address], [ETH]));
+  await measure("liquidate_batch_1", p.engine.connect(p.keeper).liquidateMany([single.address], [ETH], []));
   gas.liquidate_batch_marginal_per_position = Math.round((gas.liquidate_batch_10_per_position * 10 - gas.liquidate_batch_1) / 9);
   await p.eth.aggregator.setAnswer(2000_00000000n);
 

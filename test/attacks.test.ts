@@ -56,7 +56,7 @@ describe("attack review findings", function () {
     it("the loser's bad debt and the winner's profit leave vault cash at zero, the rest a claim; Carol withdraws everything", async function () {
       const p = await networkHelpers.loadFixture(gapped);
       // Bob's long is liquidated deep in bad debt: the vault absorbs his margin and pays the keeper.
-      await p.engine.connect(p.keeper).liquidate(p.bob, ETH);
+      await p.engine.connect(p.keeper).liquidate(p.bob, ETH, []);
       const cashBefore = await p.engine.vaultCash();
       const [aliceBefore] = await p.engine.getAccount(p.alice);
       // Alice closes her short: $720k of profit against ~$530k of vault cash.
@@ -79,9 +79,9 @@ describe("attack review findings", function () {
       expect(aliceAfter).to.equal(aliceBefore + due - claim);
 
       // The unrelated idle trader withdraws all of it, and so does the winner: the engine owes what it holds.
-      await p.engine.connect(p.carol).withdraw(usdc(200_000), p.carol);
+      await p.engine.connect(p.carol).withdraw(usdc(200_000), p.carol, []);
       expect(await balanceOf(p, p.carol)).to.equal(0n);
-      await p.engine.connect(p.alice).withdraw(aliceAfter / 10n ** 12n, p.alice);
+      await p.engine.connect(p.alice).withdraw(aliceAfter / 10n ** 12n, p.alice, []);
       const { owed, held } = await owedAndHeld(p);
       expect(held >= owed).to.equal(true);
 
@@ -92,7 +92,7 @@ describe("attack review findings", function () {
 
     it("the claim is paid in order from vault income: a loser's close pays it on the way out", async function () {
       const p = await networkHelpers.loadFixture(gapped);
-      await p.engine.connect(p.keeper).liquidate(p.bob, ETH);
+      await p.engine.connect(p.keeper).liquidate(p.bob, ETH, []);
       await p.engine.connect(p.alice).trade(ETH, wad(1200), BUY, 0, false);
       const claim = await p.engine.profitClaim(p.alice);
       const [aliceBefore] = await p.engine.getAccount(p.alice);
@@ -166,16 +166,16 @@ describe("attack review findings", function () {
       expect(await p.engine.vaultCash()).to.equal(-aliceBalance);
       // Bob withdraws all he was paid (before the fix this was more than the engine held).
       const [bobBalance] = await p.engine.getAccount(p.bob);
-      await p.engine.connect(p.bob).withdraw(bobBalance / 10n ** 12n, p.bob);
+      await p.engine.connect(p.bob).withdraw(bobBalance / 10n ** 12n, p.bob, []);
       // Another gap: BTC back to $60k; Alice is liquidated deep in bad debt, written off against her receivable.
       await p.btc.aggregator.setAnswer(wad(60_000) / ORACLE_UNIT);
-      await p.engine.connect(p.keeper).liquidate(p.alice, BTC);
+      await p.engine.connect(p.keeper).liquidate(p.alice, BTC, []);
       expect(await p.engine.receivable()).to.equal(0n);
       expect(await p.engine.deficit()).to.equal(0n);
       // Every actor withdraws everything, in turn.
       for (const who of [p.alice, p.bob, p.carol, p.keeper]) {
         const [balance] = await p.engine.getAccount(who);
-        if (balance / 10n ** 12n > 0n) await p.engine.connect(who).withdraw(balance / 10n ** 12n, who);
+        if (balance / 10n ** 12n > 0n) await p.engine.connect(who).withdraw(balance / 10n ** 12n, who, []);
       }
       await networkHelpers.time.increase(DAY + 1n);
       const lpMax = await p.vault.maxWithdraw(p.lp);
@@ -208,18 +208,18 @@ describe("attack review findings", function () {
       const health = await p.engine.crossAccountHealth(p.alice);
       // The close fill carries the premium, the index does not: the index equity is the lower one.
       expect(health.equity < health.equityAtClose).to.equal(true);
-      await expect(p.engine.connect(p.alice).withdraw(usdc(850), p.alice))
+      await expect(p.engine.connect(p.alice).withdraw(usdc(850), p.alice, []))
         .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
         .withArgs(health.equity - wad(850), health.maintenanceMargin);
       const max = (health.equity - BigInt(health.maintenanceMargin)) / 10n ** 12n;
-      await expect(p.engine.connect(p.alice).withdraw(max + 1n, p.alice))
+      await expect(p.engine.connect(p.alice).withdraw(max + 1n, p.alice, []))
         .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
         .withArgs(health.equity - (max + 1n) * 10n ** 12n, health.maintenanceMargin);
-      await p.engine.connect(p.alice).withdraw(max, p.alice);
+      await p.engine.connect(p.alice).withdraw(max, p.alice, []);
       const after = await p.engine.crossAccountHealth(p.alice);
       expect(after.liquidatable).to.equal(false);
       expect(after.equity >= after.maintenanceMargin).to.equal(true);
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH)).to.be.revertedWithCustomError(p.engine, "NotLiquidatable");
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, [])).to.be.revertedWithCustomError(p.engine, "NotLiquidatable");
     });
 
     it("addMargin and an isolated open funded from cross obey the same rule", async function () {
@@ -263,7 +263,7 @@ describe("attack review findings", function () {
       await setEth(p, price);
       const state = (await p.engine.getMarket(ETH)).state;
       const skew = state.longOpenInterest - state.shortOpenInterest;
-      const tx = await p.engine.connect(p.carol).liquidate(p.alice, ETH);
+      const tx = await p.engine.connect(p.carol).liquidate(p.alice, ETH, []);
       const closed = (await tx.wait())!.logs
         .map((l) => p.engine.interface.parseLog(l))
         .find((e) => e?.name === "PositionClosedAtIndex")!.args;
@@ -286,7 +286,7 @@ describe("attack review findings", function () {
       await p.engine.connect(p.alice).trade(ETH, wad(10), BUY, 0, false); // 10x, zero skew
       await setEth(p, await p.engine.liquidationPrice(p.alice, ETH));
       const before = await owedAndHeld(p);
-      const tx = await p.engine.connect(p.alice).liquidate(p.alice, ETH);
+      const tx = await p.engine.connect(p.alice).liquidate(p.alice, ETH, []);
       const event = (await tx.wait())!.logs
         .map((l) => p.engine.interface.parseLog(l))
         .find((e) => e?.name === "Liquidated")!.args;
@@ -314,10 +314,10 @@ describe("attack review findings", function () {
       expect(balance < 0n).to.equal(true);
       const health = await p.engine.crossAccountHealth(p.alice);
       expect(health.liquidatable).to.equal(true);
-      await expect(p.engine.autoDeleverage(p.alice, ETH))
+      await expect(p.engine.autoDeleverage(p.alice, ETH, []))
         .to.be.revertedWithCustomError(p.engine, "AccountLiquidatable")
         .withArgs(p.alice.address, health.equityAtClose, health.maintenanceMargin);
-      await p.engine.connect(p.keeper).liquidate(p.alice, ETH);
+      await p.engine.connect(p.keeper).liquidate(p.alice, ETH, []);
       expect(await p.engine.getAccount(p.alice)).to.deep.equal([0n, 0n]);
     });
   });
@@ -380,14 +380,14 @@ describe("attack review findings", function () {
       await p.engine.connect(p.alice).deposit(usdc(100_000));
       await p.engine.connect(p.alice).trade(ETH, wad(400), BUY, 0, false);
       await setEth(p, wad(2200)); // ~+$80k for the traders: 16 % of a ~$420k NAV
-      await expect(p.engine.autoDeleverage(p.alice, ETH)).to.be.revertedWithCustomError(p.engine, "DeleverageNotNeeded");
+      await expect(p.engine.autoDeleverage(p.alice, ETH, [])).to.be.revertedWithCustomError(p.engine, "DeleverageNotNeeded");
       await networkHelpers.time.increase(DAY);
       await setEth(p, wad(2200));
       await p.btc.aggregator.setAnswer(60_000_00000000n);
       const max = await p.vault.maxWithdraw(p.lp);
       expect(max > 0n).to.equal(true);
       await p.vault.connect(p.lp).withdraw(max, p.lp, p.lp);
-      await expect(p.engine.autoDeleverage(p.alice, ETH)).to.be.revertedWithCustomError(p.engine, "DeleverageNotNeeded");
+      await expect(p.engine.autoDeleverage(p.alice, ETH, [])).to.be.revertedWithCustomError(p.engine, "DeleverageNotNeeded");
     });
   });
 
@@ -403,7 +403,7 @@ describe("attack review findings", function () {
       const health = await p.engine.crossAccountHealth(p.alice);
       expect(health.maintenanceMargin).to.equal(m.requirementUp(wad("0.1"), wad(2000), wad("0.005")) + m.requirementUp(wad("0.004"), wad(60000), wad("0.005")) + wad(4));
       await setEth(p, await p.engine.liquidationPrice(p.alice, ETH));
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH)).to.emit(p.engine, "Liquidated");
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, [])).to.emit(p.engine, "Liquidated");
       expect(await balanceOf(p, p.keeper)).to.equal(wad(4));
     });
   });
@@ -452,9 +452,9 @@ describe("attacks that failed in the review keep failing", function () {
     await p.engine.connect(p.alice).trade(BTC, wad("0.01"), BUY, wad(100), true);
     await setEth(p, wad(3000));
     await p.btc.aggregator.setAnswer(90_000_00000000n);
-    await expect(p.engine.connect(p.alice).withdraw(usdc(1_000), p.alice)).to.be.revertedWithCustomError(p.engine, "InsufficientCrossBalance");
+    await expect(p.engine.connect(p.alice).withdraw(usdc(1_000), p.alice, [])).to.be.revertedWithCustomError(p.engine, "InsufficientCrossBalance");
     const pos = await p.engine.getPosition(p.alice, BTC);
-    await expect(p.engine.connect(p.alice).removeMargin(BTC, pos.margin)).to.be.revertedWithCustomError(p.engine, "InsufficientMargin");
+    await expect(p.engine.connect(p.alice).removeMargin(BTC, pos.margin, [])).to.be.revertedWithCustomError(p.engine, "InsufficientMargin");
   });
 
   it("addMargin / removeMargin loops extract nothing", async function () {
@@ -465,7 +465,7 @@ describe("attacks that failed in the review keep failing", function () {
     const before = await total();
     for (let i = 0; i < 5; i++) {
       await p.engine.connect(p.alice).addMargin(ETH, wad(100));
-      await p.engine.connect(p.alice).removeMargin(ETH, wad(100));
+      await p.engine.connect(p.alice).removeMargin(ETH, wad(100), []);
     }
     expect(await total()).to.equal(before);
   });
@@ -477,7 +477,7 @@ describe("attacks that failed in the review keep failing", function () {
     await p.engine.connect(p.alice).deposit(usdc(20));
     await p.engine.connect(p.alice).trade(ETH, wad("0.1"), BUY, wad(20), true);
     await setEth(p, await p.engine.liquidationPrice(p.alice, ETH));
-    await p.engine.connect(p.dave).liquidate(p.alice, ETH);
+    await p.engine.connect(p.dave).liquidate(p.alice, ETH, []);
     const back = (await balanceOf(p, p.alice)) + (await balanceOf(p, p.dave));
     expect(back < wad(20)).to.equal(true);
   });
@@ -512,7 +512,7 @@ describe("attacks that failed in the review keep failing", function () {
   it("a blacklisted trader withdraws to another receiver", async function () {
     const p = await networkHelpers.loadFixture(deployProtocol);
     await p.engine.connect(p.alice).deposit(usdc(100));
-    await expect(p.engine.connect(p.alice).withdraw(usdc(100), p.dave))
+    await expect(p.engine.connect(p.alice).withdraw(usdc(100), p.dave, []))
       .to.emit(p.engine, "Withdrawn")
       .withArgs(p.alice.address, p.dave.address, usdc(100));
   });
@@ -562,7 +562,7 @@ describe("attacks that failed in the review keep failing", function () {
     await p.engine.connect(p.alice).trade(ETH, wad(5), BUY, wad(1_000), true);
     await setEth(p, wad(1500));
     const held = await p.usdc.balanceOf(p.engine);
-    await p.engine.connect(p.keeper).liquidate(p.alice, ETH);
+    await p.engine.connect(p.keeper).liquidate(p.alice, ETH, []);
     expect(await p.usdc.balanceOf(p.engine)).to.equal(held);
   });
 });

@@ -97,7 +97,7 @@ describe("collateral: deposit, depositWithPermit, withdraw", function () {
     const { engine, usdc: token, alice, bob } = await networkHelpers.loadFixture(deployProtocol);
     await engine.connect(alice).deposit(usdc(1000));
     const before = await token.balanceOf(bob);
-    await expect(engine.connect(alice).withdraw(usdc(400), bob))
+    await expect(engine.connect(alice).withdraw(usdc(400), bob, []))
       .to.emit(engine, "Withdrawn")
       .withArgs(alice.address, bob.address, usdc(400));
     expect(await token.balanceOf(bob)).to.equal(before + usdc(400));
@@ -107,8 +107,8 @@ describe("collateral: deposit, depositWithPermit, withdraw", function () {
   it("rejects a zero withdrawal and one above the balance", async function () {
     const { engine, alice } = await networkHelpers.loadFixture(deployProtocol);
     await engine.connect(alice).deposit(usdc(100));
-    await expect(engine.connect(alice).withdraw(0, alice)).to.be.revertedWithCustomError(engine, "ZeroAmount");
-    await expect(engine.connect(alice).withdraw(usdc("100.000001"), alice))
+    await expect(engine.connect(alice).withdraw(0, alice, [])).to.be.revertedWithCustomError(engine, "ZeroAmount");
+    await expect(engine.connect(alice).withdraw(usdc("100.000001"), alice, []))
       .to.be.revertedWithCustomError(engine, "InsufficientCrossBalance")
       .withArgs(wad(100), wad("100.000001"));
   });
@@ -117,7 +117,7 @@ describe("collateral: deposit, depositWithPermit, withdraw", function () {
     const { engine, eth, alice } = await networkHelpers.loadFixture(deployProtocol);
     await engine.connect(alice).deposit(usdc(100));
     await eth.aggregator.setAnswer(0); // ETH oracle broken
-    await engine.connect(alice).withdraw(usdc(100), alice);
+    await engine.connect(alice).withdraw(usdc(100), alice, []);
     expect((await engine.getAccount(alice))[0]).to.equal(0n);
   });
 
@@ -139,10 +139,10 @@ describe("collateral: deposit, depositWithPermit, withdraw", function () {
     expect(health.equityAtClose).to.equal(balance);
     // Free collateral = balance - initial margin = 898.000005 USD: 898.000005 USDC may leave, one unit more may not.
     const free = usdc("898.000005");
-    await expect(engine.connect(alice).withdraw(free + 1n, alice))
+    await expect(engine.connect(alice).withdraw(free + 1n, alice, []))
       .to.be.revertedWithCustomError(engine, "InsufficientMargin")
       .withArgs(wad(100) - 10n ** 12n, wad(100));
-    await engine.connect(alice).withdraw(free, alice);
+    await engine.connect(alice).withdraw(free, alice, []);
     expect((await engine.getAccount(alice))[0]).to.equal(wad(100));
   });
 });
@@ -173,7 +173,7 @@ describe("collateral: insurance fund and vault hooks", function () {
     const health = await p.engine.crossAccountHealth(p.alice);
     expect(health.liquidatable).to.equal(true);
     // Equity keeps moving with funding between the view and the transaction's block; maintenance does not.
-    await expect(p.engine.connect(p.alice).withdraw(1, p.alice))
+    await expect(p.engine.connect(p.alice).withdraw(1, p.alice, []))
       .to.be.revertedWithCustomError(p.engine, "AccountLiquidatable")
       .withArgs(p.alice.address, (equity: bigint) => equity <= health.equityAtClose, health.maintenanceMargin);
   });

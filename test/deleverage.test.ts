@@ -17,7 +17,7 @@ describe("auto-deleveraging", function () {
 
   it("is refused while traders' profit is within maxPnlFactor * NAV", async function () {
     const p = await networkHelpers.loadFixture(winning);
-    await expect(p.engine.autoDeleverage(p.alice, ETH)).to.be.revertedWithCustomError(p.engine, "DeleverageNotNeeded");
+    await expect(p.engine.autoDeleverage(p.alice, ETH, [])).to.be.revertedWithCustomError(p.engine, "DeleverageNotNeeded");
   });
 
   it("closes a profitable position at its close fill price with no fee and pays the profit in full", async function () {
@@ -25,7 +25,7 @@ describe("auto-deleveraging", function () {
     await p.eth.aggregator.setAnswer(2400_00000000n); // longs +$200k on net 400 ETH: > 10 % of a ~$400k NAV
     const pos = await p.engine.getPosition(p.alice, ETH);
     const [balanceBefore] = await p.engine.getAccount(p.alice);
-    const tx = p.engine.connect(p.keeper).autoDeleverage(p.alice, ETH);
+    const tx = p.engine.connect(p.keeper).autoDeleverage(p.alice, ETH, []);
     await expect(tx).to.emit(p.engine, "AutoDeleveraged");
     const receipt = await (await tx).wait();
     const closed = receipt!.logs
@@ -47,10 +47,10 @@ describe("auto-deleveraging", function () {
     // +3 %: Bob's isolated short loses $6,000 of its $20,000 margin, still healthy.
     await p.eth.aggregator.setAnswer(2060_00000000n);
     await p.engine.setMarketParams(ETH, ethParams({ maxPnlFactor: wad("0.01") }));
-    await expect(p.engine.autoDeleverage(p.bob, ETH)).to.be.revertedWithCustomError(p.engine, "PositionNotProfitable");
+    await expect(p.engine.autoDeleverage(p.bob, ETH, [])).to.be.revertedWithCustomError(p.engine, "PositionNotProfitable");
     await p.eth.aggregator.setAnswer(2400_00000000n); // Bob's short is now far below maintenance
-    await expect(p.engine.autoDeleverage(p.bob, ETH)).to.be.revertedWithCustomError(p.engine, "AccountLiquidatable");
-    await expect(p.engine.autoDeleverage(p.carol, ETH))
+    await expect(p.engine.autoDeleverage(p.bob, ETH, [])).to.be.revertedWithCustomError(p.engine, "AccountLiquidatable");
+    await expect(p.engine.autoDeleverage(p.carol, ETH, []))
       .to.be.revertedWithCustomError(p.engine, "NoPosition")
       .withArgs(p.carol.address, ETH);
   });

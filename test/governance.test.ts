@@ -138,9 +138,9 @@ describe("governance", function () {
     await p.engine.connect(p.alice).trade(ETH, wad(5), wad(1e9), wad(1000), true);
     await p.engine.connect(p.guardian).setReduceOnly(ETH, true);
     await p.engine.connect(p.alice).addMargin(ETH, wad(100));
-    await p.engine.connect(p.alice).withdraw(usdc(100), p.alice);
+    await p.engine.connect(p.alice).withdraw(usdc(100), p.alice, []);
     await p.eth.aggregator.setAnswer((await p.engine.liquidationPrice(p.alice, ETH)) / 10n ** 10n);
-    await p.engine.connect(p.keeper).liquidate(p.alice, ETH);
+    await p.engine.connect(p.keeper).liquidate(p.alice, ETH, []);
   });
 
   it("rejects unknown market ids in every market-scoped entry point", async function () {
@@ -156,7 +156,7 @@ describe("governance", function () {
       () => p.engine.positionHealth(p.alice, 9),
       () => p.engine.liquidationPrice(p.alice, 9),
       () => p.engine.pendingFunding(p.alice, 9),
-      () => p.engine.autoDeleverage(p.alice, 9),
+      () => p.engine.autoDeleverage(p.alice, 9, []),
     ];
     for (const call of calls) {
       await expect(call()).to.be.revertedWithCustomError(p.engine, "UnknownMarket").withArgs(9);

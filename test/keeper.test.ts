@@ -1009,7 +1009,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
       describe("auto-deleveraging", function () {
         /** The engine's own check, from the revert of `autoDeleverage` on a position of the market. */
         async function engineCheck(marketId: number, trader: string) {
-          const error = await engine.autoDeleverage.staticCall(trader, marketId).catch((e: unknown) => e);
+          const error = await engine.autoDeleverage.staticCall(trader, marketId, []).catch((e: unknown) => e);
           const parsed = engine.interface.parseError((error as { data: string }).data);
           return parsed;
         }
@@ -1067,7 +1067,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
           const probe = (await rpc(node!.url, "evm_snapshot")) as string;
           const accepted: string[] = [];
           for (const candidate of ranked) {
-            const ok = await engine.connect(signer).autoDeleverage(candidate.trader, ETH).then((tx) => tx.wait(), () => undefined);
+            const ok = await engine.connect(signer).autoDeleverage(candidate.trader, ETH, []).then((tx) => tx.wait(), () => undefined);
             if (!ok) break;
             accepted.push(candidate.trader);
           }

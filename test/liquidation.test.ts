@@ -61,7 +61,7 @@ describe("liquidation", function () {
       const health = await p.engine.positionHealth(p.alice, ETH);
       expect(health.unrealizedPnl).to.equal(wad(-500));
       expect(health.liquidatable).to.equal(true);
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH)).to.emit(p.engine, "Liquidated");
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, [])).to.emit(p.engine, "Liquidated");
       expect((await p.engine.getPosition(p.alice, ETH)).size).to.equal(0n);
     });
   });
@@ -88,7 +88,7 @@ describe("liquidation", function () {
 
           await setEthPrice(p, safe);
           expect((await p.engine.positionHealth(p.alice, ETH)).liquidatable).to.equal(false);
-          await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH)).to.be.revertedWithCustomError(
+          await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, [])).to.be.revertedWithCustomError(
             p.engine,
             "NotLiquidatable",
           );
@@ -96,7 +96,7 @@ describe("liquidation", function () {
           expect((await p.engine.positionHealth(p.alice, ETH)).liquidatable).to.equal(true);
           await setEthPrice(p, past);
           expect((await p.engine.positionHealth(p.alice, ETH)).liquidatable).to.equal(true);
-          await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH)).to.emit(p.engine, "Liquidated");
+          await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, [])).to.emit(p.engine, "Liquidated");
           rows.push({ leverage, side, price: liquidationPrice });
         });
       }
@@ -126,7 +126,7 @@ describe("liquidation", function () {
       const remainder = equity - reward - insurance;
       const insuranceBefore = await p.engine.insuranceFund();
       const cashBefore = await p.engine.vaultCash();
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH))
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, []))
         .to.emit(p.engine, "Liquidated")
         .withArgs(p.alice.address, ETH, p.keeper.address, equity, notional, reward, insurance, remainder);
       expect((await p.engine.getAccount(p.keeper))[0]).to.equal(reward);
@@ -140,7 +140,7 @@ describe("liquidation", function () {
       const p = await networkHelpers.loadFixture(deployProtocol);
       await openWithHedge(p, wad("0.1"), 10n, wad("-0.1")); // $200 notional at 20x
       await setEthPrice(p, await p.engine.liquidationPrice(p.alice, ETH));
-      const tx = p.engine.connect(p.keeper).liquidate(p.alice, ETH);
+      const tx = p.engine.connect(p.keeper).liquidate(p.alice, ETH, []);
       await expect(tx).to.emit(p.engine, "Liquidated");
       expect((await p.engine.getAccount(p.keeper))[0]).to.equal(wad(2));
     });
@@ -149,13 +149,13 @@ describe("liquidation", function () {
       const p = await networkHelpers.loadFixture(deployProtocol);
       await openWithHedge(p, wad(5), 1000n, wad(-5));
       const health = await p.engine.positionHealth(p.alice, ETH);
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH))
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, []))
         .to.be.revertedWithCustomError(p.engine, "NotLiquidatable")
         .withArgs(p.alice.address, ETH, health.equityAtClose, health.maintenanceMargin);
-      await expect(p.engine.connect(p.keeper).liquidate(p.carol, ETH))
+      await expect(p.engine.connect(p.keeper).liquidate(p.carol, ETH, []))
         .to.be.revertedWithCustomError(p.engine, "NotLiquidatable")
         .withArgs(p.carol.address, ETH, 0, 0);
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, 7))
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, 7, []))
         .to.be.revertedWithCustomError(p.engine, "UnknownMarket")
         .withArgs(7);
     });
@@ -164,7 +164,7 @@ describe("liquidation", function () {
       const p = await networkHelpers.loadFixture(deployProtocol);
       await openWithHedge(p, wad(5), 1000n, wad(-5));
       await networkHelpers.time.increase(3601);
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH)).to.be.revertedWithCustomError(
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, [])).to.be.revertedWithCustomError(
         p.engine,
         "StaleOraclePrice",
       );
@@ -185,7 +185,7 @@ describe("liquidation", function () {
       const reward = wad("7.5"); // 0.1 % of $7,500
       const shortfall = reward - equity;
       const cashBefore = await p.engine.vaultCash();
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH))
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, []))
         .to.emit(p.engine, "BadDebtCovered")
         .withArgs(p.alice.address, shortfall, insurance, shortfall - insurance)
         .and.to.emit(p.engine, "Liquidated")
@@ -205,7 +205,7 @@ describe("liquidation", function () {
       await networkHelpers.time.increase(cooldown);
       await p.vault.connect(p.lp).withdraw(await p.vault.maxWithdraw(p.lp), p.lp, p.lp);
       await setEthPrice(p, wad(1));
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH)).to.emit(p.engine, "BadDebtCovered");
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, [])).to.emit(p.engine, "BadDebtCovered");
       expect((await p.engine.getAccount(p.keeper))[0]).to.equal(wad(2));
     });
   });
@@ -230,7 +230,7 @@ describe("liquidation", function () {
       const [crossBefore] = await p.engine.getAccount(p.alice);
       expect(crossBefore).to.equal(wad(4000));
       await setEthPrice(p, wad(1000)); // -50 %: deep bad debt
-      await p.engine.connect(p.keeper).liquidate(p.alice, ETH);
+      await p.engine.connect(p.keeper).liquidate(p.alice, ETH, []);
       expect((await p.engine.getAccount(p.alice))[0]).to.equal(crossBefore);
     });
 
@@ -245,7 +245,7 @@ describe("liquidation", function () {
       // With BTC flat, the same ETH move liquidates the whole account, both positions at once.
       await p.btc.aggregator.setAnswer(answer(60000));
       expect((await p.engine.crossAccountHealth(p.alice)).liquidatable).to.equal(true);
-      await expect(p.engine.connect(p.keeper).liquidate(p.alice, BTC))
+      await expect(p.engine.connect(p.keeper).liquidate(p.alice, BTC, []))
         .to.emit(p.engine, "Liquidated")
         .withArgs(p.alice.address, await p.engine.CROSS(), p.keeper.address, ...Array(5).fill(anyValue));
       expect((await p.engine.getPosition(p.alice, ETH)).size).to.equal(0n);
@@ -286,9 +286,9 @@ describe("liquidation", function () {
       await setEthPrice(p, wad(1800)); // 10x positions go under, the 3.3x one does not
       const traders = [p.alice.address, p.carol.address, p.dave.address, p.alice.address, p.bob.address, p.dave.address];
       const markets = [ETH, ETH, ETH, ETH, BTC, 99n];
-      const liquidated = await p.engine.connect(p.keeper).liquidateMany.staticCall(traders, markets);
+      const liquidated = await p.engine.connect(p.keeper).liquidateMany.staticCall(traders, markets, []);
       expect(liquidated).to.equal(2n);
-      await p.engine.connect(p.keeper).liquidateMany(traders, markets);
+      await p.engine.connect(p.keeper).liquidateMany(traders, markets, []);
       expect((await p.engine.getPosition(p.alice, ETH)).size).to.equal(0n);
       expect((await p.engine.getPosition(p.dave, ETH)).size).to.equal(0n);
       expect((await p.engine.getPosition(p.carol, ETH)).size).to.equal(wad(5));
@@ -296,11 +296,11 @@ describe("liquidation", function () {
 
     it("rejects mismatched or oversized batches", async function () {
       const p = await networkHelpers.loadFixture(deployProtocol);
-      await expect(p.engine.liquidateMany([p.alice.address], []))
+      await expect(p.engine.liquidateMany([p.alice.address], [], []))
         .to.be.revertedWithCustomError(p.engine, "InvalidBatch")
         .withArgs(1, 0);
       const many = Array(101).fill(p.alice.address);
-      await expect(p.engine.liquidateMany(many, Array(101).fill(0n)))
+      await expect(p.engine.liquidateMany(many, Array(101).fill(0n), []))
         .to.be.revertedWithCustomError(p.engine, "InvalidBatch")
         .withArgs(101, 101);
     });

@@ -314,15 +314,15 @@ describe("trading", function () {
       await p.eth.aggregator.setAnswer(2200_00000000n); // +$1,000 unrealised, not removable
       // Initial margin at $2,200: 1 % of $11,000 = 110. Value at close is positive so it does not count.
       const removable = BigInt(pos.margin) - wad(110);
-      await expect(p.engine.connect(p.alice).removeMargin(ETH, removable + 1n))
+      await expect(p.engine.connect(p.alice).removeMargin(ETH, removable + 1n, []))
         .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
         .withArgs(wad(110) - 1n, wad(110));
-      await expect(p.engine.connect(p.alice).removeMargin(ETH, removable))
+      await expect(p.engine.connect(p.alice).removeMargin(ETH, removable, []))
         .to.emit(p.engine, "MarginRemoved")
         .withArgs(p.alice.address, ETH, removable, wad(110));
-      await expect(p.engine.connect(p.alice).removeMargin(ETH, 0)).to.be.revertedWithCustomError(p.engine, "ZeroAmount");
+      await expect(p.engine.connect(p.alice).removeMargin(ETH, 0, [])).to.be.revertedWithCustomError(p.engine, "ZeroAmount");
       const margin = (await p.engine.getPosition(p.alice, ETH)).margin;
-      await expect(p.engine.connect(p.alice).removeMargin(ETH, margin + 1n))
+      await expect(p.engine.connect(p.alice).removeMargin(ETH, margin + 1n, []))
         .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
         .withArgs(margin, margin + 1n);
     });
@@ -333,7 +333,7 @@ describe("trading", function () {
       await expect(p.engine.connect(p.alice).addMargin(ETH, wad(1)))
         .to.be.revertedWithCustomError(p.engine, "NotIsolated")
         .withArgs(ETH);
-      await expect(p.engine.connect(p.alice).removeMargin(BTC, wad(1)))
+      await expect(p.engine.connect(p.alice).removeMargin(BTC, wad(1), []))
         .to.be.revertedWithCustomError(p.engine, "NoPosition")
         .withArgs(p.alice.address, BTC);
       await expect(p.engine.connect(p.alice).addMargin(9, wad(1)))

@@ -168,6 +168,11 @@ interface IPerpEngine is IOracleErrors {
     error VaultAlreadySet();
     /// @notice No more markets can be listed (cross positions are tracked in a 128-bit map).
     error TooManyMarkets(uint256 max);
+    /// @notice `msg.value` does not cover the fees the feeds ask for `priceUpdate`: `required` (wei) is what every
+    /// feed of the markets involved needs together.
+    error InsufficientUpdateFee(uint256 required, uint256 provided);
+    /// @notice The unspent `msg.value` (`amount` wei) could not be sent back to `to`.
+    error RefundFailed(address to, uint256 amount);
 
     // ---------------------------------------------------------------- events
 
@@ -253,7 +258,9 @@ interface IPerpEngine is IOracleErrors {
     /// that the account is not liquidatable, that afterwards cross equity counting no positive unrealised PnL covers
     /// the initial margin of every cross position, and that afterwards equity (at the index and at close prices)
     /// still covers the maintenance margin. Needs no price when no cross position is open.
-    function withdraw(uint256 amount, address receiver) external;
+    /// Payable (SPEC "Prices"): `priceUpdate` goes to the feed of every cross market (each paid its `getUpdateFee`
+    /// out of `msg.value`, `InsufficientUpdateFee` if short); the rest of `msg.value` is refunded. Empty = the caches.
+    function withdraw(uint256 amount, address receiver, bytes[] calldata priceUpdate) external payable;
 
     // ---------------------------------------------------------------- trading
 
@@ -280,7 +287,8 @@ interface IPerpEngine is IOracleErrors {
 
     /// @notice Moves `amount` (USD WAD) of an isolated position's margin back to the cross balance, provided the
     /// position keeps margin + min(unrealised PnL, 0) >= initial margin and stays above maintenance.
-    function removeMargin(uint256 marketId, uint256 amount) external;
+    /// @dev `priceUpdate` updates the market's feed first, as for `withdraw`.
+    function removeMargin(uint256 marketId, uint256 amount, bytes[] calldata priceUpdate) external payable;
 
     // ---------------------------------------------------------------- liquidation
 
@@ -290,18 +298,25 @@ interface IPerpEngine is IOracleErrors {
     /// and slippage; makes no token transfer; never reverts for a liquidatable unit given a valid price, whatever the
     /// insurance fund and vault hold. The keeper gets clamp(ratio * notional, positions * min, max), paid from the
     /// unit's equity, then insurance, then vault cash; what vault cash cannot pay becomes a profit claim.
-    function liquidate(address trader, uint256 marketId) external;
+    /// `priceUpdate` goes to the feed of every market of the unit (the market; every cross market for a cross
+    /// account), each paid its `getUpdateFee` out of `msg.value` (`InsufficientUpdateFee` if short), the rest
+    /// refunded; empty data uses the caches. Prices must then be at most 15 s old (`freshPrice`), else the feed's
+    /// staleness error.
+    function liquidate(address trader, uint256 marketId, bytes[] calldata priceUpdate) external payable;
 
-    /// @notice `liquidate` for each pair, skipping entries that are not (or no longer) liquidatable.
+    /// @notice `liquidate` for each pair, skipping entries that are not (or no longer) liquidatable, and entries
+    /// whose unit has a market without a usable price (stale beyond 15 s, or invalid). `priceUpdate` goes once to
+    /// the feed of each market the batch's units hold; a feed that rejects it keeps its cache (fee refunded).
     /// @return liquidated how many units were liquidated.
-    function liquidateMany(address[] calldata traders, uint256[] calldata marketIds)
+    function liquidateMany(address[] calldata traders, uint256[] calldata marketIds, bytes[] calldata priceUpdate)
         external
+        payable
         returns (uint256 liquidated);
 
     /// @notice Closes a profitable position at its close fill price with no fee while traders' net unrealised profit
     /// in the market exceeds `maxPnlFactor * vault NAV`. Refuses a liquidatable unit (`AccountLiquidatable`):
-    /// liquidate it instead.
-    function autoDeleverage(address trader, uint256 marketId) external;
+    /// liquidate it instead. Prices as for `liquidate` (update, fee, refund, at most 15 s old).
+    function autoDeleverage(address trader, uint256 marketId, bytes[] calldata priceUpdate) external payable;
 
     /// @notice Pays up to `maxCount` profit claims, oldest first, from vault cash (after repaying the deficit).
     /// Anyone may; every call that grows vault cash pays `AUTO_PAID_CLAIMS` of them anyway.

@@ -7,6 +7,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {
     IPerpEngine, MarketParams, MarketState, Position, ProtocolParams, NO_MARKET
 } from "../interfaces/IPerpEngine.sol";
+import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {EngineState, Market, Account, Ledger, Valuation, Claim, ClaimQueue} from "./EngineState.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
 import {PerpMath} from "./PerpMath.sol";
@@ -35,12 +36,24 @@ library AccountingLib {
 
     /// @dev Brings `state`'s funding index to now at index price `price`. The rate is the one in force since the
     /// last touch: it only moves with the skew, and the skew only moves when the market is touched.
+    /// A last touch at or after the block time accrues nothing (issue 12): the subtraction can never underflow, so a
+    /// market whose funding time is ahead of the chain's (a reorg or a clock step) can still be valued and liquidated.
     function accrueInMemory(MarketState memory state, uint256 price) internal view {
-        uint256 elapsed = block.timestamp - state.lastFundingTime;
-        if (elapsed == 0) return;
+        uint256 last = state.lastFundingTime;
+        if (last >= block.timestamp) return;
+        uint256 elapsed;
+        // unchecked: last < block.timestamp just above.
+        unchecked {
+            elapsed = block.timestamp - last;
+        }
         state.fundingIndex =
             PerpMath.accruedFundingIndex(state.fundingIndex, state.fundingRatePerDay, price, elapsed).toInt128();
         state.lastFundingTime = uint64(block.timestamp);
+    }
+
+    /// @dev `feed.freshPrice(maxAge)`, or `feed.latestPrice()` for `maxAge == 0`.
+    function priceOf(IPriceFeed feed, uint256 maxAge) internal view returns (uint256) {
+        return maxAge == 0 ? feed.latestPrice() : feed.freshPrice(maxAge);
     }
 
     function fundingRate(MarketParams storage params, MarketState memory state) internal view returns (int256) {
@@ -111,6 +124,20 @@ library AccountingLib {
         uint256 overrideId,
         uint256 overridePrice
     ) internal view returns (Valuation memory v) {
+        return valueCrossAt(s, trader, crossMarkets, crossBalance, overrideId, overridePrice, 0);
+    }
+
+    /// @dev `valueCross` with every price read (but the override) by `freshPrice(maxAge)` when `maxAge != 0`
+    /// (liquidation and deleveraging), by `latestPrice()` (the feed's own staleness bound) otherwise.
+    function valueCrossAt(
+        EngineState storage s,
+        address trader,
+        uint256 crossMarkets,
+        int256 crossBalance,
+        uint256 overrideId,
+        uint256 overridePrice,
+        uint256 maxAge
+    ) internal view returns (Valuation memory v) {
         v.equity = crossBalance;
         v.equityAtClose = crossBalance;
         v.equityNoProfit = crossBalance;
@@ -118,7 +145,7 @@ library AccountingLib {
             uint256 id = lowestBit(crossMarkets);
             crossMarkets &= crossMarkets - 1;
             Market storage m = s.markets[id];
-            uint256 price = id == overrideId ? overridePrice : m.priceFeed.latestPrice();
+            uint256 price = id == overrideId ? overridePrice : priceOf(m.priceFeed, maxAge);
             MarketState memory state = valuationState(m.state);
             accrueInMemory(state, price);
             addPosition(
@@ -457,20 +484,26 @@ library AccountingLib {
         uint256 markets = s.marketCount;
         for (uint256 id; id < markets; ++id) {
             Market storage m = s.markets[id];
-            MarketState memory state = m.state;
-            if (state.longOpenInterest == 0 && state.shortOpenInterest == 0 && state.entryFundingSum == 0) continue;
-            uint256 price = state.lastPrice;
-            try m.priceFeed.lastReportedPrice() returns (uint256 reported) {
-                price = reported;
-            } catch {}
-            accrueInMemory(state, price);
-            int256 claim = PerpMath.tradersClaimUp(
-                price, skew(state), m.params.skewScale, state.fundingIndex, state.entryFundingSum
-            );
+            (int256 claim, uint256 mark) = marketExposure(m);
             nav -= claim;
-            markUsd6 += PerpMath.markNotionalUsd6Up(uint256(state.longOpenInterest) + state.shortOpenInterest, price);
+            markUsd6 += mark;
             if (claim > 0) adlFloor = FPM.max(adlFloor, FPM.mulDivUp(uint256(claim), 1e18, m.params.maxPnlFactor));
         }
+    }
+
+    /// @dev One market's part of `vaultView`: traders' claim on the vault and the mark notional (USD, 6 decimals), at
+    /// the last reported price (the last touched price if the feed answers nothing valid); zero for an empty market.
+    /// Apart from the loop to keep `vaultView` within the stack.
+    function marketExposure(Market storage m) internal view returns (int256 claim, uint256 markUsd6) {
+        MarketState memory state = m.state;
+        if (state.longOpenInterest == 0 && state.shortOpenInterest == 0 && state.entryFundingSum == 0) return (0, 0);
+        uint256 price = state.lastPrice;
+        try m.priceFeed.lastReportedPrice() returns (uint256 reported) {
+            price = reported;
+        } catch {}
+        accrueInMemory(state, price);
+        claim = PerpMath.tradersClaimUp(price, skew(state), m.params.skewScale, state.fundingIndex, state.entryFundingSum);
+        markUsd6 = PerpMath.markNotionalUsd6Up(uint256(state.longOpenInterest) + state.shortOpenInterest, price);
     }
 
     // ---------------------------------------------------------------- bit maps

@@ -10,6 +10,7 @@ import {EngineState, Market, Account, Ledger, Valuation} from "./EngineState.sol
 import {AccountingLib} from "./AccountingLib.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
 import {PerpMath} from "./PerpMath.sol";
+import {PriceUpdateLib} from "./PriceUpdateLib.sol";
 
 /// @title LiquidationLogic
 /// @notice Liquidation and auto-deleveraging (SPEC "Liquidation", "Deleveraging"). An external library: the engine
@@ -26,31 +27,74 @@ library LiquidationLogic {
         address keeper;
     }
 
-    /// @notice Liquidates the unit holding `trader`'s position in `marketId` if it is below maintenance.
-    /// @return done whether it was liquidated; `equity` and `maintenanceMargin` as checked (for the revert reason).
-    function liquidate(EngineState storage s, address trader, uint256 marketId, address keeper)
-        external
-        returns (bool done, int256 equity, uint256 maintenanceMargin)
-    {
+    /// @notice Updates the prices of the unit holding `trader`'s position in `marketId` with `priceUpdate` (paid
+    /// out of `budget`, the caller's `msg.value`), liquidates the unit if it is below maintenance at prices at most
+    /// `LIQUIDATION_MAX_AGE` old, and refunds the unspent budget; reverts `NotLiquidatable` otherwise.
+    function liquidate(
+        EngineState storage s,
+        address trader,
+        uint256 marketId,
+        address keeper,
+        bytes[] calldata priceUpdate,
+        uint256 budget
+    ) external {
         s.market(marketId);
-        (done, equity, maintenanceMargin) = _liquidate(s, trader, marketId, keeper);
-        if (done) s.payClaims(AUTO_PAID_CLAIMS);
+        uint256 spent =
+            PriceUpdateLib.updateMarkets(s, PriceUpdateLib.unitMarkets(s, trader, marketId), priceUpdate, budget, true);
+        (bool done, int256 equity, uint256 maintenanceMargin) = _liquidate(s, trader, marketId, keeper);
+        if (!done) revert IPerpEngine.NotLiquidatable(trader, marketId, equity, maintenanceMargin);
+        s.payClaims(AUTO_PAID_CLAIMS);
+        PriceUpdateLib.refund(budget, spent);
     }
 
-    /// @notice `liquidate` over a batch; entries that are not liquidatable (or name no market) are skipped.
+    /// @notice `liquidate` over a batch; entries that are not liquidatable, name no market, or whose unit has a
+    /// market without a usable price (no price at most `LIQUIDATION_MAX_AGE` old, or an invalid one) are skipped.
+    /// `priceUpdate` goes once to the feed of every market the batch's units hold; a feed that rejects it keeps its
+    /// cache (and its fee is refunded), so its entries are judged on the cache, and skipped if that is stale.
     function liquidateMany(
         EngineState storage s,
         address[] calldata traders,
         uint256[] calldata marketIds,
-        address keeper
+        address keeper,
+        bytes[] calldata priceUpdate,
+        uint256 budget
     ) external returns (uint256 liquidated) {
         uint256 marketCount = s.marketCount;
+        uint256 spent;
+        if (priceUpdate.length != 0) {
+            uint256 bits;
+            for (uint256 i; i < traders.length; ++i) {
+                if (marketIds[i] < marketCount) bits |= PriceUpdateLib.unitMarkets(s, traders[i], marketIds[i]);
+            }
+            spent = PriceUpdateLib.updateMarkets(s, bits, priceUpdate, budget, false);
+        }
+        // Each market's price is probed once per batch: it cannot change within the transaction.
+        uint256 probed;
+        uint256 usable;
         for (uint256 i; i < traders.length; ++i) {
             if (marketIds[i] >= marketCount) continue;
+            uint256 unit = PriceUpdateLib.unitMarkets(s, traders[i], marketIds[i]);
+            if (unit & ~probed != 0) {
+                usable |= _probe(s, unit & ~probed);
+                probed |= unit;
+            }
+            if (unit & ~usable != 0) continue;
             (bool done,,) = _liquidate(s, traders[i], marketIds[i], keeper);
             if (done) ++liquidated;
         }
         if (liquidated != 0) s.payClaims(AUTO_PAID_CLAIMS);
+        PriceUpdateLib.refund(budget, spent);
+    }
+
+    /// @dev The markets of `bits` whose feed answers `freshPrice(LIQUIDATION_MAX_AGE)` without reverting.
+    function _probe(EngineState storage s, uint256 bits) private view returns (uint256 usable) {
+        while (bits != 0) {
+            uint256 id = AccountingLib.lowestBit(bits);
+            bits &= bits - 1;
+            try s.markets[id].priceFeed.freshPrice(PriceUpdateLib.LIQUIDATION_MAX_AGE) returns (uint256) {
+                usable |= AccountingLib.bit(id);
+            } catch {}
+        }
     }
 
     function _liquidate(EngineState storage s, address trader, uint256 marketId, address keeper)
@@ -89,7 +133,7 @@ library LiquidationLogic {
         returns (Valuation memory v, MarketState memory state, uint256 price)
     {
         Market storage m = s.markets[marketId];
-        price = m.priceFeed.latestPrice();
+        price = m.priceFeed.freshPrice(PriceUpdateLib.LIQUIDATION_MAX_AGE);
         state = m.state;
         AccountingLib.accrueInMemory(state, price);
         v = s.valueIsolated(pos, m.params, state, price);
@@ -99,8 +143,14 @@ library LiquidationLogic {
         private
         returns (bool, int256, uint256)
     {
-        Valuation memory v =
-            s.valueCross(trader, account.crossMarkets, account.crossBalance, AccountingLib.NO_OVERRIDE, 0);
+        Valuation memory v = s.valueCrossAt(
+            trader,
+            account.crossMarkets,
+            account.crossBalance,
+            AccountingLib.NO_OVERRIDE,
+            0,
+            PriceUpdateLib.LIQUIDATION_MAX_AGE
+        );
         if (!AccountingLib.isLiquidatable(v)) return (false, v.equityAtClose, v.maintenanceMargin);
 
         uint256 rewardBase;
@@ -129,7 +179,8 @@ library LiquidationLogic {
     {
         Market storage m = s.markets[marketId];
         Position memory pos = s.positions[trader][marketId];
-        uint256 price = m.priceFeed.latestPrice();
+        // The price the valuation read: the same answer in the same transaction.
+        uint256 price = m.priceFeed.freshPrice(PriceUpdateLib.LIQUIDATION_MAX_AGE);
         MarketState memory state = m.state;
         AccountingLib.accrueInMemory(state, price);
         AccountingLib.Close memory c = s.closeAtFill(trader, marketId, pos, state, price);
@@ -213,13 +264,23 @@ library LiquidationLogic {
 
     /// @notice Closes `trader`'s profitable position at its close fill price with no fee while traders' net
     /// unrealised profit in the market exceeds `maxPnlFactor` times the vault NAV. An account (or isolated position)
-    /// that is liquidatable is refused: it is liquidated, never deleveraged.
-    function autoDeleverage(EngineState storage s, address trader, uint256 marketId) external {
+    /// that is liquidatable is refused: it is liquidated, never deleveraged. Prices as for a liquidation: the
+    /// unit's markets are updated with `priceUpdate` (paid out of `budget`, the rest refunded) and read at most
+    /// `LIQUIDATION_MAX_AGE` old.
+    function autoDeleverage(
+        EngineState storage s,
+        address trader,
+        uint256 marketId,
+        bytes[] calldata priceUpdate,
+        uint256 budget
+    ) external {
         Market storage m = s.market(marketId);
         Position memory pos = s.positions[trader][marketId];
         if (pos.size == 0) revert IPerpEngine.NoPosition(trader, marketId);
+        uint256 spent =
+            PriceUpdateLib.updateMarkets(s, PriceUpdateLib.unitMarkets(s, trader, marketId), priceUpdate, budget, true);
         uint256 limit = FPM.mulWadDown(s.vaultNav(), m.params.maxPnlFactor);
-        uint256 price = m.priceFeed.latestPrice();
+        uint256 price = m.priceFeed.freshPrice(PriceUpdateLib.LIQUIDATION_MAX_AGE);
         MarketState memory state = m.state;
         AccountingLib.accrueInMemory(state, price);
         int256 tradersProfit = PerpMath.tradersClaimUp(
@@ -230,6 +291,7 @@ library LiquidationLogic {
         _requireNotLiquidatable(s, trader, marketId, pos, state, price);
         _deleverage(s, trader, marketId, pos, state, price);
         emit IPerpEngine.AutoDeleveraged(trader, marketId, tradersProfit, limit);
+        PriceUpdateLib.refund(budget, spent);
     }
 
     function _requireNotLiquidatable(
@@ -242,7 +304,9 @@ library LiquidationLogic {
     ) private view {
         Account memory account = s.accounts[trader];
         Valuation memory v = account.crossMarkets & AccountingLib.bit(marketId) != 0
-            ? s.valueCross(trader, account.crossMarkets, account.crossBalance, marketId, price)
+            ? s.valueCrossAt(
+                trader, account.crossMarkets, account.crossBalance, marketId, price, PriceUpdateLib.LIQUIDATION_MAX_AGE
+            )
             : s.valueIsolated(pos, s.markets[marketId].params, state, price);
         if (AccountingLib.isLiquidatable(v)) {
             revert IPerpEngine.AccountLiquidatable(trader, v.equityAtClose, v.maintenanceMargin);
@@ -278,6 +342,59 @@ library LiquidationLogic {
             s.coverBadDebt(trader, uint256(-int256(account.crossBalance)));
             s.setCross(trader, 0);
         }
+    }
+
+    // ---------------------------------------------------------------- priced margin paths
+    // Here rather than in the engine (EIP-170) or a library of their own (one more link everywhere): they share
+    // PriceUpdateLib with liquidation.
+
+    /// @notice The engine's `withdraw` price update (see `PriceUpdateLib.updateMarkets`, strict): here so that the
+    /// update code is linked, not compiled into the engine (EIP-170).
+    function updatePrices(EngineState storage s, uint256 bits, bytes[] calldata priceUpdate, uint256 budget)
+        external
+        returns (uint256)
+    {
+        return PriceUpdateLib.updateMarkets(s, bits, priceUpdate, budget, true);
+    }
+
+    /// @notice See `IPerpEngine.removeMargin`: updates the market's price, then moves `amount` (USD WAD) of the
+    /// caller's isolated margin to its cross balance if the position keeps margin + min(PnL, 0) >= initial margin and
+    /// stays above maintenance; refunds the unspent `budget`.
+    function removeMargin(EngineState storage s, uint256 marketId, uint256 amount, bytes[] calldata data, uint256 budget)
+        external
+    {
+        if (amount == 0) revert IPerpEngine.ZeroAmount();
+        Market storage m = s.market(marketId);
+        Position memory pos = s.positions[msg.sender][marketId];
+        if (pos.size == 0) revert IPerpEngine.NoPosition(msg.sender, marketId);
+        if (s.accounts[msg.sender].crossMarkets & AccountingLib.bit(marketId) != 0) {
+            revert IPerpEngine.NotIsolated(marketId);
+        }
+        if (amount > pos.margin) revert IPerpEngine.InsufficientMargin(int256(uint256(pos.margin)), amount);
+        uint256 spent = PriceUpdateLib.updateMarkets(s, AccountingLib.bit(marketId), data, budget, true);
+        uint256 price = m.priceFeed.latestPrice();
+        _checkRemoval(s, m, pos, price, amount);
+        uint128 newMargin = pos.margin - amount.toUint128();
+        s.positions[msg.sender][marketId].margin = newMargin;
+        s.creditCross(msg.sender, amount);
+        emit IPerpEngine.MarginRemoved(msg.sender, marketId, amount, newMargin);
+        PriceUpdateLib.refund(budget, spent);
+    }
+
+    /// @dev removeMargin's margin check, apart so that removeMargin stays within the stack.
+    function _checkRemoval(EngineState storage s, Market storage m, Position memory pos, uint256 price, uint256 amount)
+        private
+        view
+    {
+        MarketState memory state = m.state;
+        AccountingLib.accrueInMemory(state, price);
+        Valuation memory v = s.valueIsolated(pos, m.params, state, price);
+        int256 removed = amount.toInt256();
+        if (v.equityNoProfit - removed < v.initialMargin.toInt256()) {
+            revert IPerpEngine.InsufficientMargin(v.equityNoProfit - removed, v.initialMargin);
+        }
+        int256 equityAfter = FPM.min(v.equity, v.equityAtClose) - removed;
+        if (equityAfter < v.maintenanceMargin.toInt256()) revert IPerpEngine.InsufficientMargin(equityAfter, v.maintenanceMargin);
     }
 
     /// @notice See `IPerpEngine.payClaims`.

@@ -118,8 +118,8 @@ export async function deleverage(ctx: DeleverageContext, views: readonly Positio
       [, gas] = await withRetry(
         () =>
           Promise.all([
-            client.engine.autoDeleverage.staticCall(candidate.trader, candidate.marketId),
-            client.engine.autoDeleverage.estimateGas(candidate.trader, candidate.marketId),
+            client.engine.autoDeleverage.staticCall(candidate.trader, candidate.marketId, []),
+            client.engine.autoDeleverage.estimateGas(candidate.trader, candidate.marketId, []),
           ]),
         retry,
       );
@@ -135,7 +135,7 @@ export async function deleverage(ctx: DeleverageContext, views: readonly Positio
       }
       continue;
     }
-    const data = client.engine.interface.encodeFunctionData("autoDeleverage", [candidate.trader, candidate.marketId]);
+    const data = client.engine.interface.encodeFunctionData("autoDeleverage", [candidate.trader, candidate.marketId, []]);
     let hash: string;
     try {
       hash = await ctx.send(data, gas);

@@ -208,16 +208,16 @@ export class PerpClient implements ClientContext {
     return depositWithPermit(this, { amount, deadlineSeconds });
   }
   /** `withdraw` (USDC). @example await client.withdraw("400") */
-  withdraw(amount: TokenAmount, receiver?: string): Promise<TransactionReceipt> {
-    return withdraw(this, { amount, receiver });
+  withdraw(amount: TokenAmount, receiver?: string, priceUpdate: readonly string[] = []): Promise<TransactionReceipt> {
+    return withdraw(this, { amount, receiver, priceUpdate });
   }
   /** `addMargin` (USD: "100" or WAD). @example await client.addMargin("ETH-USD", "100") */
   addMargin(ref: MarketRef, amount: UsdAmount): Promise<TransactionReceipt> {
     return addMargin(this, { market: ref, amount });
   }
   /** `removeMargin` (USD). @example await client.removeMargin("ETH-USD", "50") */
-  removeMargin(ref: MarketRef, amount: UsdAmount): Promise<TransactionReceipt> {
-    return removeMargin(this, { market: ref, amount });
+  removeMargin(ref: MarketRef, amount: UsdAmount, priceUpdate: readonly string[] = []): Promise<TransactionReceipt> {
+    return removeMargin(this, { market: ref, amount, priceUpdate });
   }
 
   // ===================================================================== LP vault (actions/lp)
@@ -234,16 +234,19 @@ export class PerpClient implements ClientContext {
   // ===================================================================== liquidation (actions/liquidation)
 
   /** `liquidate`. @example await client.liquidate("0xTrader", "ETH-USD") */
-  liquidate(trader: string, ref: MarketRef): Promise<TransactionReceipt> {
-    return liquidate(this, { trader, market: ref });
+  liquidate(trader: string, ref: MarketRef, priceUpdate: readonly string[] = []): Promise<TransactionReceipt> {
+    return liquidate(this, { trader, market: ref, priceUpdate });
   }
   /** `liquidateMany`. @example await client.liquidateMany([{ trader, marketId: 0 }]) */
-  liquidateMany(targets: readonly { trader: string; marketId: number }[]): Promise<TransactionReceipt> {
-    return liquidateMany(this, { targets });
+  liquidateMany(
+    targets: readonly { trader: string; marketId: number }[],
+    priceUpdate: readonly string[] = [],
+  ): Promise<TransactionReceipt> {
+    return liquidateMany(this, { targets, priceUpdate });
   }
   /** `autoDeleverage`. @example await client.autoDeleverage("0xTrader", "ETH-USD") */
-  autoDeleverage(trader: string, ref: MarketRef): Promise<TransactionReceipt> {
-    return autoDeleverage(this, { trader, market: ref });
+  autoDeleverage(trader: string, ref: MarketRef, priceUpdate: readonly string[] = []): Promise<TransactionReceipt> {
+    return autoDeleverage(this, { trader, market: ref, priceUpdate });
   }
 
   // ===================================================================== receipts (events/decode)

@@ -76,7 +76,7 @@ describe("SDK: event decoder", function () {
     const deposit = await (await p.engine.connect(p.alice).deposit(usdc(1000))).wait();
     const open = await (await p.engine.connect(p.alice).trade(ETH, wad(5), wad(2100), 0n, false)).wait();
     await p.eth.aggregator.setAnswer(wad(1800) / ORACLE_UNIT);
-    const liquidation = await (await p.engine.connect(p.keeper).liquidate(p.alice, ETH)).wait();
+    const liquidation = await (await p.engine.connect(p.keeper).liquidate(p.alice, ETH, [])).wait();
 
     // A receipt: the same names, in log order, as ethers' own decoding of each engine log.
     const engine = p.engine.interface;

@@ -259,7 +259,7 @@ describe("SDK parity with the contracts (fuzzed states)", function () {
           const when = snap.now + 1n;
           const sim = simulateLiquidation(snap.account, snap.markets, marketId, snap.protocol, await ledgers(p, snap.blockNumber), when);
           await networkHelpers.time.setNextBlockTimestamp(when);
-          const tx = p.engine.connect(p.keeper).liquidate(p[name], marketId);
+          const tx = p.engine.connect(p.keeper).liquidate(p[name], marketId, []);
           if (!sim.liquidatable) {
             await expect(tx).to.be.revertedWithCustomError(p.engine, "NotLiquidatable");
             continue;

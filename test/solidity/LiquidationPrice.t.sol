@@ -60,7 +60,7 @@ contract LiquidationPriceTest is ProtocolSetup {
         _setPrice(0, isLong ? price - UNIT : price + UNIT);
         assertTrue(_liquidatable(), "not liquidatable one unit past");
         vm.prank(address(0xBEEF));
-        engine.liquidate(TRADER, 0);
+        engine.liquidate(TRADER, 0, new bytes[](0));
     }
 
     /// Cross account with an ETH and a BTC position: the ETH liquidation price holds BTC fixed.

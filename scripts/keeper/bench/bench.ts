@@ -175,9 +175,9 @@ function liquidatableByValuation(
 async function gasUsed(provider: JsonRpcProvider, deployment: Deployment, from: string, units: readonly Unit[]): Promise<bigint> {
   const engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, await provider.getSigner(from));
   const args = [units.map((u) => u.trader), units.map((u) => BigInt(u.marketId))] as const;
-  const estimate = await engine.liquidateMany.estimateGas(...args);
+  const estimate = await engine.liquidateMany.estimateGas(...args, []);
   // Twice the estimate: anvil's estimate of a large batch was once found short (the gas used is what it is).
-  const receipt = await (await engine.liquidateMany(...args, { gasLimit: estimate * 2n })).wait();
+  const receipt = await (await engine.liquidateMany(...args, [], { gasLimit: estimate * 2n })).wait();
   if (!receipt || receipt.status !== 1) throw new Error("probe liquidation failed");
   const liquidated = liquidationEvents(receipt, deployment).length;
   if (liquidated !== units.length) throw new Error(`probe batch liquidated ${liquidated} of ${units.length}`);

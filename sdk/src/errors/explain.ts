@@ -51,6 +51,9 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   NotVault: (a) => `${a.caller} is not the LP vault`,
   VaultAlreadySet: () => "the vault is already set",
   TooManyMarkets: (a) => `at most ${String(a.max)} markets`,
+  InsufficientUpdateFee: (a) =>
+    `the price update needs ${String(a.required)} wei of fees (the sum of the feeds' getUpdateFee) but ${String(a.provided)} wei was sent`,
+  RefundFailed: (a) => `the unspent ${String(a.amount)} wei could not be refunded to ${String(a.to)} (it rejects ether)`,
   InvalidOraclePrice: (a) => `oracle ${a.feed} answered an invalid price (${String(a.answer)})`,
   StaleOraclePrice: (a) =>
     `oracle ${a.feed} is stale: last update ${when(a.updatedAt)}, heartbeat ${String(a.heartbeat)} s`,

@@ -157,7 +157,7 @@ contract Handler {
         uint256 amount = 1 + amountSeed % (uint256(balance) / TO_WAD);
         vm.prank(actor);
         bool ok;
-        try engine.withdraw(amount, actor) {
+        try engine.withdraw(amount, actor, new bytes[](0)) {
             ok = true;
         } catch {
             _discard();
@@ -188,7 +188,7 @@ contract Handler {
         if (balance >= int256(TO_WAD)) {
             uint256 amount = uint256(balance) / TO_WAD;
             vm.prank(actor);
-            try engine.withdraw(amount, actor) {
+            try engine.withdraw(amount, actor, new bytes[](0)) {
                 ++exits;
             } catch {
                 _discard();
@@ -312,7 +312,7 @@ contract Handler {
         if (pos.margin == 0) return;
         bool ok;
         vm.prank(actor);
-        try engine.removeMargin(market, 1 + amountSeed % pos.margin) {
+        try engine.removeMargin(market, 1 + amountSeed % pos.margin, new bytes[](0)) {
             ok = true;
         } catch {
             _discard();
@@ -366,7 +366,7 @@ contract Handler {
         uint256 eventsBefore = liquidatedEvents;
         bool ok;
         vm.prank(keeper);
-        try engine.liquidate(trader, market) {
+        try engine.liquidate(trader, market, new bytes[](0)) {
             ok = true;
             ++liquidations;
             if (selfKeeper) ++selfLiquidations;
@@ -408,7 +408,7 @@ contract Handler {
         uint256 market = marketSeed % 2;
         if (engine.getPosition(trader, market).size == 0) return;
         vm.prank(actors[actors.length - 1]);
-        try engine.autoDeleverage(trader, market) {
+        try engine.autoDeleverage(trader, market, new bytes[](0)) {
             ++deleverages;
         } catch {
             _discard();
@@ -529,7 +529,7 @@ contract Handler {
             if (engine.getPosition(actor, market).size == 0) continue;
             _snapshot(actor);
             vm.prank(keeper);
-            try engine.liquidate(actor, market) {
+            try engine.liquidate(actor, market, new bytes[](0)) {
                 ++liquidations;
                 debitViolation = string.concat("a successful ", what, " left the account or position liquidatable");
             } catch {

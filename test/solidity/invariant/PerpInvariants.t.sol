@@ -174,7 +174,7 @@ contract PerpInvariantsTest is ProtocolSetup {
             (int256 balance, uint256 crossMarkets) = engine.getAccount(actor);
             if (crossMarkets != 0 || balance < 1e12) continue;
             vm.prank(actor);
-            engine.withdraw(uint256(balance) / 1e12, actor);
+            engine.withdraw(uint256(balance) / 1e12, actor, new bytes[](0));
         }
         for (uint256 i; i < handler.actorCount(); ++i) {
             address actor = handler.actorAt(i);
@@ -194,7 +194,7 @@ contract PerpInvariantsTest is ProtocolSetup {
             assertGe(balance, 0, "negative balance with no position left");
             if (balance < 1e12) continue;
             vm.prank(actor);
-            engine.withdraw(uint256(balance) / 1e12, actor);
+            engine.withdraw(uint256(balance) / 1e12, actor, new bytes[](0));
         }
         uint256 lpMax = vault.maxWithdraw(LP);
         if (lpMax != 0) {

@@ -2,6 +2,7 @@ import type { TransactionReceipt } from "ethers";
 
 import type { InvalidRequestError, NoSignerError, PerpContractError, PerpTransportError } from "../../errors.js";
 import { sendCall, type ClientContext } from "../../client/context.js";
+import { unitMarkets, updateFee } from "../../client/priceUpdate.js";
 import type { MarketRef } from "../../types.js";
 import { getMarket } from "../read/getMarket.js";
 
@@ -9,6 +10,11 @@ export interface AutoDeleverageParameters {
   /** The owner of a profitable position. */
   readonly trader: string;
   readonly market: MarketRef;
+  /**
+   * Price update data for the feeds of the markets the call reads (Pyth: from Hermes, or `encodeMockPriceUpdate`
+   * locally). Default `[]`: the feeds' caches. The value sent is the sum of those feeds' `getUpdateFee`.
+   */
+  readonly priceUpdate?: readonly string[];
 }
 export type AutoDeleverageReturnType = TransactionReceipt;
 export type AutoDeleverageErrorType = InvalidRequestError | NoSignerError | PerpContractError | PerpTransportError;
@@ -25,7 +31,8 @@ export type AutoDeleverageErrorType = InvalidRequestError | NoSignerError | Perp
  * ```
  */
 export async function autoDeleverage(ctx: ClientContext, parameters: AutoDeleverageParameters): Promise<AutoDeleverageReturnType> {
-  const { trader, market } = parameters;
+  const { trader, market, priceUpdate = [] } = parameters;
   const id = typeof market === "number" ? market : (await getMarket(ctx, { market })).id;
-  return sendCall(ctx, ctx.engine.autoDeleverage.populateTransaction(trader, id));
+  const value = priceUpdate.length === 0 ? 0n : await updateFee(ctx, await unitMarkets(ctx, trader, id), priceUpdate);
+  return sendCall(ctx, ctx.engine.autoDeleverage.populateTransaction(trader, id, [...priceUpdate], { value }));
 }

@@ -1,7 +1,7 @@
 /**
  * The Pyth deployment preflight (scripts/lib/preflight.ts, `npm run deploy:check`) against the in-process network:
  * it refuses an address without code, a feed the Pyth contract does not know, and a contract that is not Pyth; it
- * passes a Pyth (Pyth's MockPyth) that knows both feeds. Plus the Pyth sections of the parameter files and the
+ * passes a Pyth (the strict local mock) that knows both feeds. Plus the Pyth sections of the parameter files and the
  * PerpPyth module's adapters.
  */
 import { readFileSync } from "node:fs";
@@ -34,7 +34,7 @@ async function refusal(promise: Promise<unknown>): Promise<string[]> {
 }
 
 async function deployPyth() {
-  const pyth = (await ethers.deployContract("MockPyth", [60, 1])) as unknown as Contract;
+  const pyth = (await ethers.deployContract("StrictMockPyth", [1])) as unknown as Contract;
   return { pyth, address: await pyth.getAddress() };
 }
 

@@ -497,8 +497,11 @@ contract LiquidityVault is ERC4626, Ownable2Step, ReentrancyGuardTransient {
         super._update(from, to, value);
     }
 
+    /// @dev The vault's own escrow is never locked, nor is an account that never claimed shares (on a chain whose
+    /// clock is still below `lpCooldown`, `0 + lpCooldown` would otherwise lock it).
     function _locked(address account) internal view returns (bool) {
-        return block.timestamp < lastDepositAt[account] + lpCooldown;
+        uint256 last = lastDepositAt[account];
+        return last != 0 && block.timestamp < last + lpCooldown;
     }
 
     function _liquidity() internal view returns (uint256) {

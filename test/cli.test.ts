@@ -244,18 +244,28 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
   });
 
   it("deposits USDC (approval and permit) and LP liquidity", async function () {
+    // An ERC-7540 request: settled by anyone lpSettleDelay later (here the LP itself), then claimed.
     const lpRun = await ok(["lp", "deposit", "100000"], { key: lp.privateKey });
     const client = await PerpClient.connect({ runner: provider, deployment });
-    // The deposit starts the vault's one-day cooldown: the shares unlock a day after the deposit's block.
-    const unlocksAt = (await client.vault.lastDepositAt(lp.address)) + (await client.vault.lpCooldown());
-    expect(await client.vault.lpCooldown()).to.equal(86_400n);
-    const until = new Date(Number(unlocksAt) * 1000).toISOString().replace("T", " ").slice(0, 19);
+    const pending = await client.vault.pendingDeposit(lp.address);
+    const stamp = (t: bigint) => new Date(Number(t) * 1000).toISOString().replace("T", " ").slice(0, 19);
     expect(lpRun.stdout).to.match(
       new RegExp(
-        `^Deposited 100000 USDC in 0x[0-9a-f]{64} \\(block \\d+\\); you hold 100,000\\.00 shares ` +
-          `\\(withdrawable now 0\\.00 USDC; locked until ${until} UTC\\)\\n$`,
+        `^Requested to deposit 100000 USDC in 0x[0-9a-f]{64} \\(block \\d+\\); settleable from ` +
+          `${stamp(pending.requestedAt + 60n)} UTC, cancellable from ${stamp(pending.requestedAt + 3600n)} UTC ` +
+          `\\(keeper fee 0\\.50 USDC escrowed\\)\\n$`,
       ),
     );
+    await provider.send("evm_increaseTime", [60]);
+    await provider.send("evm_mine", []);
+    const settled = await ok(["lp", "settle", "deposit", lp.address], { key: lp.privateKey });
+    expect(settled.stdout).to.match(new RegExp(`^Settled the deposit request of ${lp.address} in 0x[0-9a-f]{64} \\(block \\d+\\)\\n$`));
+    const claimed = await ok(["lp", "claim", "deposit"], { key: lp.privateKey });
+    expect(claimed.stdout).to.match(/^Claimed 100,000\.00 shares \/ 100,000\.00 USDC \(deposit\) in 0x[0-9a-f]{64} \(block \d+\)\n$/);
+    // The claim starts the vault's one-day cooldown: the shares unlock a day after the claim's block.
+    const unlocksAt = (await client.vault.lastDepositAt(lp.address)) + (await client.vault.lpCooldown());
+    expect(await client.vault.lpCooldown()).to.equal(86_400n);
+    const until = stamp(unlocksAt);
     const vaultView = (await ok(["vault"], { key: lp.privateKey })).stdout;
     expect(vaultView).to.match(new RegExp(`│ Your cooldown ends\\s+│ ${until} UTC\\s+│`));
     expect(vaultView).to.match(/│ You can withdraw now\s+│ 0\.00 USDC\s+│/);

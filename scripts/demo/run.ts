@@ -12,7 +12,7 @@
  * The demo does no protocol math: sizes, fills, fees, funding, health, liquidation prices come from the SDK or the
  * chain; the demo chooses the inputs and formats the results.
  */
-import { parseUnits } from "ethers";
+import { formatUnits, parseUnits } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 
@@ -256,7 +256,14 @@ async function fundActors(ctx: DemoContext, fromBlock: number): Promise<void> {
     await (await token.mint(actor.address, usdcUnits(amount))).wait();
   };
   await mint(cast.lp, LP_DEPOSIT);
+  // The LP's deposit is an ERC-7540 request: priced only when the keeper settles it, lpSettleDelay later, at the NAV
+  // then; the LP then claims its shares. (The keeper fee, escrowed on top, is minted too.)
+  const requests = await cast.lp.client.lpRequests();
+  await mint(cast.lp, formatUnits(requests.keeperFee, 6));
   await cast.lp.client.lpDeposit(LP_DEPOSIT);
+  await ctx.clock.advance(requests.settleDelay);
+  await cast.keeper.client.lpSettle("deposit", cast.lp.address);
+  await cast.lp.client.lpClaim("deposit");
   for (const [i, plan] of TRADERS.entries()) {
     await mint(cast.traders[i], plan.deposit);
     await cast.traders[i].client.deposit(plan.deposit);

@@ -30,6 +30,7 @@ import { trade } from "./actions/trade/trade.js";
 import { getLpPosition, type GetLpPositionReturnType } from "./actions/lp/getLpPosition.js";
 import { lpDeposit } from "./actions/lp/lpDeposit.js";
 import { lpWithdraw } from "./actions/lp/lpWithdraw.js";
+import { getLpRequests, lpCancel, lpClaim, lpSettle, type GetLpRequestsReturnType, type LpRequestKind } from "./actions/lp/lpRequests.js";
 import { autoDeleverage } from "./actions/liquidation/autoDeleverage.js";
 import { getDeleverageStatus, type GetDeleverageStatusReturnType } from "./actions/liquidation/getDeleverageStatus.js";
 import { liquidate } from "./actions/liquidation/liquidate.js";
@@ -222,13 +223,33 @@ export class PerpClient implements ClientContext {
 
   // ===================================================================== LP vault (actions/lp)
 
-  /** `lpDeposit` (USDC). @example await client.lpDeposit("100000") */
+  /** `lpDeposit`: requests a deposit (USDC), settled later at the NAV then. @example await client.lpDeposit("100000") */
   lpDeposit(amount: TokenAmount): Promise<TransactionReceipt> {
     return lpDeposit(this, { amount });
   }
-  /** `lpWithdraw` (USDC). @example await client.lpWithdraw("1000") */
+  /** `lpWithdraw`: requests a redemption of the shares worth `amount` USDC now. @example await client.lpWithdraw("1000") */
   lpWithdraw(amount: TokenAmount): Promise<TransactionReceipt> {
     return lpWithdraw(this, { amount });
+  }
+  /** `lpWithdraw` by shares. @example await client.lpRedeem(10n ** 15n) */
+  lpRedeem(shares: bigint): Promise<TransactionReceipt> {
+    return lpWithdraw(this, { shares });
+  }
+  /** `lpSettle`: settles a due request (default: the signer's). @example await client.lpSettle("deposit") */
+  lpSettle(kind: LpRequestKind, controller?: string): Promise<TransactionReceipt> {
+    return lpSettle(this, { kind, controller });
+  }
+  /** `lpClaim`: claims a settled request. @example await client.lpClaim("redeem") */
+  lpClaim(kind: LpRequestKind, receiver?: string): Promise<TransactionReceipt> {
+    return lpClaim(this, { kind, receiver });
+  }
+  /** `lpCancel`: cancels a request pending for over an hour. @example await client.lpCancel("deposit") */
+  lpCancel(kind: LpRequestKind): Promise<TransactionReceipt> {
+    return lpCancel(this, { kind });
+  }
+  /** `getLpRequests`: pending and claimable requests. @example (await client.lpRequests()).pendingDeposit.due */
+  lpRequests(account?: string): Promise<GetLpRequestsReturnType> {
+    return getLpRequests(this, { account });
   }
 
   // ===================================================================== liquidation (actions/liquidation)

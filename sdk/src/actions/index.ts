@@ -16,6 +16,7 @@ export * from "./liquidation/liquidateMany.js";
 export * from "./lp/getLpPosition.js";
 export * from "./lp/lpDeposit.js";
 export * from "./lp/lpWithdraw.js";
+export * from "./lp/lpRequests.js";
 export * from "./read/getAccount.js";
 export * from "./read/getCrossHealth.js";
 export * from "./read/getFundingRate.js";

@@ -61,6 +61,18 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   SequencerGracePeriodNotOver: (a) =>
     `the L2 sequencer restarted at ${when(a.upSince)}; prices are trusted ${String(a.gracePeriod)} s later`,
   SharesLocked: (a) => `LP shares of ${a.account} are locked until ${when(a.unlocksAt)}`,
+  NotController: (a) =>
+    `only the controller may request, claim or cancel for itself (caller ${a.caller}, controller ${a.controller}, owner ${a.owner})`,
+  RequestPending: (a) => `${a.controller} already has a pending LP request (made ${when(a.requestedAt)}): settle or cancel it first`,
+  NoPendingRequest: (a) => `${a.controller} has no pending LP request`,
+  SettleTooEarly: (a) => `the LP request of ${a.controller} can be settled from ${when(a.settleableAt)}`,
+  CancelTooEarly: (a) => `the LP request of ${a.controller} can be cancelled from ${when(a.cancellableAt)}`,
+  ExceedsClaimable: (a) => `${a.controller} can claim ${String(a.claimable)} now, asked ${String(a.requested)} (settle the request first)`,
+  DepositsClosed: (a) => `the vault takes no deposits while its NAV is zero (NAV ${usdc(a.totalAssets)}, ${shares(a.totalSupply)} shares)`,
+  ZeroSettlement: (a) => `the LP request of ${a.controller} (${String(a.amount)}) is worth nothing at the current NAV: cancel it`,
+  ParameterOutOfBounds: (a) => `${String(a.value)} is outside [${String(a.min)}, ${String(a.max)}]`,
+  UseRequestFlow: () => "the vault is asynchronous: use requestDeposit / requestRedeem, then claim once settled",
+  ExceedsRedeemable: (a) => `${a.owner} can request to redeem at most ${shares(a.maxShares)} shares now, asked ${shares(a.shares)}`,
   DepositForAnotherAccount: (a) => `vault deposits must be made for yourself (caller ${a.caller}, receiver ${a.receiver})`,
   ERC4626ExceededMaxWithdraw: (a) => `can withdraw at most ${usdc(a.max)} now, asked ${usdc(a.assets)}`,
   ERC4626ExceededMaxRedeem: (a) => `can redeem at most ${shares(a.max)} shares now, asked ${shares(a.shares)}`,

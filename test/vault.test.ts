@@ -372,7 +372,7 @@ describe("LP vault (ERC-4626 + ERC-7540 requests)", function () {
       const shares = await p.vault.balanceOf(p.carol);
       const valueAtRequest = await p.vault.convertToAssets(shares); // counts the whole loss as vault income
       await p.vault.connect(p.carol).requestRedeem(shares, p.carol, p.carol);
-      await p.engine.connect(p.keeper).liquidate(p.alice, ETH); // within the settle delay
+      await p.engine.connect(p.keeper).liquidate(p.alice, ETH, []); // within the settle delay
       await networkHelpers.time.increase(SETTLE_DELAY);
       const valueAtSettle = await p.vault.convertToAssets(shares);
       expect(valueAtRequest - valueAtSettle > usdc(30_000)).to.equal(true); // half the bad debt, roughly

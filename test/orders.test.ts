@@ -2,7 +2,7 @@ import { expect } from "chai";
 
 import { wad } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
-import { BTC_ID, deployOrders, now, PBTC, PETH, priceUpdate, PYTH_FEE, type Orders } from "./helpers/orders.js";
+import { deployOrders, now, PBTC, PETH, priceUpdate, PYTH_FEE, type Orders } from "./helpers/orders.js";
 
 const BUY_ANY = 2n ** 128n - 1n;
 const SELL_ANY = 0n;
@@ -132,10 +132,9 @@ describe("order book", function () {
         .withArgs(id, createdAt + 2n, createdAt + 1n);
       await networkHelpers.time.setNextBlockTimestamp(createdAt + 40n);
       const late = priceUpdate("2010", createdAt + 31n, createdAt + 1n);
-      await expect(o.book.connect(o.keeper).settleOrder(id, [late], { value: PYTH_FEE })).to.be.revertedWithCustomError(
-        o.feed,
-        "PythPriceNotFound",
-      );
+      await expect(o.book.connect(o.keeper).settleOrder(id, [late], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.feed, "PythPriceOutsideWindow")
+        .withArgs(await o.feed.priceId(), createdAt + 31n, createdAt + 2n, createdAt + 30n);
       await networkHelpers.time.setNextBlockTimestamp(createdAt + 121n);
       await expect(o.book.connect(o.keeper).settleOrder(id, [windowUpdate(createdAt, "2010")], { value: PYTH_FEE }))
         .to.be.revertedWithCustomError(o.book, "MarketOrderExpired")
@@ -417,13 +416,13 @@ describe("order book", function () {
       const x = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));
       const y = await placeTrigger(o, o.bob, Kind.Limit, wad(1), wad(1980));
       const z = await placeTrigger(o, o.carol, Kind.Limit, wad(1), wad(1995));
-      const balance = await ethers.provider.getBalance(o.feed);
+      const balance = await ethers.provider.getBalance(o.pyth);
       const ids = [x.id, 12345n, y.id, z.id];
       expect(await o.book.connect(o.keeper).executeOrders.staticCall(ids, [await fresh("1990")], { value: 5n })).to.equal(
         2n,
       );
       await o.book.connect(o.keeper).executeOrders(ids, [await fresh("1990")], { value: 5n });
-      expect(await ethers.provider.getBalance(o.feed)).to.equal(balance + PYTH_FEE);
+      expect(await ethers.provider.getBalance(o.pyth)).to.equal(balance + PYTH_FEE);
       expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(1));
       expect((await o.engine.getPosition(o.bob, PETH)).size).to.equal(0n);
       expect((await o.engine.getPosition(o.carol, PETH)).size).to.equal(wad(1));
@@ -451,7 +450,15 @@ describe("order book", function () {
 
     it("setParams enforces the hard bounds, owner only", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
-      const good = { ...(await o.book.params()).toObject() };
+      const current = await o.book.params();
+      const good = {
+        keeperFee: current.keeperFee,
+        minSettleDelay: current.minSettleDelay,
+        maxSettleDelay: current.maxSettleDelay,
+        marketOrderExpiry: current.marketOrderExpiry,
+        triggerMaxAge: current.triggerMaxAge,
+        minExecutionGas: current.minExecutionGas,
+      };
       await expect(o.book.connect(o.alice).setParams(good)).to.be.revertedWithCustomError(o.book, "OwnableUnauthorizedAccount");
       const bad: [string, object][] = [
         ["keeperFee", { keeperFee: wad(11) }],
@@ -503,7 +510,6 @@ describe("order book", function () {
       };
       console.log("      gas", JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));
       expect(report.settle > 0n).to.equal(true);
-      void BTC_ID;
     });
   });
 });

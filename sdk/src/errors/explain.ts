@@ -50,6 +50,9 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   NotGuardian: (a) => `${a.caller} is neither the guardian nor the owner`,
   NotVault: (a) => `${a.caller} is not the LP vault`,
   VaultAlreadySet: () => "the vault is already set",
+  NotOrderBook: (a) => `only the engine's order book may do this (caller ${a.caller})`,
+  OrderBookAlreadySet: () => "the order book is already set",
+  InsufficientEscrow: (a) => `${a.trader} has ${usd(a.escrowed)} in order escrow, not ${usd(a.amount)}`,
   TooManyMarkets: (a) => `at most ${String(a.max)} markets`,
   InvalidOraclePrice: (a) => `oracle ${a.feed} answered an invalid price (${String(a.answer)})`,
   StaleOraclePrice: (a) =>

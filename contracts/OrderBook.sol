@@ -60,10 +60,13 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint64 ocoPartner;
     }
 
-    /// @dev Per trader and market: the pending market order and how many trigger orders name the market.
+    /// @dev Per trader and market: the pending market order and how many trigger orders name the market. `used`
+    /// stays set once written, so the slot never returns to zero and the next order pays 2,900 gas for it, not
+    /// 20,000.
     struct PositionOrders {
         uint64 pendingMarketOrder;
         uint8 triggerCount;
+        bool used;
     }
 
     IOrderEngine public immutable engine;
@@ -108,6 +111,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         o.keeperFee = fee;
         if (marginDelta != 0) o.marginDelta = marginDelta.toUint96();
         po.pendingMarketOrder = orderId.toUint64();
+        po.used = true;
         if (fee != 0) engine.lockEscrow(msg.sender, fee);
         emit OrderCommitted(
             orderId,
@@ -620,6 +624,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         }
         ids[free] = orderId.toUint64();
         ++po.triggerCount;
+        po.used = true;
     }
 
     /// @dev Removes a trigger order from the book and its trader's and position's counts.

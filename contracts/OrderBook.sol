@@ -31,8 +31,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice A trigger order's price is older than `triggerMaxAge` at execution.
     error TriggerPriceTooOld(uint256 orderId, uint256 publishTime, uint256 blockTime, uint256 maxAge);
+    /// @notice The unspent msg.value could not be returned to the caller.
     error RefundFailed(address to, uint256 amount);
-    error InvalidBatch(uint256 length);
+    /// @notice A batch longer than `MAX_BATCH` (every loop is bounded).
+    error TooManyIds(uint256 length, uint256 max);
 
     /// @dev The order as stored: the interface's fields reordered so that a market order takes three slots and a
     /// trigger order four (the interface struct's order takes five), plus the side of a reduce-only order (its
@@ -140,7 +142,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 settled)
     {
-        if (orderIds.length > MAX_BATCH) revert InvalidBatch(orderIds.length);
+        if (orderIds.length > MAX_BATCH) revert TooManyIds(orderIds.length, MAX_BATCH);
         uint256 spent;
         for (uint256 i; i < orderIds.length; ++i) {
             // Each market order has its own window, so each needs its own verification (and oracle fee).
@@ -435,7 +437,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 executed)
     {
-        if (orderIds.length > MAX_BATCH) revert InvalidBatch(orderIds.length);
+        if (orderIds.length > MAX_BATCH) revert TooManyIds(orderIds.length, MAX_BATCH);
         uint256 spent;
         IPythPriceFeed lastFeed;
         bool priceOk;
@@ -505,12 +507,16 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         _removeTrigger(orderId, o);
         o.sizeDelta = size.toInt128();
         o.isolated = isolated;
-        if (_execute(orderId, o, price, publishTime) && o.ocoPartner != 0) {
-            // One leg executed: the other leg goes, its fee back to the trader (SPEC invariant 10).
+        bool executed = _execute(orderId, o, price, publishTime);
+        if (o.ocoPartner != 0) {
             StoredOrder memory partner = _orders[o.ocoPartner];
-            if (partner.trader != address(0)) {
+            if (executed && partner.trader != address(0)) {
+                // One leg executed: the other leg goes, its fee back to the trader (SPEC invariant 10).
                 _removeTrigger(o.ocoPartner, partner);
                 _cancelled(o.ocoPartner, partner, CancelReason.OcoPartnerExecuted, "");
+            } else {
+                // This leg failed for the trader's reasons: the other one stands alone.
+                _unlinkPartner(o.ocoPartner);
             }
         }
         return true;
@@ -537,7 +543,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function pokePrices(uint256[] calldata marketIds, bytes[] calldata priceUpdate) external payable nonReentrant {
-        if (marketIds.length > MAX_BATCH) revert InvalidBatch(marketIds.length);
+        if (marketIds.length > MAX_BATCH) revert TooManyIds(marketIds.length, MAX_BATCH);
         uint256 spent;
         for (uint256 i; i < marketIds.length; ++i) {
             IPythPriceFeed feed = _feed(marketIds[i]);

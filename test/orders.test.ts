@@ -375,6 +375,46 @@ describe("order book", function () {
       expect(await o.engine.orderEscrow(o.alice)).to.equal(8n * FEE);
     });
 
+    it("update changes the trigger and resets createdAt: older prices no longer execute it", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id } = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));
+      await networkHelpers.time.increase(5);
+      const t = (await now()) + 1n;
+      await networkHelpers.time.setNextBlockTimestamp(t);
+      await expect(o.book.connect(o.alice).updateTriggerOrder(id, wad(2), wad(1980), BUY_ANY))
+        .to.emit(o.book, "TriggerOrderUpdated")
+        .withArgs(id, wad(2), wad(1980), BUY_ANY, t);
+      await expect(o.book.connect(o.keeper).executeOrder(id, [priceUpdate("1980", t)], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.book, "PriceBeforeOrder")
+        .withArgs(id, t, t);
+      await expect(execute(o, id, "1980")).to.emit(o.book, "OrderExecuted");
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(2));
+    });
+
+    it("a trigger order the engine refuses is cancelled for the trader's reasons, the keeper paid", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id } = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990), wad(1900));
+      const fill = wad(1990) + (wad(1990) * wad(1)) / (2n * wad(1_000_000));
+      const reason = o.engine.interface.encodeErrorResult("SlippageExceeded", [fill, wad(1900)]);
+      await expect(execute(o, id, "1990"))
+        .to.emit(o.book, "OrderCancelled")
+        .withArgs(id, o.alice.address, Reason.ExecutionFailed, o.keeper.address, FEE, reason);
+      expect(await cross(o, o.keeper)).to.equal(FEE);
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(0n);
+      expect(await o.book.openOrderCount(o.alice)).to.equal(0n);
+    });
+
+    it("cancelling one bracket leg leaves the other standing alone", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await openLong(o, o.alice, wad(5));
+      const tpId = await o.book.nextOrderId();
+      await o.book.connect(o.alice).placeBracket(PETH, CLOSE_ALL, wad(2050), wad(1950), 0);
+      await o.book.connect(o.alice).cancelOrder(tpId);
+      expect((await o.book.getOrder(tpId + 1n)).ocoPartner).to.equal(0n);
+      await expect(execute(o, tpId + 1n, "1950")).to.emit(o.book, "OrderExecuted");
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(0n);
+    });
+
     it("only the trader cancels a trigger order, and gets its fee back", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       const { id } = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));

@@ -28,6 +28,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     uint256 internal constant BPS = 10_000;
     /// @dev Storage form of `CLOSE_ALL` (a real size of -2^127 is refused, so the sentinel is unambiguous).
     int128 internal constant CLOSE_ALL_STORED = type(int128).min;
+    uint64 internal constant FREED_LANE = type(uint64).max;
 
     /// @notice A trigger order's price is older than `triggerMaxAge` at execution.
     error TriggerPriceTooOld(uint256 orderId, uint256 publishTime, uint256 blockTime, uint256 maxAge);
@@ -76,7 +77,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     uint256 public nextOrderId = 1;
     mapping(uint256 => StoredOrder) internal _orders;
     mapping(address => mapping(uint256 => PositionOrders)) internal _positionOrders;
-    /// @dev A trader's open trigger order ids in fixed lanes (0 = free): O(1) add/remove, no unbounded array.
+    /// @dev A trader's open trigger order ids in fixed lanes: O(1) add/remove, no unbounded array. A lane is free
+    /// when 0 (never used) or `FREED_LANE` (used before: kept non-zero so that reusing the slot costs 2,900 gas,
+    /// not 20,000).
     mapping(address => uint64[MAX_TRIGGER_ORDERS]) internal _triggerIds;
 
     constructor(IOrderEngine engine_, OrderBookParams memory params_, address owner_) Ownable(owner_) {
@@ -621,7 +624,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint256 free = MAX_TRIGGER_ORDERS;
         uint256 open;
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
-            if (ids[i] != 0) ++open;
+            if (_isId(ids[i])) ++open;
             else if (free == MAX_TRIGGER_ORDERS) free = i;
         }
         if (open >= MAX_TRIGGER_ORDERS) revert TooManyOrders(trader, open, MAX_TRIGGER_ORDERS);
@@ -638,7 +641,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint64[MAX_TRIGGER_ORDERS] storage ids = _triggerIds[o.trader];
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
             if (ids[i] == orderId) {
-                ids[i] = 0;
+                ids[i] = FREED_LANE;
                 break;
             }
         }
@@ -647,6 +650,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev The other leg of a bracket stands alone once this one leaves without executing.
+    function _isId(uint64 lane) internal pure returns (bool) {
+        return lane != 0 && lane != FREED_LANE;
+    }
+
     function _unlinkPartner(uint64 partner) internal {
         if (partner != 0 && _orders[partner].trader != address(0)) _orders[partner].ocoPartner = 0;
     }
@@ -733,7 +740,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     function openOrderCount(address trader) public view returns (uint256 open) {
         uint64[MAX_TRIGGER_ORDERS] storage ids = _triggerIds[trader];
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
-            if (ids[i] != 0) ++open;
+            if (_isId(ids[i])) ++open;
         }
     }
 
@@ -749,7 +756,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         ids = new uint256[](MAX_TRIGGER_ORDERS + markets);
         uint256 n;
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
-            if (triggers[i] != 0) ids[n++] = triggers[i];
+            if (_isId(triggers[i])) ids[n++] = triggers[i];
         }
         for (uint256 m; m < markets; ++m) {
             uint256 pending = _positionOrders[trader][m].pendingMarketOrder;

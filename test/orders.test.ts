@@ -451,6 +451,23 @@ describe("order book", function () {
       expect((await o.book.getOrder(trigger.id)).trader).to.equal(o.carol.address);
     });
 
+    it("settleOrders skips orders too early or expired, and returns the unspent oracle fee", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const old = await commit(o, o.alice, wad(1));
+      await networkHelpers.time.setNextBlockTimestamp(old.createdAt + 121n);
+      const young = await commit(o, o.bob, wad(1));
+      const ids = [old.id, young.id];
+      // Neither can settle now (one expired, one before its window): nothing settles, nothing is spent.
+      const update = windowUpdate(young.createdAt, "2000");
+      expect(await o.book.connect(o.keeper).settleOrders.staticCall(ids, [update], { value: 2n })).to.equal(0n);
+      const balance = await ethers.provider.getBalance(o.pyth);
+      await o.book.connect(o.keeper).settleOrders(ids, [update], { value: 2n });
+      expect(await ethers.provider.getBalance(o.pyth)).to.equal(balance);
+      expect(await ethers.provider.getBalance(o.book)).to.equal(0n);
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(old.id);
+      expect(await o.book.pendingMarketOrder(o.bob, PETH)).to.equal(young.id);
+    });
+
     it("executeOrders executes the triggered ids, skips the rest, and pays the oracle once", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       const x = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));

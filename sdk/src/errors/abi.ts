@@ -15,6 +15,7 @@ import {
   LiquidityVault__factory,
   MarketAdminLogic__factory,
   MockUSDC__factory,
+  OrderBook__factory,
   PerpEngine__factory,
   PerpLens__factory,
 } from "../generated/index.js";
@@ -27,6 +28,7 @@ export const CONTRACT_ABIS = {
   MarketAdminLogic: MarketAdminLogic__factory.abi,
   LiquidityVault: LiquidityVault__factory.abi,
   PerpLens: PerpLens__factory.abi,
+  OrderBook: OrderBook__factory.abi,
   ChainlinkPriceFeed: ChainlinkPriceFeed__factory.abi,
   ICollateralToken: ICollateralToken__factory.abi,
   MockUSDC: MockUSDC__factory.abi,

@@ -334,7 +334,7 @@ describe("order book", function () {
       expect((await o.engine.getPosition(o.alice, PETH)).margin > 0n).to.equal(true);
       const sl = await placeTrigger(o, o.alice, Kind.StopLoss, CLOSE_ALL, wad(1900));
       await o.book.pokePrices([PETH], [await fresh("1970")], { value: PYTH_FEE });
-      await o.engine.connect(o.bob).liquidate(o.alice, PETH);
+      await o.engine.connect(o.bob).liquidate(o.alice, PETH, []);
       expect(await o.engine.positionEpoch(o.alice, PETH)).to.equal(1n);
       await expect(execute(o, sl.id, "1890"))
         .to.emit(o.book, "OrderCancelled")

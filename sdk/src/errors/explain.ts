@@ -81,7 +81,6 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   InsufficientExecutionGas: (a) => `${String(a.gasLeft)} gas left, the order book needs ${String(a.required)}`,
   InvalidOrderBookParam: (a) => `invalid order book parameter: ${String(a.code)}`,
   MsgValueTooLow: (a) => `the oracle fee is ${String(a.required)} wei, ${String(a.provided)} sent`,
-  RefundFailed: (a) => `could not return ${String(a.amount)} wei of unspent msg.value to ${a.to}`,
   TooManyIds: (a) => `${String(a.length)} ids in one batch, at most ${String(a.max)}`,
   TooManyMarkets: (a) => `at most ${String(a.max)} markets`,
   InsufficientUpdateFee: (a) =>

@@ -10,6 +10,7 @@ import type { ContractRunner, Provider, Signer, TransactionReceipt } from "ether
 
 import { getAccount } from "./actions/read/getAccount.js";
 import { getCrossHealth } from "./actions/read/getCrossHealth.js";
+import { getFundingPaid, type GetFundingPaidReturnType } from "./actions/read/getFundingPaid.js";
 import { getFundingRate, type GetFundingRateReturnType } from "./actions/read/getFundingRate.js";
 import { getMarket, resolveMarket } from "./actions/read/getMarket.js";
 import { getMarkets } from "./actions/read/getMarkets.js";
@@ -175,8 +176,12 @@ export class PerpClient implements ClientContext {
     return getSnapshot(this, { trader });
   }
   /** `getPositions`. @example for (const p of await client.positions()) console.log(p.symbol, p.liquidationPrice) */
-  positions(trader?: string, snap?: Snapshot): Promise<PositionInfo[]> {
-    return getPositions(this, { trader, snapshot: snap });
+  positions(trader?: string, snap?: Snapshot, options: { withFunding?: boolean } = {}): Promise<PositionInfo[]> {
+    return getPositions(this, { trader, snapshot: snap, withFunding: options.withFunding });
+  }
+  /** `getFundingPaid`: funding settled by market. @example (await client.fundingPaid()).get(0)?.position */
+  fundingPaid(trader?: string): Promise<GetFundingPaidReturnType> {
+    return getFundingPaid(this, { trader });
   }
   /** `getCrossHealth`. @example (await client.crossHealth()).equity */
   crossHealth(trader?: string, snap?: Snapshot): Promise<Valuation> {

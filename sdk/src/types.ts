@@ -50,6 +50,10 @@ export interface PositionInfo extends PositionData {
   readonly unrealizedPnl: bigint;
   /** Funding owed since the last settlement (negative: receivable). */
   readonly accruedFunding: bigint;
+  /** With `withFunding`: funding the position has settled so far (its trades' `fundingPaid`; negative: received). */
+  readonly fundingPaid?: bigint;
+  /** With `withFunding`: settled + accrued, what the position has paid (received, if negative) so far. */
+  readonly fundingTotal?: bigint;
   /** Health of the position (isolated) or of the whole cross account (cross). */
   readonly health: Valuation;
   readonly liquidatable: boolean;

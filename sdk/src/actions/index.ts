@@ -28,6 +28,7 @@ export * from "./orders/updateTriggerOrder.js";
 export * from "./orders/waitForSettlement.js";
 export * from "./read/getAccount.js";
 export * from "./read/getCrossHealth.js";
+export * from "./read/getFundingPaid.js";
 export * from "./read/getFundingRate.js";
 export * from "./read/getMarket.js";
 export * from "./read/getMarkets.js";

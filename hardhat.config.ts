@@ -13,7 +13,11 @@ const compiler = {
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
-  solidity: { profiles: { default: compiler, production: compiler } },
+  solidity: {
+    profiles: { default: compiler, production: compiler },
+    // Pyth's MockPyth, for tests of the deployment preflight (test/preflight.test.ts) against a Pyth-like contract.
+    npmFilesToBuild: ["@pythnetwork/pyth-sdk-solidity/MockPyth.sol"],
+  },
   // The bindings belong to the SDK package (`@perp/sdk` ships them from its own folder); generated, gitignored.
   typechain: { outDir: "sdk/src/generated" },
   // Deployment targets (docs/deployment.md). RPC URLs and the deployer key are configuration variables: an
@@ -53,6 +57,11 @@ export default defineConfig({
       url: configVariable("SEI_TESTNET_RPC_URL"),
       accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
     },
+  },
+  // Contract verification (`npx hardhat ignition verify chain-<id>`, `npx hardhat verify --network X <address>`):
+  // one Etherscan API v2 key serves Sepolia, Arbitrum Sepolia and Base Sepolia; read only when verifying.
+  verify: {
+    etherscan: { apiKey: configVariable("ETHERSCAN_API_KEY") },
   },
   // Solidity test profiles (Hardhat 3 "Test Profiles"): `default` for `npm test`, `deep` for `npm run test:deep`
   // (`hardhat test solidity --test-profile deep`), which CI runs after `npm test`. Times in docs/testing.md.

@@ -17,10 +17,10 @@ import {
     Health,
     ProtocolParams,
     CROSS as CROSS_UNIT,
-    UNBOUNDED_LEVERAGE,
     AUTO_PAID_CLAIMS
 } from "./interfaces/IPerpEngine.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
+import {IOrderEngine} from "./interfaces/IOrderEngine.sol";
 import {EngineState, Market, Account, Valuation} from "./libraries/EngineState.sol";
 import {AccountingLib} from "./libraries/AccountingLib.sol";
 import {FixedPointMath as FPM} from "./libraries/FixedPointMath.sol";
@@ -38,7 +38,7 @@ import {MarketAdminLogic} from "./libraries/MarketAdminLogic.sol";
 /// `token balance * 1e12 >= sum(cross balances) + sum(isolated margins) + vaultCash + insuranceFund`: entry points
 /// move value between these ledgers without creating any, and tokens leave only through `withdraw` and
 /// `vaultWithdraw`, after their ledger has been debited.
-contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
+contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using SafeCast for int256;
@@ -71,6 +71,8 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
     address public guardian;
     address public vault;
+    /// @inheritdoc IOrderEngine
+    address public orderBook;
     EngineState internal s;
 
     modifier onlyVault() {
@@ -140,7 +142,51 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        _trade(msg.sender, marketId, sizeDelta, acceptablePrice, marginDelta, isolated);
+        uint256 price = s.market(marketId).priceFeed.latestPrice();
+        _trade(msg.sender, marketId, sizeDelta, acceptablePrice, marginDelta, isolated, price);
+    }
+
+    // =================================================================== order book hooks
+
+    function _onlyOrderBook() internal view {
+        if (msg.sender != orderBook) revert NotOrderBook(msg.sender);
+    }
+
+    /// @inheritdoc IOrderEngine
+    function executeOrder(
+        address trader,
+        uint256 marketId,
+        int256 sizeDelta,
+        uint256 acceptablePrice,
+        uint256 marginDelta,
+        bool isolated,
+        uint256 price
+    ) external nonReentrant {
+        _onlyOrderBook();
+        // The order book verified `price` for this market (window or freshness); the trade path is unchanged.
+        _trade(trader, marketId, sizeDelta, acceptablePrice, marginDelta, isolated, price);
+    }
+
+    /// @inheritdoc IOrderEngine
+    function lockEscrow(address trader, uint256 amount) external nonReentrant {
+        _onlyOrderBook();
+        MarketAdminLogic.lockEscrow(s, trader, amount);
+    }
+
+    /// @inheritdoc IOrderEngine
+    function releaseEscrow(address trader, uint256 amount, address to) external nonReentrant {
+        _onlyOrderBook();
+        MarketAdminLogic.releaseEscrow(s, trader, amount, to);
+    }
+
+    /// @inheritdoc IOrderEngine
+    function orderEscrow(address trader) external view returns (uint256) {
+        return s.escrowOf[trader];
+    }
+
+    /// @inheritdoc IOrderEngine
+    function positionEpoch(address trader, uint256 marketId) external view returns (uint256) {
+        return s.epochOf[trader][marketId];
     }
 
     /// @dev The single trade path; later entry points (trigger orders, two-step orders) call it with their own
@@ -151,7 +197,8 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         int256 sizeDelta,
         uint256 acceptablePrice,
         uint256 marginDelta,
-        bool isolated
+        bool isolated,
+        uint256 price
     ) internal {
         if (sizeDelta == 0) revert ZeroAmount();
         Market storage m = s.market(marketId);
@@ -160,7 +207,7 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         t.marketId = marketId;
         t.acceptablePrice = acceptablePrice;
         t.isolated = isolated;
-        t.price = m.priceFeed.latestPrice();
+        t.price = price;
         MarketParams storage params = m.params;
         MarketState memory state = m.state;
         AccountingLib.accrueInMemory(state, t.price);
@@ -176,7 +223,11 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
             closeDelta = FPM.abs(sizeDelta) <= FPM.abs(pos.size) ? sizeDelta : -int256(pos.size);
             openDelta = sizeDelta - closeDelta;
         }
-        if (closeDelta != 0) _closeLeg(t, params, state, pos, closeDelta);
+        if (closeDelta != 0) {
+            _closeLeg(t, params, state, pos, closeDelta);
+            // Closed or flipped: the old position's reduce-only orders are void (SPEC invariant 10).
+            if (pos.size == 0) ++s.epochOf[trader][marketId];
+        }
         if (openDelta != 0) {
             if (m.reduceOnly) revert MarketReduceOnly(marketId);
             _openLeg(t, params, state, pos, openDelta);
@@ -481,6 +532,14 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
         emit ReduceOnlySet(marketId, reduceOnly);
     }
 
+    /// @inheritdoc IOrderEngine
+    function setOrderBook(address orderBook_) external onlyOwner {
+        if (orderBook != address(0)) revert OrderBookAlreadySet();
+        if (orderBook_ == address(0)) revert InvalidParameter("orderBook");
+        orderBook = orderBook_;
+        emit OrderBookSet(orderBook_);
+    }
+
     /// @inheritdoc IPerpEngine
     function setGuardian(address guardian_) external onlyOwner {
         guardian = guardian_;
@@ -541,34 +600,12 @@ contract PerpEngine is IPerpEngine, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IPerpEngine
     function positionHealth(address trader, uint256 marketId) external view returns (Health memory) {
-        Market storage m = s.market(marketId);
-        if (s.accounts[trader].crossMarkets & AccountingLib.bit(marketId) != 0) return crossAccountHealth(trader);
-        Position memory pos = s.positions[trader][marketId];
-        if (pos.size == 0) revert NoPosition(trader, marketId);
-        uint256 price = m.priceFeed.latestPrice();
-        MarketState memory state = m.state;
-        AccountingLib.accrueInMemory(state, price);
-        return _health(s.valueIsolated(pos, m.params, state, price));
+        return LiquidationPriceLogic.positionHealth(s, trader, marketId);
     }
 
     /// @inheritdoc IPerpEngine
-    function crossAccountHealth(address trader) public view returns (Health memory) {
-        Account memory account = s.accounts[trader];
-        return _health(s.valueCross(trader, account.crossMarkets, account.crossBalance, AccountingLib.NO_OVERRIDE, 0));
-    }
-
-    function _health(Valuation memory v) internal pure returns (Health memory) {
-        return Health({
-            equity: v.equity,
-            equityAtClose: v.equityAtClose,
-            initialMargin: v.initialMargin,
-            maintenanceMargin: v.maintenanceMargin,
-            notional: v.notional,
-            unrealizedPnl: v.pnl,
-            accruedFunding: v.funding,
-            leverage: v.equity > 0 ? FPM.mulDivUp(v.notional, 1e18, uint256(v.equity)) : UNBOUNDED_LEVERAGE,
-            liquidatable: AccountingLib.isLiquidatable(v)
-        });
+    function crossAccountHealth(address trader) external view returns (Health memory) {
+        return LiquidationPriceLogic.crossAccountHealth(s, trader);
     }
 
     /// @inheritdoc IPerpEngine

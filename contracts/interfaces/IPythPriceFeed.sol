@@ -23,6 +23,11 @@ struct PythFeedConfig {
     uint16 refMaxDevBps;
     /// @notice Heartbeat of the reference: a stale reference is ignored (the band is skipped), never blocking.
     uint32 refHeartbeat;
+    /// @notice The feed's Pyth exponent (-8 for Pyth's crypto/USD feeds), in [-18, 0]. Every accepted price must
+    /// carry exactly this exponent: it fixes `priceUnit() = 10^(18 + expo)`, which the engine's liquidation-price
+    /// search and the SDK cache, and it catches a `priceId` of a different feed. A feed whose exponent Pyth changes
+    /// needs a new adapter (prices are refused with `PythExponentUnsupported` until then).
+    int32 expo;
 }
 
 /// @notice Errors of the Pyth adapter, each carrying the numbers that failed.

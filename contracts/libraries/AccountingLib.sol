@@ -424,6 +424,8 @@ library AccountingLib {
         addOpenInterest(state, -pos.size, false);
         c.markChange = storeState(m, state, price);
         delete s.positions[trader][marketId];
+        // Liquidation and ADL close here: the position's reduce-only orders are void from now on (SPEC invariant 10).
+        ++s.epochOf[trader][marketId];
         emit IPerpEngine.PositionClosedAtIndex(
             trader, marketId, pos.size, fill, c.pnl, c.fundingPaid, state.fundingIndex
         );

@@ -71,6 +71,12 @@ struct EngineState {
     /// yet. Vault cash minus this is the cash that exists; only that may be paid out. `owes` is set while it is
     /// non-zero.
     uint256 receivable;
+    /// @notice USD WAD the order book holds in escrow per trader (keeper fees of open orders): owed to traders like a
+    /// cross balance (solvency counts it), but outside the account's equity, so no liquidation or loss can take it.
+    mapping(address => uint256) escrowOf;
+    /// @notice Per trader and market, how many times the position went to size zero (close, flip, liquidation, ADL).
+    /// Not packed into `Position`: a close deletes the position, and the epoch must survive it.
+    mapping(address => mapping(uint256 => uint256)) epochOf;
 }
 
 /// @notice Sums over a set of positions valued together: one isolated position, or a cross account.

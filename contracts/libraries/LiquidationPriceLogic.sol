@@ -3,7 +3,9 @@ pragma solidity 0.8.30;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
-import {IPerpEngine, MarketState, Position, LIQUIDATABLE_AT_ANY_PRICE} from "../interfaces/IPerpEngine.sol";
+import {
+    IPerpEngine, MarketState, Position, Health, LIQUIDATABLE_AT_ANY_PRICE, UNBOUNDED_LEVERAGE
+} from "../interfaces/IPerpEngine.sol";
 import {EngineState, Market, Account, Valuation} from "./EngineState.sol";
 import {AccountingLib} from "./AccountingLib.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
@@ -117,5 +119,41 @@ library LiquidationPriceLogic {
             else lo = mid;
         }
         return (isLong ? hi - 1 : hi) * search.unit;
+    }
+
+    /// @notice See `IPerpEngine.positionHealth` (here only to keep the engine small).
+    function positionHealth(EngineState storage s, address trader, uint256 marketId)
+        external
+        view
+        returns (Health memory)
+    {
+        Market storage m = s.market(marketId);
+        if (s.accounts[trader].crossMarkets & AccountingLib.bit(marketId) != 0) return crossAccountHealth(s, trader);
+        Position memory pos = s.positions[trader][marketId];
+        if (pos.size == 0) revert IPerpEngine.NoPosition(trader, marketId);
+        uint256 price = m.priceFeed.latestPrice();
+        MarketState memory state = m.state;
+        AccountingLib.accrueInMemory(state, price);
+        return _health(s.valueIsolated(pos, m.params, state, price));
+    }
+
+    /// @notice See `IPerpEngine.crossAccountHealth`.
+    function crossAccountHealth(EngineState storage s, address trader) public view returns (Health memory) {
+        Account memory account = s.accounts[trader];
+        return _health(s.valueCross(trader, account.crossMarkets, account.crossBalance, AccountingLib.NO_OVERRIDE, 0));
+    }
+
+    function _health(Valuation memory v) private pure returns (Health memory) {
+        return Health({
+            equity: v.equity,
+            equityAtClose: v.equityAtClose,
+            initialMargin: v.initialMargin,
+            maintenanceMargin: v.maintenanceMargin,
+            notional: v.notional,
+            unrealizedPnl: v.pnl,
+            accruedFunding: v.funding,
+            leverage: v.equity > 0 ? FPM.mulDivUp(v.notional, 1e18, uint256(v.equity)) : UNBOUNDED_LEVERAGE,
+            liquidatable: AccountingLib.isLiquidatable(v)
+        });
     }
 }

@@ -5,7 +5,8 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IPerpEngine, MarketParams, MarketState} from "../interfaces/IPerpEngine.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
-import {EngineState, Market} from "./EngineState.sol";
+import {IOrderEngine} from "../interfaces/IOrderEngine.sol";
+import {EngineState, Market, Account} from "./EngineState.sol";
 import {AccountingLib} from "./AccountingLib.sol";
 import {ParamsLib} from "./ParamsLib.sol";
 
@@ -74,5 +75,26 @@ library MarketAdminLogic {
                 (int256(uint256(s.ledger.markNotionalUsd6)) + markChange).toUint256().toUint56();
         }
         emit IPerpEngine.FundingAccrued(marketId, state.fundingIndex, state.fundingRatePerDay);
+    }
+
+    // ------------------------------------------------------------ order escrow (here only to keep the engine small)
+
+    /// @notice See `IOrderEngine.lockEscrow`: the same checks as a withdrawal (SPEC invariant 12), so a fee is only
+    /// ever escrowed from free cash of a healthy account.
+    function lockEscrow(EngineState storage s, address trader, uint256 amount) external {
+        s.accounts[trader].crossBalance = s.debitCross(trader, s.accounts[trader], amount);
+        uint256 escrowed = s.escrowOf[trader] + amount;
+        s.escrowOf[trader] = escrowed;
+        emit IOrderEngine.EscrowLocked(trader, amount, escrowed);
+    }
+
+    /// @notice See `IOrderEngine.releaseEscrow`: escrow moves to a cross balance, never out of the engine.
+    function releaseEscrow(EngineState storage s, address trader, uint256 amount, address to) external {
+        uint256 escrowed = s.escrowOf[trader];
+        if (amount > escrowed) revert IOrderEngine.InsufficientEscrow(trader, escrowed, amount);
+        escrowed -= amount;
+        s.escrowOf[trader] = escrowed;
+        s.creditCross(to, amount);
+        emit IOrderEngine.EscrowReleased(trader, to, amount, escrowed);
     }
 }

@@ -14,8 +14,11 @@ import type {
   ContractFuture,
   Future,
   IgnitionModuleBuilder,
+  ModuleParameterRuntimeValue,
 } from "@nomicfoundation/ignition-core";
 import { ZeroAddress, parseUnits } from "ethers";
+
+import { PYTH_FEED_IDS, PYTH_USD_EXPO } from "@perp/sdk/prices";
 
 const require = createRequire(import.meta.url);
 
@@ -76,6 +79,17 @@ export const DEFAULT_MIN_ANSWER = 0n;
 export const DEFAULT_MAX_ANSWER = 10n ** 16n;
 /** Seconds an L2 price is distrusted after the sequencer comes back up (Chainlink's recommendation). */
 export const DEFAULT_SEQUENCER_GRACE_PERIOD = 3600n;
+/**
+ * `PythFeedConfig` defaults (contracts/interfaces/IPythPriceFeed.sol, SPEC "Prices (pull oracle)"): confidence at
+ * most 1 % of the price, a publish time at most 5 s ahead of the block, a cache older than 60 s is stale for
+ * margin/withdraw/funding, and a price more than 3 % from the Chainlink reference (when there is one) is refused.
+ */
+export const DEFAULT_PYTH_MAX_CONF_BPS = 100n;
+export const DEFAULT_PYTH_MAX_FUTURE_SKEW = 5n;
+export const DEFAULT_PYTH_MAX_CACHE_AGE = 60n;
+export const DEFAULT_PYTH_REF_MAX_DEV_BPS = 300n;
+/** Exponent of Pyth's crypto/USD feeds (ETH/USD, BTC/USD): the adapter accepts only prices with exactly this one. */
+export const DEFAULT_PYTH_EXPO = PYTH_USD_EXPO;
 export const DEFAULT_LP_COOLDOWN = 86_400n;
 export const DEFAULT_VAULT_NAME = "Perp LP USDC";
 export const DEFAULT_VAULT_SYMBOL = "pLP";
@@ -91,6 +105,8 @@ export interface MarketDefinition {
   readonly params: typeof ETH_USD_PARAMS;
   /** Initial answer of the local mock (8 decimals). */
   readonly localInitialAnswer: bigint;
+  /** Pyth price feed id (the same on every EVM chain), the default of `<param>PriceId` in the Pyth modules. */
+  readonly pythPriceId: string;
 }
 
 /** Listed in this order: market id 0 is ETH-USD, 1 is BTC-USD. */
@@ -102,6 +118,7 @@ export const MARKETS: readonly MarketDefinition[] = [
     description: "ETH / USD",
     params: ETH_USD_PARAMS,
     localInitialAnswer: answer("2000"),
+    pythPriceId: PYTH_FEED_IDS["ETH/USD"],
   },
   {
     key: "BTCUSD",
@@ -110,6 +127,7 @@ export const MARKETS: readonly MarketDefinition[] = [
     description: "BTC / USD",
     params: BTC_USD_PARAMS,
     localInitialAnswer: answer("60000"),
+    pythPriceId: PYTH_FEED_IDS["BTC/USD"],
   },
 ];
 
@@ -125,11 +143,33 @@ export const FUTURE_IDS = {
   timelock: "Timelock",
   aggregator: (market: MarketDefinition) => `${market.key}_Aggregator`,
   priceFeed: (market: MarketDefinition) => `${market.key}_PriceFeed`,
+  /** The Pyth contract of the Pyth modules (`StrictMockPyth` locally, `contractAt` on public networks). */
+  pyth: "Pyth",
+  /** A Pyth market's Chainlink reference feed (public networks; absent when the parameter is address(0)). */
+  referenceFeed: (market: MarketDefinition) => `${market.key}_ReferenceFeed`,
 } as const;
 
 /** An artifact that OpenZeppelin ships in its npm package (`build/contracts`), compiled by OpenZeppelin. */
 export function openZeppelinArtifact(name: string): Artifact {
   return require(`@openzeppelin/contracts/build/contracts/${name}.json`) as Artifact;
+}
+
+/**
+ * The Pyth contract's interface as an Ignition artifact (ABI only, for `contractAt`): the ABI the Pyth SDK ships
+ * (`@pythnetwork/pyth-sdk-solidity/abis/IPyth.json`), since this project compiles only `contracts/`.
+ */
+export function pythArtifact(): Artifact {
+  const abi = require("@pythnetwork/pyth-sdk-solidity/abis/IPyth.json") as Artifact["abi"];
+  return {
+    _format: "hh-sol-artifact-1",
+    contractName: "IPyth",
+    sourceName: "@pythnetwork/pyth-sdk-solidity/IPyth.sol",
+    abi,
+    bytecode: "0x",
+    deployedBytecode: "0x",
+    linkReferences: {},
+    deployedLinkReferences: {},
+  };
 }
 
 export interface Core {
@@ -144,6 +184,35 @@ export interface Core {
   setup: Future[];
 }
 
+export interface PythMarketsOptions {
+  /** The Pyth contract: `StrictMockPyth` locally, the network's Pyth (`contractAt`) elsewhere. */
+  pyth: ContractFuture<string>;
+  /** Per market, in `MARKETS` order: its Chainlink reference feed, or undefined for none (address(0)). */
+  referenceFeeds: readonly (ContractFuture<string> | ModuleParameterRuntimeValue<string> | string | undefined)[];
+  /** Default of `<market>RefHeartbeat` (the reference's heartbeat). */
+  refHeartbeatDefault: bigint;
+}
+
+/**
+ * The `PythFeedConfig` constructor argument of a market's `PythPriceFeed`, every field a parameter named
+ * `<market.param><Field>` (e.g. `ethUsdPriceId`, `ethUsdMaxConfBps`) with the defaults above.
+ */
+export function pythFeedConfig(m: IgnitionModuleBuilder, market: MarketDefinition, options: PythMarketsOptions) {
+  const i = MARKETS.indexOf(market);
+  const param = (field: string) => `${market.param}${field}`;
+  return {
+    pyth: options.pyth,
+    priceId: m.getParameter<string>(param("PriceId"), market.pythPriceId),
+    maxConfBps: m.getParameter(param("MaxConfBps"), DEFAULT_PYTH_MAX_CONF_BPS),
+    maxFutureSkew: m.getParameter(param("MaxFutureSkew"), DEFAULT_PYTH_MAX_FUTURE_SKEW),
+    maxCacheAge: m.getParameter(param("MaxCacheAge"), DEFAULT_PYTH_MAX_CACHE_AGE),
+    referenceFeed: options.referenceFeeds[i] ?? ZeroAddress,
+    refMaxDevBps: m.getParameter(param("RefMaxDevBps"), DEFAULT_PYTH_REF_MAX_DEV_BPS),
+    refHeartbeat: m.getParameter(param("RefHeartbeat"), options.refHeartbeatDefault),
+    expo: m.getParameter(param("Expo"), DEFAULT_PYTH_EXPO),
+  };
+}
+
 /**
  * Libraries, engine (owned by the deployer for the setup), vault, guardian and the markets. The caller provides the
  * collateral token and one aggregator per entry of `MARKETS`, and seeds the insurance fund.
@@ -152,14 +221,16 @@ export function deployCore(
   m: IgnitionModuleBuilder,
   options: {
     token: CallableContractFuture<string>;
-    /** One per entry of `MARKETS`, in that order. */
+    /** One per entry of `MARKETS`, in that order (Chainlink adapters); ignored when `pyth` is given. */
     aggregators: readonly ContractFuture<string>[];
+    /** Pyth markets: one `PythPriceFeed` per market on this Pyth contract instead of `ChainlinkPriceFeed`s. */
+    pyth?: PythMarketsOptions;
     guardianDefault: string | AccountRuntimeValue;
     /** Default of `<market>Heartbeat`; `undefined` makes the parameter required. */
     heartbeatDefault: bigint | undefined;
   },
 ): Core {
-  const { token, aggregators, guardianDefault, heartbeatDefault } = options;
+  const { token, aggregators, guardianDefault, heartbeatDefault, pyth } = options;
   const deployer = m.getAccount(0);
   const liquidationLogic = m.library("LiquidationLogic", { id: FUTURE_IDS.liquidationLogic });
   const liquidationPriceLogic = m.library("LiquidationPriceLogic", { id: FUTURE_IDS.liquidationPriceLogic });
@@ -197,22 +268,34 @@ export function deployCore(
   const setup: Future[] = [setVault, setGuardian];
   let previousListing: Future | undefined;
   MARKETS.forEach((market, i) => {
-    const priceFeed = m.contract(
-      "ChainlinkPriceFeed",
-      [
-        aggregators[i],
-        m.getParameter(`${market.param}Heartbeat`, heartbeatDefault),
-        m.getParameter(`${market.param}MinAnswer`, DEFAULT_MIN_ANSWER),
-        m.getParameter(`${market.param}MaxAnswer`, DEFAULT_MAX_ANSWER),
-        sequencerUptimeFeed,
-        gracePeriod,
-      ],
-      { id: FUTURE_IDS.priceFeed(market) },
-    );
+    const priceFeed =
+      pyth === undefined
+        ? m.contract(
+            "ChainlinkPriceFeed",
+            [
+              aggregators[i],
+              m.getParameter(`${market.param}Heartbeat`, heartbeatDefault),
+              m.getParameter(`${market.param}MinAnswer`, DEFAULT_MIN_ANSWER),
+              m.getParameter(`${market.param}MaxAnswer`, DEFAULT_MAX_ANSWER),
+              sequencerUptimeFeed,
+              gracePeriod,
+            ],
+            { id: FUTURE_IDS.priceFeed(market) },
+          )
+        : m.contract("PythPriceFeed", [pythFeedConfig(m, market, pyth)], { id: FUTURE_IDS.priceFeed(market) });
+    // listMarket reads the adapter's price; a Pyth adapter has none until an update is pushed, and it must be at
+    // most maxCacheAge old at the listing: push `<market>PriceUpdate` (fetched just before the deployment,
+    // scripts/lib/pyth-listing.ts) right before it, paying what the adapter asks (the excess is refunded).
+    const before: Future[] = previousListing === undefined ? [] : [previousListing];
+    if (pyth !== undefined) {
+      const update = m.getParameter<string[]>(`${market.param}PriceUpdate`);
+      const fee = m.staticCall(priceFeed, "getUpdateFee", [update], 0, { id: `${market.key}_PriceUpdateFee`, after: before });
+      before.push(m.call(priceFeed, "updatePrice", [update], { id: `updatePrice_${market.key}`, value: fee }));
+    }
     // Chained so that market ids follow the order of MARKETS.
     const listing = m.call(engine, "listMarket", [priceFeed, m.getParameter(`${market.param}Params`, market.params)], {
       id: `listMarket_${market.key}`,
-      after: previousListing === undefined ? [] : [previousListing],
+      after: before,
     });
     priceFeeds.push(priceFeed);
     setup.push(listing);

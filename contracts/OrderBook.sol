@@ -1,0 +1,781 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {IOrderBook, Order, OrderKind, CancelReason, OrderBookParams, CLOSE_ALL} from "./interfaces/IOrderBook.sol";
+import {IOrderEngine} from "./interfaces/IOrderEngine.sol";
+import {IPerpEngine, Position} from "./interfaces/IPerpEngine.sol";
+import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
+import {IPythPriceFeed} from "./interfaces/IPythPriceFeed.sol";
+
+/// @title OrderBook
+/// @notice Market orders (commit, then settle at the unique first price of a window) and trigger orders (limit, stop,
+/// take-profit, stop-loss, trailing stop, OCO brackets) of SPEC "Orders". It holds no collateral: keeper fees sit in
+/// the engine's order escrow (`lockEscrow`/`releaseEscrow`), so solvency is the engine's alone.
+/// @dev Failure policy (SPEC): anything that is the keeper's fault (bad, missing or out-of-window price data, too
+/// little gas, too little msg.value) reverts and leaves the order; anything that is the trader's fault (the engine
+/// refuses the trade) cancels it and pays the keeper. Every loop is bounded (`MAX_BATCH`, 8 trigger ids, 128 markets).
+contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    uint256 public constant MAX_TRIGGER_ORDERS = 8;
+    uint256 public constant MAX_POSITION_ORDERS = 4;
+    uint256 public constant MAX_BATCH = 50;
+    uint256 internal constant BPS = 10_000;
+    /// @dev Storage form of `CLOSE_ALL` (a real size of -2^127 is refused, so the sentinel is unambiguous).
+    int128 internal constant CLOSE_ALL_STORED = type(int128).min;
+
+    /// @notice A trigger order's price is older than `triggerMaxAge` at execution.
+    error TriggerPriceTooOld(uint256 orderId, uint256 publishTime, uint256 blockTime, uint256 maxAge);
+    error RefundFailed(address to, uint256 amount);
+    error InvalidBatch(uint256 length);
+
+    /// @dev The order as stored: the interface's fields reordered so that a market order takes three slots and a
+    /// trigger order four (the interface struct's order takes five), plus the side of a reduce-only order (its
+    /// `sizeDelta` may be `CLOSE_ALL`, which has no sign, and the side must not be re-derived from a position that
+    /// may have been reopened the other way).
+    struct StoredOrder {
+        // slot 0
+        address trader;
+        uint32 marketId;
+        uint40 createdAt;
+        OrderKind kind;
+        bool isolated;
+        bool reduceOnly;
+        // slot 1
+        int128 sizeDelta;
+        uint128 acceptablePrice;
+        // slot 2
+        uint96 keeperFee;
+        uint96 marginDelta;
+        uint32 positionEpoch;
+        uint16 trailBps;
+        bool isBuy;
+        // slot 3 (trigger orders only)
+        uint128 triggerPrice;
+        uint64 ocoPartner;
+    }
+
+    /// @dev Per trader and market: the pending market order and how many trigger orders name the market.
+    struct PositionOrders {
+        uint64 pendingMarketOrder;
+        uint8 triggerCount;
+    }
+
+    IOrderEngine public immutable engine;
+    OrderBookParams internal _params;
+    uint256 public nextOrderId = 1;
+    mapping(uint256 => StoredOrder) internal _orders;
+    mapping(address => mapping(uint256 => PositionOrders)) internal _positionOrders;
+    /// @dev A trader's open trigger order ids in fixed lanes (0 = free): O(1) add/remove, no unbounded array.
+    mapping(address => uint64[MAX_TRIGGER_ORDERS]) internal _triggerIds;
+
+    constructor(IOrderEngine engine_, OrderBookParams memory params_, address owner_) Ownable(owner_) {
+        engine = engine_;
+        _setParams(params_);
+    }
+
+    /// @dev Pyth adapters refund excess msg.value to their caller; the book forwards exact fees, and returns what
+    /// a call did not spend to its sender at the end of the call.
+    receive() external payable {}
+
+    // =================================================================== market orders
+
+    /// @inheritdoc IOrderBook
+    function commitOrder(uint256 marketId, int256 sizeDelta, uint256 acceptablePrice, uint256 marginDelta, bool isolated)
+        external
+        nonReentrant
+        returns (uint256 orderId)
+    {
+        if (sizeDelta == 0) revert ZeroSize();
+        if (marketId >= IPerpEngine(address(engine)).marketCount()) revert IPerpEngine.UnknownMarket(marketId);
+        PositionOrders storage po = _positionOrders[msg.sender][marketId];
+        if (po.pendingMarketOrder != 0) revert PendingMarketOrder(msg.sender, marketId, po.pendingMarketOrder);
+        uint96 fee = _params.keeperFee;
+        orderId = nextOrderId++;
+        StoredOrder storage o = _orders[orderId];
+        o.trader = msg.sender;
+        o.marketId = marketId.toUint32();
+        o.createdAt = uint40(block.timestamp);
+        o.kind = OrderKind.Market;
+        o.isolated = isolated;
+        o.sizeDelta = _storeSize(sizeDelta);
+        o.acceptablePrice = _clampPrice(acceptablePrice);
+        o.keeperFee = fee;
+        if (marginDelta != 0) o.marginDelta = marginDelta.toUint96();
+        po.pendingMarketOrder = orderId.toUint64();
+        if (fee != 0) engine.lockEscrow(msg.sender, fee);
+        emit OrderCommitted(
+            orderId,
+            msg.sender,
+            marketId,
+            sizeDelta,
+            acceptablePrice,
+            marginDelta,
+            isolated,
+            fee,
+            block.timestamp + _params.minSettleDelay,
+            block.timestamp + _params.marketOrderExpiry
+        );
+    }
+
+    /// @inheritdoc IOrderBook
+    function settleOrder(uint256 orderId, bytes[] calldata priceUpdate) external payable nonReentrant {
+        (, uint256 spent) = _settle(orderId, priceUpdate, msg.value, true);
+        _refund(spent);
+    }
+
+    /// @inheritdoc IOrderBook
+    function settleOrders(uint256[] calldata orderIds, bytes[] calldata priceUpdate)
+        external
+        payable
+        nonReentrant
+        returns (uint256 settled)
+    {
+        if (orderIds.length > MAX_BATCH) revert InvalidBatch(orderIds.length);
+        uint256 spent;
+        for (uint256 i; i < orderIds.length; ++i) {
+            // Each market order has its own window, so each needs its own verification (and oracle fee).
+            (bool done, uint256 used) = _settle(orderIds[i], priceUpdate, msg.value - spent, false);
+            spent += used;
+            if (done) ++settled;
+        }
+        _refund(spent);
+    }
+
+    /// @dev Settles one market order; returns whether it left the book and the oracle fee spent. In a batch
+    /// (`strict` false) an unusable id returns `done` false instead of reverting.
+    function _settle(uint256 orderId, bytes[] calldata priceUpdate, uint256 value, bool strict)
+        internal
+        returns (bool done, uint256 fee)
+    {
+        StoredOrder memory o = _orders[orderId];
+        if (o.trader == address(0)) {
+            if (strict) revert OrderNotFound(orderId);
+            return (false, 0);
+        }
+        if (o.kind != OrderKind.Market) {
+            if (strict) revert WrongOrderKind(orderId, o.kind);
+            return (false, 0);
+        }
+        OrderBookParams memory p = _params;
+        uint256 settleableAt = uint256(o.createdAt) + p.minSettleDelay;
+        if (block.timestamp < settleableAt) {
+            if (strict) revert SettlementTooEarly(orderId, settleableAt, block.timestamp);
+            return (false, 0);
+        }
+        uint256 expiresAt = uint256(o.createdAt) + p.marketOrderExpiry;
+        if (block.timestamp > expiresAt) {
+            if (strict) revert MarketOrderExpired(orderId, expiresAt, block.timestamp);
+            return (false, 0);
+        }
+        IPythPriceFeed feed = _feed(o.marketId);
+        fee = feed.getUpdateFee(priceUpdate);
+        if (value < fee) {
+            if (strict) revert MsgValueTooLow(fee, value);
+            return (false, 0);
+        }
+        // SPEC invariant 7: the unique first price published in [createdAt + min, createdAt + max]; every keeper
+        // gets the same fill. A keeper's bad data reverts here (the order stays).
+        uint64 windowStart = uint64(settleableAt);
+        uint64 windowEnd = uint64(uint256(o.createdAt) + p.maxSettleDelay);
+        uint256 price;
+        uint256 publishTime;
+        if (strict) {
+            (price, publishTime) = feed.verifyAt{value: fee}(priceUpdate, windowStart, windowEnd);
+        } else {
+            try feed.verifyAt{value: fee}(priceUpdate, windowStart, windowEnd) returns (uint256 pr, uint256 t) {
+                (price, publishTime) = (pr, t);
+            } catch {
+                return (false, 0);
+            }
+        }
+        _requireGas(p.minExecutionGas);
+
+        // Effects before the engine call: the order leaves the book whatever the engine says.
+        delete _positionOrders[o.trader][o.marketId].pendingMarketOrder;
+        delete _orders[orderId];
+        _execute(orderId, o, price, publishTime);
+        done = true;
+    }
+
+    /// @inheritdoc IOrderBook
+    function cancelOrder(uint256 orderId) external nonReentrant {
+        StoredOrder memory o = _orders[orderId];
+        if (o.trader == address(0)) revert OrderNotFound(orderId);
+        if (o.kind == OrderKind.Market) {
+            // A market order is no free option: it stays until it can no longer settle.
+            uint256 expiresAt = uint256(o.createdAt) + _params.marketOrderExpiry;
+            if (block.timestamp <= expiresAt) revert MarketOrderNotExpired(orderId, expiresAt, block.timestamp);
+            delete _positionOrders[o.trader][o.marketId].pendingMarketOrder;
+            delete _orders[orderId];
+            // Anyone may clean up; a third party earns the fee for doing so.
+            _cancelled(orderId, o, msg.sender == o.trader ? CancelReason.ByTrader : CancelReason.Expired, "");
+        } else {
+            if (msg.sender != o.trader) revert NotOrderOwner(orderId, msg.sender, o.trader);
+            _removeTrigger(orderId, o);
+            _unlinkPartner(o.ocoPartner);
+            _cancelled(orderId, o, CancelReason.ByTrader, "");
+        }
+    }
+
+    // =================================================================== trigger orders
+
+    /// @dev What placement needs besides the stored fields.
+    struct Placement {
+        uint256 marketId;
+        OrderKind kind;
+        int256 sizeDelta;
+        uint256 triggerPrice;
+        uint256 acceptablePrice;
+        uint256 marginDelta;
+        bool isolated;
+        uint16 trailBps;
+        uint256 ocoPartner;
+    }
+
+    /// @inheritdoc IOrderBook
+    function placeTriggerOrder(
+        uint256 marketId,
+        OrderKind kind,
+        int256 sizeDelta,
+        uint256 triggerPrice,
+        uint256 acceptablePrice,
+        uint256 marginDelta,
+        bool isolated,
+        uint16 trailBps
+    ) external nonReentrant returns (uint256 orderId) {
+        orderId = _place(
+            Placement(marketId, kind, sizeDelta, triggerPrice, acceptablePrice, marginDelta, isolated, trailBps, 0)
+        );
+    }
+
+    /// @inheritdoc IOrderBook
+    /// @dev The take-profit fills without a price bound beyond its trigger (its trigger is the bound: the fill
+    /// differs from the verified index only by the skew premium); the stop-loss takes the given bound.
+    function placeBracket(
+        uint256 marketId,
+        int256 sizeDelta,
+        uint256 takeProfitPrice,
+        uint256 stopLossPrice,
+        uint256 stopLossAcceptablePrice
+    ) external nonReentrant returns (uint256 takeProfitId, uint256 stopLossId) {
+        takeProfitId = nextOrderId;
+        stopLossId = takeProfitId + 1;
+        bool isBuy = _reducingSide(msg.sender, marketId, sizeDelta);
+        _place(
+            Placement(
+                marketId,
+                OrderKind.TakeProfit,
+                sizeDelta,
+                takeProfitPrice,
+                isBuy ? type(uint128).max : 0,
+                0,
+                false,
+                0,
+                stopLossId
+            )
+        );
+        _place(
+            Placement(
+                marketId, OrderKind.StopLoss, sizeDelta, stopLossPrice, stopLossAcceptablePrice, 0, false, 0, takeProfitId
+            )
+        );
+    }
+
+    function _place(Placement memory pl) internal returns (uint256 orderId) {
+        if (pl.kind == OrderKind.Market) revert WrongOrderKind(0, pl.kind);
+        if (pl.sizeDelta == 0) revert ZeroSize();
+        IPythPriceFeed feed = _feed(pl.marketId);
+        bool reduceOnly = pl.kind >= OrderKind.TakeProfit;
+        bool isBuy;
+        if (reduceOnly) {
+            isBuy = _reducingSide(msg.sender, pl.marketId, pl.sizeDelta);
+            // A reduce-only order takes its margin mode from the position and moves no margin.
+            pl.marginDelta = 0;
+            pl.isolated = false;
+        } else {
+            // An entry needs a signed size: CLOSE_ALL is for closing.
+            if (pl.sizeDelta == CLOSE_ALL) revert WrongOrderKind(0, pl.kind);
+            isBuy = pl.sizeDelta > 0;
+        }
+        uint256 current = feed.latestPrice();
+        if (pl.kind == OrderKind.TrailingStop) {
+            if (pl.trailBps == 0 || pl.trailBps >= BPS) revert InvalidTrailBps(pl.trailBps);
+            // The peak starts at the current cached price; only verified later prices move it.
+            if (pl.triggerPrice != 0) revert InvalidTriggerPrice();
+            pl.triggerPrice = current;
+        } else {
+            if (pl.trailBps != 0) revert InvalidTrailBps(pl.trailBps);
+            if (pl.triggerPrice == 0) revert InvalidTriggerPrice();
+            // Already crossed: it would execute at once, which is what a market order is for.
+            if (_triggered(pl.kind, isBuy, current, pl.triggerPrice, 0)) {
+                revert TriggerOnWrongSide(pl.kind, isBuy, pl.triggerPrice, current);
+            }
+        }
+        uint96 fee = _params.keeperFee;
+        orderId = nextOrderId++;
+        _addTrigger(msg.sender, pl.marketId, orderId);
+        uint32 epoch = engine.positionEpoch(msg.sender, pl.marketId).toUint32();
+        StoredOrder storage o = _orders[orderId];
+        o.trader = msg.sender;
+        o.marketId = pl.marketId.toUint32();
+        o.createdAt = uint40(block.timestamp);
+        o.kind = pl.kind;
+        o.isolated = pl.isolated;
+        o.reduceOnly = reduceOnly;
+        o.sizeDelta = _storeSize(pl.sizeDelta);
+        o.acceptablePrice = _clampPrice(pl.acceptablePrice);
+        o.keeperFee = fee;
+        o.marginDelta = pl.marginDelta.toUint96();
+        o.positionEpoch = epoch;
+        o.trailBps = pl.trailBps;
+        o.isBuy = isBuy;
+        o.triggerPrice = pl.triggerPrice.toUint128();
+        o.ocoPartner = pl.ocoPartner.toUint64();
+        if (fee != 0) engine.lockEscrow(msg.sender, fee);
+        emit TriggerOrderPlaced(
+            orderId,
+            msg.sender,
+            pl.marketId,
+            pl.kind,
+            pl.sizeDelta,
+            pl.triggerPrice,
+            pl.acceptablePrice,
+            pl.trailBps,
+            fee,
+            epoch,
+            pl.ocoPartner
+        );
+    }
+
+    /// @dev The side (buy?) of a reduce-only order of `trader` in `marketId`: opposite to the position, or to the
+    /// position the pending market order opens when there is none yet.
+    function _reducingSide(address trader, uint256 marketId, int256 sizeDelta) internal view returns (bool isBuy) {
+        int256 size = IPerpEngine(address(engine)).getPosition(trader, marketId).size;
+        if (size == 0) {
+            uint256 pending = _positionOrders[trader][marketId].pendingMarketOrder;
+            int128 pendingSize = pending == 0 ? int128(0) : _orders[pending].sizeDelta;
+            if (pendingSize == CLOSE_ALL_STORED) pendingSize = 0;
+            size = pendingSize;
+        }
+        if (size == 0 || (sizeDelta != CLOSE_ALL && (sizeDelta > 0) == (size > 0))) {
+            revert NotReducing(trader, marketId, size, sizeDelta);
+        }
+        isBuy = size < 0;
+    }
+
+    /// @inheritdoc IOrderBook
+    function updateTriggerOrder(uint256 orderId, int256 sizeDelta, uint256 triggerPrice, uint256 acceptablePrice)
+        external
+        nonReentrant
+    {
+        StoredOrder storage o = _orders[orderId];
+        address trader = o.trader;
+        if (trader == address(0)) revert OrderNotFound(orderId);
+        if (trader != msg.sender) revert NotOrderOwner(orderId, msg.sender, trader);
+        OrderKind kind = o.kind;
+        if (kind == OrderKind.Market) revert WrongOrderKind(orderId, kind);
+        if (sizeDelta == 0) revert ZeroSize();
+        bool isBuy = o.isBuy;
+        if (o.reduceOnly) {
+            if (sizeDelta != CLOSE_ALL && (sizeDelta > 0) != isBuy) {
+                revert NotReducing(trader, o.marketId, 0, sizeDelta);
+            }
+        } else {
+            if (sizeDelta == CLOSE_ALL) revert WrongOrderKind(orderId, kind);
+            isBuy = sizeDelta > 0;
+            o.isBuy = isBuy;
+        }
+        uint256 current = _feed(o.marketId).latestPrice();
+        if (kind == OrderKind.TrailingStop) {
+            if (triggerPrice != 0) revert InvalidTriggerPrice();
+            triggerPrice = current;
+        } else {
+            if (triggerPrice == 0) revert InvalidTriggerPrice();
+            if (_triggered(kind, isBuy, current, triggerPrice, 0)) {
+                revert TriggerOnWrongSide(kind, isBuy, triggerPrice, current);
+            }
+        }
+        o.sizeDelta = _storeSize(sizeDelta);
+        o.triggerPrice = triggerPrice.toUint128();
+        o.acceptablePrice = _clampPrice(acceptablePrice);
+        // Prices published before now can no longer execute it (SPEC: newer than the order's last change).
+        o.createdAt = uint40(block.timestamp);
+        emit TriggerOrderUpdated(orderId, sizeDelta, triggerPrice, acceptablePrice, block.timestamp);
+    }
+
+    /// @inheritdoc IOrderBook
+    function executeOrder(uint256 orderId, bytes[] calldata priceUpdate) external payable nonReentrant {
+        StoredOrder memory o = _orders[orderId];
+        if (o.trader == address(0)) revert OrderNotFound(orderId);
+        if (o.kind == OrderKind.Market) revert WrongOrderKind(orderId, o.kind);
+        IPythPriceFeed feed = _feed(o.marketId);
+        uint256 fee = feed.getUpdateFee(priceUpdate);
+        if (msg.value < fee) revert MsgValueTooLow(fee, msg.value);
+        (uint256 price, uint256 publishTime) = feed.updatePrice{value: fee}(priceUpdate);
+        _executeTrigger(orderId, o, price, publishTime, true);
+        _refund(fee);
+    }
+
+    /// @inheritdoc IOrderBook
+    /// @dev One `updatePrice` per run of consecutive ids in the same market (the oracle fee once per market, not
+    /// per order); the rest use the cache it raised.
+    function executeOrders(uint256[] calldata orderIds, bytes[] calldata priceUpdate)
+        external
+        payable
+        nonReentrant
+        returns (uint256 executed)
+    {
+        if (orderIds.length > MAX_BATCH) revert InvalidBatch(orderIds.length);
+        uint256 spent;
+        IPythPriceFeed lastFeed;
+        bool priceOk;
+        uint256 price;
+        uint256 publishTime;
+        for (uint256 i; i < orderIds.length; ++i) {
+            StoredOrder memory o = _orders[orderIds[i]];
+            if (o.trader == address(0) || o.kind == OrderKind.Market) continue;
+            IPythPriceFeed feed = _feed(o.marketId);
+            if (feed != lastFeed) {
+                lastFeed = feed;
+                priceOk = false;
+                uint256 fee = feed.getUpdateFee(priceUpdate);
+                if (msg.value - spent < fee) continue;
+                try feed.updatePrice{value: fee}(priceUpdate) returns (uint256 pr, uint256 t) {
+                    (price, publishTime, priceOk) = (pr, t, true);
+                    spent += fee;
+                } catch {}
+            }
+            if (priceOk && _executeTrigger(orderIds[i], o, price, publishTime, false)) ++executed;
+        }
+        _refund(spent);
+    }
+
+    /// @dev Executes (or voids) one trigger order at a price the adapter verified and cached. Returns whether the
+    /// order left the book; `strict` reverts with the reason instead of returning false.
+    function _executeTrigger(uint256 orderId, StoredOrder memory o, uint256 price, uint256 publishTime, bool strict)
+        internal
+        returns (bool)
+    {
+        int256 size = o.sizeDelta;
+        bool isolated = o.isolated;
+        if (o.reduceOnly) {
+            // SPEC invariant 10: a reduce-only order of a closed, flipped or liquidated position never executes.
+            Position memory pos = IPerpEngine(address(engine)).getPosition(o.trader, o.marketId);
+            if (
+                pos.size == 0 || (pos.size < 0) != o.isBuy
+                    || engine.positionEpoch(o.trader, o.marketId) != o.positionEpoch
+            ) {
+                _removeTrigger(orderId, o);
+                _unlinkPartner(o.ocoPartner);
+                // The caller cleaned up the book: the fee is its reward.
+                _cancelled(orderId, o, CancelReason.Voided, "");
+                return true;
+            }
+            // Clamped to the position: a reduce-only order never flips it.
+            if (size == CLOSE_ALL_STORED || (size < 0 ? -size : size) > (pos.size < 0 ? -pos.size : pos.size)) {
+                size = -int256(pos.size);
+            }
+            (, uint256 crossMarkets) = IPerpEngine(address(engine)).getAccount(o.trader);
+            isolated = crossMarkets & (uint256(1) << o.marketId) == 0;
+        }
+        if (publishTime <= o.createdAt) {
+            if (strict) revert PriceBeforeOrder(orderId, publishTime, o.createdAt);
+            return false;
+        }
+        OrderBookParams memory p = _params;
+        if (publishTime + p.triggerMaxAge < block.timestamp) {
+            if (strict) revert TriggerPriceTooOld(orderId, publishTime, block.timestamp, p.triggerMaxAge);
+            return false;
+        }
+        if (!_triggered(o.kind, o.isBuy, price, o.triggerPrice, o.trailBps)) {
+            if (strict) revert TriggerNotReached(orderId, price, _threshold(o.kind, o.isBuy, o.triggerPrice, o.trailBps));
+            return false;
+        }
+        _requireGas(p.minExecutionGas);
+        _removeTrigger(orderId, o);
+        o.sizeDelta = size.toInt128();
+        o.isolated = isolated;
+        if (_execute(orderId, o, price, publishTime) && o.ocoPartner != 0) {
+            // One leg executed: the other leg goes, its fee back to the trader (SPEC invariant 10).
+            StoredOrder memory partner = _orders[o.ocoPartner];
+            if (partner.trader != address(0)) {
+                _removeTrigger(o.ocoPartner, partner);
+                _cancelled(o.ocoPartner, partner, CancelReason.OcoPartnerExecuted, "");
+            }
+        }
+        return true;
+    }
+
+    /// @inheritdoc IOrderBook
+    function ratchetTrailingStop(uint256 orderId, bytes[] calldata priceUpdate) external payable nonReentrant {
+        StoredOrder storage o = _orders[orderId];
+        if (o.trader == address(0)) revert OrderNotFound(orderId);
+        if (o.kind != OrderKind.TrailingStop) revert WrongOrderKind(orderId, o.kind);
+        IPythPriceFeed feed = _feed(o.marketId);
+        uint256 fee = feed.getUpdateFee(priceUpdate);
+        if (msg.value < fee) revert MsgValueTooLow(fee, msg.value);
+        (uint256 price, uint256 publishTime) = feed.updatePrice{value: fee}(priceUpdate);
+        if (publishTime <= o.createdAt) revert PriceBeforeOrder(orderId, publishTime, o.createdAt);
+        uint256 peak = o.triggerPrice;
+        // A long's stop (a sell) trails the highest price; a short's (a buy) the lowest.
+        if (o.isBuy ? price < peak : price > peak) {
+            o.triggerPrice = price.toUint128();
+            emit TrailingPeakRatcheted(orderId, price, publishTime);
+        }
+        _refund(fee);
+    }
+
+    /// @inheritdoc IOrderBook
+    function pokePrices(uint256[] calldata marketIds, bytes[] calldata priceUpdate) external payable nonReentrant {
+        if (marketIds.length > MAX_BATCH) revert InvalidBatch(marketIds.length);
+        uint256 spent;
+        for (uint256 i; i < marketIds.length; ++i) {
+            IPythPriceFeed feed = _feed(marketIds[i]);
+            uint256 fee = feed.getUpdateFee(priceUpdate);
+            if (msg.value - spent < fee) revert MsgValueTooLow(spent + fee, msg.value);
+            feed.updatePrice{value: fee}(priceUpdate);
+            spent += fee;
+        }
+        _refund(spent);
+    }
+
+    // =================================================================== shared steps
+
+    /// @dev Calls the engine for an order already removed from the book and settles its fee with the keeper: on
+    /// success and on a trader's-fault failure alike the keeper (msg.sender) earns it. Returns whether it executed.
+    function _execute(uint256 orderId, StoredOrder memory o, uint256 price, uint256 publishTime)
+        internal
+        returns (bool ok)
+    {
+        int256 size = o.sizeDelta;
+        bool isolated = o.isolated;
+        if (size == CLOSE_ALL_STORED) {
+            // Resolved now, from the position the order finds (market CLOSE_ALL).
+            size = -int256(IPerpEngine(address(engine)).getPosition(o.trader, o.marketId).size);
+            (, uint256 crossMarkets) = IPerpEngine(address(engine)).getAccount(o.trader);
+            isolated = crossMarkets & (uint256(1) << o.marketId) == 0;
+            if (size == 0) {
+                _cancelled(
+                    orderId,
+                    o,
+                    CancelReason.ExecutionFailed,
+                    abi.encodeWithSelector(NotReducing.selector, o.trader, o.marketId, int256(0), CLOSE_ALL)
+                );
+                return false;
+            }
+        }
+        uint256 acceptable = o.acceptablePrice == type(uint128).max ? type(uint256).max : o.acceptablePrice;
+        try engine.executeOrder(o.trader, o.marketId, size, acceptable, o.marginDelta, isolated, price) {
+            _payFee(o, msg.sender);
+            emit OrderExecuted(orderId, o.trader, o.marketId, o.kind, size, price, publishTime, msg.sender, o.keeperFee);
+            return true;
+        } catch (bytes memory reason) {
+            // The engine refused the trade (slippage, margin, caps, reduce-only market...): the trader's fault.
+            _cancelled(orderId, o, CancelReason.ExecutionFailed, reason);
+            return false;
+        }
+    }
+
+    /// @dev Releases an order's fee and emits its cancellation. Who gets the fee follows from the reason: the caller
+    /// for a keeper's or third party's work (Expired, ExecutionFailed, Voided), the trader otherwise. The event's
+    /// `feeTo` field carries the amount.
+    function _cancelled(uint256 orderId, StoredOrder memory o, CancelReason reason, bytes memory data) internal {
+        address to =
+            reason == CancelReason.ByTrader || reason == CancelReason.OcoPartnerExecuted ? o.trader : msg.sender;
+        _payFee(o, to);
+        emit OrderCancelled(orderId, o.trader, reason, msg.sender, o.keeperFee, data);
+    }
+
+    function _payFee(StoredOrder memory o, address to) internal {
+        if (o.keeperFee != 0) engine.releaseEscrow(o.trader, o.keeperFee, to);
+    }
+
+    /// @dev A keeper must not be able to starve the engine call into a "trader's fault" failure. Too little gas is
+    /// the keeper's fault, so it reverts even in a batch: skipping instead would let `eth_estimateGas` settle a
+    /// gas limit at which every order is skipped.
+    function _requireGas(uint256 required) internal view {
+        uint256 left = gasleft();
+        if (left < required) revert InsufficientExecutionGas(left, required);
+    }
+
+    /// @dev Registers a trigger order under its trader (max 8) and position (max 4).
+    function _addTrigger(address trader, uint256 marketId, uint256 orderId) internal {
+        PositionOrders storage po = _positionOrders[trader][marketId];
+        uint64[MAX_TRIGGER_ORDERS] storage ids = _triggerIds[trader];
+        uint256 free = MAX_TRIGGER_ORDERS;
+        uint256 open;
+        for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
+            if (ids[i] != 0) ++open;
+            else if (free == MAX_TRIGGER_ORDERS) free = i;
+        }
+        if (open >= MAX_TRIGGER_ORDERS) revert TooManyOrders(trader, open, MAX_TRIGGER_ORDERS);
+        if (po.triggerCount >= MAX_POSITION_ORDERS) {
+            revert TooManyPositionOrders(trader, marketId, po.triggerCount, MAX_POSITION_ORDERS);
+        }
+        ids[free] = orderId.toUint64();
+        ++po.triggerCount;
+    }
+
+    /// @dev Removes a trigger order from the book and its trader's and position's counts.
+    function _removeTrigger(uint256 orderId, StoredOrder memory o) internal {
+        uint64[MAX_TRIGGER_ORDERS] storage ids = _triggerIds[o.trader];
+        for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
+            if (ids[i] == orderId) {
+                ids[i] = 0;
+                break;
+            }
+        }
+        --_positionOrders[o.trader][o.marketId].triggerCount;
+        delete _orders[orderId];
+    }
+
+    /// @dev The other leg of a bracket stands alone once this one leaves without executing.
+    function _unlinkPartner(uint64 partner) internal {
+        if (partner != 0 && _orders[partner].trader != address(0)) _orders[partner].ocoPartner = 0;
+    }
+
+    /// @dev Whether `price` satisfies the trigger. Limit and TakeProfit are limit-like (buy at or below, sell at or
+    /// above); Stop and StopLoss are stop-like (buy at or above, sell at or below); a trailing stop is stop-like at
+    /// the peak moved `trailBps` against the position.
+    function _triggered(OrderKind kind, bool isBuy, uint256 price, uint256 triggerPrice, uint16 trailBps)
+        internal
+        pure
+        returns (bool)
+    {
+        uint256 level = _threshold(kind, isBuy, triggerPrice, trailBps);
+        bool limitLike = kind == OrderKind.Limit || kind == OrderKind.TakeProfit;
+        if (limitLike) return isBuy ? price <= level : price >= level;
+        return isBuy ? price >= level : price <= level;
+    }
+
+    function _threshold(OrderKind kind, bool isBuy, uint256 triggerPrice, uint16 trailBps)
+        internal
+        pure
+        returns (uint256)
+    {
+        if (kind != OrderKind.TrailingStop) return triggerPrice;
+        // Rounded toward the peak: a trailing stop never fires on less retrace than asked for.
+        return isBuy ? triggerPrice * (BPS + trailBps) / BPS : (triggerPrice * (BPS - trailBps) + BPS - 1) / BPS;
+    }
+
+    function _feed(uint256 marketId) internal view returns (IPythPriceFeed feed) {
+        (IPriceFeed priceFeed,,,) = IPerpEngine(address(engine)).getMarket(marketId);
+        feed = IPythPriceFeed(address(priceFeed));
+    }
+
+    function _storeSize(int256 sizeDelta) internal pure returns (int128) {
+        if (sizeDelta == CLOSE_ALL) return CLOSE_ALL_STORED;
+        int128 size = sizeDelta.toInt128();
+        if (size == CLOSE_ALL_STORED) revert SafeCast.SafeCastOverflowedIntDowncast(128, sizeDelta);
+        return size;
+    }
+
+    /// @dev Prices above uint128 are no bound at all (a buy's "no limit" is `type(uint128).max` or more).
+    function _clampPrice(uint256 price) internal pure returns (uint128) {
+        return price >= type(uint128).max ? type(uint128).max : uint128(price);
+    }
+
+    function _refund(uint256 spent) internal {
+        uint256 rest = msg.value - spent;
+        if (rest != 0) {
+            (bool ok,) = msg.sender.call{value: rest}("");
+            if (!ok) revert RefundFailed(msg.sender, rest);
+        }
+    }
+
+    // =================================================================== views and owner
+
+    /// @inheritdoc IOrderBook
+    function getOrder(uint256 orderId) external view returns (Order memory order) {
+        StoredOrder memory o = _orders[orderId];
+        order = Order({
+            trader: o.trader,
+            marketId: o.marketId,
+            kind: o.kind,
+            isolated: o.isolated,
+            reduceOnly: o.reduceOnly,
+            trailBps: o.trailBps,
+            createdAt: o.createdAt,
+            sizeDelta: o.sizeDelta,
+            acceptablePrice: o.acceptablePrice,
+            triggerPrice: o.triggerPrice,
+            marginDelta: o.marginDelta,
+            keeperFee: o.keeperFee,
+            positionEpoch: o.positionEpoch,
+            ocoPartner: o.ocoPartner
+        });
+    }
+
+    /// @inheritdoc IOrderBook
+    function pendingMarketOrder(address trader, uint256 marketId) external view returns (uint256) {
+        return _positionOrders[trader][marketId].pendingMarketOrder;
+    }
+
+    /// @inheritdoc IOrderBook
+    /// @dev Open trigger orders (what the limit of 8 counts); pending market orders are not counted.
+    function openOrderCount(address trader) public view returns (uint256 open) {
+        uint64[MAX_TRIGGER_ORDERS] storage ids = _triggerIds[trader];
+        for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
+            if (ids[i] != 0) ++open;
+        }
+    }
+
+    /// @inheritdoc IOrderBook
+    function positionOrderCount(address trader, uint256 marketId) external view returns (uint256) {
+        return _positionOrders[trader][marketId].triggerCount;
+    }
+
+    /// @inheritdoc IOrderBook
+    function ordersOf(address trader) external view returns (uint256[] memory ids) {
+        uint256 markets = IPerpEngine(address(engine)).marketCount();
+        uint64[MAX_TRIGGER_ORDERS] memory triggers = _triggerIds[trader];
+        ids = new uint256[](MAX_TRIGGER_ORDERS + markets);
+        uint256 n;
+        for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
+            if (triggers[i] != 0) ids[n++] = triggers[i];
+        }
+        for (uint256 m; m < markets; ++m) {
+            uint256 pending = _positionOrders[trader][m].pendingMarketOrder;
+            if (pending != 0) ids[n++] = pending;
+        }
+        assembly ("memory-safe") {
+            mstore(ids, n)
+        }
+    }
+
+    /// @inheritdoc IOrderBook
+    function params() external view returns (OrderBookParams memory) {
+        return _params;
+    }
+
+    /// @inheritdoc IOrderBook
+    function setParams(OrderBookParams calldata params_) external onlyOwner {
+        _setParams(params_);
+    }
+
+    /// @dev Hard bounds (docs/orders.md): keeperFee <= $10 (a fee a trader cannot be surprised by);
+    /// 1 s <= minSettleDelay <= 10 s (at least one second so that no price known at commit can settle it);
+    /// minSettleDelay < maxSettleDelay <= 120 s (a short window keeps the free option small);
+    /// maxSettleDelay <= marketOrderExpiry <= 1 day (an order must not expire while it can still settle);
+    /// 1 s <= triggerMaxAge <= 60 s; minExecutionGas <= 5,000,000 (below a block's gas, so a settle can fit).
+    function _setParams(OrderBookParams memory p) internal {
+        if (p.keeperFee > 10e18) revert InvalidOrderBookParam("keeperFee");
+        if (p.minSettleDelay < 1 || p.minSettleDelay > 10) revert InvalidOrderBookParam("minSettleDelay");
+        if (p.maxSettleDelay <= p.minSettleDelay || p.maxSettleDelay > 120) {
+            revert InvalidOrderBookParam("maxSettleDelay");
+        }
+        if (p.marketOrderExpiry < p.maxSettleDelay || p.marketOrderExpiry > 1 days) {
+            revert InvalidOrderBookParam("marketOrderExpiry");
+        }
+        if (p.triggerMaxAge < 1 || p.triggerMaxAge > 60) revert InvalidOrderBookParam("triggerMaxAge");
+        if (p.minExecutionGas > 5_000_000) revert InvalidOrderBookParam("minExecutionGas");
+        _params = p;
+        emit OrderBookParamsSet(p);
+    }
+}

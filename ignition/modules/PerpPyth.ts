@@ -1,0 +1,67 @@
+/**
+ * The protocol on a public network with Pyth markets: like `PerpProtocol` (real USDC, insurance seed, guardian,
+ * a `TimelockController` as pending owner), but each market is priced by a `PythPriceFeed` adapter on the network's
+ * Pyth contract, optionally banded by a Chainlink reference feed.
+ *
+ *   npm run deploy:check -- --network baseSepolia      (preflight: Pyth address has code, feed ids known; sends nothing)
+ *   PERP_MODULE=PerpPyth npm run deploy -- --network baseSepolia
+ *
+ * Required parameters: collateralToken, pyth. Optional: `<market>PriceId` (default: the Pyth ids of MARKETS),
+ * `<market>ReferenceFeed` (default address(0): no band), the `PythFeedConfig` fields and everything PerpProtocol
+ * takes (docs/deployment.md, "Pyth markets").
+ */
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { ZeroAddress } from "ethers";
+
+import { FUTURE_IDS, MARKETS, deployCore, openZeppelinArtifact, pythArtifact } from "../lib/perp.js";
+import { TESTNET_HEARTBEAT, TESTNET_INSURANCE_SEED, TESTNET_TIMELOCK_DELAY } from "./PerpProtocol.js";
+
+export default buildModule("PerpPyth", (m) => {
+  const token = m.contractAt(
+    "IERC20Metadata",
+    openZeppelinArtifact("IERC20Metadata"),
+    m.getParameter("collateralToken"),
+    { id: FUTURE_IDS.collateralToken },
+  );
+  const pyth = m.contractAt("IPyth", pythArtifact(), m.getParameter<string>("pyth"), { id: FUTURE_IDS.pyth });
+  const core = deployCore(m, {
+    token,
+    aggregators: [],
+    guardianDefault: m.getAccount(0),
+    heartbeatDefault: TESTNET_HEARTBEAT,
+    pyth: {
+      pyth,
+      referenceFeeds: MARKETS.map((market) => m.getParameter<string>(`${market.param}ReferenceFeed`, ZeroAddress)),
+      refHeartbeatDefault: TESTNET_HEARTBEAT,
+    },
+  });
+
+  const insuranceSeed = m.getParameter("insuranceSeed", TESTNET_INSURANCE_SEED);
+  const approve = m.call(token, "approve", [core.engine, insuranceSeed], { id: "approveInsuranceSeed" });
+  const fund = m.call(core.engine, "fundInsurance", [insuranceSeed], { after: [approve] });
+
+  // As in PerpProtocol: proposers schedule, anyone executes a ready operation, no admin.
+  const timelock = m.contract(
+    "TimelockController",
+    openZeppelinArtifact("TimelockController"),
+    [
+      m.getParameter("timelockMinDelay", TESTNET_TIMELOCK_DELAY),
+      [m.getParameter("timelockProposer", m.getAccount(0))],
+      [ZeroAddress],
+      ZeroAddress,
+    ],
+    { id: FUTURE_IDS.timelock },
+  );
+  m.call(core.engine, "transferOwnership", [timelock], { after: [...core.setup, fund] });
+
+  return {
+    collateralToken: token,
+    pyth,
+    engine: core.engine,
+    vault: core.vault,
+    liquidationLogic: core.liquidationLogic,
+    liquidationPriceLogic: core.liquidationPriceLogic,
+    marketAdminLogic: core.marketAdminLogic,
+    timelock,
+  };
+});

@@ -1,0 +1,509 @@
+import { expect } from "chai";
+
+import { wad } from "../scripts/lib/fixture.js";
+import { ethers, networkHelpers } from "../scripts/lib/network.js";
+import { BTC_ID, deployOrders, now, PBTC, PETH, priceUpdate, PYTH_FEE, type Orders } from "./helpers/orders.js";
+
+const BUY_ANY = 2n ** 128n - 1n;
+const SELL_ANY = 0n;
+const CLOSE_ALL = -(2n ** 255n);
+const FEE = wad("0.5");
+const DEPOSIT = 10n ** 11n * 10n ** 12n; // $100,000 in WAD
+enum Kind {
+  Market,
+  Limit,
+  Stop,
+  TakeProfit,
+  StopLoss,
+  TrailingStop,
+}
+enum Reason {
+  ByTrader,
+  Expired,
+  ExecutionFailed,
+  Voided,
+  OcoPartnerExecuted,
+}
+type Signer = Orders["alice"];
+
+async function cross(o: Orders, who: Signer | string): Promise<bigint> {
+  return (await o.engine.getAccount(who))[0];
+}
+
+/** Commits a market order; returns its id and createdAt. */
+async function commit(o: Orders, trader: Signer, size: bigint, acceptable = size > 0n ? BUY_ANY : SELL_ANY) {
+  const id = await o.book.nextOrderId();
+  const tx = await o.book.connect(trader).commitOrder(PETH, size, acceptable, 0, false);
+  const receipt = (await tx.wait())!;
+  const createdAt = BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp);
+  return { id, createdAt, receipt };
+}
+
+/** The first price of a market order's window: published at createdAt + 2, the previous one a second before. */
+function windowUpdate(createdAt: bigint, price: string) {
+  return priceUpdate(price, createdAt + 2n, createdAt + 1n);
+}
+
+/** Settles at the first price of the window (block time = createdAt + 2). */
+async function settle(o: Orders, keeper: Signer, id: bigint, createdAt: bigint, price: string) {
+  await networkHelpers.time.setNextBlockTimestamp(createdAt + 2n);
+  return o.book.connect(keeper).settleOrder(id, [windowUpdate(createdAt, price)], { value: PYTH_FEE });
+}
+
+async function openLong(o: Orders, trader: Signer, size = wad(5), price = "2000") {
+  const { id, createdAt } = await commit(o, trader, size);
+  await settle(o, o.keeper, id, createdAt, price);
+}
+
+/** A fresh price published one second after the latest block, for the next transaction. */
+async function fresh(price: string, id?: string) {
+  const t = (await now()) + 1n;
+  return priceUpdate(price, t, undefined, id);
+}
+
+async function placeTrigger(
+  o: Orders,
+  trader: Signer,
+  kind: Kind,
+  size: bigint,
+  trigger: bigint,
+  acceptable = size > 0n ? BUY_ANY : SELL_ANY,
+  trailBps = 0,
+  market = PETH,
+) {
+  const id = await o.book.nextOrderId();
+  const tx = await o.book.connect(trader).placeTriggerOrder(market, kind, size, trigger, acceptable, 0, false, trailBps);
+  const receipt = (await tx.wait())!;
+  return { id, receipt };
+}
+
+async function execute(o: Orders, id: bigint, price: string, keeper = o.keeper) {
+  return o.book.connect(keeper).executeOrder(id, [await fresh(price)], { value: PYTH_FEE });
+}
+
+describe("order book", function () {
+  describe("market orders", function () {
+    it("commit escrows the fee; settle fills at the window's first price exactly as quoteTrade prices it", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, createdAt } = await commit(o, o.alice, wad(5));
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(FEE);
+      expect(await cross(o, o.alice)).to.equal(DEPOSIT - FEE);
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(id);
+      // Raise the cache to the settlement price so that quoteTrade prices at it.
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 2n);
+      await o.book.pokePrices([PETH], [windowUpdate(createdAt, "2010")], { value: PYTH_FEE });
+      const [fill, fee] = await o.engine.quoteTrade(PETH, wad(5));
+      expect(fill).to.equal(wad("2010.005025"));
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 3n);
+      await expect(o.book.connect(o.keeper).settleOrder(id, [windowUpdate(createdAt, "2010")], { value: PYTH_FEE }))
+        .to.emit(o.engine, "PositionModified")
+        .withArgs(o.alice.address, PETH, wad(5), wad(5), fill, fee, 0, 0, false, 0)
+        .and.to.emit(o.book, "OrderExecuted")
+        .withArgs(id, o.alice.address, PETH, Kind.Market, wad(5), wad(2010), createdAt + 2n, o.keeper.address, FEE);
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(0n);
+      expect(await cross(o, o.alice)).to.equal(DEPOSIT - FEE - fee);
+      expect(await cross(o, o.keeper)).to.equal(FEE);
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(0n);
+      expect((await o.engine.getPosition(o.alice, PETH)).entryPrice).to.equal(fill);
+    });
+
+    it("two keepers with different payloads: only the window's first price settles, the second attempt finds nothing", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, createdAt } = await commit(o, o.alice, wad(5));
+      // A later price in the window is not the first one (its predecessor is in the window too).
+      const later = priceUpdate("2020", createdAt + 3n, createdAt + 2n);
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 3n);
+      await expect(o.book.connect(o.bob).settleOrder(id, [later], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.feed, "PythPriceNotFound")
+        .withArgs(await o.feed.priceId());
+      await o.book.connect(o.keeper).settleOrder(id, [windowUpdate(createdAt, "2010")], { value: PYTH_FEE });
+      await expect(o.book.connect(o.bob).settleOrder(id, [windowUpdate(createdAt, "2010")], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.book, "OrderNotFound")
+        .withArgs(id);
+      expect(await cross(o, o.bob)).to.equal(DEPOSIT);
+    });
+
+    it("refuses a settlement too early, a price outside the window, and an expired order", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, createdAt } = await commit(o, o.alice, wad(5));
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 1n);
+      await expect(o.book.connect(o.keeper).settleOrder(id, [windowUpdate(createdAt, "2010")], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.book, "SettlementTooEarly")
+        .withArgs(id, createdAt + 2n, createdAt + 1n);
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 40n);
+      const late = priceUpdate("2010", createdAt + 31n, createdAt + 1n);
+      await expect(o.book.connect(o.keeper).settleOrder(id, [late], { value: PYTH_FEE })).to.be.revertedWithCustomError(
+        o.feed,
+        "PythPriceNotFound",
+      );
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 121n);
+      await expect(o.book.connect(o.keeper).settleOrder(id, [windowUpdate(createdAt, "2010")], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.book, "MarketOrderExpired")
+        .withArgs(id, createdAt + 120n, createdAt + 121n);
+      // The keeper's failures left the order and its escrow in place.
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(FEE);
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(id);
+    });
+
+    it("a trader's-fault failure cancels the order, pays the keeper and changes nothing else", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, createdAt } = await commit(o, o.alice, wad(5), wad(2000));
+      const vaultCash = await o.engine.vaultCash();
+      const fill = wad("2010.005025");
+      const reason = o.engine.interface.encodeErrorResult("SlippageExceeded", [fill, wad(2000)]);
+      await expect(settle(o, o.keeper, id, createdAt, "2010"))
+        .to.emit(o.book, "OrderCancelled")
+        .withArgs(id, o.alice.address, Reason.ExecutionFailed, o.keeper.address, FEE, reason)
+        .and.not.to.emit(o.engine, "PositionModified");
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(0n);
+      expect(await cross(o, o.alice)).to.equal(DEPOSIT - FEE);
+      expect(await cross(o, o.keeper)).to.equal(FEE);
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(0n);
+      expect(await o.engine.vaultCash()).to.equal(vaultCash);
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(0n);
+    });
+
+    it("one pending market order per account and market", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id } = await commit(o, o.alice, wad(5));
+      await expect(o.book.connect(o.alice).commitOrder(PETH, wad(1), BUY_ANY, 0, false))
+        .to.be.revertedWithCustomError(o.book, "PendingMarketOrder")
+        .withArgs(o.alice.address, PETH, id);
+      await expect(o.book.connect(o.alice).commitOrder(PETH, 0, BUY_ANY, 0, false)).to.be.revertedWithCustomError(
+        o.book,
+        "ZeroSize",
+      );
+    });
+
+    it("cancel: not before expiry; after it a third party earns the fee", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, createdAt } = await commit(o, o.alice, wad(5));
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 120n);
+      await expect(o.book.connect(o.alice).cancelOrder(id))
+        .to.be.revertedWithCustomError(o.book, "MarketOrderNotExpired")
+        .withArgs(id, createdAt + 120n, createdAt + 120n);
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 121n);
+      await expect(o.book.connect(o.bob).cancelOrder(id))
+        .to.emit(o.book, "OrderCancelled")
+        .withArgs(id, o.alice.address, Reason.Expired, o.bob.address, FEE, "0x");
+      expect(await cross(o, o.bob)).to.equal(DEPOSIT + FEE);
+      expect(await cross(o, o.alice)).to.equal(DEPOSIT - FEE);
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(0n);
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(0n);
+    });
+
+    it("CLOSE_ALL resolves at settlement from the position", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await openLong(o, o.alice, wad(5));
+      const { id, createdAt } = await commit(o, o.alice, CLOSE_ALL, SELL_ANY);
+      await expect(settle(o, o.keeper, id, createdAt, "2000"))
+        .to.emit(o.book, "OrderExecuted")
+        .withArgs(id, o.alice.address, PETH, Kind.Market, -wad(5), wad(2000), createdAt + 2n, o.keeper.address, FEE);
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(0n);
+      expect(await o.engine.positionEpoch(o.alice, PETH)).to.equal(1n);
+    });
+  });
+
+  describe("trigger orders", function () {
+    it("Limit buy fires at or below its price, not before", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id } = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(FEE);
+      await expect(execute(o, id, "1995"))
+        .to.be.revertedWithCustomError(o.book, "TriggerNotReached")
+        .withArgs(id, wad(1995), wad(1990));
+      await expect(execute(o, id, "1990")).to.emit(o.book, "OrderExecuted");
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(1));
+      expect(await cross(o, o.keeper)).to.equal(FEE);
+      expect(await o.book.openOrderCount(o.alice)).to.equal(0n);
+    });
+
+    it("Stop sell fires at or below its price, not before; placement on the wrong side is refused", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await expect(o.book.connect(o.alice).placeTriggerOrder(PETH, Kind.Stop, -wad(1), wad(2010), 0, 0, false, 0))
+        .to.be.revertedWithCustomError(o.book, "TriggerOnWrongSide")
+        .withArgs(Kind.Stop, false, wad(2010), wad(2000));
+      const { id } = await placeTrigger(o, o.alice, Kind.Stop, -wad(1), wad(1980));
+      await expect(execute(o, id, "1981"))
+        .to.be.revertedWithCustomError(o.book, "TriggerNotReached")
+        .withArgs(id, wad(1981), wad(1980));
+      await expect(execute(o, id, "1980")).to.emit(o.book, "OrderExecuted");
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(-wad(1));
+    });
+
+    it("TakeProfit and StopLoss of a long fire at their prices, never before", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await openLong(o, o.alice, wad(5));
+      const tp = await placeTrigger(o, o.alice, Kind.TakeProfit, -wad(2), wad(2050));
+      const sl = await placeTrigger(o, o.alice, Kind.StopLoss, CLOSE_ALL, wad(1950));
+      await expect(execute(o, tp.id, "2049"))
+        .to.be.revertedWithCustomError(o.book, "TriggerNotReached")
+        .withArgs(tp.id, wad(2049), wad(2050));
+      await expect(execute(o, tp.id, "2050"))
+        .to.emit(o.book, "OrderExecuted")
+        .withArgs(tp.id, o.alice.address, PETH, Kind.TakeProfit, -wad(2), wad(2050), (await now()) + 1n, o.keeper.address, FEE);
+      await expect(execute(o, sl.id, "1951"))
+        .to.be.revertedWithCustomError(o.book, "TriggerNotReached")
+        .withArgs(sl.id, wad(1951), wad(1950));
+      await expect(execute(o, sl.id, "1950")).to.emit(o.book, "OrderExecuted");
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(0n);
+    });
+
+    it("a reduce-only size is clamped to the position (never flips it)", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await openLong(o, o.alice, wad(2));
+      const sl = await placeTrigger(o, o.alice, Kind.StopLoss, -wad(10), wad(1950));
+      await expect(execute(o, sl.id, "1950"))
+        .to.emit(o.book, "OrderExecuted")
+        .withArgs(sl.id, o.alice.address, PETH, Kind.StopLoss, -wad(2), wad(1950), (await now()) + 1n, o.keeper.address, FEE);
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(0n);
+    });
+
+    it("reduce-only needs an opposite position, or a pending market order that opens one", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await expect(o.book.connect(o.alice).placeTriggerOrder(PETH, Kind.StopLoss, CLOSE_ALL, wad(1950), 0, 0, false, 0))
+        .to.be.revertedWithCustomError(o.book, "NotReducing")
+        .withArgs(o.alice.address, PETH, 0, CLOSE_ALL);
+      await commit(o, o.alice, wad(3));
+      await expect(o.book.connect(o.alice).placeTriggerOrder(PETH, Kind.StopLoss, wad(1), wad(1950), BUY_ANY, 0, false, 0))
+        .to.be.revertedWithCustomError(o.book, "NotReducing")
+        .withArgs(o.alice.address, PETH, wad(3), wad(1));
+      await o.book.connect(o.alice).placeTriggerOrder(PETH, Kind.StopLoss, CLOSE_ALL, wad(1950), 0, 0, false, 0);
+      expect(await o.book.positionOrderCount(o.alice, PETH)).to.equal(1n);
+    });
+
+    it("a price published before the order (or its update) cannot execute it", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, receipt } = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));
+      const createdAt = BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp);
+      await expect(o.book.connect(o.keeper).executeOrder(id, [priceUpdate("1980", createdAt)], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.book, "PriceBeforeOrder")
+        .withArgs(id, createdAt, createdAt);
+      await networkHelpers.time.increase(20);
+      const old = priceUpdate("1980", createdAt + 1n);
+      await expect(o.book.connect(o.keeper).executeOrder(id, [old], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.book, "TriggerPriceTooOld")
+        .withArgs(id, createdAt + 1n, (await now()) + 1n, 10);
+    });
+
+    it("OCO: executing one bracket leg cancels the other and refunds its fee", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await openLong(o, o.alice, wad(5));
+      const tpId = await o.book.nextOrderId();
+      await o.book.connect(o.alice).placeBracket(PETH, CLOSE_ALL, wad(2050), wad(1950), 0);
+      const slId = tpId + 1n;
+      expect((await o.book.getOrder(tpId)).ocoPartner).to.equal(slId);
+      expect((await o.book.getOrder(slId)).ocoPartner).to.equal(tpId);
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(2n * FEE);
+      const before = await cross(o, o.alice);
+      await expect(execute(o, tpId, "2050"))
+        .to.emit(o.book, "OrderExecuted")
+        .and.to.emit(o.book, "OrderCancelled")
+        .withArgs(slId, o.alice.address, Reason.OcoPartnerExecuted, o.keeper.address, FEE, "0x");
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(0n);
+      expect((await o.book.getOrder(slId)).trader).to.equal(ethers.ZeroAddress);
+      expect(await o.book.openOrderCount(o.alice)).to.equal(0n);
+      // The SL's fee came back; the TP's went to the keeper.
+      expect(await cross(o, o.keeper)).to.equal(2n * FEE);
+      expect((await cross(o, o.alice)) > before).to.equal(true);
+    });
+
+    it("voided after a full close: the cleanup fee goes to the caller and nothing trades", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await openLong(o, o.alice, wad(5));
+      const sl = await placeTrigger(o, o.alice, Kind.StopLoss, -wad(5), wad(1950));
+      const { id, createdAt } = await commit(o, o.alice, CLOSE_ALL, SELL_ANY);
+      await settle(o, o.keeper, id, createdAt, "2000");
+      await openLong(o, o.alice, wad(1));
+      expect(await o.engine.positionEpoch(o.alice, PETH)).to.equal(1n);
+      await expect(execute(o, sl.id, "1950", o.bob))
+        .to.emit(o.book, "OrderCancelled")
+        .withArgs(sl.id, o.alice.address, Reason.Voided, o.bob.address, FEE, "0x")
+        .and.not.to.emit(o.engine, "PositionModified");
+      expect(await cross(o, o.bob)).to.equal(DEPOSIT + FEE);
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(1));
+    });
+
+    it("voided after liquidation", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, createdAt } = await (async () => {
+        const id = await o.book.nextOrderId();
+        const r = (await (await o.book.connect(o.alice).commitOrder(PETH, wad(5), BUY_ANY, wad(150), true)).wait())!;
+        return { id, createdAt: BigInt((await ethers.provider.getBlock(r.blockNumber))!.timestamp) };
+      })();
+      await settle(o, o.keeper, id, createdAt, "2000");
+      expect((await o.engine.getPosition(o.alice, PETH)).margin > 0n).to.equal(true);
+      const sl = await placeTrigger(o, o.alice, Kind.StopLoss, CLOSE_ALL, wad(1900));
+      await o.book.pokePrices([PETH], [await fresh("1970")], { value: PYTH_FEE });
+      await o.engine.connect(o.bob).liquidate(o.alice, PETH);
+      expect(await o.engine.positionEpoch(o.alice, PETH)).to.equal(1n);
+      await expect(execute(o, sl.id, "1890"))
+        .to.emit(o.book, "OrderCancelled")
+        .withArgs(sl.id, o.alice.address, Reason.Voided, o.keeper.address, FEE, "0x");
+    });
+
+    it("trailing stop: the peak ratchets with later verified prices and it fires on the retrace", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await openLong(o, o.alice, wad(5));
+      const ts = await placeTrigger(o, o.alice, Kind.TrailingStop, CLOSE_ALL, 0n, SELL_ANY, 100);
+      expect((await o.book.getOrder(ts.id)).triggerPrice).to.equal(wad(2000));
+      const t = (await now()) + 1n;
+      await expect(o.book.ratchetTrailingStop(ts.id, [priceUpdate("2100", t)], { value: PYTH_FEE }))
+        .to.emit(o.book, "TrailingPeakRatcheted")
+        .withArgs(ts.id, wad(2100), t);
+      // A lower price does not lower a long's peak.
+      await o.book.ratchetTrailingStop(ts.id, [await fresh("2090")], { value: PYTH_FEE });
+      expect((await o.book.getOrder(ts.id)).triggerPrice).to.equal(wad(2100));
+      await expect(execute(o, ts.id, "2080"))
+        .to.be.revertedWithCustomError(o.book, "TriggerNotReached")
+        .withArgs(ts.id, wad(2080), wad(2079));
+      await expect(execute(o, ts.id, "2079")).to.emit(o.book, "OrderExecuted");
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(0n);
+    });
+
+    it("limits: 4 per position, 8 per account", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      for (let i = 0; i < 4; i++) await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1900 - i));
+      await expect(o.book.connect(o.alice).placeTriggerOrder(PETH, Kind.Limit, wad(1), wad(1800), BUY_ANY, 0, false, 0))
+        .to.be.revertedWithCustomError(o.book, "TooManyPositionOrders")
+        .withArgs(o.alice.address, PETH, 4, 4);
+      for (let i = 0; i < 4; i++) await placeTrigger(o, o.alice, Kind.Limit, wad("0.1"), wad(59000 - i), BUY_ANY, 0, PBTC);
+      await expect(o.book.connect(o.alice).placeTriggerOrder(PBTC, Kind.Limit, wad(1), wad(50000), BUY_ANY, 0, false, 0))
+        .to.be.revertedWithCustomError(o.book, "TooManyOrders")
+        .withArgs(o.alice.address, 8, 8);
+      expect(await o.book.openOrderCount(o.alice)).to.equal(8n);
+      expect((await o.book.ordersOf(o.alice)).length).to.equal(8);
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(8n * FEE);
+    });
+
+    it("only the trader cancels a trigger order, and gets its fee back", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id } = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));
+      await expect(o.book.connect(o.bob).cancelOrder(id))
+        .to.be.revertedWithCustomError(o.book, "NotOrderOwner")
+        .withArgs(id, o.bob.address, o.alice.address);
+      await expect(o.book.connect(o.bob).updateTriggerOrder(id, wad(1), wad(1980), BUY_ANY))
+        .to.be.revertedWithCustomError(o.book, "NotOrderOwner")
+        .withArgs(id, o.bob.address, o.alice.address);
+      await expect(o.book.connect(o.alice).cancelOrder(id))
+        .to.emit(o.book, "OrderCancelled")
+        .withArgs(id, o.alice.address, Reason.ByTrader, o.alice.address, FEE, "0x");
+      expect(await cross(o, o.alice)).to.equal(DEPOSIT);
+      expect(await o.engine.orderEscrow(o.alice)).to.equal(0n);
+    });
+  });
+
+  describe("batches", function () {
+    it("settleOrders settles the usable ids and skips the rest", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const a = await commit(o, o.alice, wad(1));
+      const b = await commit(o, o.bob, wad(1));
+      const trigger = await placeTrigger(o, o.carol, Kind.Limit, wad(1), wad(1990));
+      // One update is the first of both windows (nothing was published since a's commit).
+      const update = priceUpdate("2000", b.createdAt + 2n, a.createdAt + 1n);
+      await networkHelpers.time.setNextBlockTimestamp(b.createdAt + 2n);
+      const ids = [999n, a.id, trigger.id, b.id];
+      await expect(o.book.connect(o.keeper).settleOrders(ids, [update], { value: 10n }))
+        .to.emit(o.book, "OrderExecuted")
+        .withArgs(b.id, o.bob.address, PETH, Kind.Market, wad(1), wad(2000), b.createdAt + 2n, o.keeper.address, FEE);
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(1));
+      expect((await o.engine.getPosition(o.bob, PETH)).size).to.equal(wad(1));
+      expect(await cross(o, o.keeper)).to.equal(2n * FEE);
+      expect((await o.book.getOrder(trigger.id)).trader).to.equal(o.carol.address);
+    });
+
+    it("executeOrders executes the triggered ids, skips the rest, and pays the oracle once", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const x = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));
+      const y = await placeTrigger(o, o.bob, Kind.Limit, wad(1), wad(1980));
+      const z = await placeTrigger(o, o.carol, Kind.Limit, wad(1), wad(1995));
+      const balance = await ethers.provider.getBalance(o.feed);
+      const ids = [x.id, 12345n, y.id, z.id];
+      expect(await o.book.connect(o.keeper).executeOrders.staticCall(ids, [await fresh("1990")], { value: 5n })).to.equal(
+        2n,
+      );
+      await o.book.connect(o.keeper).executeOrders(ids, [await fresh("1990")], { value: 5n });
+      expect(await ethers.provider.getBalance(o.feed)).to.equal(balance + PYTH_FEE);
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(1));
+      expect((await o.engine.getPosition(o.bob, PETH)).size).to.equal(0n);
+      expect((await o.engine.getPosition(o.carol, PETH)).size).to.equal(wad(1));
+    });
+  });
+
+  describe("engine hooks and parameters", function () {
+    it("only the order book calls the hooks; the book is set once", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await expect(o.engine.connect(o.alice).executeOrder(o.alice, PETH, wad(1), BUY_ANY, 0, false, wad(1)))
+        .to.be.revertedWithCustomError(o.engine, "NotOrderBook")
+        .withArgs(o.alice.address);
+      await expect(o.engine.connect(o.alice).lockEscrow(o.alice, 1))
+        .to.be.revertedWithCustomError(o.engine, "NotOrderBook")
+        .withArgs(o.alice.address);
+      await expect(o.engine.setOrderBook(o.alice)).to.be.revertedWithCustomError(o.engine, "OrderBookAlreadySet");
+    });
+
+    it("escrow needs free cross balance like a withdrawal", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      await expect(o.book.connect(o.dave).commitOrder(PETH, wad(1), BUY_ANY, 0, false))
+        .to.be.revertedWithCustomError(o.engine, "InsufficientCrossBalance")
+        .withArgs(0, FEE);
+    });
+
+    it("setParams enforces the hard bounds, owner only", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const good = { ...(await o.book.params()).toObject() };
+      await expect(o.book.connect(o.alice).setParams(good)).to.be.revertedWithCustomError(o.book, "OwnableUnauthorizedAccount");
+      const bad: [string, object][] = [
+        ["keeperFee", { keeperFee: wad(11) }],
+        ["minSettleDelay", { minSettleDelay: 0 }],
+        ["maxSettleDelay", { maxSettleDelay: 121 }],
+        ["marketOrderExpiry", { marketOrderExpiry: 29 }],
+        ["triggerMaxAge", { triggerMaxAge: 61 }],
+        ["minExecutionGas", { minExecutionGas: 5_000_001 }],
+      ];
+      for (const [code, change] of bad) {
+        await expect(o.book.setParams({ ...good, ...change }))
+          .to.be.revertedWithCustomError(o.book, "InvalidOrderBookParam")
+          .withArgs(code);
+      }
+      await expect(o.book.setParams({ ...good, keeperFee: wad(1) })).to.emit(o.book, "OrderBookParamsSet");
+    });
+  });
+
+  describe("gas", function () {
+    it("reports commit, settle, place, execute and batch settle gas", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      // Warm accounts: each has traded before (the usual case).
+      const c = await commit(o, o.alice, wad(5));
+      const s = await (await settle(o, o.keeper, c.id, c.createdAt, "2000")).wait();
+      const p = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));
+      const e = await (await execute(o, p.id, "1990")).wait();
+      const one = await commit(o, o.bob, wad(1));
+      await networkHelpers.time.setNextBlockTimestamp(one.createdAt + 2n);
+      const b1 = await (
+        await o.book.connect(o.keeper).settleOrders([one.id], [windowUpdate(one.createdAt, "1990")], { value: 1n })
+      ).wait();
+      const a3 = await commit(o, o.alice, wad(1));
+      const b3 = await commit(o, o.bob, wad(1));
+      const c3 = await commit(o, o.carol, wad(1));
+      await networkHelpers.time.setNextBlockTimestamp(c3.createdAt + 2n);
+      const b3r = await (
+        await o.book
+          .connect(o.keeper)
+          .settleOrders([a3.id, b3.id, c3.id], [priceUpdate("1990", c3.createdAt + 2n, a3.createdAt + 1n)], { value: 3n })
+      ).wait();
+      const report = {
+        commit: c.receipt.gasUsed,
+        settle: s!.gasUsed,
+        placeTrigger: p.receipt.gasUsed,
+        executeTrigger: e!.gasUsed,
+        batchSettle1: b1!.gasUsed,
+        batchSettle3: b3r!.gasUsed,
+        perExtraOrder: (b3r!.gasUsed - b1!.gasUsed) / 2n,
+      };
+      console.log("      gas", JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));
+      expect(report.settle > 0n).to.equal(true);
+      void BTC_ID;
+    });
+  });
+});

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AggregatorV3Interface} from "../../contracts/interfaces/AggregatorV3Interface.sol";
+import {IPythErrors, PythFeedConfig} from "../../contracts/interfaces/IPythPriceFeed.sol";
+import {StrictMockPyth} from "../../contracts/mocks/StrictMockPyth.sol";
+import {PythPriceFeed} from "../../contracts/oracles/PythPriceFeed.sol";
+import {Test} from "./utils/Test.sol";
+
+/// @notice Fuzz tests of the Pyth adapter: exact WAD normalisation for every supported exponent, a cache that never
+/// goes back in time whatever the sequence of updates, and the confidence bound's exact boundary.
+contract PythPriceFeedTest is Test {
+    bytes32 internal constant ID = 0xff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace;
+    uint256 internal constant T0 = 1_800_000_000;
+
+    StrictMockPyth internal pyth;
+
+    function setUp() public {
+        // Fee 0: the test contract then needs no refund path; fees and refunds are covered by test/pyth.test.ts.
+        pyth = new StrictMockPyth(0);
+        vm.warp(T0);
+    }
+
+    function _feed(int32 expo, uint16 maxConfBps) internal returns (PythPriceFeed) {
+        return new PythPriceFeed(
+            PythFeedConfig({
+                pyth: pyth,
+                priceId: ID,
+                maxConfBps: maxConfBps,
+                maxFutureSkew: 5,
+                maxCacheAge: 60,
+                referenceFeed: AggregatorV3Interface(address(0)),
+                refMaxDevBps: 0,
+                refHeartbeat: 0,
+                expo: expo
+            })
+        );
+    }
+
+    function _data(int64 price, uint64 conf, int32 expo, uint64 publishTime, uint64 prevPublishTime)
+        internal
+        view
+        returns (bytes[] memory data)
+    {
+        data = new bytes[](1);
+        data[0] = pyth.createPriceFeedUpdateData(ID, price, conf, expo, price, conf, publishTime, prevPublishTime);
+    }
+
+    /// Every positive int64 price with every exponent in [-18, 0] becomes exactly price * 10^(18 + expo), a multiple
+    /// of priceUnit; the exponent of the neighbouring feed is refused.
+    function testFuzz_normalisation_isExact(uint256 priceSeed, uint256 expoSeed) public {
+        int32 expo = -int32(int256(bound(expoSeed, 0, 18)));
+        int64 price = int64(int256(bound(priceSeed, 1, uint256(int256(type(int64).max)))));
+        PythPriceFeed feed = _feed(expo, 10_000);
+        uint256 unit = 10 ** uint256(int256(18 + expo));
+        assertEq(feed.priceUnit(), unit, "priceUnit");
+
+        (uint256 priceWad, uint256 publishTime) = feed.updatePrice(_data(price, 0, expo, uint64(T0), uint64(T0 - 1)));
+        uint256 expected = uint256(int256(price)) * unit;
+        assertEq(priceWad, expected, "returned price");
+        assertEq(publishTime, T0, "returned time");
+        (uint256 cached,) = feed.cachedPrice();
+        assertEq(cached, expected, "cached price");
+        assertEq(cached % unit, 0, "not a multiple of priceUnit");
+        assertEq(cached / unit, uint256(int256(price)), "does not round-trip");
+        assertEq(feed.latestPrice(), expected, "latestPrice");
+
+        int32 other = expo == 0 ? int32(-1) : expo + 1;
+        bytes[] memory bad1 = _data(price, 0, other, uint64(T0 + 1), uint64(T0));
+        vm.expectRevert(abi.encodeWithSelector(IPythErrors.PythExponentUnsupported.selector, ID, other));
+        feed.updatePrice(bad1);
+    }
+
+    /// Any sequence of updatePrice and verifyAt calls with random publish times leaves the cache time at the
+    /// running maximum of the accepted times: it never decreases, updatePrice refuses exactly the older prices,
+    /// and verifyAt of an older window returns its own price without touching the cache.
+    function testFuzz_cache_isMonotonic(uint256 seed) public {
+        PythPriceFeed feed = _feed(-8, 100);
+        uint256 high; // running maximum of accepted publish times
+        uint256 highPrice;
+        for (uint256 i = 0; i < 12; i++) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            // The block moves forward 0..3 s a step; prices are published up to 40 s before it and never after
+            // (the future bound is tested separately).
+            vm.warp(T0 + i * 3 + (r % 4));
+            uint64 t = uint64(block.timestamp - ((r >> 8) % 41));
+            int64 price = int64(int256(1_000e8 + ((r >> 16) % 2_000e8)));
+            bool viaVerify = (r >> 64) % 3 == 0;
+            (uint256 beforePrice, uint256 beforeTime) = feed.cachedPrice();
+            if (viaVerify) {
+                // The unique first update of the window [t, t + 30].
+                (uint256 p, uint256 pt) = feed.verifyAt(_data(price, 0, -8, t, t - 1), t, t + 30);
+                assertEq(pt, t, "verifyAt time");
+                assertEq(p, uint256(int256(price)) * 1e10, "verifyAt price");
+                if (t > high) (high, highPrice) = (t, p);
+            } else if (t < beforeTime) {
+                bytes[] memory bad2 = _data(price, 0, -8, t, t - 1);
+                vm.expectRevert(
+                    abi.encodeWithSelector(IPythErrors.PythPriceOlderThanCache.selector, ID, uint256(t), beforeTime)
+                );
+                feed.updatePrice(bad2);
+            } else {
+                (uint256 p, uint256 pt) = feed.updatePrice(_data(price, 0, -8, t, t - 1));
+                assertEq(pt, t, "updatePrice time");
+                // Same second as the cache: the first price of that second stays.
+                if (t == beforeTime) assertEq(p, beforePrice, "same-second price replaced");
+                else (high, highPrice) = (t, p);
+            }
+            (uint256 cachedPrice, uint256 cachedTime) = feed.cachedPrice();
+            assertGe(cachedTime, beforeTime, "cache went back in time");
+            assertEq(cachedTime, high, "cache time is not the running maximum");
+            assertEq(cachedPrice, highPrice, "cache price is not that of the running maximum");
+        }
+    }
+
+    /// conf <= price * maxConfBps / 10_000 is accepted and one unit more is refused, for any price and bound.
+    function testFuzz_confidence_boundary(uint256 priceSeed, uint256 bpsSeed) public {
+        int64 price = int64(int256(bound(priceSeed, 1, uint256(int256(type(int64).max)))));
+        uint16 bps = uint16(bound(bpsSeed, 1, 10_000));
+        PythPriceFeed feed = _feed(-8, bps);
+        uint256 raw = uint256(int256(price));
+        uint64 limit = uint64(raw * bps / 10_000);
+
+        bytes[] memory bad3 = _data(price, limit + 1, -8, uint64(T0), uint64(T0 - 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPythErrors.PythConfidenceTooWide.selector, ID, (uint256(limit) + 1) * 1e10, raw * 1e10, uint256(bps)
+            )
+        );
+        feed.updatePrice(bad3);
+
+        (uint256 priceWad,) = feed.updatePrice(_data(price, limit, -8, uint64(T0), uint64(T0 - 1)));
+        assertEq(priceWad, raw * 1e10, "price at the confidence bound");
+    }
+
+    /// verifyAt accepts the unique first update exactly when min <= publishTime <= max.
+    function testFuzz_verifyAt_window(uint256 minSeed, uint256 lenSeed, uint256 tSeed) public {
+        PythPriceFeed feed = _feed(-8, 100);
+        vm.warp(T0 + 1_000);
+        uint64 min = uint64(bound(minSeed, T0, T0 + 900));
+        uint64 max = min + uint64(bound(lenSeed, 0, 60));
+        uint64 t = uint64(bound(tSeed, min, uint256(max) + 5));
+        bytes[] memory data = _data(2_000e8, 0, -8, t, min - 1);
+        if (t > max) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IPythErrors.PythPriceOutsideWindow.selector, ID, uint256(t), uint256(min), uint256(max))
+            );
+            feed.verifyAt(data, min, max);
+        } else {
+            (uint256 p, uint256 pt) = feed.verifyAt(data, min, max);
+            assertEq(p, 2_000e18, "price");
+            assertEq(pt, t, "time");
+        }
+        // Published before min: Pyth finds no such update.
+        bytes[] memory bad4 = _data(2_000e8, 0, -8, min - 1, min - 2);
+        vm.expectRevert(abi.encodeWithSelector(IPythErrors.PythPriceNotFound.selector, ID));
+        feed.verifyAt(bad4, min, max);
+    }
+
+    /// A price more than maxFutureSkew after the block is refused, up to it accepted.
+    function testFuzz_futureSkew_boundary(uint256 aheadSeed) public {
+        PythPriceFeed feed = _feed(-8, 100);
+        uint64 ahead = uint64(bound(aheadSeed, 0, 1_000));
+        uint64 t = uint64(T0) + ahead;
+        if (ahead > 5) {
+            bytes[] memory bad5 = _data(2_000e8, 0, -8, t, t - 1);
+            vm.expectRevert(
+                abi.encodeWithSelector(IPythErrors.PythPriceInFuture.selector, ID, uint256(t), T0, uint256(5))
+            );
+            feed.updatePrice(bad5);
+        } else {
+            (, uint256 pt) = feed.updatePrice(_data(2_000e8, 0, -8, t, t - 1));
+            assertEq(pt, t, "time");
+        }
+    }
+}

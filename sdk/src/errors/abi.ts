@@ -18,7 +18,10 @@ import {
   LiquidityVault__factory,
   MarketAdminLogic__factory,
   MockUSDC__factory,
+  OrderBook__factory,
   PerpEngine__factory,
+  PythPriceFeed__factory,
+  StrictMockPyth__factory,
   PerpLens__factory,
 } from "../generated/index.js";
 
@@ -35,6 +38,10 @@ export const CONTRACT_ABIS = {
   IOrderBook: IOrderBook__factory.abi,
   IOrderEngine: IOrderEngine__factory.abi,
   IPythErrors: IPythErrors__factory.abi,
+  OrderBook: OrderBook__factory.abi,
+  PythPriceFeed: PythPriceFeed__factory.abi,
+  // The local Pyth (its errors are Pyth's own PythErrors, as the real contract raises them).
+  StrictMockPyth: StrictMockPyth__factory.abi,
   ICollateralToken: ICollateralToken__factory.abi,
   MockUSDC: MockUSDC__factory.abi,
 } as const;

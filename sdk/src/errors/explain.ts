@@ -52,7 +52,11 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   UnknownMarket: (a) => `no market with id ${String(a.marketId)}`,
   ZeroAmount: () => "the amount or size must not be zero",
   ShortTransfer: (a) => `the token delivered ${usdc(a.received)} instead of ${usdc(a.expected)}`,
-  InvalidBatch: (a) => `batch arrays of lengths ${String(a.tradersLength)} and ${String(a.marketIdsLength)}`,
+  // The engine's (two arrays) and the order book's (one array too long) share the name.
+  InvalidBatch: (a) =>
+    a.length !== undefined
+      ? `a batch of ${String(a.length)} orders is empty or longer than the order book accepts`
+      : `batch arrays of lengths ${String(a.tradersLength)} and ${String(a.marketIdsLength)}`,
   DeleverageNotNeeded: (a) => `traders' profit ${usd(a.tradersProfit)} is within the limit ${usd(a.limit)}`,
   PositionNotProfitable: (a) => `the position's value ${usd(a.value)} is not positive`,
   InvalidParameter: (a) => `parameter out of bounds: ${String(a.code)}`,
@@ -157,6 +161,19 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   InsufficientPythFee: (a) => `the oracle update costs ${eth(a.required)}, the transaction pays ${eth(a.provided)}`,
   NoCachedPrice: (a) => `${feed(a.priceId)} has no verified price yet: send a price update first`,
   RefundFailed: (a) => `refunding ${eth(a.amount)} of excess oracle fee to ${a.to} failed (it cannot receive ETH)`,
+  TriggerPriceTooOld: (a) =>
+    `the price for ${order(a.orderId)} was published at ${when(a.publishTime)}, more than ${String(a.maxAge)} s before the ` +
+    `block time ${when(a.blockTime)}: a trigger order executes at a fresh price only`,
+  // ---------------------------------------------------------------- Pyth's own errors (StrictMockPyth, real Pyth)
+  InsufficientFee: () => "Pyth was paid less than its update fee (getUpdateFee of the data)",
+  InvalidArgument: () => "Pyth refused an argument (e.g. a publish-time range whose start is after its end)",
+  InvalidUpdateData: () => "Pyth could not decode the update data",
+  NoFreshUpdate: () => "none of the update data is newer than what Pyth already stores",
+  PriceFeedNotFound: () => "the Pyth price feed id is unknown (or absent from the update data)",
+  PriceFeedNotFoundWithinRange: () =>
+    "the update data has no price of the feed in the publish-time range asked for (or, for a unique price, one whose previous update is also in range)",
+  StalePrice: () => "Pyth's stored price is older than the age asked for",
+  StrictMockPythUnsupported: (a) => `the local Pyth mock does not implement ${String(a.functionName)} (the protocol does not use it)`,
 };
 
 

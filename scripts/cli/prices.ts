@@ -1,8 +1,9 @@
 /**
- * The price source of `--self-settle` and `order settle`: Hermes at `--prices <url>` (default the deployment's
- * `hermesUrl`), with the API key from PYTH_API_KEY (never printed).
+ * The price source of `--self-settle` and `order settle`: Hermes (or the local price service, which speaks its API)
+ * at `--prices <url>`, default the deployment's `hermesUrl`, with the API key from PYTH_API_KEY (never printed).
  */
 import type { Deployment, OrderPriceSource } from "@perp/sdk";
+import { HermesPriceSource } from "@perp/sdk/prices";
 import { CliError, registerSecret } from "./errors.js";
 
 /** The price source for a deployment, or a one-line error saying what is missing. */
@@ -13,5 +14,6 @@ export function cliPriceSource(url: string | undefined, deployment: Deployment):
   }
   const apiKey = process.env.PYTH_API_KEY;
   if (apiKey) registerSecret(apiKey);
-  throw new CliError(`no price source client for ${endpoint} in this build (@perp/sdk/prices)`);
+  // Few retries: settleOrder polls `at()` itself until the window's first price is published.
+  return new HermesPriceSource({ endpoint, apiKey: apiKey || undefined, httpRetries: 1 });
 }

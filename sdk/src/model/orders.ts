@@ -152,11 +152,12 @@ export function decodeOrder(
     triggerPrice: o.triggerPrice,
     acceptablePrice: unbounded ? undefined : o.acceptablePrice,
     trailBps,
+    // OrderBook._threshold: rounded toward the peak (never fires on less retrace than asked for).
     trailingTrigger:
       kind === "trailing-stop"
         ? isBuy
           ? (o.triggerPrice * (10_000n + BigInt(trailBps))) / 10_000n
-          : (o.triggerPrice * (10_000n - BigInt(trailBps))) / 10_000n
+          : (o.triggerPrice * (10_000n - BigInt(trailBps)) + 9_999n) / 10_000n
         : undefined,
     marginDelta: o.marginDelta,
     keeperFee: o.keeperFee,
@@ -204,8 +205,12 @@ export type OrderOutcome =
       readonly status: "cancelled";
       readonly orderId: bigint;
       readonly reason: CancelReasonName;
+      /** Who sent the cancelling (or failing) transaction. */
       readonly by: string;
-      readonly feeTo: string;
+      /** The escrowed keeper fee released by the cancel (`OrderCancelled.feeTo` carries the amount). */
+      readonly fee: bigint;
+      /** Who got it: the trader on their own cancel or an OCO cancel, else `by` (keeper, canceller). */
+      readonly feeRecipient: string;
       /** The engine's revert data of a failed execution (`execution-failed`), decoded when it is a protocol error. */
       readonly error: PerpContractError | undefined;
       readonly data: string;
@@ -300,12 +305,14 @@ export function orderOutcome(
       };
     }
     const data = String(a.data);
+    const reason = CANCEL_REASONS[Number(a.reason)] ?? "by-trader";
     return {
       status: "cancelled",
       orderId,
-      reason: CANCEL_REASONS[Number(a.reason)] ?? "by-trader",
+      reason,
       by: a.by,
-      feeTo: a.feeTo,
+      fee: a.feeTo,
+      feeRecipient: reason === "by-trader" || reason === "oco-partner-executed" ? a.trader : a.by,
       error: data.length >= 10 ? decodeRevertData(data) : undefined,
       data,
       txHash: log.transactionHash,

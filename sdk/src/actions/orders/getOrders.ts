@@ -26,11 +26,13 @@ export async function getOrders(ctx: ClientContext, parameters: GetOrdersParamet
   const book = requireOrderBook(ctx);
   const trader = await accountOf(ctx, parameters.trader);
   const overrides = parameters.blockTag === undefined ? {} : { blockTag: parameters.blockTag };
-  const [ids, params, account] = await Promise.all([
+  let [ids, params, account] = await Promise.all([
     withPerpErrors(() => book.ordersOf(trader, overrides)),
     withPerpErrors(() => book.params(overrides)),
     getAccount(ctx, { trader, blockTag: parameters.blockTag }),
   ]);
+  // Oldest first (the book keeps its own order, which a removal reshuffles).
+  ids = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const orders = await withPerpErrors(() => Promise.all(ids.map((id) => book.getOrder(id, overrides))));
   const engine = IOrderEngine__factory.connect(ctx.deployment.contracts.PerpEngine, ctx.provider);
   const markets = [...new Set(orders.map((o) => Number(o.marketId)))];

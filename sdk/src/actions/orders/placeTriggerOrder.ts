@@ -28,7 +28,7 @@ export interface PlaceTriggerOrderParameters {
   readonly side?: "long" | "short";
   /** Entries: the size (required). Reduce-only: the size to close (default the whole position, whatever it is then). */
   readonly size?: WadAmount;
-  /** The trigger ("1850" USD or WAD). A trailing stop's starting peak (default: the index price now). */
+  /** The trigger ("1850" USD or WAD). Not for a trailing stop: its peak starts at the market's cached price. */
   readonly triggerPrice?: WadAmount;
   /** A trailing stop's retrace from its peak, in basis points (e.g. 200 = 2 %). */
   readonly trailBps?: number;
@@ -46,7 +46,7 @@ export interface PlaceTriggerOrderParameters {
 export interface PlaceTriggerOrderReturnType {
   readonly receipt: TransactionReceipt;
   readonly orderId: bigint;
-  /** What was sent. */
+  /** What was sent (a trailing stop's `triggerPrice` is its starting peak, set on chain). */
   readonly sizeDelta: bigint;
   readonly triggerPrice: bigint;
   readonly acceptablePrice: bigint;
@@ -104,7 +104,10 @@ export async function placeTriggerOrder(ctx: ClientContext, parameters: PlaceTri
     if (!Number.isInteger(trailBps) || trailBps <= 0 || trailBps >= 10_000) {
       throw new InvalidRequestError("a trailing stop needs trailBps, a whole number of basis points between 1 and 9,999");
     }
-    triggerPrice = parameters.triggerPrice === undefined ? market.price : parsePrice(parameters.triggerPrice, "the peak");
+    if (parameters.triggerPrice !== undefined) {
+      throw new InvalidRequestError("a trailing stop takes no trigger price: its peak starts at the market's verified price");
+    }
+    triggerPrice = 0n;
   } else {
     if (parameters.trailBps !== undefined) throw new InvalidRequestError("trailBps applies to trailing stops only");
     if (parameters.triggerPrice === undefined) throw new InvalidRequestError(`a ${kind} order needs a trigger price`);
@@ -129,21 +132,23 @@ export async function placeTriggerOrder(ctx: ClientContext, parameters: PlaceTri
   const placed = placedOrders(receipt.logs, await book.getAddress());
   const [first] = placed;
   if (!first) throw new PerpError(`transaction ${receipt.hash} placed no order`);
-  return { receipt, orderId: first.orderId, sizeDelta, triggerPrice, acceptablePrice, keeperFee: first.keeperFee };
+  // A trailing stop's peak is set on chain: report it from the event.
+  return { receipt, orderId: first.orderId, sizeDelta, triggerPrice: first.triggerPrice, acceptablePrice, keeperFee: first.keeperFee };
 }
 
 /** The `TriggerOrderPlaced` events of the order book in a receipt's logs: ids and fees, in log order. */
 export function placedOrders(
   logs: readonly { address: string; topics: readonly string[]; data: string }[],
   orderBook: string,
-): { orderId: bigint; kind: number; keeperFee: bigint; ocoPartner: bigint }[] {
+): { orderId: bigint; kind: number; triggerPrice: bigint; keeperFee: bigint; ocoPartner: bigint }[] {
   const iface = orderBookInterface();
-  const out: { orderId: bigint; kind: number; keeperFee: bigint; ocoPartner: bigint }[] = [];
+  const out: { orderId: bigint; kind: number; triggerPrice: bigint; keeperFee: bigint; ocoPartner: bigint }[] = [];
   for (const log of logs) {
     if (log.address.toLowerCase() !== orderBook.toLowerCase()) continue;
     const parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
     if (parsed?.name === "TriggerOrderPlaced") {
-      out.push({ orderId: parsed.args.orderId, kind: Number(parsed.args.kind), keeperFee: parsed.args.keeperFee, ocoPartner: parsed.args.ocoPartner });
+      const a = parsed.args;
+      out.push({ orderId: a.orderId, kind: Number(a.kind), triggerPrice: a.triggerPrice, keeperFee: a.keeperFee, ocoPartner: a.ocoPartner });
     }
   }
   return out;

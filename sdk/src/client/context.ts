@@ -7,6 +7,7 @@
 import type { ContractRunner, ContractTransaction, Provider, Signer, TransactionReceipt } from "ethers";
 
 import type { Deployment } from "../deployments.js";
+import type { PriceSource, PriceUpdateBundle } from "../prices/source.js";
 import { InvalidRequestError, NoSignerError, PerpError, withPerpErrors } from "../errors.js";
 import {
   ICollateralToken__factory,
@@ -25,21 +26,13 @@ import { TransactionSender, type SendPolicy } from "../transport/sendTransaction
 import { parseDecimal, type TokenAmount, type TokenUnits } from "../units.js";
 
 /** One price update of some feeds: Pyth update data to pass on chain (`bytes[]`), and the prices it carries. */
-export interface PriceUpdate {
-  readonly updateData: string[];
-  readonly prices: unknown;
-}
+export type PriceUpdate = PriceUpdateBundle;
 
 /**
- * Where the SDK gets Pyth update data to settle its own orders (`settleOrder`): any `PriceSource` of
- * `@perp/sdk/prices` (Hermes on testnets, the local price service on a dev chain) fits.
+ * Where the SDK gets Pyth update data to settle its own orders (`settleOrder`): a `PriceSource` of
+ * `@perp/sdk/prices` (`HermesPriceSource` on Hermes, or on the local price service of a dev chain).
  */
-export interface OrderPriceSource {
-  /** The newest update of the feeds. */
-  latest(ids: string[]): Promise<PriceUpdate>;
-  /** The first update of each feed published at or after `publishTime` (Unix seconds). */
-  at(ids: string[], publishTime: number): Promise<PriceUpdate>;
-}
+export type OrderPriceSource = PriceSource;
 
 /** The state every action reads: one deployment, one runner. */
 export interface ClientContext {

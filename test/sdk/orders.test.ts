@@ -10,6 +10,7 @@ import {
   OrderCancelledError,
   PerpClient,
   PerpContractError,
+  SettlementTimeoutError,
   cancelOrder,
   commitOrder,
   eventsNamed,
@@ -18,6 +19,7 @@ import {
   getOrders,
   placeTriggerOrder,
   quoteFromSnapshot,
+  settleOrder,
   updateTriggerOrder,
   waitForSettlement,
   type CommittedOrder,
@@ -323,6 +325,42 @@ describe("SDK orders: against the order book, settled by a keeper or by the trad
       `order #${outcome.orderId} was cancelled (execution-failed): SlippageExceeded: fill price $2,010.01 is worse than the acceptable $2,002.01`,
     );
     expect(outcome.error?.args).to.deep.equal({ fillPrice: wad("2010.0050250"), acceptablePrice: wad("2002.005005") });
+  });
+
+  it("settling before the window opens is refused with the times; no keeper in time is a SettlementTimeoutError", async function () {
+    const o = await setup();
+    const { order, receipt } = await commitOrder(o.client, { quote: await o.client.quoteTrade({ market: "PETH", side: "long", size: "1" }) });
+    service.setPrice(PRICE_ID, 2000n * E8, Number(order.settleableAt));
+    const early = await settleOrder(o.client, { orderId: order.orderId, wait: false }).then(
+      () => expect.fail("too early"),
+      (e: unknown) => e as PerpContractError,
+    );
+    const blockTime = order.settleableAt - 1n; // the next block after the commit's
+    expect([early.errorName, early.args]).to.deep.equal([
+      "SettlementTooEarly",
+      { orderId: order.orderId, settleableAt: order.settleableAt, blockTime },
+    ]);
+    expect(early.message).to.equal(
+      `SettlementTooEarly: order #${order.orderId} settles from ${new Date(Number(order.settleableAt) * 1000).toISOString()} on ` +
+        "(1 s after the block time): no price of its window is published yet",
+    );
+    const timeout = await waitForSettlement(o.client, { orderId: order.orderId, fromBlock: receipt.blockNumber, timeoutMs: 0 }).then(
+      () => expect.fail("nobody settled"),
+      (e: unknown) => e,
+    );
+    expect(timeout).to.be.instanceOf(SettlementTimeoutError);
+    expect((timeout as Error).message).to.equal(
+      `order #${order.orderId} was neither settled nor cancelled within 0 s: settle it yourself (settleOrder) or cancel it once it expired`,
+    );
+    // A second market order in the same market waits for the first.
+    const pending = await commitOrder(o.client, { quote: await o.client.quoteTrade({ market: "PETH", side: "long", size: "1" }) }).then(
+      () => expect.fail("one pending order per market"),
+      (e: unknown) => e as PerpContractError,
+    );
+    expect([pending.errorName, pending.args]).to.deep.equal([
+      "PendingMarketOrder",
+      { trader: o.alice.address, marketId: BigInt(PETH), orderId: order.orderId },
+    ]);
   });
 
   it("places, updates and cancels trigger orders; refusals are decoded with their numbers", async function () {

@@ -376,6 +376,11 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     // Read-only with another account's address: no key needed.
     const byAddress = await okJson<{ positions: unknown[] }>(["positions", "--trader", trader.address], { key: null });
     expect(byAddress.positions).to.have.length(1);
+    // --funding: what the position paid so far, settled (its opening trade settled none) + accrued.
+    const funded = await okJson<{ blockNumber: number; positions: Record<string, string>[] }>(["positions", "--funding"]);
+    const owed = (await e.pendingFunding(trader.address, 0, { blockTag: funded.blockNumber })).toString();
+    expect(funded.positions[0]).to.deep.include({ fundingPaid: "0", fundingTotal: owed, accruedFunding: owed });
+    expect((await ok(["positions", "--funding"])).stdout).to.match(/\nETH-USD: funding paid so far -?[\d.,]+ USD \(settled 0\.00 USD, accrued -?[\d.,]+ USD\)\n?$/);
 
     const account = (await ok(["account"])).stdout;
     expect(account).to.match(/│ Cross balance\s+│ 2,000\.00 USD\s+│/);

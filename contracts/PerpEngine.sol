@@ -181,7 +181,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
 
     /// @inheritdoc IOrderEngine
     function orderEscrow(address trader) external view returns (uint256) {
-        return s.escrowOf[trader];
+        return MarketAdminLogic.escrowOf(s, trader);
     }
 
     /// @inheritdoc IOrderEngine

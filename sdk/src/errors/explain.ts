@@ -63,6 +63,39 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   NotGuardian: (a) => `${a.caller} is neither the guardian nor the owner`,
   NotVault: (a) => `${a.caller} is not the LP vault`,
   VaultAlreadySet: () => "the vault is already set",
+  NotOrderBook: (a) => `only the engine's order book may do this (caller ${a.caller})`,
+  OrderBookAlreadySet: () => "the order book is already set",
+  InsufficientEscrow: (a) => `${a.trader} has ${usd(a.escrowed)} in order escrow, not ${usd(a.amount)}`,
+  // Order book (SPEC "Orders").
+  NotOrderOwner: (a) => `order ${String(a.orderId)} belongs to ${a.owner}, not ${a.caller}`,
+  OrderNotFound: (a) => `order ${String(a.orderId)} is not open (never placed, or already settled or cancelled)`,
+  WrongOrderKind: (a) => `order ${String(a.orderId)} is of kind ${String(a.kind)}, which this call does not take`,
+  ZeroSize: () => "the order size is zero",
+  PendingMarketOrder: (a) =>
+    `${a.trader} already has market order ${String(a.orderId)} pending in ${market(a.marketId)} (one per market)`,
+  MarketOrderNotExpired: (a) => `order ${String(a.orderId)} can be cancelled from ${when(a.expiresAt)} (now ${when(a.blockTime)})`,
+  MarketOrderExpired: (a) => `order ${String(a.orderId)} expired at ${when(a.expiredAt)} (now ${when(a.blockTime)})`,
+  SettlementTooEarly: (a) => `order ${String(a.orderId)} can settle from ${when(a.settleableAt)} (now ${when(a.blockTime)})`,
+  TooManyOrders: (a) => `${a.trader} has ${String(a.open)} open trigger orders, the most allowed is ${String(a.max)}`,
+  TooManyPositionOrders: (a) =>
+    `${a.trader} has ${String(a.open)} trigger orders in ${market(a.marketId)}, the most allowed is ${String(a.max)}`,
+  TriggerOnWrongSide: (a) =>
+    `a ${a.isBuy ? "buy" : "sell"} trigger at ${price(a.triggerPrice)} is already reached at ${price(a.currentPrice)}: use a market order`,
+  TriggerNotReached: (a) => `order ${String(a.orderId)} triggers at ${price(a.triggerPrice)}, the price is ${price(a.price)}`,
+  PriceBeforeOrder: (a) =>
+    `the price of ${when(a.publishTime)} is not newer than order ${String(a.orderId)} (placed or updated ${when(a.createdAt)})`,
+  TriggerPriceTooOld: (a) =>
+    `the price of ${when(a.publishTime)} is more than ${String(a.maxAge)} s old for order ${String(a.orderId)}`,
+  InvalidTrailBps: (a) => `trailing distance ${String(a.trailBps)} bps is invalid (1 to 9,999, and 0 for other kinds)`,
+  InvalidTriggerPrice: () => "invalid trigger price (zero, or set on a trailing stop, whose peak starts at the price)",
+  NotReducing: (a) =>
+    `a reduce-only order of size ${a.sizeDelta === -(2n ** 255n) ? "close-all" : size(a.sizeDelta)} does not reduce ` +
+    `${a.trader}'s position of ${size(a.positionSize)} in ${market(a.marketId)}`,
+  InsufficientExecutionGas: (a) => `${String(a.gasLeft)} gas left, the order book needs ${String(a.required)}`,
+  InvalidOrderBookParam: (a) => `invalid order book parameter: ${String(a.code)}`,
+  MsgValueTooLow: (a) => `the oracle fee is ${String(a.required)} wei, ${String(a.provided)} sent`,
+  RefundFailed: (a) => `could not return ${String(a.amount)} wei of unspent msg.value to ${a.to}`,
+  TooManyIds: (a) => `${String(a.length)} ids in one batch, at most ${String(a.max)}`,
   TooManyMarkets: (a) => `at most ${String(a.max)} markets`,
   InvalidOraclePrice: (a) => `oracle ${a.feed} answered an invalid price (${String(a.answer)})`,
   StaleOraclePrice: (a) =>

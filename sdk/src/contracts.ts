@@ -23,4 +23,4 @@ export type {
   PositionStructOutput,
   ProtocolParamsStruct,
   ProtocolParamsStructOutput,
-} from "./generated/PerpEngine.js";
+} from "./generated/contracts/PerpEngine.js";

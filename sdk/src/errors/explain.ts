@@ -19,6 +19,15 @@ const when = (v: unknown) => {
   return Number.isNaN(date.getTime()) ? `${String(v)} (unix time)` : date.toISOString();
 };
 const market = (v: unknown) => (BigInt(v as bigint) === CROSS ? "the cross account" : `market ${String(v)}`);
+/** `OrderKind` of IOrderBook.sol, in words. */
+const ORDER_KINDS = ["market", "limit", "stop-entry", "take-profit", "stop-loss", "trailing-stop"] as const;
+const kind = (v: unknown) => ORDER_KINDS[Number(v as bigint)] ?? `kind ${String(v)}`;
+const order = (v: unknown) => `order #${String(v)}`;
+const feed = (v: unknown) => `price feed ${String(v).slice(0, 10)}…`;
+const eth = (v: unknown) => `${formatDecimal(BigInt(v as bigint), 18, 0, 18)} ETH`;
+const secondsBetween = (later: unknown, earlier: unknown) => `${String(BigInt(later as bigint) - BigInt(earlier as bigint))} s`;
+/** A signed order size; `CLOSE_ALL` (int256 min) reads as "the whole position". */
+const orderSize = (v: unknown) => (BigInt(v as bigint) === -(2n ** 255n) ? "the whole position" : size(v));
 
 /** How each error's arguments read in plain words. */
 export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>) => string> = {
@@ -43,7 +52,11 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   UnknownMarket: (a) => `no market with id ${String(a.marketId)}`,
   ZeroAmount: () => "the amount or size must not be zero",
   ShortTransfer: (a) => `the token delivered ${usdc(a.received)} instead of ${usdc(a.expected)}`,
-  InvalidBatch: (a) => `batch arrays of lengths ${String(a.tradersLength)} and ${String(a.marketIdsLength)}`,
+  // The engine's (two arrays) and the order book's (one array too long) share the name.
+  InvalidBatch: (a) =>
+    a.length !== undefined
+      ? `a batch of ${String(a.length)} orders is empty or longer than the order book accepts`
+      : `batch arrays of lengths ${String(a.tradersLength)} and ${String(a.marketIdsLength)}`,
   DeleverageNotNeeded: (a) => `traders' profit ${usd(a.tradersProfit)} is within the limit ${usd(a.limit)}`,
   PositionNotProfitable: (a) => `the position's value ${usd(a.value)} is not positive`,
   InvalidParameter: (a) => `parameter out of bounds: ${String(a.code)}`,
@@ -134,6 +147,80 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   ECDSAInvalidSignatureS: () => "the signature's s value is in the upper half of the curve order (malleable)",
   InvalidShortString: () => "the token's name or symbol is not a valid short string",
   StringTooLong: (a) => `the string "${String(a.str)}" is too long`,
+  // ---------------------------------------------------------------- IOrderBook
+  NotOrderOwner: (a) => `${order(a.orderId)} belongs to ${a.owner}, not to ${a.caller}`,
+  OrderNotFound: (a) => `${order(a.orderId)} is not open (it never existed, or it executed or was cancelled)`,
+  WrongOrderKind: (a) => `${order(a.orderId)} is a ${kind(a.kind)} order: this operation does not apply to it`,
+  ZeroSize: () => "the order's size must not be zero",
+  PendingMarketOrder: (a) =>
+    `${a.trader} already has a pending market order (${order(a.orderId)}) in ${market(a.marketId)}: wait for it to settle, ` +
+    "or cancel it once it expired",
+  MarketOrderNotExpired: (a) =>
+    `${order(a.orderId)} can be cancelled from ${when(a.expiresAt)} on (${secondsBetween(a.expiresAt, a.blockTime)} from now)`,
+  MarketOrderExpired: (a) =>
+    `${order(a.orderId)} expired at ${when(a.expiredAt)} (block time ${when(a.blockTime)}): it can only be cancelled`,
+  SettlementTooEarly: (a) =>
+    `${order(a.orderId)} settles from ${when(a.settleableAt)} on (${secondsBetween(a.settleableAt, a.blockTime)} after the block time): ` +
+    "no price of its window is published yet",
+  TooManyOrders: (a) => `${a.trader} has ${String(a.open)} open orders, the maximum is ${String(a.max)}`,
+  TooManyPositionOrders: (a) =>
+    `${a.trader} has ${String(a.open)} open orders on the position in ${market(a.marketId)}, the maximum is ${String(a.max)}`,
+  TriggerOnWrongSide: (a) =>
+    `a ${a.isBuy ? "buy" : "sell"} ${kind(a.kind)} order at ${price(a.triggerPrice)} would trigger at once at the current ` +
+    `price ${price(a.currentPrice)}: use a market order, or a trigger on the other side of the price`,
+  TriggerNotReached: (a) => `${order(a.orderId)}: the price ${price(a.price)} has not reached the trigger ${price(a.triggerPrice)}`,
+  PriceBeforeOrder: (a) =>
+    `the price for ${order(a.orderId)} was published at ${when(a.publishTime)}, before the order was placed or updated ` +
+    `(${when(a.createdAt)}): a newer price is needed`,
+  InvalidTrailBps: (a) => `a trailing distance of ${String(a.trailBps)} basis points is out of bounds`,
+  InvalidTriggerPrice: () => "the trigger price must be positive (and a bracket's take-profit and stop-loss on either side of the price)",
+  NotReducing: (a) =>
+    `a reduce-only order of ${orderSize(a.sizeDelta)} does not reduce ${a.trader}'s position of ${size(a.positionSize)} in ` +
+    `${market(a.marketId)} (it needs an open position of the opposite sign)`,
+  InsufficientExecutionGas: (a) =>
+    `only ${String(a.gasLeft)} gas left for the execution, at least ${String(a.required)} are required: send with more gas`,
+  InvalidOrderBookParam: (a) => `order book parameter out of bounds: ${String(a.code)}`,
+  MsgValueTooLow: (a) => `the transaction pays ${eth(a.provided)} for the oracle update, it needs ${eth(a.required)}`,
+  // ---------------------------------------------------------------- IOrderEngine
+  NotOrderBook: (a) => `${a.caller} is not the engine's order book: trades go through orders`,
+  OrderBookAlreadySet: () => "the engine's order book is already set (it is set once)",
+  InsufficientEscrow: (a) => `${a.trader} has ${usd(a.escrowed)} in order escrow, less than the ${usd(a.amount)} to release`,
+  // ---------------------------------------------------------------- IPythErrors (the Pyth adapter)
+  InvalidPythConfig: (a) => `the Pyth adapter's configuration is invalid: ${String(a.code)}`,
+  PythPriceNotFound: (a) => `the update data carries no usable price of ${feed(a.priceId)} (wrong feed, or outside the window asked for)`,
+  NonPositivePythPrice: (a) => `Pyth published a non-positive price (${String(a.price)}) for ${feed(a.priceId)}`,
+  PythExponentUnsupported: (a) => `Pyth's exponent ${String(a.expo)} for ${feed(a.priceId)} cannot be normalised to 18 decimals`,
+  PythConfidenceTooWide: (a) => {
+    const p = BigInt(a.price as bigint);
+    const bps = p === 0n ? "?" : formatDecimal((BigInt(a.conf as bigint) * 10_000n * 100n) / p, 2, 0, 2);
+    return `the confidence interval ${price(a.conf)} of ${feed(a.priceId)} is ${bps} bps of the price ${price(a.price)}, above the ${String(a.maxConfBps)} bps allowed`;
+  },
+  PythPriceOutOfBand: (a) =>
+    `Pyth's price ${price(a.price)} of ${feed(a.priceId)} is more than ${String(a.maxDevBps)} bps from the Chainlink reference ${price(a.referencePrice)}`,
+  PythPriceInFuture: (a) =>
+    `the price of ${feed(a.priceId)} was published at ${when(a.publishTime)}, more than ${String(a.maxFutureSkew)} s after the block time ${when(a.blockTime)}`,
+  PythPriceOlderThanCache: (a) =>
+    `the price of ${feed(a.priceId)} published at ${when(a.publishTime)} is older than the one already used (${when(a.cacheTime)}): fetch a newer one`,
+  StalePythPrice: (a) =>
+    `the price of ${feed(a.priceId)} was published at ${when(a.publishTime)}, older than the ${String(a.maxAge)} s allowed: send a fresh price update`,
+  PythPriceOutsideWindow: (a) =>
+    `the price of ${feed(a.priceId)} was published at ${when(a.publishTime)}, outside the window ${when(a.minPublishTime)} – ${when(a.maxPublishTime)}`,
+  InsufficientPythFee: (a) => `the oracle update costs ${eth(a.required)}, the transaction pays ${eth(a.provided)}`,
+  NoCachedPrice: (a) => `${feed(a.priceId)} has no verified price yet: send a price update first`,
+  RefundFailed: (a) => `refunding ${eth(a.amount)} of excess oracle fee to ${a.to} failed (it cannot receive ETH)`,
+  TriggerPriceTooOld: (a) =>
+    `the price for ${order(a.orderId)} was published at ${when(a.publishTime)}, more than ${String(a.maxAge)} s before the ` +
+    `block time ${when(a.blockTime)}: a trigger order executes at a fresh price only`,
+  // ---------------------------------------------------------------- Pyth's own errors (StrictMockPyth, real Pyth)
+  InsufficientFee: () => "Pyth was paid less than its update fee (getUpdateFee of the data)",
+  InvalidArgument: () => "Pyth refused an argument (e.g. a publish-time range whose start is after its end)",
+  InvalidUpdateData: () => "Pyth could not decode the update data",
+  NoFreshUpdate: () => "none of the update data is newer than what Pyth already stores",
+  PriceFeedNotFound: () => "the Pyth price feed id is unknown (or absent from the update data)",
+  PriceFeedNotFoundWithinRange: () =>
+    "the update data has no price of the feed in the publish-time range asked for (or, for a unique price, one whose previous update is also in range)",
+  StalePrice: () => "Pyth's stored price is older than the age asked for",
+  StrictMockPythUnsupported: (a) => `the local Pyth mock does not implement ${String(a.functionName)} (the protocol does not use it)`,
 };
 
 

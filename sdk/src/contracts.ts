@@ -23,4 +23,4 @@ export type {
   PositionStructOutput,
   ProtocolParamsStruct,
   ProtocolParamsStructOutput,
-} from "./generated/contracts/PerpEngine.js";
+} from "./generated/PerpEngine.js";

@@ -33,7 +33,6 @@ export const CONTRACT_ABIS = {
   MarketAdminLogic: MarketAdminLogic__factory.abi,
   LiquidityVault: LiquidityVault__factory.abi,
   PerpLens: PerpLens__factory.abi,
-  OrderBook: OrderBook__factory.abi,
   ChainlinkPriceFeed: ChainlinkPriceFeed__factory.abi,
   // v2 orders and pull prices: the order book, the engine's order hooks and the Pyth adapter.
   IOrderBook: IOrderBook__factory.abi,

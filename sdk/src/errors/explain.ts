@@ -148,43 +148,7 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   InvalidShortString: () => "the token's name or symbol is not a valid short string",
   StringTooLong: (a) => `the string "${String(a.str)}" is too long`,
   // ---------------------------------------------------------------- IOrderBook
-  NotOrderOwner: (a) => `${order(a.orderId)} belongs to ${a.owner}, not to ${a.caller}`,
-  OrderNotFound: (a) => `${order(a.orderId)} is not open (it never existed, or it executed or was cancelled)`,
-  WrongOrderKind: (a) => `${order(a.orderId)} is a ${kind(a.kind)} order: this operation does not apply to it`,
-  ZeroSize: () => "the order's size must not be zero",
-  PendingMarketOrder: (a) =>
-    `${a.trader} already has a pending market order (${order(a.orderId)}) in ${market(a.marketId)}: wait for it to settle, ` +
-    "or cancel it once it expired",
-  MarketOrderNotExpired: (a) =>
-    `${order(a.orderId)} can be cancelled from ${when(a.expiresAt)} on (${secondsBetween(a.expiresAt, a.blockTime)} from now)`,
-  MarketOrderExpired: (a) =>
-    `${order(a.orderId)} expired at ${when(a.expiredAt)} (block time ${when(a.blockTime)}): it can only be cancelled`,
-  SettlementTooEarly: (a) =>
-    `${order(a.orderId)} settles from ${when(a.settleableAt)} on (${secondsBetween(a.settleableAt, a.blockTime)} after the block time): ` +
-    "no price of its window is published yet",
-  TooManyOrders: (a) => `${a.trader} has ${String(a.open)} open orders, the maximum is ${String(a.max)}`,
-  TooManyPositionOrders: (a) =>
-    `${a.trader} has ${String(a.open)} open orders on the position in ${market(a.marketId)}, the maximum is ${String(a.max)}`,
-  TriggerOnWrongSide: (a) =>
-    `a ${a.isBuy ? "buy" : "sell"} ${kind(a.kind)} order at ${price(a.triggerPrice)} would trigger at once at the current ` +
-    `price ${price(a.currentPrice)}: use a market order, or a trigger on the other side of the price`,
-  TriggerNotReached: (a) => `${order(a.orderId)}: the price ${price(a.price)} has not reached the trigger ${price(a.triggerPrice)}`,
-  PriceBeforeOrder: (a) =>
-    `the price for ${order(a.orderId)} was published at ${when(a.publishTime)}, before the order was placed or updated ` +
-    `(${when(a.createdAt)}): a newer price is needed`,
-  InvalidTrailBps: (a) => `a trailing distance of ${String(a.trailBps)} basis points is out of bounds`,
-  InvalidTriggerPrice: () => "the trigger price must be positive (and a bracket's take-profit and stop-loss on either side of the price)",
-  NotReducing: (a) =>
-    `a reduce-only order of ${orderSize(a.sizeDelta)} does not reduce ${a.trader}'s position of ${size(a.positionSize)} in ` +
-    `${market(a.marketId)} (it needs an open position of the opposite sign)`,
-  InsufficientExecutionGas: (a) =>
-    `only ${String(a.gasLeft)} gas left for the execution, at least ${String(a.required)} are required: send with more gas`,
-  InvalidOrderBookParam: (a) => `order book parameter out of bounds: ${String(a.code)}`,
-  MsgValueTooLow: (a) => `the transaction pays ${eth(a.provided)} for the oracle update, it needs ${eth(a.required)}`,
   // ---------------------------------------------------------------- IOrderEngine
-  NotOrderBook: (a) => `${a.caller} is not the engine's order book: trades go through orders`,
-  OrderBookAlreadySet: () => "the engine's order book is already set (it is set once)",
-  InsufficientEscrow: (a) => `${a.trader} has ${usd(a.escrowed)} in order escrow, less than the ${usd(a.amount)} to release`,
   // ---------------------------------------------------------------- IPythErrors (the Pyth adapter)
   InvalidPythConfig: (a) => `the Pyth adapter's configuration is invalid: ${String(a.code)}`,
   PythPriceNotFound: (a) => `the update data carries no usable price of ${feed(a.priceId)} (wrong feed, or outside the window asked for)`,
@@ -207,10 +171,6 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
     `the price of ${feed(a.priceId)} was published at ${when(a.publishTime)}, outside the window ${when(a.minPublishTime)} – ${when(a.maxPublishTime)}`,
   InsufficientPythFee: (a) => `the oracle update costs ${eth(a.required)}, the transaction pays ${eth(a.provided)}`,
   NoCachedPrice: (a) => `${feed(a.priceId)} has no verified price yet: send a price update first`,
-  RefundFailed: (a) => `refunding ${eth(a.amount)} of excess oracle fee to ${a.to} failed (it cannot receive ETH)`,
-  TriggerPriceTooOld: (a) =>
-    `the price for ${order(a.orderId)} was published at ${when(a.publishTime)}, more than ${String(a.maxAge)} s before the ` +
-    `block time ${when(a.blockTime)}: a trigger order executes at a fresh price only`,
   // ---------------------------------------------------------------- Pyth's own errors (StrictMockPyth, real Pyth)
   InsufficientFee: () => "Pyth was paid less than its update fee (getUpdateFee of the data)",
   InvalidArgument: () => "Pyth refused an argument (e.g. a publish-time range whose start is after its end)",

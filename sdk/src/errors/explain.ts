@@ -75,12 +75,15 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
     `${a.trader} already has market order ${String(a.orderId)} pending in ${market(a.marketId)} (one per market)`,
   MarketOrderNotExpired: (a) => `order ${String(a.orderId)} can be cancelled from ${when(a.expiresAt)} (now ${when(a.blockTime)})`,
   MarketOrderExpired: (a) => `order ${String(a.orderId)} expired at ${when(a.expiredAt)} (now ${when(a.blockTime)})`,
-  SettlementTooEarly: (a) => `order ${String(a.orderId)} can settle from ${when(a.settleableAt)} (now ${when(a.blockTime)})`,
+  SettlementTooEarly: (a) =>
+    `${order(a.orderId)} settles from ${when(a.settleableAt)} on (${secondsBetween(a.settleableAt, a.blockTime)} after the block time): ` +
+    "no price of its window is published yet",
   TooManyOrders: (a) => `${a.trader} has ${String(a.open)} open trigger orders, the most allowed is ${String(a.max)}`,
   TooManyPositionOrders: (a) =>
     `${a.trader} has ${String(a.open)} trigger orders in ${market(a.marketId)}, the most allowed is ${String(a.max)}`,
   TriggerOnWrongSide: (a) =>
-    `a ${a.isBuy ? "buy" : "sell"} trigger at ${price(a.triggerPrice)} is already reached at ${price(a.currentPrice)}: use a market order`,
+    `a ${a.isBuy ? "buy" : "sell"} ${kind(a.kind)} order at ${price(a.triggerPrice)} would trigger at once at the current ` +
+    `price ${price(a.currentPrice)}: use a market order, or a trigger on the other side of the price`,
   TriggerNotReached: (a) => `order ${String(a.orderId)} triggers at ${price(a.triggerPrice)}, the price is ${price(a.price)}`,
   PriceBeforeOrder: (a) =>
     `the price of ${when(a.publishTime)} is not newer than order ${String(a.orderId)} (placed or updated ${when(a.createdAt)})`,

@@ -146,6 +146,9 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         external
         nonReentrant
     {
+        // The atomic path against the push feed is latency arbitrage against the LPs (SPEC "Prices"): it exists only
+        // until the order book is wired, for an engine used without one (the v1 test suites); once set, never again.
+        if (orderBook != address(0)) revert AtomicTradingClosed(orderBook);
         uint256 price = s.market(marketId).priceFeed.latestPrice();
         _trade(msg.sender, marketId, sizeDelta, acceptablePrice, marginDelta, isolated, price);
     }

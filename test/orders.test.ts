@@ -498,6 +498,15 @@ describe("order book", function () {
       await expect(o.engine.setOrderBook(o.alice)).to.be.revertedWithCustomError(o.engine, "OrderBookAlreadySet");
     });
 
+    it("closes the atomic trade path for good once the order book is set", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const before = await o.engine.getAccount(o.alice);
+      await expect(o.engine.connect(o.alice).trade(PETH, wad(1), BUY_ANY, 0, false))
+        .to.be.revertedWithCustomError(o.engine, "AtomicTradingClosed")
+        .withArgs(await o.book.getAddress());
+      expect(await o.engine.getAccount(o.alice)).to.deep.equal(before);
+    });
+
     it("escrow needs free cross balance like a withdrawal", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       await expect(o.book.connect(o.dave).commitOrder(PETH, wad(1), BUY_ANY, 0, false))

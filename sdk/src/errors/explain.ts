@@ -64,6 +64,7 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   NotVault: (a) => `${a.caller} is not the LP vault`,
   VaultAlreadySet: () => "the vault is already set",
   NotOrderBook: (a) => `only the engine's order book may do this (caller ${a.caller})`,
+  AtomicTradingClosed: (a) => `trading goes through the order book (${String(a.orderBook)}): commit an order instead of trading at once`,
   OrderBookAlreadySet: () => "the order book is already set",
   InsufficientEscrow: (a) => `${a.trader} has ${usd(a.escrowed)} in order escrow, not ${usd(a.amount)}`,
   // Order book (SPEC "Orders").

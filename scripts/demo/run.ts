@@ -49,6 +49,7 @@ import {
   type SeedOrder,
   type TraderAction,
 } from "./scenario.js";
+import { runOrdersChapter } from "./orders.js";
 import { printSummary, type StoryMarks } from "./summary.js";
 
 const { WAD } = math;
@@ -70,7 +71,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
   const provider = connection.ethers.provider;
   const chainId = Number((await provider.getNetwork()).chainId);
   const inProcess = connection.networkConfig.type === "edr-simulated";
-  out.startProgress(3 + TRADERS.reduce((n, t) => n + t.orders.length, 0) + PRICE_PATH.length);
+  out.startProgress(4 + TRADERS.reduce((n, t) => n + t.orders.length, 0) + PRICE_PATH.length);
   out.print(
     `Perp protocol demo on network "${connection.networkName}" ` +
       `(${inProcess ? "in-process Hardhat network" : "JSON-RPC node"}, chain ${chainId})`,
@@ -179,6 +180,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
     insuranceFeeShare: protocol.insuranceFeeShare,
   };
   await printSummary(ctx, marks);
+
+  // ---------------------------------------------------------------------------------------- 6. orders
+  await runOrdersChapter(hre, ctx);
   out.tick("done");
   out.stopProgress();
 }

@@ -8,6 +8,8 @@
  * 4. the mock oracles walk the scripted price path over simulated hours; after each step the keeper liquidates what
  *    fell below maintenance (liquidate.ts), and each liquidation is printed from the engine's events;
  * 5. the summary (summary.ts): PnL and funding per trader, LP vault, insurance fund, bad debt, keeper, gas.
+ * 6. orders on a pull oracle (orders.ts): a second deployment with Pyth markets and the order book, the local price
+ *    service in process; stop-loss vs liquidation, take-profit, limit, trailing stop, latency arbitrage.
  *
  * The demo does no protocol math: sizes, fills, fees, funding, health, liquidation prices come from the SDK or the
  * chain; the demo chooses the inputs and formats the results.

@@ -208,6 +208,8 @@ async function keeperStep(ch: Chapter, data: string[]): Promise<OrderInfo[]> {
     for (const order of await client(ch, trader).orders()) {
       if (order.kind === "market" || order.voided) continue;
       try {
+        // What a keeper does before paying gas: simulate. A revert means the update does not fill it (trigger not
+        // crossed); a real failure would surface below, in the order's absence from the story's next lines.
         await ch.book.executeOrder.staticCall(order.id, data, { value: fee });
       } catch {
         if (order.kind === "trailing-stop") {
@@ -248,7 +250,8 @@ async function storyOfOrders(ch: Chapter): Promise<void> {
 
   // 1. A bracket at entry, and a twin without one.
   out.print();
-  out.print("ETH $2,000.00: Alice opens a 10x isolated long with a bracket; Bob opens the same long without stops.");
+  const now = () => price(parseUnits(ch.ethPrice, 18));
+  out.print(`ETH ${now()}: Alice opens a 10x isolated long with a bracket; Bob opens the same long without stops.`);
   const request = { market: "ETH-USD", side: "long", margin: "1000", leverage: 10, isolated: true } as const;
   const aliceTrade = await client(ch, alice).trade({
     ...request,
@@ -356,7 +359,10 @@ async function storyOfOrders(ch: Chapter): Promise<void> {
   line(`Dave's trailing stop locked in: result ${signedUsd(daveAfter - startBalance.get(dave)!)} USD`);
 
   // 5. Latency arbitrage.
-  out.print("ETH $1,905.00: Erin knows the next price is $2,000.00 and commits a 5 ETH market long right before the jump");
+  const jump = "2000";
+  out.print(
+    `ETH ${now()}: Erin knows the next price is ${price(parseUnits(jump, 18))} and commits a 5 ETH market long right before the jump`,
+  );
   // She accepts any fill up to 10 % away: what she is after is the stale price, not protection.
   const erinOpen = await client(ch, erin).trade({
     market: "ETH-USD",
@@ -364,13 +370,13 @@ async function storyOfOrders(ch: Chapter): Promise<void> {
     size: "5",
     slippage: "10%",
     settle: "self",
-    onCommitted: publishAtWindow(ch, "2000"),
+    onCommitted: publishAtWindow(ch, jump),
   });
   line(
     `order #${erinOpen.order!.orderId} settles at the first price published once its window opens: ` +
       `${price(filled(erinOpen.outcome).price)}, fill ${price(filled(erinOpen.outcome).execution.fillPrice)}`,
   );
-  const erinClose = await client(ch, erin).closePosition("ETH-USD", { settle: "self", onCommitted: publishAtWindow(ch, "2000") });
+  const erinClose = await client(ch, erin).closePosition("ETH-USD", { settle: "self", onCommitted: publishAtWindow(ch, jump) });
   const erinAfter = await balance(ch, erin);
   line(
     `closes at ${price(filled(erinClose.outcome).execution.fillPrice)}: realised ${signedUsd(filled(erinClose.outcome).execution.realizedPnl)}; ` +

@@ -8,6 +8,8 @@
  * 4. the mock oracles walk the scripted price path over simulated hours; after each step the keeper liquidates what
  *    fell below maintenance (liquidate.ts), and each liquidation is printed from the engine's events;
  * 5. the summary (summary.ts): PnL and funding per trader, LP vault, insurance fund, bad debt, keeper, gas.
+ * 6. orders on a pull oracle (orders.ts): a second deployment with Pyth markets and the order book, the local price
+ *    service in process; stop-loss vs liquidation, take-profit, limit, trailing stop, latency arbitrage.
  *
  * The demo does no protocol math: sizes, fills, fees, funding, health, liquidation prices come from the SDK or the
  * chain; the demo chooses the inputs and formats the results.
@@ -49,6 +51,7 @@ import {
   type SeedOrder,
   type TraderAction,
 } from "./scenario.js";
+import { runOrdersChapter } from "./orders.js";
 import { printSummary, type StoryMarks } from "./summary.js";
 
 const { WAD } = math;
@@ -70,7 +73,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
   const provider = connection.ethers.provider;
   const chainId = Number((await provider.getNetwork()).chainId);
   const inProcess = connection.networkConfig.type === "edr-simulated";
-  out.startProgress(3 + TRADERS.reduce((n, t) => n + t.orders.length, 0) + PRICE_PATH.length);
+  out.startProgress(4 + TRADERS.reduce((n, t) => n + t.orders.length, 0) + PRICE_PATH.length);
   out.print(
     `Perp protocol demo on network "${connection.networkName}" ` +
       `(${inProcess ? "in-process Hardhat network" : "JSON-RPC node"}, chain ${chainId})`,
@@ -179,6 +182,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
     insuranceFeeShare: protocol.insuranceFeeShare,
   };
   await printSummary(ctx, marks);
+
+  // ---------------------------------------------------------------------------------------- 6. orders
+  await runOrdersChapter(hre, ctx);
   out.tick("done");
   out.stopProgress();
 }

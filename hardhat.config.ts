@@ -13,11 +13,9 @@ const compiler = {
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
-  solidity: {
-    profiles: { default: compiler, production: compiler },
-    // Pyth's MockPyth, for tests of the deployment preflight (test/preflight.test.ts) against a Pyth-like contract.
-    npmFilesToBuild: ["@pythnetwork/pyth-sdk-solidity/MockPyth.sol"],
-  },
+  // Only the project's contracts are built (not Pyth's MockPyth): the typechain output keeps one root, and the local
+  // Pyth is our own StrictMockPyth (SPEC "Prices": MockPyth enforces neither uniqueness nor no-store-on-parse).
+  solidity: { profiles: { default: compiler, production: compiler } },
   // The bindings belong to the SDK package (`@perp/sdk` ships them from its own folder); generated, gitignored.
   typechain: { outDir: "sdk/src/generated" },
   // Deployment targets (docs/deployment.md). RPC URLs and the deployer key are configuration variables: an

@@ -115,8 +115,9 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
 
     /// @inheritdoc IPerpEngine
     function withdraw(uint256 amount, address receiver, bytes[] calldata priceUpdate) external payable nonReentrant {
-        uint256 spent =
-            LiquidationLogic.debitForWithdraw(s, msg.sender, amount * tokenToWad, priceUpdate, msg.value);
+        Account memory account = s.accounts[msg.sender];
+        uint256 spent = _updatePrices(account.crossMarkets, priceUpdate);
+        s.accounts[msg.sender].crossBalance = s.debitCross(msg.sender, account, amount * tokenToWad);
         emit Withdrawn(msg.sender, receiver, amount);
         collateralToken.safeTransfer(receiver, amount);
         PriceUpdateLib.refund(msg.value, spent);
@@ -145,6 +146,9 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         external
         nonReentrant
     {
+        // The atomic path against the push feed is latency arbitrage against the LPs (SPEC "Prices"): it exists only
+        // until the order book is wired, for an engine used without one (the v1 test suites); once set, never again.
+        if (orderBook != address(0)) revert AtomicTradingClosed(orderBook);
         uint256 price = s.market(marketId).priceFeed.latestPrice();
         _trade(msg.sender, marketId, sizeDelta, acceptablePrice, marginDelta, isolated, price);
     }
@@ -184,7 +188,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
 
     /// @inheritdoc IOrderEngine
     function orderEscrow(address trader) external view returns (uint256) {
-        return s.escrowOf[trader];
+        return MarketAdminLogic.escrowOf(s, trader);
     }
 
     /// @inheritdoc IOrderEngine
@@ -430,7 +434,14 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         payable
         nonReentrant
     {
+        // In the linked library (EIP-170): the engine keeps only what a trade needs.
         LiquidationLogic.removeMargin(s, marketId, amount, priceUpdate, msg.value);
+    }
+
+    /// @dev Hands `priceUpdate` to the feeds of the markets in `bits` (linked library: the update code stays out of
+    /// the engine); returns the fee paid. Empty data skips the library call: a push market pays nothing extra.
+    function _updatePrices(uint256 bits, bytes[] calldata priceUpdate) internal returns (uint256) {
+        return priceUpdate.length == 0 ? 0 : LiquidationLogic.updatePrices(s, bits, priceUpdate, msg.value);
     }
 
     function _isolatedPosition(address trader, uint256 marketId) internal view returns (Position storage pos) {

@@ -93,11 +93,18 @@ async function main(): Promise<void> {
   await p.eth.aggregator.setAnswer(2000_00000000n);
 
   // ---- LP vault
-  await measure("lp_deposit", p.vault.connect(p.carol).deposit(usdc(50_000), p.carol));
+  // Asynchronous (ERC-7540): request, settle by a keeper after lpSettleDelay, claim.
+  await measure("lp_request_deposit", p.vault.connect(p.carol).requestDeposit(usdc(50_000), p.carol, p.carol));
+  await ethers.provider.send("evm_increaseTime", [Number(await p.vault.lpSettleDelay())]);
+  await measure("lp_settle_deposit", p.vault.connect(p.keeper).settleDeposit(p.carol));
+  await measure("lp_claim_deposit", p.vault.connect(p.carol)["deposit(uint256,address)"](usdc(50_000), p.carol));
   await ethers.provider.send("evm_increaseTime", [86_400]);
   await p.eth.aggregator.setAnswer(2000_00000000n);
   await p.btc.aggregator.setAnswer(60000_00000000n);
-  await measure("lp_withdraw", p.vault.connect(p.carol).withdraw(usdc(10_000), p.carol, p.carol));
+  await measure("lp_request_redeem", p.vault.connect(p.carol).requestRedeem(await p.vault.convertToShares(usdc(10_000)), p.carol, p.carol));
+  await ethers.provider.send("evm_increaseTime", [Number(await p.vault.lpSettleDelay())]);
+  await measure("lp_settle_redeem", p.vault.connect(p.keeper).settleRedeem(p.carol));
+  await measure("lp_claim_redeem", p.vault.connect(p.carol).redeem((await p.vault.claimableRedeem(p.carol)).shares, p.carol, p.carol));
 
   // ---- a 16th cross position while 15 are open, each market with its own feed
   for (let i = 2; i < 16; i++) {

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { math as m } from "@perp/sdk";
 import { DEFAULT_LP_COOLDOWN } from "../ignition/lib/perp.js";
 import { TESTNET_TIMELOCK_DELAY } from "../ignition/modules/PerpProtocol.js";
-import { btcParams, BTC, DAY, deployProtocol, ETH, ethParams, ORACLE_UNIT, PROTOCOL_PARAMS, usdc, wad, type Protocol } from "../scripts/lib/fixture.js";
+import { btcParams, BTC, DAY, deployProtocol, ETH, lpDeposit, lpRedeem, ethParams, ORACLE_UNIT, PROTOCOL_PARAMS, usdc, wad, type Protocol } from "../scripts/lib/fixture.js";
 import { networkHelpers } from "../scripts/lib/network.js";
 
 const BUY = wad(1e9);
@@ -178,8 +178,8 @@ describe("attack review findings", function () {
         if (balance / 10n ** 12n > 0n) await p.engine.connect(who).withdraw(balance / 10n ** 12n, who, []);
       }
       await networkHelpers.time.increase(DAY + 1n);
-      const lpMax = await p.vault.maxWithdraw(p.lp);
-      if (lpMax > 0n) await p.vault.connect(p.lp).withdraw(lpMax, p.lp, p.lp);
+      const lpMax = await p.vault.maxRedeem(p.lp);
+      if (lpMax > 0n) await lpRedeem(p.vault, p.lp, lpMax);
       expect(await p.usdc.balanceOf(p.carol)).to.equal(usdc(10_000_000));
       const { owed, held } = await owedAndHeld(p);
       expect(held).to.equal(owed);
@@ -195,7 +195,7 @@ describe("attack review findings", function () {
     async function skewed() {
       const p = await deployProtocol();
       await p.engine.setMarketParams(ETH, ethParams({ fundingFactor: 0n }));
-      await p.vault.connect(p.lp).deposit(usdc(4_000_000), p.lp);
+      await lpDeposit(p.vault, p.lp, usdc(4_000_000));
       await p.engine.connect(p.dave).deposit(usdc(1_000_000));
       await p.engine.connect(p.dave).trade(ETH, wad(20_000), BUY, 0, false);
       await p.engine.connect(p.alice).deposit(usdc(1_000));
@@ -247,7 +247,7 @@ describe("attack review findings", function () {
      */
     async function pair() {
       const p = await deployProtocol();
-      await p.vault.connect(p.lp).deposit(usdc(8_000_000), p.lp);
+      await lpDeposit(p.vault, p.lp, usdc(8_000_000));
       await p.engine.connect(p.alice).deposit(usdc(700_000));
       await p.engine.connect(p.bob).deposit(usdc(2_000_000));
       await p.engine.connect(p.alice).trade(ETH, wad(20_000), BUY, wad(700_000), true);
@@ -384,9 +384,9 @@ describe("attack review findings", function () {
       await networkHelpers.time.increase(DAY);
       await setEth(p, wad(2200));
       await p.btc.aggregator.setAnswer(60_000_00000000n);
-      const max = await p.vault.maxWithdraw(p.lp);
+      const max = await p.vault.maxRedeem(p.lp);
       expect(max > 0n).to.equal(true);
-      await p.vault.connect(p.lp).withdraw(max, p.lp, p.lp);
+      await lpRedeem(p.vault, p.lp, max);
       await expect(p.engine.autoDeleverage(p.alice, ETH, [])).to.be.revertedWithCustomError(p.engine, "DeleverageNotNeeded");
     });
   });
@@ -505,7 +505,7 @@ describe("attacks that failed in the review keep failing", function () {
 
   it("shares in cooldown cannot be moved to dodge it", async function () {
     const p = await networkHelpers.loadFixture(deployProtocol);
-    await p.vault.connect(p.carol).deposit(usdc(1_000), p.carol);
+    await lpDeposit(p.vault, p.carol, usdc(1_000));
     await expect(p.vault.connect(p.carol).transfer(p.dave, 1n)).to.be.revertedWithCustomError(p.vault, "SharesLocked");
   });
 

@@ -125,6 +125,29 @@ describe("trader CLI: arguments refused before any connection", function () {
     expect(lower.stderr).to.match(/^error: cannot reach the RPC endpoint/);
   });
 
+  it("refuses malformed order arguments (prices, trailing distance, ids, URLs) with a usage error", async function () {
+    const usage = async (args: string[], stderr: string) =>
+      expect(await runInProcess(args, nowhere), args.join(" ")).to.deep.equal({ code: 2, stdout: "", stderr: `error: ${stderr}\n` });
+    await usage(["order", "stop", "ETH", "0"], "command-argument value '0' is invalid for argument 'price'. the trigger price must be positive.");
+    await usage(
+      ["open", "ETH", "long", "--size", "1", "--sl", "abc"],
+      `option '--sl <price>' argument 'abc' is invalid. the stop-loss price must be a decimal number (invalid amount "abc": not a decimal number).`,
+    );
+    await usage(
+      ["order", "trail", "ETH", "0%"],
+      "command-argument value '0%' is invalid for argument 'distance'. the trailing distance must be between 0.01% and 99.99%.",
+    );
+    await usage(
+      ["order", "trail", "ETH", "2.005%"],
+      "command-argument value '2.005%' is invalid for argument 'distance'. the trailing distance must be a percentage such as 2% or 150bps (finer than 0.01 %).",
+    );
+    await usage(["order", "cancel", "1.5"], "command-argument value '1.5' is invalid for argument 'id'. an order id is a whole number from 1, e.g. 7.");
+    await usage(["order", "update", "3"], "give --price, --size or --acceptable");
+    await usage(["order", "settle", "3", "--prices", "ftp://x"], "option '--prices <url>' argument 'ftp://x' is invalid. the URL must be http or https.");
+    // Well-formed: it goes on to the endpoint (which is not there).
+    expect((await runInProcess(["order", "trail", "ETH", "150bps"], nowhere)).stderr).to.match(/^error: cannot reach the RPC endpoint/);
+  });
+
   it("refuses the local-only commands on any other chain", function () {
     expect(() => requireLocalChain({ chainId: 11155111, network: "sepolia" }, "dev set-price (the mock oracle's open setter)")).to.throw(
       `dev set-price (the mock oracle's open setter) works on local development chains only (chain 31337 or 1337); "sepolia" is chain 11155111`,
@@ -244,18 +267,28 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
   });
 
   it("deposits USDC (approval and permit) and LP liquidity", async function () {
+    // An ERC-7540 request: settled by anyone lpSettleDelay later (here the LP itself), then claimed.
     const lpRun = await ok(["lp", "deposit", "100000"], { key: lp.privateKey });
     const client = await PerpClient.connect({ runner: provider, deployment });
-    // The deposit starts the vault's one-day cooldown: the shares unlock a day after the deposit's block.
-    const unlocksAt = (await client.vault.lastDepositAt(lp.address)) + (await client.vault.lpCooldown());
-    expect(await client.vault.lpCooldown()).to.equal(86_400n);
-    const until = new Date(Number(unlocksAt) * 1000).toISOString().replace("T", " ").slice(0, 19);
+    const pending = await client.vault.pendingDeposit(lp.address);
+    const stamp = (t: bigint) => new Date(Number(t) * 1000).toISOString().replace("T", " ").slice(0, 19);
     expect(lpRun.stdout).to.match(
       new RegExp(
-        `^Deposited 100000 USDC in 0x[0-9a-f]{64} \\(block \\d+\\); you hold 100,000\\.00 shares ` +
-          `\\(withdrawable now 0\\.00 USDC; locked until ${until} UTC\\)\\n$`,
+        `^Requested to deposit 100000 USDC in 0x[0-9a-f]{64} \\(block \\d+\\); settleable from ` +
+          `${stamp(pending.requestedAt + 60n)} UTC, cancellable from ${stamp(pending.requestedAt + 3600n)} UTC ` +
+          `\\(keeper fee 0\\.50 USDC escrowed\\)\\n$`,
       ),
     );
+    await provider.send("evm_increaseTime", [60]);
+    await provider.send("evm_mine", []);
+    const settled = await ok(["lp", "settle", "deposit", lp.address], { key: lp.privateKey });
+    expect(settled.stdout).to.match(new RegExp(`^Settled the deposit request of ${lp.address} in 0x[0-9a-f]{64} \\(block \\d+\\)\\n$`));
+    const claimed = await ok(["lp", "claim", "deposit"], { key: lp.privateKey });
+    expect(claimed.stdout).to.match(/^Claimed 100,000\.00 shares \/ 100,000\.00 USDC \(deposit\) in 0x[0-9a-f]{64} \(block \d+\)\n$/);
+    // The claim starts the vault's one-day cooldown: the shares unlock a day after the claim's block.
+    const unlocksAt = (await client.vault.lastDepositAt(lp.address)) + (await client.vault.lpCooldown());
+    expect(await client.vault.lpCooldown()).to.equal(86_400n);
+    const until = stamp(unlocksAt);
     const vaultView = (await ok(["vault"], { key: lp.privateKey })).stdout;
     expect(vaultView).to.match(new RegExp(`│ Your cooldown ends\\s+│ ${until} UTC\\s+│`));
     expect(vaultView).to.match(/│ You can withdraw now\s+│ 0\.00 USDC\s+│/);
@@ -353,6 +386,11 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     // Read-only with another account's address: no key needed.
     const byAddress = await okJson<{ positions: unknown[] }>(["positions", "--trader", trader.address], { key: null });
     expect(byAddress.positions).to.have.length(1);
+    // --funding: what the position paid so far, settled (its opening trade settled none) + accrued.
+    const funded = await okJson<{ blockNumber: number; positions: Record<string, string>[] }>(["positions", "--funding"]);
+    const owed = (await e.pendingFunding(trader.address, 0, { blockTag: funded.blockNumber })).toString();
+    expect(funded.positions[0]).to.deep.include({ fundingPaid: "0", fundingTotal: owed, accruedFunding: owed });
+    expect((await ok(["positions", "--funding"])).stdout).to.match(/\nETH-USD: funding paid so far -?[\d.,]+ USD \(settled 0\.00 USD, accrued -?[\d.,]+ USD\)\n?$/);
 
     const account = (await ok(["account"])).stdout;
     expect(account).to.match(/│ Cross balance\s+│ 2,000\.00 USD\s+│/);

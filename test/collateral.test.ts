@@ -36,9 +36,10 @@ describe("collateral: deposit, depositWithPermit, withdraw", function () {
     const vault = await new LiquidityVault__factory(owner).deploy(token, engine, 0, "LP", "LP");
     await engine.setVault(vault);
     await token.connect(alice).approve(vault, ethers.MaxUint256);
-    await expect(vault.connect(alice).deposit(usdc(100), alice))
+    // The request pulls the assets plus the 0.5 USDC keeper fee; the token keeps 1 %.
+    await expect(vault.connect(alice).requestDeposit(usdc(100), alice, alice))
       .to.be.revertedWithCustomError(vault, "ShortTransfer")
-      .withArgs(usdc(100), usdc(99));
+      .withArgs(usdc("100.5"), usdc("99.495"));
   });
 
   /** Dave signs an EIP-2612 permit letting the engine spend `amount` of his USDC. */

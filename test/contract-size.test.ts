@@ -8,6 +8,7 @@ const DEPLOYABLE = [
   "PerpEngine.sol/PerpEngine",
   "LiquidityVault.sol/LiquidityVault",
   "PerpLens.sol/PerpLens",
+  "OrderBook.sol/OrderBook",
   "oracles/ChainlinkPriceFeed.sol/ChainlinkPriceFeed",
   "libraries/LiquidationLogic.sol/LiquidationLogic",
   "libraries/LiquidationPriceLogic.sol/LiquidationPriceLogic",

@@ -77,6 +77,7 @@ describe("npm start: the demo", function () {
       "== 3. Traders open positions ==",
       "== 4. Price path",
       "== 5. Summary ==",
+      "== 6. Orders on a pull oracle ==",
     ]) {
       expect(run.stdout).to.include(heading);
     }
@@ -166,6 +167,43 @@ describe("npm start: the demo", function () {
     for (const row of gas.slice(0, -1)) expect(row[2]).to.match(/^[\d,]+$/);
   });
 
+  it("ends with orders on a pull oracle: a stop above the liquidation price, OCO, take-profit, limit, trailing stop, no latency arbitrage", function () {
+    const chapter = between(run.stdout, "== 6. Orders on a pull oracle ==");
+    expect(chapter).to.match(/^Second deployment: PerpPythLocal \(engine 0x[0-9a-fA-F]{40}, StrictMockPyth 0x[0-9a-fA-F]{40}\) and an OrderBook \(0x[0-9a-fA-F]{40}\); prices from the local price service at http:\/\/127\.0\.0\.1:<port>\.$/m);
+    // Every number from the chain or the SDK, every block stamped by the demo's clock: the same to the cent each run.
+    expect(between(chapter, "ETH $2,000.00: Alice opens").trimEnd().split("\n")).to.deep.equal([
+      "ETH $2,000.00: Alice opens a 10x isolated long with a bracket; Bob opens the same long without stops.",
+      "     Alice: filled at $2,000.01, liq. price $1,819.60, stop-loss #3 at $1,900.00 (above it), take-profit #2 at $2,200.00 (OCO pair)",
+      "     Bob: filled at $2,000.02, liq. price $1,819.60, no stop",
+      "     Carol: 5x isolated short filled at $2,000.02 with a take-profit #6 at $1,850.00",
+      "     Dave: limit buy #7 of 2 ETH at $1,850.00 (cross)",
+      "ETH $1,930.00: the price falls",
+      "     keeper: nothing triggers",
+      "ETH $1,880.00: through Alice's stop",
+      "     keeper: #3 stop-loss",
+      "     Alice's stop-loss executed at $1,880.00 (fill $1,880.01, realised -599.98, fee 1.88); take-profit #2 cancelled (oco-partner-executed)",
+      "     Alice's result: -607.36 USD of her 5,000.00",
+      "ETH $1,840.00: Carol's take-profit and Dave's limit",
+      "     keeper: #6 take-profit, #7 limit",
+      "     Carol's take-profit executed at $1,840.00 (realised +400.03, fee 2.30): result +396.23 USD",
+      "     Dave's limit filled: long 2 ETH at $1,840.01",
+      "ETH $1,815.00: below Bob's liquidation price",
+      "     keeper liquidates Bob: equity +69.97 -> keeper 9.08, insurance 18.15, Bob 42.74; Bob's result -957.26 USD",
+      "     the stop-loss saved Alice 349.90 USD of the 1,000.00 margin vs being liquidated like Bob",
+      "Dave adds a 2 % trailing stop #8 on his long: high $1,815.00, stop $1,778.70",
+      "ETH $1,880.00: the rally",
+      "     keeper: nothing triggers; trailing stop at $1,842.40",
+      "ETH $1,950.00: the rally extends",
+      "     keeper: nothing triggers; trailing stop at $1,911.00",
+      "ETH $1,905.00: pullback",
+      "     keeper: #8 trailing-stop",
+      "     Dave's trailing stop locked in: result +126.38 USD",
+      "ETH $1,905.00: Erin knows the next price is $2,000.00 and commits a 5 ETH market long right before the jump",
+      "     order #9 settles at the first price published once its window opens: $2,000.00, fill $2,000.01",
+      "     closes at $2,000.01: realised 0.00; Erin's result after fees -7.00 USD",
+    ]);
+  });
+
   it("fails with a one-line message and a non-zero exit code when the node cannot be reached", async function () {
     const failed = await runDemo(["--network", "localhost"], {
       LOCALHOST_RPC_URL: `http://127.0.0.1:${await freePort()}`,
@@ -205,6 +243,8 @@ describe("npm start: the demo", function () {
       expect(first.stdout).to.include(deployment.contracts.PerpEngine);
       // Same code, same inputs, block timestamps chosen by the demo: the same numbers, to the cent.
       expect(storyOf(first.stdout)).to.equal(storyOf(run.stdout));
+      // The order chapter's second deployment too (its addresses aside).
+      expect(between(first.stdout, "ETH $2,000.00: Alice opens")).to.equal(between(run.stdout, "ETH $2,000.00: Alice opens"));
     });
 
     it("runs again on the same node: reuses the deployment and starts from zero", async function () {

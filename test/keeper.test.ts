@@ -468,7 +468,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
       const lp = scenario.traderAddress("keeper-test-lp", 0);
       await scenario.prepareAccounts(provider, [lp, ...TRADERS.map((t) => t.address)], 10n ** 20n);
       const nonces = new Map<string, number>();
-      await scenario.sendWave(provider, scenario.lpTxs(deployment, lp, 1_000_000), nonces);
+      await scenario.lpDeposit(provider, deployment, lp, 1_000_000, nonces);
       const prices = await scenario.indexPrices(provider, deployment);
       await scenario.sendWave(provider, TRADERS.flatMap((t) => scenario.traderTxs(deployment, t, prices)), nonces);
 

@@ -2,7 +2,7 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 
 import { math as m } from "@perp/sdk";
-import { answer, BTC, deployProtocol, ETH, ethParams, ORACLE_UNIT, PROTOCOL_PARAMS, usdc, wad, WAD, type Protocol } from "../scripts/lib/fixture.js";
+import { answer, BTC, deployProtocol, ETH, ethParams, lpRedeem, ORACLE_UNIT, PROTOCOL_PARAMS, usdc, wad, WAD, type Protocol } from "../scripts/lib/fixture.js";
 import { liquidationRows } from "../scripts/readme-table.js";
 import { networkHelpers } from "../scripts/lib/network.js";
 
@@ -203,7 +203,7 @@ describe("liquidation", function () {
       // Drain the LP's cash as far as open interest allows, then gap the price.
       const cooldown = await p.vault.lpCooldown();
       await networkHelpers.time.increase(cooldown);
-      await p.vault.connect(p.lp).withdraw(await p.vault.maxWithdraw(p.lp), p.lp, p.lp);
+      await lpRedeem(p.vault, p.lp, await p.vault.maxRedeem(p.lp));
       await setEthPrice(p, wad(1));
       await expect(p.engine.connect(p.keeper).liquidate(p.alice, ETH, [])).to.emit(p.engine, "BadDebtCovered");
       expect((await p.engine.getAccount(p.keeper))[0]).to.equal(wad(2));

@@ -1,7 +1,7 @@
 /**
  * The Pyth deployment preflight (scripts/lib/preflight.ts, `npm run deploy:check`) against the in-process network:
  * it refuses an address without code, a feed the Pyth contract does not know, and a contract that is not Pyth; it
- * passes a Pyth (Pyth's MockPyth) that knows both feeds. Plus the Pyth sections of the parameter files and the
+ * passes a Pyth (the strict local mock) that knows both feeds. Plus the Pyth sections of the parameter files and the
  * PerpPyth module's adapters.
  */
 import { readFileSync } from "node:fs";
@@ -34,7 +34,7 @@ async function refusal(promise: Promise<unknown>): Promise<string[]> {
 }
 
 async function deployPyth() {
-  const pyth = (await ethers.deployContract("MockPyth", [60, 1])) as unknown as Contract;
+  const pyth = (await ethers.deployContract("StrictMockPyth", [1])) as unknown as Contract;
   return { pyth, address: await pyth.getAddress() };
 }
 
@@ -109,6 +109,19 @@ describe("Pyth deployment preflight", function () {
         `  BTC-USD ${BTC}: known; last stored price 6000000000000 x 10^-8 (conf 1000000) published at 1800000005`,
       ].join("\n"),
     );
+  });
+
+  it("the local StrictMockPyth: a feed is unknown until its first update, known after", async function () {
+    const pyth = (await ethers.deployContract("StrictMockPyth", [1])) as unknown as Contract;
+    const address = await pyth.getAddress();
+    expect(await refusal(pythPreflight(ethers.provider, { pyth: address, feeds: FEEDS.slice(0, 1) }))).to.deep.equal([
+      `ETH-USD feed ${ETH}: unknown to the Pyth contract at ${address} (priceFeedExists = false)`,
+    ]);
+    await push(pyth, ETH, 200_000_000_000n, 1_800_000_000n);
+    const result = await pythPreflight(ethers.provider, { pyth: address, feeds: FEEDS.slice(0, 1) });
+    expect(result.feeds).to.deep.equal([
+      { ...FEEDS[0], price: 200_000_000_000n, conf: 1_000_000n, expo: -8, publishTime: 1_800_000_000n },
+    ]);
   });
 
   it("parameters: the Pyth address and feed ids of each testnet file (research/orders.md §4.1, §4.2)", function () {

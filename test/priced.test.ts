@@ -8,7 +8,8 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 import type { ContractTransactionResponse } from "ethers";
 
-import { TestFeeFeed__factory, type TestFeeFeed } from "@perp/sdk/contracts";
+import { PerpClient } from "@perp/sdk";
+import { RejectingCaller__factory, TestFeeFeed__factory, type TestFeeFeed } from "@perp/sdk/contracts";
 import { deployProtocol, ETH, ethParams, ORACLE_UNIT, usdc, wad, type Protocol } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
 
@@ -121,8 +122,8 @@ describe("priced engine paths (pull-oracle updates)", function () {
       await p.feedA.setPrice(wad(1800), stale);
       expect((await p.engine.positionHealth(p.alice, PULL_A)).liquidatable).to.equal(true);
       await expect(p.engine.connect(p.keeper).liquidate(p.alice, PULL_A, []))
-        .to.be.revertedWithCustomError(p.feedA, "TestFeeStale")
-        .withArgs(stale, LIQUIDATION_MAX_AGE);
+        .to.be.revertedWithCustomError(p.feedA, "StaleOraclePrice")
+        .withArgs(await p.feedA.getAddress(), stale, LIQUIDATION_MAX_AGE);
       await expect(
         p.engine.connect(p.keeper).liquidate(p.alice, PULL_A, [update(wad(1800), await now())], { value: FEE_A }),
       ).to.emit(p.engine, "Liquidated");
@@ -136,6 +137,59 @@ describe("priced engine paths (pull-oracle updates)", function () {
       const tx = await p.engine.connect(p.keeper).liquidate(p.alice, ETH, [], { value: 777n });
       await expect(tx).to.emit(p.engine, "Liquidated");
       expect(await paidBesidesGas(p, tx, before)).to.equal(0n);
+    });
+  });
+
+  describe("refunds", function () {
+    it("a caller that cannot take the refund gets RefundFailed with the amount; exact value goes through", async function () {
+      const p = await networkHelpers.loadFixture(deployPriced);
+      await aliceIsolated(p, PULL_A);
+      const caller = await new RejectingCaller__factory(p.keeper).deploy();
+      const data = [update(wad(1800), await now())];
+      await expect(caller.liquidate(p.engine, p.alice, PULL_A, data, { value: FEE_A + 1n }))
+        .to.be.revertedWithCustomError(p.engine, "RefundFailed")
+        .withArgs(await caller.getAddress(), 1n);
+      await expect(caller.liquidate(p.engine, p.alice, PULL_A, data, { value: FEE_A })).to.emit(p.engine, "Liquidated");
+    });
+  });
+
+  describe("autoDeleverage", function () {
+    it("updates the market's feed, pays its fee, refunds the rest, and refuses a price older than 15 s", async function () {
+      const p = await networkHelpers.loadFixture(deployPriced);
+      await p.engine.setMarketParams(PULL_A, ethParams({ maxPnlFactor: wad("0.0001") }));
+      await aliceIsolated(p, PULL_A);
+      // Alice's profit at $2,200 (about $500) is far over 0.0001 x NAV (about $50).
+      await p.feedA.setPrice(wad(2200), (await now()) - 30n);
+      await expect(p.engine.autoDeleverage(p.alice, PULL_A, [])).to.be.revertedWithCustomError(p.feedA, "StaleOraclePrice");
+      const data = [update(wad(2200), await now())];
+      await expect(p.engine.connect(p.keeper).autoDeleverage(p.alice, PULL_A, data))
+        .to.be.revertedWithCustomError(p.engine, "InsufficientUpdateFee")
+        .withArgs(FEE_A, 0n);
+      const before = await ethers.provider.getBalance(p.keeper);
+      const tx = await p.engine.connect(p.keeper).autoDeleverage(p.alice, PULL_A, data, { value: FEE_A + 3n });
+      await expect(tx).to.emit(p.engine, "AutoDeleveraged");
+      expect(await paidBesidesGas(p, tx, before)).to.equal(FEE_A);
+      expect((await p.engine.getPosition(p.alice, PULL_A)).size).to.equal(0n);
+    });
+  });
+
+  describe("SDK", function () {
+    it("sends the sum of the involved feeds' getUpdateFee as value, and none for empty data", async function () {
+      const p = await networkHelpers.loadFixture(deployPriced);
+      await carolCross(p);
+      const keeper = await PerpClient.connect({ runner: p.keeper, deployment: p.deployment });
+      const data = [update(wad(1700), await now())];
+      const before = await ethers.provider.getBalance(p.keeper);
+      const receipt = await keeper.liquidate(p.carol.address, Number(PULL_A), data);
+      const tx = await ethers.provider.getTransaction(receipt.hash);
+      expect(tx?.value).to.equal(FEE_A + FEE_B);
+      const after = await ethers.provider.getBalance(p.keeper);
+      expect(before - after - receipt.gasUsed * receipt.gasPrice).to.equal(FEE_A + FEE_B);
+      await aliceIsolated(p, ETH);
+      await p.eth.aggregator.setAnswer(wad(1800) / ORACLE_UNIT);
+      const plain = await keeper.liquidateMany([{ trader: p.alice.address, marketId: Number(ETH) }]);
+      expect((await ethers.provider.getTransaction(plain.hash))?.value).to.equal(0n);
+      expect((await p.engine.getPosition(p.alice, ETH)).size).to.equal(0n);
     });
   });
 

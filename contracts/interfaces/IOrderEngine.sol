@@ -8,6 +8,8 @@ interface IOrderEngine {
     /// @notice Caller is not the engine's order book.
     error NotOrderBook(address caller);
     error OrderBookAlreadySet();
+    /// @notice `trade()` is closed for good once the order book is set: every trade goes through an order.
+    error AtomicTradingClosed(address orderBook);
     /// @notice Releasing more escrow than the trader has locked.
     error InsufficientEscrow(address trader, uint256 escrowed, uint256 amount);
 

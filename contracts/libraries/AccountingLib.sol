@@ -486,20 +486,26 @@ library AccountingLib {
         uint256 markets = s.marketCount;
         for (uint256 id; id < markets; ++id) {
             Market storage m = s.markets[id];
-            MarketState memory state = m.state;
-            if (state.longOpenInterest == 0 && state.shortOpenInterest == 0 && state.entryFundingSum == 0) continue;
-            uint256 price = state.lastPrice;
-            try m.priceFeed.lastReportedPrice() returns (uint256 reported) {
-                price = reported;
-            } catch {}
-            accrueInMemory(state, price);
-            int256 claim = PerpMath.tradersClaimUp(
-                price, skew(state), m.params.skewScale, state.fundingIndex, state.entryFundingSum
-            );
+            (int256 claim, uint256 mark) = marketExposure(m);
             nav -= claim;
-            markUsd6 += PerpMath.markNotionalUsd6Up(uint256(state.longOpenInterest) + state.shortOpenInterest, price);
+            markUsd6 += mark;
             if (claim > 0) adlFloor = FPM.max(adlFloor, FPM.mulDivUp(uint256(claim), 1e18, m.params.maxPnlFactor));
         }
+    }
+
+    /// @dev One market's part of `vaultView`: traders' claim on the vault and the mark notional (USD, 6 decimals), at
+    /// the last reported price (the last touched price if the feed answers nothing valid); zero for an empty market.
+    /// Apart from the loop to keep `vaultView` within the stack.
+    function marketExposure(Market storage m) internal view returns (int256 claim, uint256 markUsd6) {
+        MarketState memory state = m.state;
+        if (state.longOpenInterest == 0 && state.shortOpenInterest == 0 && state.entryFundingSum == 0) return (0, 0);
+        uint256 price = state.lastPrice;
+        try m.priceFeed.lastReportedPrice() returns (uint256 reported) {
+            price = reported;
+        } catch {}
+        accrueInMemory(state, price);
+        claim = PerpMath.tradersClaimUp(price, skew(state), m.params.skewScale, state.fundingIndex, state.entryFundingSum);
+        markUsd6 = PerpMath.markNotionalUsd6Up(uint256(state.longOpenInterest) + state.shortOpenInterest, price);
     }
 
     // ---------------------------------------------------------------- bit maps

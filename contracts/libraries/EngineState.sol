@@ -73,6 +73,7 @@ struct EngineState {
     uint256 receivable;
     /// @notice USD WAD the order book holds in escrow per trader (keeper fees of open orders): owed to traders like a
     /// cross balance (solvency counts it), but outside the account's equity, so no liquidation or loss can take it.
+    /// Stored + 1 once used (`MarketAdminLogic.escrowOf` reads it).
     mapping(address => uint256) escrowOf;
     /// @notice Per trader and market, how many times the position went to size zero (close, flip, liquidation, ADL).
     /// Not packed into `Position`: a close deletes the position, and the epoch must survive it.

@@ -348,19 +348,13 @@ library LiquidationLogic {
     // Here rather than in the engine (EIP-170) or a library of their own (one more link everywhere): they share
     // PriceUpdateLib with liquidation.
 
-    /// @notice Price part of `withdraw`: updates the cross markets' prices (the debit check values the cross
-    /// account, SPEC "Margin accounts") and debits `amountWad` from `trader`'s cross balance. Returns the fee paid;
-    /// the engine refunds the rest after its transfer.
-    function debitForWithdraw(
-        EngineState storage s,
-        address trader,
-        uint256 amountWad,
-        bytes[] calldata data,
-        uint256 budget
-    ) external returns (uint256 spent) {
-        Account memory account = s.accounts[trader];
-        spent = PriceUpdateLib.updateMarkets(s, account.crossMarkets, data, budget, true);
-        s.accounts[trader].crossBalance = s.debitCross(trader, account, amountWad);
+    /// @notice The engine's `withdraw` price update (see `PriceUpdateLib.updateMarkets`, strict): here so that the
+    /// update code is linked, not compiled into the engine (EIP-170).
+    function updatePrices(EngineState storage s, uint256 bits, bytes[] calldata priceUpdate, uint256 budget)
+        external
+        returns (uint256)
+    {
+        return PriceUpdateLib.updateMarkets(s, bits, priceUpdate, budget, true);
     }
 
     /// @notice See `IPerpEngine.removeMargin`: updates the market's price, then moves `amount` (USD WAD) of the

@@ -50,6 +50,10 @@ contract ChainlinkPriceFeed is IPriceFeed {
 
     /// @inheritdoc IPriceFeed
     function latestPrice() external view returns (uint256) {
+        return _latestPrice();
+    }
+
+    function _latestPrice() private view returns (uint256) {
         if (address(sequencerUptimeFeed) != address(0)) _checkSequencer();
         (, int256 answer,, uint256 updatedAt,) = feed.latestRoundData();
         uint256 price = _normalise(answer);
@@ -61,7 +65,8 @@ contract ChainlinkPriceFeed is IPriceFeed {
 
     /// @inheritdoc IPriceFeed
     function freshPrice(uint256) external view returns (uint256) {
-        return this.latestPrice();
+        // Internal, not `this.latestPrice()`: liquidations read every price this way, an external self-call each.
+        return _latestPrice();
     }
 
     /// @inheritdoc IPriceFeed
@@ -77,7 +82,7 @@ contract ChainlinkPriceFeed is IPriceFeed {
     /// @inheritdoc IPriceFeed
     /// @dev A push feed has nothing to verify; value sent by mistake goes back to the caller.
     function updatePrice(bytes[] calldata) external payable returns (uint256 priceWad, uint256 publishTime) {
-        priceWad = this.latestPrice();
+        priceWad = _latestPrice();
         (,,, publishTime,) = feed.latestRoundData();
         if (msg.value > 0) {
             (bool ok,) = msg.sender.call{value: msg.value}("");

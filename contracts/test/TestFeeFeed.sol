@@ -8,9 +8,7 @@ import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 /// `abi.encode(uint256 priceWad, uint64 publishTime)` (the first entry). Lets engine tests check fee payment,
 /// refunds and freshness without the Pyth adapter. Not for deployment.
 contract TestFeeFeed is IPriceFeed {
-    error TestFeeTooLow(uint256 required, uint256 provided);
-    error TestFeeStale(uint256 publishTime, uint256 maxAge);
-    error TestFeeRejected();
+    // Only IOracleErrors (inherited): the SDK explains every custom error of the project's contracts.
 
     uint256 public feePerEntry;
     uint256 public price;
@@ -66,9 +64,10 @@ contract TestFeeFeed is IPriceFeed {
 
     function updatePrice(bytes[] calldata updateData) external payable returns (uint256, uint256) {
         if (updateData.length == 0) return (price, publishTime);
-        if (rejectUpdates) revert TestFeeRejected();
+        // A rejected update, as the Pyth adapter rejects an invalid price.
+        if (rejectUpdates) revert InvalidOraclePrice(address(this), 0);
         uint256 fee = getUpdateFee(updateData);
-        if (msg.value < fee) revert TestFeeTooLow(fee, msg.value);
+        require(msg.value >= fee, "TestFeeFeed: fee");
         (uint256 newPrice, uint64 newTime) = abi.decode(updateData[0], (uint256, uint64));
         if (newTime >= publishTime) {
             price = newPrice;
@@ -84,7 +83,7 @@ contract TestFeeFeed is IPriceFeed {
 
     function _within(uint256 maxAge) private view returns (uint256) {
         if (publishTime > block.timestamp || block.timestamp - publishTime > maxAge) {
-            revert TestFeeStale(publishTime, maxAge);
+            revert StaleOraclePrice(address(this), publishTime, maxAge);
         }
         return price;
     }

@@ -133,6 +133,22 @@ export function quoteTable(quote: TradeQuote, closing = false): string {
     rows.push(["Est. liquidation", "none"]);
   }
   rows.push([quote.sizeDelta > 0n ? "Worst fill (max)" : "Worst fill (min)", price(quote.acceptablePrice)]);
+  if (quote.settlement) {
+    rows.push(["Keeper fee", quote.orderFees > quote.keeperFee ? `${usd(quote.keeperFee)} (${usd(quote.orderFees)} with the stop orders)` : usd(quote.keeperFee)]);
+    rows.push([
+      "Settlement",
+      `at the first price ${quote.settlement.minDelay} s to ${quote.settlement.maxDelay} s after the commit (expires after ${quote.settlement.expiry} s)`,
+    ]);
+  }
+  for (const [label, t] of [["Stop-loss", quote.stopLoss], ["Take-profit", quote.takeProfit]] as const) {
+    if (!t) continue;
+    rows.push([
+      label,
+      `${price(t.price)}: ${usd(t.net)} net (PnL ${usd(t.realizedPnl)}, fee ${usd(t.fee)})` +
+        (t.distanceToLiquidation > 0n ? `, ${formatPercent(t.distanceToLiquidation)} from liquidation` : ""),
+    ]);
+  }
+  for (const warning of quote.warnings) rows.push(["WARNING", warning]);
   return keyValues(rows);
 }
 

@@ -124,3 +124,65 @@ export function checkSizing(o: TradeOptions): void {
     throw new UsageError("--margin with --size moves margin into an isolated position: add --isolated");
   }
 }
+
+// ------------------------------------------------------------------------------------------ orders
+
+/** A positive price in USD, e.g. 1850 or 1850.25. */
+export function priceArg(what: string) {
+  return (value: string): string => {
+    const text = decimal(what)(value);
+    if (parseDecimal(text, 18) <= 0n) throw new InvalidArgumentError(`${what} must be positive.`);
+    return text;
+  };
+}
+
+/** An order id: a whole number from 1 (ids are never 0). */
+export function orderIdArg(value: string): bigint {
+  const text = value.trim().replace(/^#/, "");
+  if (!/^[0-9]+$/.test(text) || BigInt(text) === 0n) throw new InvalidArgumentError("an order id is a whole number from 1, e.g. 7.");
+  return BigInt(text);
+}
+
+/** A trailing distance such as "2%" (or "200bps") as whole basis points, from 0.01 % to 99.99 %. */
+export function trailArg(value: string): number {
+  const text = value.trim().toLowerCase();
+  let bps: bigint;
+  try {
+    bps = text.endsWith("bps") ? parseDecimal(text.slice(0, -3), 0) : parsePercent(text) / 10n ** 14n;
+    if (!text.endsWith("bps") && (parsePercent(text) % 10n ** 14n) !== 0n) throw new Error("finer than 0.01 %");
+  } catch (error) {
+    throw new InvalidArgumentError(`the trailing distance must be a percentage such as 2% or 150bps (${(error as Error).message}).`);
+  }
+  if (bps <= 0n || bps >= 10_000n) throw new InvalidArgumentError("the trailing distance must be between 0.01% and 99.99%.");
+  return Number(bps);
+}
+
+/** `--size` of an order update: a decimal, or "all" (the whole position). */
+export function sizeOrAllArg(value: string): string {
+  return value.trim().toLowerCase() === "all" ? "all" : decimal("the size")(value);
+}
+
+export interface SettleOptions {
+  selfSettle?: boolean;
+  prices?: string;
+}
+
+/** How a market order gets settled: by a keeper (default), or by the trader with a price source. */
+export function addSettleOptions(command: Command): Command {
+  return command
+    .option("--self-settle", "settle the order yourself with a price source instead of waiting for a keeper (the keeper fee comes back)")
+    .option("--prices <url>", "price source (Hermes) for --self-settle (default: the deployment's hermesUrl; env PYTH_API_KEY)", urlArg);
+}
+
+/** An http(s) URL. */
+export function urlArg(value: string): string {
+  const text = value.trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidArgumentError("not a URL (e.g. https://hermes.pyth.network).");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new InvalidArgumentError("the URL must be http or https.");
+  return text;
+}

@@ -10,6 +10,7 @@ import * as history from "./commands/history.js";
 import * as liquidate from "./commands/liquidate.js";
 import * as lp from "./commands/lp.js";
 import * as margin from "./commands/margin.js";
+import * as orders from "./commands/orders.js";
 import * as reads from "./commands/reads.js";
 import * as trade from "./commands/trade.js";
 import { Context } from "./context.js";
@@ -18,7 +19,7 @@ import { processOutput, type Output } from "./format.js";
 import { addGlobalOptions } from "./options.js";
 
 /** The command groups, in the order `--help` lists them. */
-const GROUPS = [collateral, trade, margin, reads, history, liquidate, lp, dev];
+const GROUPS = [collateral, trade, orders, margin, reads, history, liquidate, lp, dev];
 
 const HELP_AFTER = `
 Units: USD and USDC amounts as decimals ("1000.5"), sizes in the base asset ("2.5" ETH), leverage "10" or "10x",
@@ -31,6 +32,8 @@ Examples:
   npm run perp -- markets
   PRIVATE_KEY=0x... npm run perp -- deposit 1000
   npm run perp -- open ETH long --margin 500 --leverage 10 --isolated
+  npm run perp -- open ETH long --size 1 --sl 1850 --tp 2300 --self-settle
+  npm run perp -- order stop ETH 1850 ; npm run perp -- order list
   npm run perp -- positions
   npm run perp -- close ETH
   npm run perp -- dev set-price ETH 1900        (local chains: move the mock oracle)`;

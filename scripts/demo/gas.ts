@@ -93,7 +93,12 @@ function classify(
   }
   if (to === getAddress(LiquidityVault)) {
     const name = functionName(vaultInterface, tx.data) ?? "call";
-    return name === "deposit" ? "LP deposit (vault)" : name === "withdraw" || name === "redeem" ? "LP withdraw (vault)" : `vault.${name}`;
+    if (name === "requestDeposit") return "LP deposit request (vault)";
+    if (name === "settleDeposit") return "LP deposit settle (keeper)";
+    if (name === "deposit" || name === "mint") return "LP deposit claim (vault)";
+    if (name === "requestRedeem") return "LP redeem request (vault)";
+    if (name === "settleRedeem") return "LP redeem settle (keeper)";
+    return name === "withdraw" || name === "redeem" ? "LP withdraw claim (vault)" : `vault.${name}`;
   }
   if (to === getAddress(CollateralToken)) {
     const name = functionName(tokenInterface, tx.data) ?? "call";

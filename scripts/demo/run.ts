@@ -8,11 +8,13 @@
  * 4. the mock oracles walk the scripted price path over simulated hours; after each step the keeper liquidates what
  *    fell below maintenance (liquidate.ts), and each liquidation is printed from the engine's events;
  * 5. the summary (summary.ts): PnL and funding per trader, LP vault, insurance fund, bad debt, keeper, gas.
+ * 6. orders on a pull oracle (orders.ts): a second deployment with Pyth markets and the order book, the local price
+ *    service in process; stop-loss vs liquidation, take-profit, limit, trailing stop, latency arbitrage.
  *
  * The demo does no protocol math: sizes, fills, fees, funding, health, liquidation prices come from the SDK or the
  * chain; the demo chooses the inputs and formats the results.
  */
-import { parseUnits } from "ethers";
+import { formatUnits, parseUnits } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 
@@ -49,6 +51,7 @@ import {
   type SeedOrder,
   type TraderAction,
 } from "./scenario.js";
+import { runOrdersChapter } from "./orders.js";
 import { printSummary, type StoryMarks } from "./summary.js";
 
 const { WAD } = math;
@@ -70,7 +73,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
   const provider = connection.ethers.provider;
   const chainId = Number((await provider.getNetwork()).chainId);
   const inProcess = connection.networkConfig.type === "edr-simulated";
-  out.startProgress(3 + TRADERS.reduce((n, t) => n + t.orders.length, 0) + PRICE_PATH.length);
+  out.startProgress(4 + TRADERS.reduce((n, t) => n + t.orders.length, 0) + PRICE_PATH.length);
   out.print(
     `Perp protocol demo on network "${connection.networkName}" ` +
       `(${inProcess ? "in-process Hardhat network" : "JSON-RPC node"}, chain ${chainId})`,
@@ -179,6 +182,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
     insuranceFeeShare: protocol.insuranceFeeShare,
   };
   await printSummary(ctx, marks);
+
+  // ---------------------------------------------------------------------------------------- 6. orders
+  await runOrdersChapter(hre, ctx);
   out.tick("done");
   out.stopProgress();
 }
@@ -256,7 +262,14 @@ async function fundActors(ctx: DemoContext, fromBlock: number): Promise<void> {
     await (await token.mint(actor.address, usdcUnits(amount))).wait();
   };
   await mint(cast.lp, LP_DEPOSIT);
+  // The LP's deposit is an ERC-7540 request: priced only when the keeper settles it, lpSettleDelay later, at the NAV
+  // then; the LP then claims its shares. (The keeper fee, escrowed on top, is minted too.)
+  const requests = await cast.lp.client.lpRequests();
+  await mint(cast.lp, formatUnits(requests.keeperFee, 6));
   await cast.lp.client.lpDeposit(LP_DEPOSIT);
+  await ctx.clock.advance(requests.settleDelay);
+  await cast.keeper.client.lpSettle("deposit", cast.lp.address);
+  await cast.lp.client.lpClaim("deposit");
   for (const [i, plan] of TRADERS.entries()) {
     await mint(cast.traders[i], plan.deposit);
     await cast.traders[i].client.deposit(plan.deposit);

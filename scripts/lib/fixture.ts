@@ -12,7 +12,8 @@ import {
   PerpLens__factory,
 } from "@perp/sdk/contracts";
 import type { Deployment, MarketParams, ProtocolParams } from "@perp/sdk";
-import { ethers } from "./network.js";
+import type { LiquidityVault } from "@perp/sdk/contracts";
+import { ethers, networkHelpers } from "./network.js";
 
 export const WAD = 10n ** 18n;
 export const USDC = 10n ** 6n;
@@ -114,7 +115,7 @@ export async function deployProtocol() {
     await usdcToken.connect(account).approve(engine, ethers.MaxUint256);
     await usdcToken.connect(account).approve(vault, ethers.MaxUint256);
   }
-  await vault.connect(lp).deposit(usdc(500_000), lp);
+  await lpDeposit(vault, lp, usdc(500_000));
   const lens = await new PerpLens__factory(owner).deploy(engine);
   const deployment: Deployment = {
     schemaVersion: 1,
@@ -139,3 +140,41 @@ export async function deployProtocol() {
 }
 
 export type Protocol = Awaited<ReturnType<typeof deployProtocol>>;
+
+/**
+ * For tests that just need liquidity: `signer` requests a deposit of `amount` (USDC units, plus the escrowed keeper
+ * fee), time moves past `lpSettleDelay`, the signer settles it itself (so the fee comes back to it) and claims the
+ * shares (which starts its cooldown). Returns the shares claimed.
+ */
+export async function lpDeposit(vault: LiquidityVault, signer: Signer, amount: bigint): Promise<bigint> {
+  const account = await signer.getAddress();
+  const v = vault.connect(signer);
+  await v.requestDeposit(amount, account, account);
+  await networkHelpers.time.increase(await vault.lpSettleDelay());
+  await v.settleDeposit(account);
+  const shares = (await vault.claimableDeposit(account)).shares;
+  await v["deposit(uint256,address,address)"](amount, account, account);
+  return shares;
+}
+
+/**
+ * The redeem side of `lpDeposit`: requests to redeem `shares`, waits `lpSettleDelay`, settles (fee back to the signer)
+ * and claims the assets to `receiver` (default the signer). Returns the assets paid.
+ */
+export async function lpRedeem(vault: LiquidityVault, signer: Signer, shares: bigint, receiver?: string): Promise<bigint> {
+  const account = await signer.getAddress();
+  const v = vault.connect(signer);
+  await v.requestRedeem(shares, account, account);
+  await networkHelpers.time.increase(await vault.lpSettleDelay());
+  await v.settleRedeem(account);
+  // If the backing limit bound at settle, only part is claimable (the rest stays pending): claim what is.
+  const claimable = await vault.claimableRedeem(account);
+  await v.redeem(claimable.shares, receiver ?? account, account);
+  return claimable.assets;
+}
+
+/** `lpRedeem` of the shares worth `assets` now (rounded up), e.g. `maxWithdraw`. */
+export async function lpWithdraw(vault: LiquidityVault, signer: Signer, assets: bigint, receiver?: string): Promise<bigint> {
+  const shares = await vault.convertToShares(assets);
+  return lpRedeem(vault, signer, shares, receiver);
+}

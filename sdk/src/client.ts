@@ -10,6 +10,7 @@ import type { ContractRunner, Provider, Signer, TransactionReceipt } from "ether
 
 import { getAccount } from "./actions/read/getAccount.js";
 import { getCrossHealth } from "./actions/read/getCrossHealth.js";
+import { getFundingPaid, type GetFundingPaidReturnType } from "./actions/read/getFundingPaid.js";
 import { getFundingRate, type GetFundingRateReturnType } from "./actions/read/getFundingRate.js";
 import { getMarket, resolveMarket } from "./actions/read/getMarket.js";
 import { getMarkets } from "./actions/read/getMarkets.js";
@@ -23,22 +24,41 @@ import { deposit } from "./actions/collateral/deposit.js";
 import { depositWithPermit } from "./actions/collateral/depositWithPermit.js";
 import { removeMargin } from "./actions/collateral/removeMargin.js";
 import { withdraw } from "./actions/collateral/withdraw.js";
+import { cancelOrder, type CancelOrderReturnType } from "./actions/orders/cancelOrder.js";
+import { commitOrder, type CommitOrderReturnType } from "./actions/orders/commitOrder.js";
+import { getOrders } from "./actions/orders/getOrders.js";
+import { placeBracket, type PlaceBracketParameters, type PlaceBracketReturnType } from "./actions/orders/placeBracket.js";
+import {
+  placeTriggerOrder,
+  type PlaceTriggerOrderParameters,
+  type PlaceTriggerOrderReturnType,
+} from "./actions/orders/placeTriggerOrder.js";
+import type { OrderFlowOptions } from "./actions/orders/sendOrder.js";
+import { settleOrder, type SettleOrderParameters, type SettleOrderReturnType } from "./actions/orders/settleOrder.js";
+import {
+  updateTriggerOrder,
+  type UpdateTriggerOrderParameters,
+  type UpdateTriggerOrderReturnType,
+} from "./actions/orders/updateTriggerOrder.js";
+import { waitForSettlement, type WaitForSettlementParameters } from "./actions/orders/waitForSettlement.js";
 import { closePosition } from "./actions/trade/closePosition.js";
 import { quoteTrade } from "./actions/trade/quoteTrade.js";
 import { sendQuote, type SendQuoteReturnType } from "./actions/trade/sendQuote.js";
-import { trade } from "./actions/trade/trade.js";
+import { trade, type TradeReturnType } from "./actions/trade/trade.js";
 import { getLpPosition, type GetLpPositionReturnType } from "./actions/lp/getLpPosition.js";
 import { lpDeposit } from "./actions/lp/lpDeposit.js";
 import { lpWithdraw } from "./actions/lp/lpWithdraw.js";
+import { getLpRequests, lpCancel, lpClaim, lpSettle, type GetLpRequestsReturnType, type LpRequestKind } from "./actions/lp/lpRequests.js";
 import { autoDeleverage } from "./actions/liquidation/autoDeleverage.js";
 import { getDeleverageStatus, type GetDeleverageStatusReturnType } from "./actions/liquidation/getDeleverageStatus.js";
 import { liquidate } from "./actions/liquidation/liquidate.js";
 import { liquidateMany } from "./actions/liquidation/liquidateMany.js";
-import { accountOf, createClientContext, type ClientContext } from "./client/context.js";
+import { accountOf, createClientContext, type ClientContext, type OrderPriceSource } from "./client/context.js";
 import type { Deployment } from "./deployments.js";
 import { WrongChainError, withPerpErrors } from "./errors.js";
 import { decodeReceipt, liquidationEvents, tradeExecutions, type PerpEvent } from "./events/decode.js";
-import type { ICollateralToken, LiquidityVault, PerpEngine, PerpLens } from "./generated/index.js";
+import type { ICollateralToken, IOrderBook, LiquidityVault, PerpEngine, PerpLens } from "./generated/index.js";
+import type { OrderInfo, OrderOutcome } from "./model/orders.js";
 import type { SendPolicy, TransactionSender } from "./transport/sendTransaction.js";
 import type {
   LiquidationRecord,
@@ -62,6 +82,8 @@ export interface ConnectOptions {
   readonly deployment: Deployment;
   /** How the client sends (default: through the signer, nonce read past ethers' cache, gas + 25 %). */
   readonly send?: SendPolicy;
+  /** Where to get Pyth update data to settle the client's own orders (`settle: "self"`, `settleOrder`). */
+  readonly priceSource?: OrderPriceSource;
 }
 
 /**
@@ -90,6 +112,9 @@ export class PerpClient implements ClientContext {
   readonly sender: TransactionSender | undefined;
   /** @internal Each market's oracle unit, read once. */
   readonly priceUnits: Map<number, bigint>;
+  /** The order book (v2 deployments). */
+  readonly orderBook: IOrderBook | undefined;
+  readonly priceSource: OrderPriceSource | undefined;
 
   private constructor(ctx: ClientContext) {
     ({
@@ -102,6 +127,8 @@ export class PerpClient implements ClientContext {
       signer: this.signer,
       sender: this.sender,
       priceUnits: this.priceUnits,
+      orderBook: this.orderBook,
+      priceSource: this.priceSource,
     } = ctx);
   }
 
@@ -110,7 +137,7 @@ export class PerpClient implements ClientContext {
    * @example const client = await PerpClient.connect({ runner: signer, deployment })
    */
   static async connect(options: ConnectOptions): Promise<PerpClient> {
-    const client = new PerpClient(createClientContext(options.deployment, options.runner, options.send));
+    const client = new PerpClient(createClientContext(options.deployment, options.runner, options.send, { priceSource: options.priceSource }));
     const network = await withPerpErrors(() => client.provider.getNetwork());
     if (Number(network.chainId) !== options.deployment.chainId) {
       throw new WrongChainError(options.deployment.chainId, Number(network.chainId));
@@ -150,8 +177,12 @@ export class PerpClient implements ClientContext {
     return getSnapshot(this, { trader });
   }
   /** `getPositions`. @example for (const p of await client.positions()) console.log(p.symbol, p.liquidationPrice) */
-  positions(trader?: string, snap?: Snapshot): Promise<PositionInfo[]> {
-    return getPositions(this, { trader, snapshot: snap });
+  positions(trader?: string, snap?: Snapshot, options: { withFunding?: boolean } = {}): Promise<PositionInfo[]> {
+    return getPositions(this, { trader, snapshot: snap, withFunding: options.withFunding });
+  }
+  /** `getFundingPaid`: funding settled by market. @example (await client.fundingPaid()).get(0)?.position */
+  fundingPaid(trader?: string): Promise<GetFundingPaidReturnType> {
+    return getFundingPaid(this, { trader });
   }
   /** `getCrossHealth`. @example (await client.crossHealth()).equity */
   crossHealth(trader?: string, snap?: Snapshot): Promise<Valuation> {
@@ -184,8 +215,11 @@ export class PerpClient implements ClientContext {
   quoteTrade(request: TradeRequest, trader?: string, snap?: Snapshot): Promise<TradeQuote> {
     return quoteTrade(this, { ...request, trader, snapshot: snap });
   }
-  /** `trade`: quote, then send. @example const { quote, receipt } = await client.trade({ market: "ETH-USD", side: "long", size: "1" }) */
-  trade(request: TradeRequest): Promise<SendQuoteReturnType> {
+  /**
+   * `trade`: quote, then send (v2: commit a market order with its stop-loss / take-profit, then settle).
+   * @example const { quote, outcome } = await client.trade({ market: "ETH-USD", side: "long", size: "1", stopLoss: "1850" })
+   */
+  trade(request: TradeRequest & OrderFlowOptions): Promise<TradeReturnType> {
     return trade(this, request);
   }
   /** `sendQuote`: send a quote the user confirmed. @example await client.sendQuote(quote) */
@@ -193,8 +227,43 @@ export class PerpClient implements ClientContext {
     return sendQuote(this, { quote });
   }
   /** `closePosition`. @example await client.closePosition("ETH-USD", { slippage: "1%" }) */
-  closePosition(ref: MarketRef, options: { slippage?: WadAmount } = {}): Promise<SendQuoteReturnType> {
-    return closePosition(this, { market: ref, slippage: options.slippage });
+  closePosition(ref: MarketRef, options: { slippage?: WadAmount } & OrderFlowOptions = {}): Promise<TradeReturnType> {
+    return closePosition(this, { market: ref, ...options });
+  }
+
+  // ===================================================================== orders (actions/orders)
+
+  /** `commitOrder`: a market order of exactly the quote. @example const { order } = await client.commitOrder(quote) */
+  commitOrder(quote: TradeQuote): Promise<CommitOrderReturnType> {
+    return commitOrder(this, { quote });
+  }
+  /** `waitForSettlement`. @example const outcome = await client.waitForSettlement({ orderId }) */
+  waitForSettlement(parameters: WaitForSettlementParameters): Promise<OrderOutcome> {
+    return waitForSettlement(this, parameters);
+  }
+  /** `settleOrder`: settle a market order with the client's price source. @example await client.settleOrder({ orderId }) */
+  settleOrder(parameters: SettleOrderParameters): Promise<SettleOrderReturnType> {
+    return settleOrder(this, parameters);
+  }
+  /** `cancelOrder`. @example await client.cancelOrder(7n) */
+  cancelOrder(orderId: bigint): Promise<CancelOrderReturnType> {
+    return cancelOrder(this, { orderId });
+  }
+  /** `placeTriggerOrder`. @example await client.placeTriggerOrder({ market: "ETH", kind: "stop-loss", triggerPrice: "1850" }) */
+  placeTriggerOrder(parameters: PlaceTriggerOrderParameters): Promise<PlaceTriggerOrderReturnType> {
+    return placeTriggerOrder(this, parameters);
+  }
+  /** `updateTriggerOrder`. @example await client.updateTriggerOrder({ orderId: 7n, triggerPrice: "1875" }) */
+  updateTriggerOrder(parameters: UpdateTriggerOrderParameters): Promise<UpdateTriggerOrderReturnType> {
+    return updateTriggerOrder(this, parameters);
+  }
+  /** `placeBracket`. @example await client.placeBracket({ market: "ETH", takeProfit: "2300", stopLoss: "1850" }) */
+  placeBracket(parameters: PlaceBracketParameters): Promise<PlaceBracketReturnType> {
+    return placeBracket(this, parameters);
+  }
+  /** `getOrders`: open orders, decoded. @example for (const o of await client.orders()) console.log(o.kind, o.voided) */
+  orders(trader?: string): Promise<OrderInfo[]> {
+    return getOrders(this, { trader });
   }
 
   // ===================================================================== collateral (actions/collateral)
@@ -222,13 +291,33 @@ export class PerpClient implements ClientContext {
 
   // ===================================================================== LP vault (actions/lp)
 
-  /** `lpDeposit` (USDC). @example await client.lpDeposit("100000") */
+  /** `lpDeposit`: requests a deposit (USDC), settled later at the NAV then. @example await client.lpDeposit("100000") */
   lpDeposit(amount: TokenAmount): Promise<TransactionReceipt> {
     return lpDeposit(this, { amount });
   }
-  /** `lpWithdraw` (USDC). @example await client.lpWithdraw("1000") */
+  /** `lpWithdraw`: requests a redemption of the shares worth `amount` USDC now. @example await client.lpWithdraw("1000") */
   lpWithdraw(amount: TokenAmount): Promise<TransactionReceipt> {
     return lpWithdraw(this, { amount });
+  }
+  /** `lpWithdraw` by shares. @example await client.lpRedeem(10n ** 15n) */
+  lpRedeem(shares: bigint): Promise<TransactionReceipt> {
+    return lpWithdraw(this, { shares });
+  }
+  /** `lpSettle`: settles a due request (default: the signer's). @example await client.lpSettle("deposit") */
+  lpSettle(kind: LpRequestKind, controller?: string): Promise<TransactionReceipt> {
+    return lpSettle(this, { kind, controller });
+  }
+  /** `lpClaim`: claims a settled request. @example await client.lpClaim("redeem") */
+  lpClaim(kind: LpRequestKind, receiver?: string): Promise<TransactionReceipt> {
+    return lpClaim(this, { kind, receiver });
+  }
+  /** `lpCancel`: cancels a request pending for over an hour. @example await client.lpCancel("deposit") */
+  lpCancel(kind: LpRequestKind): Promise<TransactionReceipt> {
+    return lpCancel(this, { kind });
+  }
+  /** `getLpRequests`: pending and claimable requests. @example (await client.lpRequests()).pendingDeposit.due */
+  lpRequests(account?: string): Promise<GetLpRequestsReturnType> {
+    return getLpRequests(this, { account });
   }
 
   // ===================================================================== liquidation (actions/liquidation)

@@ -16,6 +16,8 @@ export interface DeployedMarket {
   readonly priceFeed: string;
   /** The Chainlink aggregator behind the adapter (a `MockAggregator` on local networks). */
   readonly aggregator: string;
+  /** Pyth price feed id (bytes32 hex) of the market's base asset in USD, when its adapter is a `PythPriceFeed`. */
+  readonly pythPriceId?: string;
 }
 
 /** Everything a client needs to talk to one deployment. */
@@ -36,6 +38,12 @@ export interface Deployment {
     readonly MarketAdminLogic: string;
     /** Read-only batch views (`PerpLens`). */
     readonly PerpLens: string;
+    /** The order book (v2): every trade is an order. Absent on a v1 deployment (trades go to `PerpEngine.trade`). */
+    readonly OrderBook?: string;
   };
+  /** The Pyth contract the markets' adapters verify with (`StrictMockPyth` on local networks). */
+  readonly pyth?: string;
+  /** Hermes endpoint serving the markets' Pyth update data (testnets), e.g. "https://hermes.pyth.network". */
+  readonly hermesUrl?: string;
   readonly markets: readonly DeployedMarket[];
 }

@@ -11,7 +11,13 @@
 
 // The client and the records it returns.
 export { PerpClient, type ConnectOptions } from "./client.js";
-export { createClientContext, type ClientContext } from "./client/context.js";
+export {
+  createClientContext,
+  type ClientContext,
+  type ClientContextOptions,
+  type OrderPriceSource,
+  type PriceUpdate,
+} from "./client/context.js";
 export type * from "./types.js";
 
 // Actions: `action(client, parameters)`, each with its Parameters / ReturnType / ErrorType.
@@ -29,6 +35,7 @@ export * from "./units.js";
 export * as math from "./math.js";
 export * from "./valuation.js";
 export * from "./model/liquidation.js";
+export * from "./model/orders.js";
 
 // Keeper primitives, also at `@perp/sdk/keeper` (kept here for compatibility).
 export {
@@ -42,4 +49,4 @@ export {
   type PositionKey,
 } from "./keeper/index.js";
 
-export type { ICollateralToken, LiquidityVault, PerpEngine, PerpLens } from "./generated/index.js";
+export type { ICollateralToken, IOrderBook, LiquidityVault, PerpEngine, PerpLens } from "./generated/index.js";

@@ -14,7 +14,7 @@ import { getAddress, isAddress, type Provider } from "ethers";
 import { DEFAULT_RPC_URL } from "./constants.js";
 import type { Deployment } from "./deployments.js";
 import { PerpError } from "./errors.js";
-import { ChainlinkPriceFeed__factory, PerpEngine__factory } from "./generated/index.js";
+import { ChainlinkPriceFeed__factory, IOrderEngine__factory, IPythPriceFeed__factory, PerpEngine__factory } from "./generated/index.js";
 
 /** A setting (deployment, URL, key) that cannot work; nothing was sent. */
 export class ConfigurationError extends PerpError {
@@ -72,11 +72,19 @@ export function validateDeployment(value: unknown, source: string): Deployment {
     const address = d.contracts?.[name];
     if (typeof address !== "string" || !isAddress(address)) fail(`contracts.${name} is not an address`);
   }
+  // v2 fields are optional; when present they must be what they say.
+  const orderBook = d.contracts?.OrderBook;
+  if (orderBook !== undefined && (typeof orderBook !== "string" || !isAddress(orderBook))) fail("contracts.OrderBook is not an address");
+  if (d.pyth !== undefined && (typeof d.pyth !== "string" || !isAddress(d.pyth))) fail("pyth is not an address");
+  if (d.hermesUrl !== undefined && (typeof d.hermesUrl !== "string" || !/^https?:\/\//.test(d.hermesUrl))) fail("hermesUrl is not an http(s) URL");
   if (!Array.isArray(d.markets)) fail("markets is missing");
   for (const [i, market] of (d.markets as unknown[]).entries()) {
-    const mk = market as { id?: unknown; symbol?: unknown; priceFeed?: unknown };
+    const mk = market as { id?: unknown; symbol?: unknown; priceFeed?: unknown; pythPriceId?: unknown };
     if (!Number.isSafeInteger(mk?.id) || typeof mk.symbol !== "string" || typeof mk.priceFeed !== "string" || !isAddress(mk.priceFeed)) {
       fail(`markets[${i}] needs an id, a symbol and a priceFeed address`);
+    }
+    if (mk.pythPriceId !== undefined && (typeof mk.pythPriceId !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(mk.pythPriceId))) {
+      fail(`markets[${i}].pythPriceId is not a 32-byte hex feed id`);
     }
   }
   return value as Deployment;
@@ -232,7 +240,9 @@ export async function deploymentProblems(provider: Provider, deployment: Deploym
   const problems: string[] = [];
   const addresses = [
     ...Object.entries(deployment.contracts).map(([name, address]) => [name, address] as const),
-    ...deployment.markets.flatMap((m) => [[`${m.symbol} adapter`, m.priceFeed] as const, [`${m.symbol} aggregator`, m.aggregator] as const]),
+    ...deployment.markets.flatMap((m) =>
+      m.pythPriceId ? [[`${m.symbol} adapter`, m.priceFeed] as const] : [[`${m.symbol} adapter`, m.priceFeed] as const, [`${m.symbol} aggregator`, m.aggregator] as const],
+    ),
   ];
   const codes = await Promise.all(addresses.map(([, address]) => provider.getCode(address)));
   addresses.forEach(([name, address], i) => {
@@ -250,9 +260,23 @@ export async function deploymentProblems(provider: Provider, deployment: Deploym
     if (getAddress(priceFeed) !== getAddress(market.priceFeed)) {
       problems.push(`market ${market.id} (${market.symbol}) reads ${priceFeed}, expected ${market.priceFeed}`);
     }
+    if (market.pythPriceId) {
+      // A Pyth market: its adapter verifies the recorded feed id.
+      const id = await IPythPriceFeed__factory.connect(market.priceFeed, provider).priceId();
+      if (id.toLowerCase() !== market.pythPriceId.toLowerCase()) {
+        problems.push(`${market.symbol} adapter verifies Pyth feed ${id}, expected ${market.pythPriceId}`);
+      }
+      continue;
+    }
     const feed = await ChainlinkPriceFeed__factory.connect(market.priceFeed, provider).feed();
     if (getAddress(feed) !== getAddress(market.aggregator)) {
       problems.push(`${market.symbol} adapter reads aggregator ${feed}, expected ${market.aggregator}`);
+    }
+  }
+  if (deployment.contracts.OrderBook) {
+    const book = await IOrderEngine__factory.connect(deployment.contracts.PerpEngine, provider).orderBook();
+    if (getAddress(book) !== getAddress(deployment.contracts.OrderBook)) {
+      problems.push(`the engine's order book is ${book}, expected ${deployment.contracts.OrderBook}`);
     }
   }
   const [vault, token] = await Promise.all([engine.vault(), engine.collateralToken()]);

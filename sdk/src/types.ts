@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import type { TokenAmount, UsdAmount, Wad, WadAmount } from "./units.js";
+import type { OrderBookParams } from "./model/orders.js";
 import type { AccountSnapshot, MarketSnapshot, PositionData, ProtocolParams, TradeSimulation, Valuation } from "./valuation.js";
 
 /** A market reference: its id, or its symbol ("ETH-USD", case-insensitive; "ETH" works too). */
@@ -34,6 +35,8 @@ export interface Snapshot {
   readonly markets: ReadonlyMap<number, MarketInfo>;
   readonly protocol: ProtocolParams;
   readonly account: AccountSnapshot;
+  /** The order book's parameters (keeper fee, settlement window), when the deployment has one. */
+  readonly orderBook?: OrderBookParams;
 }
 
 /** A position with its valuation. */
@@ -47,6 +50,10 @@ export interface PositionInfo extends PositionData {
   readonly unrealizedPnl: bigint;
   /** Funding owed since the last settlement (negative: receivable). */
   readonly accruedFunding: bigint;
+  /** With `withFunding`: funding the position has settled so far (its trades' `fundingPaid`; negative: received). */
+  readonly fundingPaid?: bigint;
+  /** With `withFunding`: settled + accrued, what the position has paid (received, if negative) so far. */
+  readonly fundingTotal?: bigint;
   /** Health of the position (isolated) or of the whole cross account (cross). */
   readonly health: Valuation;
   readonly liquidatable: boolean;
@@ -72,6 +79,25 @@ export interface TradeRequest {
   readonly addMargin?: UsdAmount;
   /** Worst acceptable price move from the quoted fill, e.g. "0.5%" or a WAD ratio; default 0.5 %. */
   readonly slippage?: WadAmount;
+  /** Stop-loss trigger to place with the trade ("1850" USD or WAD): the quote tells the loss there. */
+  readonly stopLoss?: WadAmount;
+  /** Take-profit trigger to place with the trade. */
+  readonly takeProfit?: WadAmount;
+}
+
+/** What closing the whole position at a trigger would book, valued now (funding to date) with the same math as a quote. */
+export interface TriggerQuote {
+  readonly price: Wad;
+  /** Price PnL of the close at the trigger's fill (the trigger moved by the close's own skew impact). */
+  readonly realizedPnl: Wad;
+  /** Trading fee of the close. */
+  readonly fee: Wad;
+  /** What the trader ends with relative to now: realised PnL - fee - funding owed (negative: a loss). */
+  readonly net: Wad;
+  /** |trigger - estimated liquidation price| / trigger (WAD ratio); 0 without a liquidation price. */
+  readonly distanceToLiquidation: Wad;
+  /** The position is liquidated before the price reaches the trigger: the order would never fire. */
+  readonly beyondLiquidation: boolean;
 }
 
 /** A quote that mirrors what the engine would do now, and the `trade` arguments that enforce it. */
@@ -98,6 +124,21 @@ export interface TradeQuote {
   readonly simulation: TradeSimulation;
   /** Set when a check the engine runs would fail: the trade would revert with this error. */
   readonly rejection?: string;
+  /** Keeper fee of the market order (USD WAD), escrowed from the cross balance at commit; 0 without an order book. */
+  readonly keeperFee: Wad;
+  /** Every keeper fee the request escrows: the market order's, plus one per stop-loss / take-profit leg. */
+  readonly orderFees: Wad;
+  /**
+   * When the order settles, in seconds after its commit: at the first price published in [minDelay, maxDelay];
+   * after `expiry` anyone may cancel it. Undefined without an order book.
+   */
+  readonly settlement?: { readonly minDelay: bigint; readonly maxDelay: bigint; readonly expiry: bigint };
+  /** The stop-loss of the request, valued. */
+  readonly stopLoss?: TriggerQuote;
+  /** The take-profit of the request, valued. */
+  readonly takeProfit?: TriggerQuote;
+  /** Things the trader should know that do not make the engine revert (a stop beyond the liquidation price...). */
+  readonly warnings: readonly string[];
 }
 
 /** A trade as the engine executed it: one `PositionModified` event. USD amounts, prices and sizes are WAD. */

@@ -1,5 +1,5 @@
 import { encodeMockPriceUpdate } from "@perp/sdk/prices";
-import { OrderBook__factory, TestPythFeed__factory } from "@perp/sdk/contracts";
+import { OrderBook__factory, PythPriceFeed__factory, StrictMockPyth__factory } from "@perp/sdk/contracts";
 import { btcParams, deployProtocol, ethParams, wad } from "../../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../../scripts/lib/network.js";
 
@@ -36,21 +36,34 @@ export async function now(): Promise<bigint> {
 }
 
 /**
- * `deployProtocol` plus a Pyth-priced ETH market (id 2, $2,000, the test adapter), the order book with the default
+ * `deployProtocol` plus Pyth-priced ETH (id 2, $2,000) and BTC (id 3, $60,000) markets (`PythPriceFeed` over
+ * `StrictMockPyth`), the order book with the default
  * parameters wired to the engine, and $100,000 deposited by alice, bob and carol.
  */
 export async function deployOrders() {
   const p = await deployProtocol();
-  const feed = await new TestPythFeed__factory(p.owner).deploy(ETH_ID, PYTH_FEE);
+  const pyth = await new StrictMockPyth__factory(p.owner).deploy(PYTH_FEE);
+  const config = (priceId: string) => ({
+    pyth: pyth.target as string,
+    priceId,
+    maxConfBps: 100,
+    maxFutureSkew: 5,
+    maxCacheAge: 60,
+    referenceFeed: ethers.ZeroAddress,
+    refMaxDevBps: 0,
+    refHeartbeat: 0,
+    expo: -8,
+  });
+  const feed = await new PythPriceFeed__factory(p.owner).deploy(config(ETH_ID));
   await feed.updatePrice([priceUpdate("2000", await now())], { value: PYTH_FEE });
   await p.engine.listMarket(feed, ethParams());
-  const btcFeed = await new TestPythFeed__factory(p.owner).deploy(BTC_ID, PYTH_FEE);
+  const btcFeed = await new PythPriceFeed__factory(p.owner).deploy(config(BTC_ID));
   await btcFeed.updatePrice([priceUpdate("60000", await now(), undefined, BTC_ID)], { value: PYTH_FEE });
   await p.engine.listMarket(btcFeed, btcParams());
   const book = await new OrderBook__factory(p.owner).deploy(p.engine, DEFAULT_PARAMS, p.owner);
   await p.engine.setOrderBook(book);
   for (const trader of [p.alice, p.bob, p.carol]) await p.engine.connect(trader).deposit(10n ** 11n);
-  return { ...p, feed, btcFeed, book };
+  return { ...p, pyth, feed, btcFeed, book };
 }
 
 export type Orders = Awaited<ReturnType<typeof deployOrders>>;

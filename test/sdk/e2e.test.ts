@@ -126,7 +126,12 @@ for (const kind of ["hardhat", "anvil"] as const) {
       const lp = clients.lp;
       const nonce = await wallets.lp.getNonce();
       await lp.lpDeposit("300000");
-      expect(await wallets.lp.getNonce(), "approve + deposit").to.equal(nonce + 2);
+      expect(await wallets.lp.getNonce(), "approve + request").to.equal(nonce + 2);
+      expect((await lp.lpRequests()).pendingDeposit.amount).to.equal(300_000n * USDC);
+      await increaseTime(60);
+      await lp.lpSettle("deposit");
+      await lp.lpClaim("deposit");
+      expect((await lp.lpRequests()).claimableDeposit.shares).to.equal(0n);
       const decimals = await lp.vault.decimals();
       expect(decimals).to.equal(12n);
       expect(await lp.vault.balanceOf(wallets.lp.address)).to.equal(300_000n * 10n ** decimals);
@@ -415,13 +420,18 @@ for (const kind of ["hardhat", "anvil"] as const) {
 
       // LP shares are locked for a day after a deposit.
       const locked = await rejection(lp.lpWithdraw("10000"));
-      expect(locked.message).to.match(/^ERC4626ExceededMaxWithdraw: can withdraw at most 0\.00 USDC now, asked 10,000\.00 USDC$/);
+      expect(locked.message).to.match(/^SharesLocked: LP shares of 0x[0-9a-fA-F]{40} are locked until /);
       await increaseTime(86_400);
       await setPrice(ETH, 2000n * 10n ** 8n);
       await setPrice(BTC, 60_000n * 10n ** 8n);
       const lpWallet = await lp.token.balanceOf(wallets.lp.address);
       await lp.lpWithdraw("10000");
-      expect(await lp.token.balanceOf(wallets.lp.address)).to.equal(lpWallet + 10_000n * USDC);
+      await increaseTime(60);
+      await lp.lpSettle("redeem");
+      const { claimableRedeem } = await lp.lpRequests();
+      await lp.lpClaim("redeem");
+      expect(await lp.token.balanceOf(wallets.lp.address)).to.equal(lpWallet + claimableRedeem.assets);
+      expect(claimableRedeem.assets > 0n).to.equal(true);
     });
   });
 }

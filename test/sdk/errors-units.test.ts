@@ -50,7 +50,7 @@ describe("SDK: decoded errors", function () {
       () => expect.fail("should revert"),
       (error) => expect(toPerpError(error).message).to.equal(`InvalidOraclePrice: oracle ${eth} answered an invalid price (0)`),
     );
-    await p.vault.connect(p.carol).deposit(usdc(1), p.lp).then(
+    await p.vault.connect(p.carol)["deposit(uint256,address)"](usdc(1), p.lp).then(
       () => expect.fail("should revert"),
       (error) => expect(toPerpError(error).message).to.match(/^DepositForAnotherAccount: vault deposits must be made for yourself/),
     );

@@ -84,6 +84,21 @@ describe("@perp/sdk/node", function () {
       "contracts.PerpLens is not an address",
     );
     expect(bad({ ...localhost, markets: [{ id: 0, symbol: "ETH-USD" }] })).to.throw(InvalidDeploymentError, "markets[0] needs");
+    // The v2 fields are optional, and checked when present.
+    const v2 = {
+      ...localhost,
+      contracts: { ...localhost.contracts, OrderBook: localhost.contracts.PerpLens },
+      pyth: localhost.contracts.PerpLens,
+      hermesUrl: "https://hermes.pyth.network",
+      markets: (localhost.markets as Record<string, unknown>[]).map((m) => ({ ...m, pythPriceId: "0x" + "ab".repeat(32) })),
+    };
+    expect(validateDeployment(v2, "x.json")).to.equal(v2);
+    expect(bad({ ...v2, contracts: { ...v2.contracts, OrderBook: "0x12" } })).to.throw(InvalidDeploymentError, "contracts.OrderBook is not an address");
+    expect(bad({ ...v2, hermesUrl: "hermes.pyth.network" })).to.throw(InvalidDeploymentError, "hermesUrl is not an http(s) URL");
+    expect(bad({ ...v2, markets: [{ ...v2.markets[0], pythPriceId: "0xab" }] })).to.throw(
+      InvalidDeploymentError,
+      "markets[0].pythPriceId is not a 32-byte hex feed id",
+    );
   });
 
   it("normalises a private key without echoing it", function () {

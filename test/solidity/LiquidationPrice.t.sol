@@ -13,7 +13,7 @@ contract LiquidationPriceTest is ProtocolSetup {
     function setUp() public {
         deployProtocol(0);
         fund(address(this), 10_000_000e6);
-        vault.deposit(5_000_000e6, address(this));
+        lpDepositNow(address(this), 5_000_000e6);
         fund(TRADER, 10_000_000e6);
         fund(HEDGER, 10_000_000e6);
         vm.prank(HEDGER);

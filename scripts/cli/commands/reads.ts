@@ -11,13 +11,23 @@ export function register(program: Command, ctx: ContextOf): void {
     .command("positions")
     .description("open positions with PnL, funding, estimated liquidation price and distance")
     .option("--trader <address>", "whose positions (default: the key's)", addressArg)
-    .action(async (opts: { trader?: string }, command: Command) => {
+    .option("--funding", "also the funding each position has paid (+) or received (-) so far: scans the account's events")
+    .action(async (opts: { trader?: string; funding?: boolean }, command: Command) => {
       const c = ctx(command);
       await c.session(opts.trader === undefined && hasKey(c.options), async (session) => {
         const trader = await c.account(session, opts.trader, "positions");
         const snap = await session.client.snapshot(trader);
-        const positions = await session.client.positions(trader, snap);
-        c.print(() => positionsTable(positions), () => ({ trader, blockNumber: snap.blockNumber, positions }));
+        const positions = await session.client.positions(trader, snap, { withFunding: opts.funding === true });
+        c.print(
+          () =>
+            [
+              positionsTable(positions),
+              ...positions
+                .filter((p) => p.fundingTotal !== undefined)
+                .map((p) => `${p.symbol}: funding paid so far ${usd(p.fundingTotal!)} (settled ${usd(p.fundingPaid!)}, accrued ${usd(p.accruedFunding)})`),
+            ].join("\n"),
+          () => ({ trader, blockNumber: snap.blockNumber, positions }),
+        );
       });
     });
 

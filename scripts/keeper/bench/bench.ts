@@ -48,7 +48,7 @@ import { PROJECT_ROOT } from "../../lib/keystore.js";
 import { createLogger } from "../logger.js";
 import {
   indexPrices,
-  lpTxs,
+  lpDeposit,
   prepareAccounts,
   sendWave,
   setPrice,
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
     const setupStarted = performance.now();
     await prepareAccounts(provider, [lp, ...plans.map((p) => p.address)], 10n ** 21n);
     const nonces = new Map<string, number>();
-    await sendWave(provider, lpTxs(deployment, lp, 40_000_000), nonces);
+    await lpDeposit(provider, deployment, lp, 40_000_000, nonces);
     const prices = await indexPrices(provider, deployment);
     const txs = plans.flatMap((plan) => traderTxs(deployment, plan, prices));
     log(`opening ${planned} positions for ${plans.length} traders (${txs.length} transactions, automine off, in rounds of one per trader) ...`);

@@ -196,16 +196,38 @@ export function traderTxs(deployment: Deployment, plan: TraderPlan, prices: Read
   return txs;
 }
 
-/** An LP (keyless, impersonated) deposits `usd` into the vault, so that open interest is backed. */
+/**
+ * An LP (keyless, impersonated) requests a deposit of `usd` into the vault (ERC-7540; the keeper fee, up to the
+ * vault's 50 USDC cap, is minted on top). Send `lpSettleTxs` after `lpSettleDelay` has passed (see `lpDeposit`).
+ */
 export function lpTxs(deployment: Deployment, lp: string, usd: number): RawTx[] {
   const usdc = deployment.contracts.CollateralToken;
   const vault = deployment.contracts.LiquidityVault;
   const units = BigInt(usd) * 10n ** 6n;
   return [
-    { from: lp, to: usdc, data: MOCK_USDC.encodeFunctionData("mint", [lp, units]), gas: SETUP_GAS.mint },
+    { from: lp, to: usdc, data: MOCK_USDC.encodeFunctionData("mint", [lp, units + 50n * 10n ** 6n]), gas: SETUP_GAS.mint },
     { from: lp, to: usdc, data: TOKEN.encodeFunctionData("approve", [vault, MaxUint256]), gas: SETUP_GAS.approve },
-    { from: lp, to: vault, data: VAULT.encodeFunctionData("deposit", [units, lp]), gas: SETUP_GAS.lp },
+    { from: lp, to: vault, data: VAULT.encodeFunctionData("requestDeposit", [units, lp, lp]), gas: SETUP_GAS.lp },
   ];
+}
+
+/** The LP settles its own due request (the fee comes back to it) and claims the shares. */
+export function lpSettleTxs(deployment: Deployment, lp: string, usd: number): RawTx[] {
+  const vault = deployment.contracts.LiquidityVault;
+  const units = BigInt(usd) * 10n ** 6n;
+  return [
+    { from: lp, to: vault, data: VAULT.encodeFunctionData("settleDeposit", [lp]), gas: SETUP_GAS.lp },
+    { from: lp, to: vault, data: VAULT.encodeFunctionData("deposit(uint256,address,address)", [units, lp, lp]), gas: SETUP_GAS.lp },
+  ];
+}
+
+/** `lpTxs`, then the node's clock moved past `lpSettleDelay` (evm_increaseTime + evm_mine), then `lpSettleTxs`. */
+export async function lpDeposit(provider: JsonRpcProvider, deployment: Deployment, lp: string, usd: number, nonces: Map<string, number>): Promise<void> {
+  await sendWave(provider, lpTxs(deployment, lp, usd), nonces);
+  const delay = await LiquidityVault__factory.connect(deployment.contracts.LiquidityVault, provider).lpSettleDelay();
+  await provider.send("evm_increaseTime", [Number(delay)]);
+  await provider.send("evm_mine", []);
+  await sendWave(provider, lpSettleTxs(deployment, lp, usd), nonces);
 }
 
 /** Index prices (WAD) of every listed market now. */

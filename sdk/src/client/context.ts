@@ -7,9 +7,12 @@
 import type { ContractRunner, ContractTransaction, Provider, Signer, TransactionReceipt } from "ethers";
 
 import type { Deployment } from "../deployments.js";
+import type { PriceSource, PriceUpdateBundle } from "../prices/source.js";
 import { InvalidRequestError, NoSignerError, PerpError, withPerpErrors } from "../errors.js";
 import {
   ICollateralToken__factory,
+  IOrderBook__factory,
+  type IOrderBook,
   LiquidityVault__factory,
   PerpEngine__factory,
   PerpLens__factory,
@@ -21,6 +24,15 @@ import {
 import { latestBlock } from "../transport/latestBlock.js";
 import { TransactionSender, type SendPolicy } from "../transport/sendTransaction.js";
 import { parseDecimal, type TokenAmount, type TokenUnits } from "../units.js";
+
+/** One price update of some feeds: Pyth update data to pass on chain (`bytes[]`), and the prices it carries. */
+export type PriceUpdate = PriceUpdateBundle;
+
+/**
+ * Where the SDK gets Pyth update data to settle its own orders (`settleOrder`): a `PriceSource` of
+ * `@perp/sdk/prices` (`HermesPriceSource` on Hermes, or on the local price service of a dev chain).
+ */
+export type OrderPriceSource = PriceSource;
 
 /** The state every action reads: one deployment, one runner. */
 export interface ClientContext {
@@ -35,13 +47,27 @@ export interface ClientContext {
   readonly sender: TransactionSender | undefined;
   /** Each market's oracle unit (WAD), read once. */
   readonly priceUnits: Map<number, bigint>;
+  /** The order book, when the deployment has one (v2). */
+  readonly orderBook?: IOrderBook;
+  /** Price source used to settle the client's own orders (`settle: "self"`, `settleOrder`). */
+  readonly priceSource?: OrderPriceSource;
+}
+
+/** Options of `createClientContext` beyond the send policy. */
+export interface ClientContextOptions {
+  readonly priceSource?: OrderPriceSource;
 }
 
 /**
  * Builds the context of a deployment and runner (no network access).
  * @example const ctx = createClientContext(deployment, wallet, { signing: "auto" })
  */
-export function createClientContext(deployment: Deployment, runner: ContractRunner, policy?: SendPolicy): ClientContext {
+export function createClientContext(
+  deployment: Deployment,
+  runner: ContractRunner,
+  policy?: SendPolicy,
+  options: ClientContextOptions = {},
+): ClientContext {
   const provider = runner.provider;
   if (!provider) throw new PerpError("the runner has no provider");
   const signer = "getAddress" in runner ? (runner as Signer) : undefined;
@@ -55,7 +81,15 @@ export function createClientContext(deployment: Deployment, runner: ContractRunn
     signer,
     sender: signer ? new TransactionSender(signer, { provider, ...policy }) : undefined,
     priceUnits: new Map(),
+    orderBook: deployment.contracts.OrderBook ? IOrderBook__factory.connect(deployment.contracts.OrderBook, runner) : undefined,
+    priceSource: options.priceSource,
   };
+}
+
+/** The order book, or an `InvalidRequestError` saying the deployment has none. */
+export function requireOrderBook(ctx: Pick<ClientContext, "orderBook" | "deployment">): IOrderBook {
+  if (!ctx.orderBook) throw new InvalidRequestError(`the deployment on "${ctx.deployment.network}" has no order book (contracts.OrderBook)`);
+  return ctx.orderBook;
 }
 
 /** The signer, or `NoSignerError`. */

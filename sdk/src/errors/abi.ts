@@ -1,7 +1,7 @@
 /**
  * The ABIs of every contract the protocol deploys (and the token it uses), merged into one interface of errors, so
  * a revert decodes whichever contract raised it: the engine and its linked libraries, the LP vault, the lens, the
- * oracle adapter, the collateral token (OpenZeppelin's ERC20 / ERC4626 / SafeERC20 errors included).
+ * oracle adapters (Chainlink, Pyth), the order book, the collateral token (OpenZeppelin's ERC20 / ERC4626 / SafeERC20 errors included).
  *
  * @packageDocumentation
  */
@@ -10,12 +10,18 @@ import { Interface } from "ethers";
 import {
   ChainlinkPriceFeed__factory,
   ICollateralToken__factory,
+  IOrderBook__factory,
+  IOrderEngine__factory,
+  IPythErrors__factory,
   LiquidationLogic__factory,
   LiquidationPriceLogic__factory,
   LiquidityVault__factory,
   MarketAdminLogic__factory,
   MockUSDC__factory,
+  OrderBook__factory,
   PerpEngine__factory,
+  PythPriceFeed__factory,
+  StrictMockPyth__factory,
   PerpLens__factory,
 } from "../generated/index.js";
 
@@ -28,6 +34,14 @@ export const CONTRACT_ABIS = {
   LiquidityVault: LiquidityVault__factory.abi,
   PerpLens: PerpLens__factory.abi,
   ChainlinkPriceFeed: ChainlinkPriceFeed__factory.abi,
+  // v2 orders and pull prices: the order book, the engine's order hooks and the Pyth adapter.
+  IOrderBook: IOrderBook__factory.abi,
+  IOrderEngine: IOrderEngine__factory.abi,
+  IPythErrors: IPythErrors__factory.abi,
+  OrderBook: OrderBook__factory.abi,
+  PythPriceFeed: PythPriceFeed__factory.abi,
+  // The local Pyth (its errors are Pyth's own PythErrors, as the real contract raises them).
+  StrictMockPyth: StrictMockPyth__factory.abi,
   ICollateralToken: ICollateralToken__factory.abi,
   MockUSDC: MockUSDC__factory.abi,
 } as const;

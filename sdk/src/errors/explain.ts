@@ -19,6 +19,15 @@ const when = (v: unknown) => {
   return Number.isNaN(date.getTime()) ? `${String(v)} (unix time)` : date.toISOString();
 };
 const market = (v: unknown) => (BigInt(v as bigint) === CROSS ? "the cross account" : `market ${String(v)}`);
+/** `OrderKind` of IOrderBook.sol, in words. */
+const ORDER_KINDS = ["market", "limit", "stop-entry", "take-profit", "stop-loss", "trailing-stop"] as const;
+const kind = (v: unknown) => ORDER_KINDS[Number(v as bigint)] ?? `kind ${String(v)}`;
+const order = (v: unknown) => `order #${String(v)}`;
+const feed = (v: unknown) => `price feed ${String(v).slice(0, 10)}…`;
+const eth = (v: unknown) => `${formatDecimal(BigInt(v as bigint), 18, 0, 18)} ETH`;
+const secondsBetween = (later: unknown, earlier: unknown) => `${String(BigInt(later as bigint) - BigInt(earlier as bigint))} s`;
+/** A signed order size; `CLOSE_ALL` (int256 min) reads as "the whole position". */
+const orderSize = (v: unknown) => (BigInt(v as bigint) === -(2n ** 255n) ? "the whole position" : size(v));
 
 /** How each error's arguments read in plain words. */
 export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>) => string> = {
@@ -43,13 +52,53 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   UnknownMarket: (a) => `no market with id ${String(a.marketId)}`,
   ZeroAmount: () => "the amount or size must not be zero",
   ShortTransfer: (a) => `the token delivered ${usdc(a.received)} instead of ${usdc(a.expected)}`,
-  InvalidBatch: (a) => `batch arrays of lengths ${String(a.tradersLength)} and ${String(a.marketIdsLength)}`,
+  // The engine's (two arrays) and the order book's (one array too long) share the name.
+  InvalidBatch: (a) =>
+    a.length !== undefined
+      ? `a batch of ${String(a.length)} orders is empty or longer than the order book accepts`
+      : `batch arrays of lengths ${String(a.tradersLength)} and ${String(a.marketIdsLength)}`,
   DeleverageNotNeeded: (a) => `traders' profit ${usd(a.tradersProfit)} is within the limit ${usd(a.limit)}`,
   PositionNotProfitable: (a) => `the position's value ${usd(a.value)} is not positive`,
   InvalidParameter: (a) => `parameter out of bounds: ${String(a.code)}`,
   NotGuardian: (a) => `${a.caller} is neither the guardian nor the owner`,
   NotVault: (a) => `${a.caller} is not the LP vault`,
   VaultAlreadySet: () => "the vault is already set",
+  NotOrderBook: (a) => `only the engine's order book may do this (caller ${a.caller})`,
+  AtomicTradingClosed: (a) => `trading goes through the order book (${String(a.orderBook)}): commit an order instead of trading at once`,
+  OrderBookAlreadySet: () => "the order book is already set",
+  InsufficientEscrow: (a) => `${a.trader} has ${usd(a.escrowed)} in order escrow, not ${usd(a.amount)}`,
+  // Order book (SPEC "Orders").
+  NotOrderOwner: (a) => `order ${String(a.orderId)} belongs to ${a.owner}, not ${a.caller}`,
+  OrderNotFound: (a) => `order ${String(a.orderId)} is not open (never placed, or already settled or cancelled)`,
+  WrongOrderKind: (a) => `order ${String(a.orderId)} is of kind ${String(a.kind)}, which this call does not take`,
+  ZeroSize: () => "the order size is zero",
+  PendingMarketOrder: (a) =>
+    `${a.trader} already has market order ${String(a.orderId)} pending in ${market(a.marketId)} (one per market)`,
+  MarketOrderNotExpired: (a) => `order ${String(a.orderId)} can be cancelled from ${when(a.expiresAt)} (now ${when(a.blockTime)})`,
+  MarketOrderExpired: (a) => `order ${String(a.orderId)} expired at ${when(a.expiredAt)} (now ${when(a.blockTime)})`,
+  SettlementTooEarly: (a) =>
+    `${order(a.orderId)} settles from ${when(a.settleableAt)} on (${secondsBetween(a.settleableAt, a.blockTime)} after the block time): ` +
+    "no price of its window is published yet",
+  TooManyOrders: (a) => `${a.trader} has ${String(a.open)} open trigger orders, the most allowed is ${String(a.max)}`,
+  TooManyPositionOrders: (a) =>
+    `${a.trader} has ${String(a.open)} trigger orders in ${market(a.marketId)}, the most allowed is ${String(a.max)}`,
+  TriggerOnWrongSide: (a) =>
+    `a ${a.isBuy ? "buy" : "sell"} ${kind(a.kind)} order at ${price(a.triggerPrice)} would trigger at once at the current ` +
+    `price ${price(a.currentPrice)}: use a market order, or a trigger on the other side of the price`,
+  TriggerNotReached: (a) => `order ${String(a.orderId)} triggers at ${price(a.triggerPrice)}, the price is ${price(a.price)}`,
+  PriceBeforeOrder: (a) =>
+    `the price of ${when(a.publishTime)} is not newer than order ${String(a.orderId)} (placed or updated ${when(a.createdAt)})`,
+  TriggerPriceTooOld: (a) =>
+    `the price of ${when(a.publishTime)} is more than ${String(a.maxAge)} s old for order ${String(a.orderId)}`,
+  InvalidTrailBps: (a) => `trailing distance ${String(a.trailBps)} bps is invalid (1 to 9,999, and 0 for other kinds)`,
+  InvalidTriggerPrice: () => "invalid trigger price (zero, or set on a trailing stop, whose peak starts at the price)",
+  NotReducing: (a) =>
+    `a reduce-only order of size ${a.sizeDelta === -(2n ** 255n) ? "close-all" : size(a.sizeDelta)} does not reduce ` +
+    `${a.trader}'s position of ${size(a.positionSize)} in ${market(a.marketId)}`,
+  InsufficientExecutionGas: (a) => `${String(a.gasLeft)} gas left, the order book needs ${String(a.required)}`,
+  InvalidOrderBookParam: (a) => `invalid order book parameter: ${String(a.code)}`,
+  MsgValueTooLow: (a) => `the oracle fee is ${String(a.required)} wei, ${String(a.provided)} sent`,
+  TooManyIds: (a) => `${String(a.length)} ids in one batch, at most ${String(a.max)}`,
   TooManyMarkets: (a) => `at most ${String(a.max)} markets`,
   InsufficientUpdateFee: (a) =>
     `the price update needs ${String(a.required)} wei of fees (the sum of the feeds' getUpdateFee) but ${String(a.provided)} wei was sent`,
@@ -61,6 +110,18 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   SequencerGracePeriodNotOver: (a) =>
     `the L2 sequencer restarted at ${when(a.upSince)}; prices are trusted ${String(a.gracePeriod)} s later`,
   SharesLocked: (a) => `LP shares of ${a.account} are locked until ${when(a.unlocksAt)}`,
+  NotController: (a) =>
+    `only the controller may request, claim or cancel for itself (caller ${a.caller}, controller ${a.controller}, owner ${a.owner})`,
+  RequestPending: (a) => `${a.controller} already has a pending LP request (made ${when(a.requestedAt)}): settle or cancel it first`,
+  NoPendingRequest: (a) => `${a.controller} has no pending LP request`,
+  SettleTooEarly: (a) => `the LP request of ${a.controller} can be settled from ${when(a.settleableAt)}`,
+  CancelTooEarly: (a) => `the LP request of ${a.controller} can be cancelled from ${when(a.cancellableAt)}`,
+  ExceedsClaimable: (a) => `${a.controller} can claim ${String(a.claimable)} now, asked ${String(a.requested)} (settle the request first)`,
+  DepositsClosed: (a) => `the vault takes no deposits while its NAV is zero (NAV ${usdc(a.totalAssets)}, ${shares(a.totalSupply)} shares)`,
+  ZeroSettlement: (a) => `the LP request of ${a.controller} (${String(a.amount)}) is worth nothing at the current NAV: cancel it`,
+  ParameterOutOfBounds: (a) => `${String(a.value)} is outside [${String(a.min)}, ${String(a.max)}]`,
+  UseRequestFlow: () => "the vault is asynchronous: use requestDeposit / requestRedeem, then claim once settled",
+  ExceedsRedeemable: (a) => `${a.owner} can request to redeem at most ${shares(a.maxShares)} shares now, asked ${shares(a.shares)}`,
   DepositForAnotherAccount: (a) => `vault deposits must be made for yourself (caller ${a.caller}, receiver ${a.receiver})`,
   ERC4626ExceededMaxWithdraw: (a) => `can withdraw at most ${usdc(a.max)} now, asked ${usdc(a.assets)}`,
   ERC4626ExceededMaxRedeem: (a) => `can redeem at most ${shares(a.max)} shares now, asked ${shares(a.shares)}`,
@@ -90,6 +151,40 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   ECDSAInvalidSignatureS: () => "the signature's s value is in the upper half of the curve order (malleable)",
   InvalidShortString: () => "the token's name or symbol is not a valid short string",
   StringTooLong: (a) => `the string "${String(a.str)}" is too long`,
+  // ---------------------------------------------------------------- IOrderBook
+  // ---------------------------------------------------------------- IOrderEngine
+  // ---------------------------------------------------------------- IPythErrors (the Pyth adapter)
+  InvalidPythConfig: (a) => `the Pyth adapter's configuration is invalid: ${String(a.code)}`,
+  PythPriceNotFound: (a) => `the update data carries no usable price of ${feed(a.priceId)} (wrong feed, or outside the window asked for)`,
+  NonPositivePythPrice: (a) => `Pyth published a non-positive price (${String(a.price)}) for ${feed(a.priceId)}`,
+  PythExponentUnsupported: (a) => `Pyth's exponent ${String(a.expo)} for ${feed(a.priceId)} cannot be normalised to 18 decimals`,
+  PythConfidenceTooWide: (a) => {
+    const p = BigInt(a.price as bigint);
+    const bps = p === 0n ? "?" : formatDecimal((BigInt(a.conf as bigint) * 10_000n * 100n) / p, 2, 0, 2);
+    return `the confidence interval ${price(a.conf)} of ${feed(a.priceId)} is ${bps} bps of the price ${price(a.price)}, above the ${String(a.maxConfBps)} bps allowed`;
+  },
+  PythPriceOutOfBand: (a) =>
+    `Pyth's price ${price(a.price)} of ${feed(a.priceId)} is more than ${String(a.maxDevBps)} bps from the Chainlink reference ${price(a.referencePrice)}`,
+  PythPriceInFuture: (a) =>
+    `the price of ${feed(a.priceId)} was published at ${when(a.publishTime)}, more than ${String(a.maxFutureSkew)} s after the block time ${when(a.blockTime)}`,
+  PythPriceOlderThanCache: (a) =>
+    `the price of ${feed(a.priceId)} published at ${when(a.publishTime)} is older than the one already used (${when(a.cacheTime)}): fetch a newer one`,
+  StalePythPrice: (a) =>
+    `the price of ${feed(a.priceId)} was published at ${when(a.publishTime)}, older than the ${String(a.maxAge)} s allowed: send a fresh price update`,
+  PythPriceOutsideWindow: (a) =>
+    `the price of ${feed(a.priceId)} was published at ${when(a.publishTime)}, outside the window ${when(a.minPublishTime)} – ${when(a.maxPublishTime)}`,
+  InsufficientPythFee: (a) => `the oracle update costs ${eth(a.required)}, the transaction pays ${eth(a.provided)}`,
+  NoCachedPrice: (a) => `${feed(a.priceId)} has no verified price yet: send a price update first`,
+  // ---------------------------------------------------------------- Pyth's own errors (StrictMockPyth, real Pyth)
+  InsufficientFee: () => "Pyth was paid less than its update fee (getUpdateFee of the data)",
+  InvalidArgument: () => "Pyth refused an argument (e.g. a publish-time range whose start is after its end)",
+  InvalidUpdateData: () => "Pyth could not decode the update data",
+  NoFreshUpdate: () => "none of the update data is newer than what Pyth already stores",
+  PriceFeedNotFound: () => "the Pyth price feed id is unknown (or absent from the update data)",
+  PriceFeedNotFoundWithinRange: () =>
+    "the update data has no price of the feed in the publish-time range asked for (or, for a unique price, one whose previous update is also in range)",
+  StalePrice: () => "Pyth's stored price is older than the age asked for",
+  StrictMockPythUnsupported: (a) => `the local Pyth mock does not implement ${String(a.functionName)} (the protocol does not use it)`,
 };
 
 

@@ -492,23 +492,58 @@ contract Handler {
         _record(address(0), false);
     }
 
+    /// An LP deposit request (ERC-7540): nothing moves into the engine until it is settled (`lpSettle`, after a
+    /// `warp` past the settle delay). Refused while the vault takes no deposits (NAV zero).
     function lpDeposit(uint256 amountSeed) external fresh {
-        if (vault.maxDeposit(lp) == 0) return;
+        if (vault.pendingDeposit(lp).requestedAt != 0) return;
         vm.prank(lp);
-        vault.deposit(1 + amountSeed % 2_000_000e6, lp);
+        try vault.requestDeposit(1 + amountSeed % 2_000_000e6, lp, lp) {}
+        catch {
+            _discard();
+        }
         _record(address(0), false);
     }
 
-    /// What `maxWithdraw` reports can be withdrawn; one time in four the LP takes all of it.
+    /// A redeem request of what `maxRedeem` reports; one time in four all of it. A request within it never reverts.
     function lpWithdraw(uint256 amountSeed) external fresh {
-        uint256 max = vault.maxWithdraw(lp);
+        if (vault.pendingRedeem(lp).requestedAt != 0) return;
+        uint256 max = vault.maxRedeem(lp);
         if (max == 0) return;
-        uint256 amount = amountSeed % 4 == 0 ? max : 1 + amountSeed % max;
+        uint256 shares = amountSeed % 4 == 0 ? max : 1 + amountSeed % max;
         vm.prank(lp);
-        try vault.withdraw(amount, lp, lp) {}
+        try vault.requestRedeem(shares, lp, lp) {}
         catch {
             _discard();
-            exitViolation = "LP withdrawal within maxWithdraw reverted";
+            exitViolation = "LP redeem request within maxRedeem reverted";
+        }
+        _record(address(0), false);
+    }
+
+    /// The keeper settles the LP's due requests (at the NAV now), then the LP claims what is claimable. A settle may
+    /// revert only for the reasons the vault names (NAV zero for a deposit, a request worth nothing).
+    function lpSettle(uint256 seed) external fresh {
+        address keeper = actors[actors.length - 1];
+        uint256 delay = vault.lpSettleDelay();
+        uint256 at = vault.pendingDeposit(lp).requestedAt;
+        if (at != 0 && block.timestamp >= at + delay) {
+            vm.prank(keeper);
+            try vault.settleDeposit(lp) {} catch {}
+        }
+        at = vault.pendingRedeem(lp).requestedAt;
+        if (at != 0 && block.timestamp >= at + delay) {
+            vm.prank(keeper);
+            try vault.settleRedeem(lp) {} catch {}
+        }
+        // Claiming new shares restarts the cooldown: only one time in two.
+        uint256 claimShares = vault.claimableDeposit(lp).shares;
+        if (claimShares != 0 && seed % 2 == 0) {
+            vm.prank(lp);
+            vault.mint(claimShares, lp, lp);
+        }
+        uint256 claimRedeem = vault.claimableRedeem(lp).shares;
+        if (claimRedeem != 0) {
+            vm.prank(lp);
+            vault.redeem(claimRedeem, lp, lp);
         }
         _record(address(0), false);
     }

@@ -63,6 +63,17 @@ abstract contract ProtocolSetup is Test {
         );
     }
 
+    /// @dev An LP deposit through the asynchronous flow, for tests that just need liquidity: `lp` requests, time moves
+    /// past `lpSettleDelay`, this contract settles (it receives the keeper fee) and `lp` claims the shares.
+    function lpDepositNow(address lp, uint256 assets) internal returns (uint256 shares) {
+        vm.prank(lp);
+        vault.requestDeposit(assets, lp, lp);
+        vm.warp(vault.pendingDeposit(lp).requestedAt + vault.lpSettleDelay());
+        shares = vault.settleDeposit(lp);
+        vm.prank(lp);
+        vault.deposit(assets, lp, lp);
+    }
+
     /// @dev Mints `amount` USDC units to `account` and approves the engine and the vault for it.
     function fund(address account, uint256 amount) internal {
         usdc.mint(account, amount);

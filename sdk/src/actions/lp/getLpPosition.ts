@@ -13,7 +13,7 @@ export interface GetLpPositionReturnType {
   readonly shares: bigint;
   /** What the shares are worth now (`convertToAssets`), token units. */
   readonly assets: TokenUnits;
-  /** What `lpWithdraw` accepts now (`maxWithdraw`: 0 during the cooldown, capped by the vault's free cash). */
+  /** What a redeem request (`lpWithdraw`) may ask for now (`maxWithdraw`: 0 during the cooldown, capped by the vault's free cash). */
   readonly maxWithdraw: TokenUnits;
   /** When the shares unlock: the last deposit's time plus the vault's cooldown (unix seconds; 0 if never deposited). */
   readonly cooldownEndsAt: bigint;

@@ -12,12 +12,16 @@ export type LpDepositReturnType = TransactionReceipt;
 export type LpDepositErrorType = InvalidAmountError | InvalidRequestError | NoSignerError | PerpContractError | PerpTransportError;
 
 /**
- * Deposits USDC into the LP vault for the signer (approving the vault first if needed). The shares are locked for
- * the vault's cooldown after each deposit (`getLpPosition` tells when it ends).
+ * Requests a deposit of USDC into the LP vault for the signer (ERC-7540 `requestDeposit`; approves the vault first
+ * for the amount plus the keeper fee if needed). Nothing is priced now: a keeper (or anyone, `lpSettle`) settles it
+ * at the NAV `lpSettleDelay` seconds later or after, then `lpClaim` takes the shares, which starts the cooldown.
+ * `getLpRequests` tells where it stands.
  * @example await lpDeposit(client, { amount: "100000" })
  */
 export async function lpDeposit(ctx: ClientContext, parameters: LpDepositParameters): Promise<LpDepositReturnType> {
   const units = await toTokenUnits(ctx, parameters.amount);
-  await approveIfShort(ctx, ctx.deployment.contracts.LiquidityVault, units);
-  return sendCall(ctx, ctx.vault.deposit.populateTransaction(units, await accountOf(ctx)));
+  const account = await accountOf(ctx);
+  const fee = await ctx.vault.lpKeeperFee();
+  await approveIfShort(ctx, ctx.deployment.contracts.LiquidityVault, units + fee);
+  return sendCall(ctx, ctx.vault.requestDeposit.populateTransaction(units, account, account));
 }

@@ -4,6 +4,7 @@ import * as m from "../../math.js";
 import type { ClientContext } from "../../client/context.js";
 import type { PositionInfo, Snapshot } from "../../types.js";
 import { isLiquidatable, liquidationPrice, valueCross, valueIsolated, type PositionData } from "../../valuation.js";
+import { getFundingPaid } from "./getFundingPaid.js";
 import { getSnapshot } from "./getSnapshot.js";
 
 export interface GetPositionsParameters {
@@ -11,6 +12,11 @@ export interface GetPositionsParameters {
   readonly trader?: string;
   /** Value this snapshot instead of reading a new one. */
   readonly snapshot?: Snapshot;
+  /**
+   * Also scan the trader's events for the funding each position has settled (`getFundingPaid`), to report what it
+   * has paid or received so far (`fundingPaid`, `fundingTotal`). One log scan from the deployment block.
+   */
+  readonly withFunding?: boolean;
 }
 export type GetPositionsReturnType = PositionInfo[];
 export type GetPositionsErrorType = NoSignerError | PerpContractError | PerpTransportError;
@@ -25,7 +31,13 @@ export type GetPositionsErrorType = NoSignerError | PerpContractError | PerpTran
  */
 export async function getPositions(ctx: ClientContext, parameters: GetPositionsParameters = {}): Promise<GetPositionsReturnType> {
   const s = parameters.snapshot ?? (await getSnapshot(ctx, { trader: parameters.trader }));
-  return [...s.account.positions.entries()].map(([marketId, pos]) => describePosition(s, marketId, pos));
+  const positions = [...s.account.positions.entries()].map(([marketId, pos]) => describePosition(s, marketId, pos));
+  if (!parameters.withFunding || positions.length === 0) return positions;
+  const paid = await getFundingPaid(ctx, { trader: parameters.trader, toBlock: s.blockNumber });
+  return positions.map((p) => {
+    const settled = paid.get(p.marketId)?.position ?? 0n;
+    return { ...p, fundingPaid: settled, fundingTotal: settled + p.accruedFunding };
+  });
 }
 
 /**

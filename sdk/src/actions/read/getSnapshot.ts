@@ -1,5 +1,6 @@
 import { withPerpErrors, type NoSignerError, type PerpContractError, type PerpTransportError } from "../../errors.js";
 import type { ClientContext } from "../../client/context.js";
+import { toOrderBookParams } from "../../model/orders.js";
 import { latestBlock } from "../../transport/latestBlock.js";
 import type { Snapshot } from "../../types.js";
 import { getAccount } from "./getAccount.js";
@@ -28,12 +29,16 @@ export async function getSnapshot(ctx: ClientContext, parameters: GetSnapshotPar
     getMarkets(ctx, { blockTag: block.number }),
     getProtocolParams(ctx, { blockTag: block.number }),
   ]);
-  const account = await getAccount(ctx, { trader: parameters.trader, marketCount: markets.length, blockTag: block.number });
+  const [account, orderBook] = await Promise.all([
+    getAccount(ctx, { trader: parameters.trader, marketCount: markets.length, blockTag: block.number }),
+    ctx.orderBook ? withPerpErrors(() => ctx.orderBook!.params({ blockTag: block.number })).then(toOrderBookParams) : undefined,
+  ]);
   return {
     now: block.timestamp,
     blockNumber: block.number,
     markets: new Map(markets.map((market) => [market.id, market])),
     protocol,
     account,
+    ...(orderBook ? { orderBook } : {}),
   };
 }

@@ -6,18 +6,21 @@ import type { InvalidAmountError, WadAmount } from "../../units.js";
 import { resolveMarket } from "../read/getMarket.js";
 import { getSnapshot } from "../read/getSnapshot.js";
 import { quoteFromSnapshot } from "./quoteFromSnapshot.js";
-import { sendQuote, type SendQuoteReturnType } from "./sendQuote.js";
+import { sendOrder, type OrderFlowOptions } from "../orders/sendOrder.js";
+import { sendQuote } from "./sendQuote.js";
+import type { TradeReturnType } from "./trade.js";
 
-export interface ClosePositionParameters {
+export interface ClosePositionParameters extends OrderFlowOptions {
   readonly market: MarketRef;
   /** e.g. "1%" or a WAD ratio (default 0.5 %). */
   readonly slippage?: WadAmount;
 }
-export type ClosePositionReturnType = SendQuoteReturnType;
+export type ClosePositionReturnType = TradeReturnType;
 export type ClosePositionErrorType = InvalidAmountError | InvalidRequestError | NoSignerError | PerpContractError | PerpTransportError;
 
 /**
- * Closes the signer's whole position in a market, in its own mode (isolated or cross).
+ * Closes the signer's whole position in a market, in its own mode (isolated or cross). With an order book it is a
+ * market order of the quoted size, settled as `trade` settles (`settle`, default a keeper).
  * @example await closePosition(client, { market: "ETH-USD", slippage: "1%" })
  */
 export async function closePosition(ctx: ClientContext, parameters: ClosePositionParameters): Promise<ClosePositionReturnType> {
@@ -33,5 +36,8 @@ export async function closePosition(ctx: ClientContext, parameters: ClosePositio
     isolated,
     slippage: parameters.slippage,
   };
-  return sendQuote(ctx, { quote: quoteFromSnapshot(snap, request) });
+  const quote = quoteFromSnapshot(snap, request);
+  if (!ctx.orderBook) return sendQuote(ctx, { quote });
+  const { settle, timeoutMs, pollMs, onCommitted } = parameters;
+  return sendOrder(ctx, { quote, settle, timeoutMs, pollMs, onCommitted });
 }

@@ -1,9 +1,17 @@
-import { DEFAULT_SLIPPAGE } from "../../constants.js";
+import { DEFAULT_SLIPPAGE, LIQUIDATABLE_AT_ANY_PRICE } from "../../constants.js";
 import { InvalidRequestError } from "../../errors.js";
 import * as m from "../../math.js";
-import type { MarketInfo, MarketRef, Snapshot, TradeQuote, TradeRequest } from "../../types.js";
-import { parseDecimal, parsePercent, toUsdWad, type Wad } from "../../units.js";
-import { liquidationPrice, simulateTrade, valueCross, valueIsolated, type MarketSnapshot } from "../../valuation.js";
+import type { MarketInfo, MarketRef, Snapshot, TradeQuote, TradeRequest, TriggerQuote } from "../../types.js";
+import { formatPrice, parseDecimal, parsePercent, toUsdWad, type Wad } from "../../units.js";
+import {
+  liquidationPrice,
+  simulateTrade,
+  valueCross,
+  valueIsolated,
+  type MarketSnapshot,
+  type TradeSimulation,
+} from "../../valuation.js";
+import { parsePrice } from "../orders/shared.js";
 import { resolveMarket } from "../read/getMarket.js";
 import { liquidationDistance } from "../read/getPositions.js";
 
@@ -70,7 +78,15 @@ export function quoteFromSnapshot(
     request.slippage === undefined ? DEFAULT_SLIPPAGE : typeof request.slippage === "bigint" ? request.slippage : parsePercent(request.slippage);
   if (slippage < 0n || slippage >= m.WAD) throw new InvalidRequestError("slippage must be between 0 % and 100 %");
 
-  const simulation = simulateTrade(s.account, s.markets, s.protocol, { marketId: market.id, sizeDelta, marginDelta, isolated }, s.now);
+  const stopLoss = request.stopLoss === undefined ? undefined : parsePrice(request.stopLoss, "the stop-loss price");
+  const takeProfit = request.takeProfit === undefined ? undefined : parsePrice(request.takeProfit, "the take-profit price");
+  // With an order book, the keeper fees leave the cross balance (escrow) before the order executes.
+  const keeperFee = s.orderBook?.keeperFee ?? 0n;
+  const legs = (stopLoss === undefined ? 0n : 1n) + (takeProfit === undefined ? 0n : 1n);
+  if (legs > 0n && !s.orderBook) throw new InvalidRequestError("stop-loss and take-profit orders need an order book (v2 deployment)");
+  const orderFees = keeperFee * (1n + legs);
+  const account = orderFees === 0n ? s.account : { ...s.account, crossBalance: s.account.crossBalance - orderFees };
+  const simulation = simulateTrade(account, s.markets, s.protocol, { marketId: market.id, sizeDelta, marginDelta, isolated }, s.now);
   // Each leg is checked against the same acceptable price: bound it by the worst leg.
   const fills = simulation.legs.map((leg) => leg.fillPrice);
   const worst = sizeDelta > 0n ? fills.reduce((a, b) => (a > b ? a : b)) : fills.reduce((a, b) => (a < b ? a : b));
@@ -87,6 +103,40 @@ export function quoteFromSnapshot(
       : valueCross(simulation.account, nextMarkets, s.now, 0n);
     leverage = v.equity > 0n ? m.mulDivDown(v.notional, m.WAD, v.equity) : 0n;
   }
+  const warnings: string[] = [];
+  const trigger = (kind: "stop-loss" | "take-profit", p: bigint | undefined): TriggerQuote | undefined => {
+    if (p === undefined) return undefined;
+    if (position.size === 0n || simulation.rejection !== undefined) {
+      if (position.size === 0n) warnings.push(`the trade leaves no position: the ${kind} would be void`);
+      return undefined;
+    }
+    const long = position.size > 0n;
+    // A long's stop sits below the index and its take-profit above (a short's the other way round).
+    const below = (kind === "stop-loss") === long;
+    if (below ? p >= market.price : p <= market.price) {
+      warnings.push(
+        `the ${kind} at ${formatPrice(p)} is ${below ? "at or above" : "at or below"} the index ${formatPrice(market.price)}: ` +
+          "it would trigger at once (the order book refuses it: use a market order)",
+      );
+    }
+    const valued = valueTrigger(simulation, s, market.id, isolated, p);
+    const hasLiq = liqPrice !== 0n && liqPrice < LIQUIDATABLE_AT_ANY_PRICE;
+    const beyondLiquidation = kind === "stop-loss" && hasLiq && (long ? p <= liqPrice : p >= liqPrice);
+    if (beyondLiquidation) {
+      warnings.push(
+        `the stop-loss at ${formatPrice(p)} is beyond the estimated liquidation price ${formatPrice(liqPrice)}: ` +
+          "the position would be liquidated first and the stop would never fire",
+      );
+    }
+    return {
+      price: p as Wad,
+      ...valued,
+      distanceToLiquidation: (hasLiq ? liquidationDistance(p, liqPrice) : 0n) as Wad,
+      beyondLiquidation,
+    };
+  };
+  const stopLossQuote = trigger("stop-loss", stopLoss);
+  const takeProfitQuote = trigger("take-profit", takeProfit);
   return {
     marketId: market.id,
     symbol: market.symbol,
@@ -105,6 +155,41 @@ export function quoteFromSnapshot(
     leverage: leverage as Wad,
     simulation,
     rejection: simulation.rejection ?? (market.priceValid ? undefined : "oracle price unavailable"),
+    keeperFee: keeperFee as Wad,
+    orderFees: orderFees as Wad,
+    settlement: s.orderBook
+      ? { minDelay: s.orderBook.minSettleDelay, maxDelay: s.orderBook.maxSettleDelay, expiry: s.orderBook.marketOrderExpiry }
+      : undefined,
+    ...(stopLossQuote ? { stopLoss: stopLossQuote } : {}),
+    ...(takeProfitQuote ? { takeProfit: takeProfitQuote } : {}),
+    warnings,
+  };
+}
+
+/**
+ * What closing the whole position a simulated trade leaves would book if the index were `price` at the snapshot's
+ * time: the same `simulateTrade` as every quote, with the market's price replaced.
+ */
+function valueTrigger(
+  simulation: TradeSimulation,
+  s: Snapshot,
+  marketId: number,
+  isolated: boolean,
+  price: bigint,
+): Pick<TriggerQuote, "realizedPnl" | "fee" | "net"> {
+  const markets = new Map(simulation.markets);
+  markets.set(marketId, { ...simulation.market, price });
+  const close = simulateTrade(
+    simulation.account,
+    markets,
+    s.protocol,
+    { marketId, sizeDelta: -simulation.position.size, marginDelta: 0n, isolated },
+    s.now,
+  );
+  return {
+    realizedPnl: close.realizedPnl as Wad,
+    fee: close.fee as Wad,
+    net: (close.realizedPnl - close.fee - close.fundingPaid) as Wad,
   };
 }
 

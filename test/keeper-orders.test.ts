@@ -96,7 +96,11 @@ async function deployed() {
     await token.connect(account).approve(engine, ethers.MaxUint256);
     await token.connect(account).approve(vault, ethers.MaxUint256);
   }
-  await vault.connect(lp).deposit(usdc(500_000), lp);
+  // The LP's two-step deposit (request, settle after lpSettleDelay, claim), on this test's own network.
+  await vault.connect(lp).requestDeposit(usdc(500_000), lp.address, lp.address);
+  await time.increase(await vault.lpSettleDelay());
+  await vault.connect(lp).settleDeposit(lp.address);
+  await vault.connect(lp)["deposit(uint256,address,address)"](usdc(500_000), lp.address, lp.address);
   for (const trader of traders) await engine.connect(trader).deposit(usdc(10_000));
   const lens = await new PerpLens__factory(owner).deploy(engine);
   const deployment: Deployment = {

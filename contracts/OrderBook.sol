@@ -476,6 +476,13 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         if (o.reduceOnly) {
             // SPEC invariant 10: a reduce-only order of a closed, flipped or liquidated position never executes.
             Position memory pos = IPerpEngine(address(engine)).getPosition(o.trader, o.marketId);
+            // A bracket placed with its entry waits for the entry: while the position is flat and the entry pending,
+            // nobody may void the legs for the cleanup fee (they would strip the trader's stop before it exists).
+            uint256 pendingEntry = pos.size == 0 ? _positionOrders[o.trader][o.marketId].pendingMarketOrder : 0;
+            if (pendingEntry != 0 && engine.positionEpoch(o.trader, o.marketId) == o.positionEpoch) {
+                if (strict) revert PendingMarketOrder(o.trader, o.marketId, pendingEntry);
+                return false;
+            }
             if (
                 pos.size == 0 || (pos.size < 0) != o.isBuy
                     || engine.positionEpoch(o.trader, o.marketId) != o.positionEpoch

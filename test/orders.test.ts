@@ -271,6 +271,22 @@ describe("order book", function () {
       expect(await o.book.positionOrderCount(o.alice, PETH)).to.equal(1n);
     });
 
+    it("a bracket placed with its pending entry cannot be voided before the entry settles", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const entry = await commit(o, o.alice, wad(3));
+      const tpId = await o.book.nextOrderId();
+      await o.book.connect(o.alice).placeBracket(PETH, CLOSE_ALL, wad(2050), wad(1950), 0);
+      const slId = tpId + 1n;
+      await expect(execute(o, slId, "1900"))
+        .to.be.revertedWithCustomError(o.book, "PendingMarketOrder")
+        .withArgs(o.alice.address, PETH, entry.id);
+      expect(await o.book.connect(o.keeper).executeOrders.staticCall([tpId, slId], [await fresh("1900")], { value: PYTH_FEE })).to.equal(0n);
+      await settle(o, o.keeper, entry.id, entry.createdAt, "2000");
+      expect((await o.book.getOrder(slId)).ocoPartner).to.equal(tpId);
+      await expect(execute(o, slId, "1950")).to.emit(o.book, "OrderExecuted");
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(0n);
+    });
+
     it("a price published before the order (or its update) cannot execute it", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       const { id, receipt } = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));

@@ -285,6 +285,9 @@ async function main(): Promise<void> {
       "also section 6 row 'Pyth update, 1 feed'. Published, not re-measured; the local StrictMockPyth verifies no signatures.",
     openMeasuredWithMock: { commit: gas.commit_isolated, settle: gas.settle_isolated_open, total: openOurs },
     totalPerOpen: { low: openOurs + REAL_PYTH_PER_FEED.low, high: openOurs + REAL_PYTH_PER_FEED.high },
+    totalPerOpenNote:
+      "commit + settle measured with the mock + the published figure, as asked; conservative: the figure includes its " +
+      "own transaction's 21,000 base and calldata, and the settle measured here already includes the mock's parse.",
     gmxV2PerOpen: gmxOpen,
     gmxV2Source:
       "/work/shared/research/orders.md, section 6 'Gas anchors for two-step flows', row 'GMX v2 (measured, local Hardhat, " +

@@ -367,8 +367,9 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         }
         s.storeAccount(t.trader, account);
         // A closed position keeps only its epoch: its slot stays non-zero, so the next close writes no fresh slot.
-        if (pos.size == 0) s.positions[t.trader][t.marketId] = Position(0, 0, 0, 0, pos.epoch);
-        else s.positions[t.trader][t.marketId] = pos;
+        // (`_closeLeg` zeroed the entry price and the margin is zero above.)
+        if (pos.size == 0) pos.lastFundingIndex = 0;
+        s.positions[t.trader][t.marketId] = pos;
     }
 
     /// @dev After a trade that adds risk: equity at close prices >= initial margin, and not liquidatable (equity at

@@ -193,7 +193,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
 
     /// @inheritdoc IOrderEngine
     function positionEpoch(address trader, uint256 marketId) external view returns (uint256) {
-        return s.epochOf[trader][marketId];
+        return s.positions[trader][marketId].epoch;
     }
 
     /// @dev The single trade path; later entry points (trigger orders, two-step orders) call it with their own
@@ -233,7 +233,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         if (closeDelta != 0) {
             _closeLeg(t, params, state, pos, closeDelta);
             // Closed or flipped: the old position's reduce-only orders are void (SPEC invariant 10).
-            if (pos.size == 0) ++s.epochOf[trader][marketId];
+            if (pos.size == 0) ++pos.epoch;
         }
         if (openDelta != 0) {
             if (m.reduceOnly) revert MarketReduceOnly(marketId);
@@ -349,7 +349,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
                 pos.margin = 0;
             } else {
                 if (t.collateral < 0) revert InsufficientMargin(t.collateral, 0);
-                pos.margin = uint256(t.collateral).toUint128();
+                pos.margin = uint256(t.collateral).toUint96();
             }
         } else {
             account.crossBalance = t.collateral.toInt128();
@@ -366,8 +366,10 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
             }
         }
         s.storeAccount(t.trader, account);
-        if (pos.size == 0) delete s.positions[t.trader][t.marketId];
-        else s.positions[t.trader][t.marketId] = pos;
+        // A closed position keeps only its epoch: its slot stays non-zero, so the next close writes no fresh slot.
+        // (`_closeLeg` zeroed the entry price and the margin is zero above.)
+        if (pos.size == 0) pos.lastFundingIndex = 0;
+        s.positions[t.trader][t.marketId] = pos;
     }
 
     /// @dev After a trade that adds risk: equity at close prices >= initial margin, and not liquidatable (equity at
@@ -412,7 +414,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         s.market(marketId);
         Position storage pos = _isolatedPosition(msg.sender, marketId);
         s.accounts[msg.sender].crossBalance = s.debitCross(msg.sender, s.accounts[msg.sender], amount);
-        uint128 newMargin = pos.margin + amount.toUint128();
+        uint96 newMargin = pos.margin + amount.toUint96();
         pos.margin = newMargin;
         emit MarginAdded(msg.sender, marketId, amount, newMargin);
     }
@@ -423,7 +425,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         Position storage pos = _isolatedPosition(msg.sender, marketId);
         _pullExact(amount);
         uint256 wad = amount * tokenToWad;
-        uint128 newMargin = pos.margin + wad.toUint128();
+        uint96 newMargin = pos.margin + wad.toUint96();
         pos.margin = newMargin;
         emit MarginAdded(msg.sender, marketId, wad, newMargin);
     }

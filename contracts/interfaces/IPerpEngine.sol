@@ -78,7 +78,8 @@ struct ProtocolParams {
     uint96 keeperRewardMax;
 }
 
-/// @notice A trader's position in one market: two storage slots.
+/// @notice A trader's position in one market: two storage slots. A closed position keeps its slots with only `epoch`
+/// set, so the next close (or liquidation) rewrites a non-zero slot instead of paying for a fresh one.
 struct Position {
     /// @notice Signed size in units of the base asset (WAD): positive long, negative short, zero closed.
     int128 size;
@@ -86,8 +87,12 @@ struct Position {
     uint128 entryPrice;
     /// @notice Market funding index at the position's last settlement.
     int128 lastFundingIndex;
-    /// @notice Isolated margin (USD WAD); always zero for a cross position.
-    uint128 margin;
+    /// @notice Isolated margin (USD WAD); always zero for a cross position. uint96 (up to ~7.9e10 USD) leaves room
+    /// for `epoch` in the same slot.
+    uint96 margin;
+    /// @notice How many times the position in this market went to size zero (close, flip, liquidation, ADL); survives
+    /// the close (only the other fields are zeroed). Reduce-only orders of an older epoch are void (SPEC invariant 10).
+    uint32 epoch;
 }
 
 /// @notice What a margin check sees. For a cross account the sums run over every cross position.

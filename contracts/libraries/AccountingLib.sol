@@ -450,9 +450,9 @@ library AccountingLib {
             PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
         addOpenInterest(state, -pos.size, false);
         c.markChange = storeState(m, state, price);
-        delete s.positions[trader][marketId];
         // Liquidation and ADL close here: the position's reduce-only orders are void from now on (SPEC invariant 10).
-        ++s.epochOf[trader][marketId];
+        // Only the epoch stays: its slot was non-zero, so this writes no fresh slot.
+        s.positions[trader][marketId] = Position(0, 0, 0, 0, s.positions[trader][marketId].epoch + 1);
         emit IPerpEngine.PositionClosedAtIndex(
             trader, marketId, pos.size, fill, c.pnl, c.fundingPaid, state.fundingIndex
         );

@@ -75,9 +75,6 @@ struct EngineState {
     /// cross balance (solvency counts it), but outside the account's equity, so no liquidation or loss can take it.
     /// Stored + 1 once used (`MarketAdminLogic.escrowOf` reads it).
     mapping(address => uint256) escrowOf;
-    /// @notice Per trader and market, how many times the position went to size zero (close, flip, liquidation, ADL).
-    /// Not packed into `Position`: a close deletes the position, and the epoch must survive it.
-    mapping(address => mapping(uint256 => uint256)) epochOf;
 }
 
 /// @notice Sums over a set of positions valued together: one isolated position, or a cross account.

@@ -374,7 +374,7 @@ library LiquidationLogic {
         uint256 spent = PriceUpdateLib.updateMarkets(s, AccountingLib.bit(marketId), data, budget, true);
         uint256 price = m.priceFeed.latestPrice();
         _checkRemoval(s, m, pos, price, amount);
-        uint128 newMargin = pos.margin - amount.toUint128();
+        uint96 newMargin = pos.margin - amount.toUint96();
         s.positions[msg.sender][marketId].margin = newMargin;
         s.creditCross(msg.sender, amount);
         emit IPerpEngine.MarginRemoved(msg.sender, marketId, amount, newMargin);

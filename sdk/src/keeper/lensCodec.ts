@@ -28,8 +28,8 @@ export interface PositionHealth extends PositionKey {
   readonly leverage: bigint;
 }
 
-/** Words of one ABI-encoded `PerpLens.PositionView`, a static tuple: trader, market, position (4), isolated, health (9), valid. */
-const VIEW_WORDS = 17;
+/** Words of one ABI-encoded `PerpLens.PositionView`, a static tuple: trader, market, position (5), isolated, health (9), valid. */
+const VIEW_WORDS = 18;
 
 /**
  * Decodes the return data of `PerpLens.positions` directly from the hex, checked against the ABI layout: about 20
@@ -55,21 +55,21 @@ export function decodePositionViews(data: string, expected: number): PositionHea
   const views: PositionHealth[] = [];
   for (let k = 0; k < count; k++) {
     const b = 2 + k * VIEW_WORDS;
-    const healthValid = bool(b + 16);
+    const healthValid = bool(b + 17);
     views.push({
       trader: getAddress(`0x${word(b).slice(24)}`),
       marketId: Number(uint(b + 1)),
       position: { size: int(b + 2), entryPrice: uint(b + 3), lastFundingIndex: int(b + 4), margin: uint(b + 5) },
-      isolated: bool(b + 6),
-      equity: int(b + 7),
-      equityAtClose: int(b + 8),
-      initialMargin: uint(b + 9),
-      maintenanceMargin: uint(b + 10),
-      notional: uint(b + 11),
-      unrealizedPnl: int(b + 12),
-      accruedFunding: int(b + 13),
-      leverage: uint(b + 14),
-      liquidatable: healthValid && bool(b + 15),
+      isolated: bool(b + 7),
+      equity: int(b + 8),
+      equityAtClose: int(b + 9),
+      initialMargin: uint(b + 10),
+      maintenanceMargin: uint(b + 11),
+      notional: uint(b + 12),
+      unrealizedPnl: int(b + 13),
+      accruedFunding: int(b + 14),
+      leverage: uint(b + 15),
+      liquidatable: healthValid && bool(b + 16),
       healthValid,
     });
   }

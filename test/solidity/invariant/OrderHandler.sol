@@ -443,8 +443,8 @@ contract OrderHandler {
 
     /// Ratchets a trailing stop with a new price, mostly in the position's favour.
     function ratchet(uint256 orderSeed, uint256 moveSeed) external {
-        (bool found, uint256 id) = _pickOpen(orderSeed, false);
-        if (!found || ghost[id].kind != OrderKind.TrailingStop) return;
+        (bool found, uint256 id) = _pickTrailing(orderSeed);
+        if (!found) return;
         GOrder storage o = ghost[id];
         address by = actors[moveSeed % actors.length];
         _begin(by);
@@ -829,10 +829,10 @@ contract OrderHandler {
         size = isBuy ? part : -part;
     }
 
-    /// @dev 0.01-400 ETH or 0.001-12 BTC (up to ~$800k of notional on a $100k account), either sign.
+    /// @dev 0.01-1,000 ETH or 0.001-30 BTC (up to ~$2M of notional on a $100k account: moves liquidate), either sign.
     function _size(uint256 f, uint256 seed) internal pure returns (int256) {
         uint256 min = f == 0 ? 0.01e18 : 0.001e18;
-        uint256 max = f == 0 ? 400e18 : 12e18;
+        uint256 max = f == 0 ? 1_000e18 : 30e18;
         int256 size = int256(min + (seed >> 1) % (max - min));
         return seed % 2 == 0 ? size : -size;
     }
@@ -849,6 +849,15 @@ contract OrderHandler {
             uint256 id = orderIds[(seed + k) % n];
             GOrder storage o = ghost[id];
             if (o.open && (o.kind == OrderKind.Market) == market) return (true, id);
+        }
+        return (false, 0);
+    }
+
+    function _pickTrailing(uint256 seed) internal view returns (bool, uint256) {
+        uint256 n = orderIds.length;
+        for (uint256 k; k < n; ++k) {
+            uint256 id = orderIds[(seed + k) % n];
+            if (ghost[id].open && ghost[id].kind == OrderKind.TrailingStop) return (true, id);
         }
         return (false, 0);
     }

@@ -31,6 +31,7 @@ import { CountingShim, E8, ETH_ID, ORDER_PARAMS, deployOrderWorld } from "./orde
 
 const TRADERS = Number(process.env.BENCH_ORDERS_TRADERS ?? "1000");
 if (!Number.isInteger(TRADERS) || TRADERS < 2 || TRADERS % 2 !== 0) throw new Error("BENCH_ORDERS_TRADERS must be an even integer >= 2");
+const BURST_CHUNK = Number(process.env.BENCH_ORDERS_BURST_CHUNK ?? "50");
 const TARGETS = { burstSettleBlocks: 2 } as const;
 const POSITION = wad("0.1");
 const HALF = POSITION / 2n;
@@ -80,8 +81,13 @@ async function wave(txs: { from: string; to: string; data: string; gas: bigint }
   }
   await rpc("evm_setAutomine", [false]);
   const hashes: string[] = [];
-  for (const tx of txs) hashes.push((await rpc("eth_sendTransaction", [{ ...tx, gas: toBeHex(tx.gas) }])) as string);
-  const blocks = await mineAll();
+  const blocks: number[] = [];
+  // In chunks of BURST_CHUNK, each mined before the next: a send into the in-process pool costs time proportional to
+  // what is pending (100 pending sends took ~10 s, 1,000 did not finish in 2 minutes).
+  for (let i = 0; i < txs.length; i += BURST_CHUNK) {
+    for (const tx of txs.slice(i, i + BURST_CHUNK)) hashes.push((await rpc("eth_sendTransaction", [{ ...tx, gas: toBeHex(tx.gas) }])) as string);
+    blocks.push(...(await mineAll()));
+  }
   await rpc("evm_setAutomine", [true]);
   for (const hash of hashes) {
     const receipt = await ethers.provider.getTransactionReceipt(hash);
@@ -176,6 +182,7 @@ const positionsOpen = (await Promise.all(traders.map((t) => world.engine.getPosi
 const burst = {
   orders: TRADERS,
   commitGasLimit: commitGasLimit.toString(),
+  commitChunk: BURST_CHUNK,
   commitBlocks: commitBlocks.length,
   commitGasPerBlock: commitGas,
   settled: settledEvents.length,
@@ -223,7 +230,8 @@ let t = await time.latest();
 const triggerStarted = Date.now();
 let triggerRpc = 0;
 for (const [step, usd] of PATH.entries()) {
-  t += 2;
+  // 2 s after the previous step, or later if the keeper's blocks (1 s each) went past that.
+  t = Math.max(t + 2, (await time.latest()) + 1);
   service.setPrice(ETH_ID, BigInt(usd) * E8, t);
   await time.increaseTo(t);
   stepOfTime.set(t, step);

@@ -13,113 +13,31 @@
  * RPC calls of a run are counted through a counting EIP-1193 shim.
  */
 import { expect } from "chai";
-import { BrowserProvider, ZeroAddress, type Eip1193Provider, type Signer } from "ethers";
+import { BrowserProvider, type Eip1193Provider, type Signer } from "ethers";
 import { network } from "hardhat";
 
-import { PerpClient, type Deployment } from "@perp/sdk";
-import {
-  LiquidityVault__factory,
-  MockUSDC__factory,
-  OrderBook__factory,
-  PerpLens__factory,
-  PythPriceFeed__factory,
-  StrictMockPyth__factory,
-  type OrderBook,
-} from "@perp/sdk/contracts";
+import { PerpClient } from "@perp/sdk";
+import { MockUSDC__factory, PythPriceFeed__factory, type OrderBook } from "@perp/sdk/contracts";
 import { CLOSE_ALL, CancelReason, OrderKind, trailingStopPrice, triggerCrossed } from "@perp/sdk/keeper";
-import { HermesPriceSource, PYTH_FEED_IDS, encodeMockPriceUpdate } from "@perp/sdk/prices";
+import { HermesPriceSource } from "@perp/sdk/prices";
 
 import { Keeper } from "../scripts/keeper/keeper.js";
 import { KeeperMetrics } from "../scripts/keeper/metrics.js";
 import { OrderKeeper, type OrderRunSummary } from "../scripts/keeper/orders.js";
-import { DAY, deployEngine, ethParams, usdc, wad } from "../scripts/lib/fixture.js";
+import { CountingShim, E8, ETH_ID, KEEPER_FEE, ORDER_PARAMS, deployOrderWorld } from "../scripts/keeper/bench/orderWorld.js";
+import { usdc, wad } from "../scripts/lib/fixture.js";
 import { startPriceService, type PriceService } from "../scripts/price-service/service.js";
 
 const connection = await network.create();
 const { ethers, networkHelpers } = connection;
 const { time } = networkHelpers;
 
-const ETH_ID = PYTH_FEED_IDS["ETH/USD"];
-const E8 = 10n ** 8n;
-const KEEPER_FEE = wad("0.5");
-const PARAMS = { keeperFee: KEEPER_FEE, minSettleDelay: 2, maxSettleDelay: 30, marketOrderExpiry: 120, triggerMaxAge: 10, minExecutionGas: 500_000 };
 const TRADERS = 12;
+const PARAMS = ORDER_PARAMS;
 
-/** Counts the JSON-RPC requests a keeper makes (by method). */
-class CountingShim implements Eip1193Provider {
-  readonly calls = new Map<string, number>();
-  constructor(private readonly inner: Eip1193Provider) {}
-  request(args: { method: string; params?: unknown[] | Record<string, unknown> }): Promise<unknown> {
-    this.calls.set(args.method, (this.calls.get(args.method) ?? 0) + 1);
-    return this.inner.request(args);
-  }
-  total(): number {
-    return [...this.calls.values()].reduce((a, b) => a + b, 0);
-  }
-  reset(): void {
-    this.calls.clear();
-  }
-}
-
+/** A named fixture function: loadFixture rejects anonymous ones. */
 async function deployed() {
-  const signers = await ethers.getSigners();
-  const [owner, lp, keeperA, keeperB] = signers;
-  const traders = signers.slice(4, 4 + TRADERS);
-  const token = await new MockUSDC__factory(owner).deploy();
-  const engine = await deployEngine(owner, await token.getAddress());
-  const vault = await new LiquidityVault__factory(owner).deploy(token, engine, DAY, "Perp LP", "pLP");
-  await engine.setVault(vault);
-  const pyth = await new StrictMockPyth__factory(owner).deploy(1n);
-  const feed = await new PythPriceFeed__factory(owner).deploy({
-    pyth: await pyth.getAddress(),
-    priceId: ETH_ID,
-    maxConfBps: 100,
-    maxFutureSkew: 5,
-    maxCacheAge: 3600,
-    referenceFeed: ZeroAddress,
-    refMaxDevBps: 300,
-    refHeartbeat: 3600,
-    expo: -8,
-  });
-  // The first price: cached before the market is listed (the listing reads it).
-  const t0 = BigInt(await time.latest()) + 1n;
-  await time.setNextBlockTimestamp(t0);
-  await feed.updatePrice(
-    [encodeMockPriceUpdate({ id: ETH_ID, price: { price: 2_000n * E8, conf: 0n, expo: -8, publishTime: t0 }, prevPublishTime: 0n })],
-    { value: 1n },
-  );
-  await engine.listMarket(feed, ethParams());
-  const book = await new OrderBook__factory(owner).deploy(engine, PARAMS, owner);
-  await engine.setOrderBook(book);
-  for (const account of [lp, keeperA, keeperB, ...traders]) {
-    await token.mint(account, usdc(1_000_000));
-    await token.connect(account).approve(engine, ethers.MaxUint256);
-    await token.connect(account).approve(vault, ethers.MaxUint256);
-  }
-  // The LP's two-step deposit (request, settle after lpSettleDelay, claim), on this test's own network.
-  await vault.connect(lp).requestDeposit(usdc(500_000), lp.address, lp.address);
-  await time.increase(await vault.lpSettleDelay());
-  await vault.connect(lp).settleDeposit(lp.address);
-  await vault.connect(lp)["deposit(uint256,address,address)"](usdc(500_000), lp.address, lp.address);
-  for (const trader of traders) await engine.connect(trader).deposit(usdc(10_000));
-  const lens = await new PerpLens__factory(owner).deploy(engine);
-  const deployment: Deployment = {
-    schemaVersion: 1,
-    network: "hardhat",
-    chainId: Number((await ethers.provider.getNetwork()).chainId),
-    deploymentBlock: 0,
-    contracts: {
-      PerpEngine: await engine.getAddress(),
-      LiquidityVault: await vault.getAddress(),
-      CollateralToken: await token.getAddress(),
-      LiquidationLogic: ZeroAddress,
-      LiquidationPriceLogic: ZeroAddress,
-      MarketAdminLogic: ZeroAddress,
-      PerpLens: await lens.getAddress(),
-    },
-    markets: [{ id: 0, symbol: "ETH-USD", priceFeed: await feed.getAddress(), aggregator: ZeroAddress }],
-  };
-  return { owner, keeperA, keeperB, traders, engine, book, deployment, t0: Number(t0) };
+  return deployOrderWorld(connection, TRADERS);
 }
 
 type World = Awaited<ReturnType<typeof deployed>>;

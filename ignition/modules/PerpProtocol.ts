@@ -14,7 +14,9 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { ZeroAddress } from "ethers";
 
-import { FUTURE_IDS, MARKETS, deployCore, openZeppelinArtifact, usdc } from "../lib/perp.js";
+import type { CallableContractFuture, ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
+
+import { FUTURE_IDS, MARKETS, deployCore, openZeppelinArtifact, usdc, type Core } from "../lib/perp.js";
 
 /** 25 hours: testnet feeds have heartbeats of up to a day; tighten to the feed's heartbeat plus a margin on mainnet. */
 export const TESTNET_HEARTBEAT = 90_000n;
@@ -26,6 +28,34 @@ export const TESTNET_INSURANCE_SEED = usdc("10");
  * in ignition/parameters/ must keep `timelockMinDelay` > `lpCooldown` (checked by test/attacks.test.ts, RT-08).
  */
 export const TESTNET_TIMELOCK_DELAY = 90_000n;
+
+/**
+ * The public-network tail shared by `PerpProtocol` and `PerpPyth`: seeds the insurance fund from the deployer's
+ * USDC and makes a `TimelockController` the engine's pending owner. Proposers (also cancellers) schedule; executor
+ * address(0) lets anyone execute a ready operation; no admin, so the timelock's own roles change only through it.
+ */
+export function seedInsuranceAndHandOver(
+  m: IgnitionModuleBuilder,
+  token: CallableContractFuture<string>,
+  core: Core,
+): ContractFuture<string> {
+  const insuranceSeed = m.getParameter("insuranceSeed", TESTNET_INSURANCE_SEED);
+  const approve = m.call(token, "approve", [core.engine, insuranceSeed], { id: "approveInsuranceSeed" });
+  const fund = m.call(core.engine, "fundInsurance", [insuranceSeed], { after: [approve] });
+  const timelock = m.contract(
+    "TimelockController",
+    openZeppelinArtifact("TimelockController"),
+    [
+      m.getParameter("timelockMinDelay", TESTNET_TIMELOCK_DELAY),
+      [m.getParameter("timelockProposer", m.getAccount(0))],
+      [ZeroAddress],
+      ZeroAddress,
+    ],
+    { id: FUTURE_IDS.timelock },
+  );
+  m.call(core.engine, "transferOwnership", [timelock], { after: [...core.setup, fund] });
+  return timelock;
+}
 
 export default buildModule("PerpProtocol", (m) => {
   const token = m.contractAt(
@@ -48,24 +78,7 @@ export default buildModule("PerpProtocol", (m) => {
     heartbeatDefault: TESTNET_HEARTBEAT,
   });
 
-  const insuranceSeed = m.getParameter("insuranceSeed", TESTNET_INSURANCE_SEED);
-  const approve = m.call(token, "approve", [core.engine, insuranceSeed], { id: "approveInsuranceSeed" });
-  const fund = m.call(core.engine, "fundInsurance", [insuranceSeed], { after: [approve] });
-
-  // Proposers (also cancellers) schedule; executor address(0) lets anyone execute a ready operation; no admin, so
-  // the timelock's own roles change only through the timelock.
-  const timelock = m.contract(
-    "TimelockController",
-    openZeppelinArtifact("TimelockController"),
-    [
-      m.getParameter("timelockMinDelay", TESTNET_TIMELOCK_DELAY),
-      [m.getParameter("timelockProposer", m.getAccount(0))],
-      [ZeroAddress],
-      ZeroAddress,
-    ],
-    { id: FUTURE_IDS.timelock },
-  );
-  m.call(core.engine, "transferOwnership", [timelock], { after: [...core.setup, fund] });
+  const timelock = seedInsuranceAndHandOver(m, token, core);
 
   return {
     collateralToken: token,

@@ -14,7 +14,7 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { ZeroAddress } from "ethers";
 
 import { FUTURE_IDS, MARKETS, deployCore, openZeppelinArtifact, pythArtifact } from "../lib/perp.js";
-import { TESTNET_HEARTBEAT, TESTNET_INSURANCE_SEED, TESTNET_TIMELOCK_DELAY } from "./PerpProtocol.js";
+import { TESTNET_HEARTBEAT, seedInsuranceAndHandOver } from "./PerpProtocol.js";
 
 export default buildModule("PerpPyth", (m) => {
   const token = m.contractAt(
@@ -36,23 +36,8 @@ export default buildModule("PerpPyth", (m) => {
     },
   });
 
-  const insuranceSeed = m.getParameter("insuranceSeed", TESTNET_INSURANCE_SEED);
-  const approve = m.call(token, "approve", [core.engine, insuranceSeed], { id: "approveInsuranceSeed" });
-  const fund = m.call(core.engine, "fundInsurance", [insuranceSeed], { after: [approve] });
-
-  // As in PerpProtocol: proposers schedule, anyone executes a ready operation, no admin.
-  const timelock = m.contract(
-    "TimelockController",
-    openZeppelinArtifact("TimelockController"),
-    [
-      m.getParameter("timelockMinDelay", TESTNET_TIMELOCK_DELAY),
-      [m.getParameter("timelockProposer", m.getAccount(0))],
-      [ZeroAddress],
-      ZeroAddress,
-    ],
-    { id: FUTURE_IDS.timelock },
-  );
-  m.call(core.engine, "transferOwnership", [timelock], { after: [...core.setup, fund] });
+  // As in PerpProtocol: the insurance seed, then a timelock as pending owner.
+  const timelock = seedInsuranceAndHandOver(m, token, core);
 
   return {
     collateralToken: token,

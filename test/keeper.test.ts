@@ -36,6 +36,7 @@ import {
   type Deployment,
 } from "@perp/sdk";
 import { ConfigurationError } from "@perp/sdk/node";
+import { runKeeperCli as runKeeper } from "../scripts/keeper/cli.js";
 import { parseConfig, redactUrl } from "../scripts/keeper/config.js";
 import { Keeper, type KeeperOptions, type RunSummary, type ScanReport } from "../scripts/keeper/keeper.js";
 import { ChainIndex } from "@perp/sdk/keeper";
@@ -159,7 +160,7 @@ interface KeeperProcess {
   exited: Promise<CliResult>;
 }
 
-/** The keeper CLI in a child process (`node --import tsx scripts/keeper/main.ts ...`). */
+/** The keeper CLI in a child process (`node --import tsx scripts/keeper/main.ts ...`), the real thing end to end. */
 function startKeeper(args: readonly string[], env: Record<string, string | undefined>): KeeperProcess {
   const baseEnv: NodeJS.ProcessEnv = { ...process.env, PRIVATE_KEY: undefined, RPC_URL: undefined, PERP_DEPLOYMENTS_DIR: undefined };
   const child = spawn(process.execPath, ["--import", TSX, "scripts/keeper/main.ts", ...args], {
@@ -184,6 +185,24 @@ function startKeeper(args: readonly string[], env: Record<string, string | undef
 
 function runKeeperCli(args: readonly string[], env: Record<string, string | undefined>): Promise<CliResult> {
   return startKeeper(args, env).exited;
+}
+
+/**
+ * The keeper CLI in this process (`runKeeperCli` of scripts/keeper/cli.ts) with `env` as its whole environment: for
+ * configuration errors, refused before the keeper logs or installs signal handlers.
+ */
+async function keeperCliInProcess(args: readonly string[], env: Record<string, string | undefined>): Promise<CliResult> {
+  let stderr = "";
+  let stdout = "";
+  // What the run writes to this process's stdout is captured (and not shown), as a child's would be.
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
+  try {
+    const code = await runKeeper(args, env, (text) => (stderr += text));
+    return { code, signal: null, stdout, stderr };
+  } finally {
+    process.stdout.write = write;
+  }
 }
 
 /** Polls `condition` every 50 ms until it holds; fails with `what` after `timeoutMs`. */
@@ -1176,9 +1195,11 @@ for (const kind of ["hardhat", "anvil"] as const) {
       });
 
       describe("bad configuration: one line on stderr, exit code 2, nothing sent", function () {
-        const run = async (args: string[], env: Record<string, string | undefined>) => {
+        // In this process (the CLI's own function, `env` as its whole environment), except where a child process is
+        // the point: the keystore's password read from a stdin that is not a terminal.
+        const run = async (args: string[], env: Record<string, string | undefined>, child = false) => {
           const blockBefore = await provider.getBlockNumber();
-          const result = await runKeeperCli(args, env);
+          const result = child ? await runKeeperCli(args, env) : await keeperCliInProcess(args, env);
           expect(await provider.getBlockNumber(), "no transaction").to.equal(blockBefore);
           expect(result.stdout).to.equal("");
           return result;
@@ -1269,13 +1290,13 @@ for (const kind of ["hardhat", "anvil"] as const) {
           expect(started).to.deep.include({ keeper: new Wallet(key).address, keySource: 'the keystore value "KEEPER_TEST_KEY"' });
           expect(ok.stdout + ok.stderr).to.not.include(key.slice(2));
 
-          const missing = await run([...args, "--keystore", "NOPE"], env);
+          const missing = await run([...args, "--keystore", "NOPE"], env, true);
           expect(missing.code).to.equal(2);
           expect(missing.stderr).to.equal(
             'keeper: cannot read "NOPE" from the Hardhat development keystore: Key "NOPE" not found in the development keystore\n',
           );
           // The production keystore (password from stdin when it is not a terminal): none was ever set up here.
-          const production = await run(["--rpc", node!.url, "--deployment", deploymentFile, "--keystore", "KEEPER_TEST_KEY"], env);
+          const production = await run(["--rpc", node!.url, "--deployment", deploymentFile, "--keystore", "KEEPER_TEST_KEY"], env, true);
           expect(production.code).to.equal(2);
           expect(production.stderr).to.equal(
             'keeper: cannot read "KEEPER_TEST_KEY" from the Hardhat keystore: No production keystore found. Please set one up ' +

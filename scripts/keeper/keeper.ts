@@ -34,12 +34,14 @@ import {
   type PositionHealth,
   type RetryOptions,
   type RpcStats,
+  type SentTransaction,
 } from "@perp/sdk";
 import { ConfigurationError } from "@perp/sdk/node";
 import { deleverage } from "./adl.js";
 import { formatPlain } from "./format.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
+import { PendingTransaction, type FeeBumpPolicy, type PollOutcome } from "./sender.js";
 import { OrderKeeper, orderSummaryJson, pythPriceIds, type OrderRunSummary } from "./orders.js";
 import type { PriceSource } from "@perp/sdk/prices";
 import { IPriceFeed__factory } from "@perp/sdk/contracts";
@@ -144,7 +146,9 @@ export interface KeeperOptions {
   /** Gas limit = estimate x (100 + this) / 100 (default 25). */
   readonly gasLimitMarginPercent?: number;
   /** Retries of failed RPC requests: attempts, backoff (defaults: 5 attempts, 250 ms doubling up to 8 s). */
-  readonly retry?: Pick<RetryOptions, "attempts" | "baseDelayMs" | "maxDelayMs">;
+  readonly retry?: Pick<RetryOptions, "attempts" | "baseDelayMs" | "maxDelayMs" | "jitter">;
+  /** Replacing a liquidation that stays in the pool (sender.ts; default: after 30 s, at most 3 bumps of 10 % + 1 wei). */
+  readonly feeBump?: FeeBumpPolicy;
   /** Counters of the provider (`CountingJsonRpcProvider.stats`), to report the requests each run made. */
   readonly rpcStats?: () => RpcStats;
   /** Called after each scan, before anything is sent (awaited). For demos and tests. */
@@ -249,8 +253,8 @@ function usdOrUndefined(wad: bigint | undefined): string | undefined {
 }
 
 interface Pending {
-  readonly hash: string;
-  readonly nonce: number;
+  /** The nonce's transactions: the first and its fee-bumped replacements. */
+  readonly tx: PendingTransaction;
   readonly units: readonly LiquidationUnit[];
   readonly expected: number;
 }
@@ -347,10 +351,13 @@ export class Keeper {
       attempts: options.retry?.attempts ?? 5,
       baseDelayMs: options.retry?.baseDelayMs ?? 250,
       maxDelayMs: options.retry?.maxDelayMs ?? 8_000,
+      // Keepers behind one rate-limited endpoint must not retry in lockstep: each delay drawn from [d/2, d].
+      jitter: options.retry?.jitter ?? 0.5,
       signal: this.abort.signal,
       onRetry: ({ attempt, delayMs, error }) => {
         this.retries += 1;
         this.metrics?.rpcErrors.inc();
+        if (/server response 429/.test(error.message)) this.metrics?.rateLimited.inc();
         this.log.warn({ attempt, delayMs, error: error.message }, "RPC request failed; retrying");
       },
     };
@@ -826,8 +833,8 @@ export class Keeper {
         this.metrics?.liquidationsSent.inc(simulated.units.length);
         this.log.info(
           {
-            hash: tx.hash,
-            nonce: tx.nonce,
+            hash: tx.tx.hash,
+            nonce: tx.tx.nonce,
             units: simulated.units.length,
             expected: simulated.expected,
             gas: simulated.gas,
@@ -922,40 +929,54 @@ export class Keeper {
       simulated.units.map((u) => BigInt(u.marketId)),
       [...simulated.update],
     ]);
-    const { hash, nonce } = await this.sendToEngine(data, simulated.gas, fees, simulated.value);
-    return { hash, nonce, units: simulated.units, expected: simulated.expected };
+    const sent = await this.sendToEngine(data, simulated.gas, fees, simulated.value);
+    return { tx: new PendingTransaction(sent), units: simulated.units, expected: simulated.expected };
   }
 
   /** Broadcasts one call to the engine through the SDK's sender (the nonce re-read and re-signed if taken meanwhile). */
-  private async sendToEngine(data: string, gas: bigint, fees: FeeData, value = 0n): Promise<{ hash: string; nonce: number }> {
-    const { hash, nonce } = await this.sender.submit({ to: this.client.deployment.contracts.PerpEngine, data, gas, fees, value });
-    return { hash, nonce };
+  private async sendToEngine(data: string, gas: bigint, fees: FeeData, value = 0n): Promise<SentTransaction> {
+    return this.sender.submit({ to: this.client.deployment.contracts.PerpEngine, data, gas, fees, value });
   }
 
-  /** Waits for the receipts (at most `txTimeoutMs`) and counts what each transaction did. */
+  /**
+   * Waits for the receipts (at most `txTimeoutMs`) and counts what each transaction did. One still in the pool after
+   * `feeBump.bumpAfterMs` is replaced at its nonce with higher fees (sender.ts); whichever of its hashes is mined counts.
+   */
   private async collect(pending: readonly Pending[], tally: Tally): Promise<void> {
     const deadline = Date.now() + this.txTimeoutMs;
     let open = [...pending];
     const me = this.address.toLowerCase();
+    // Not aborted by stop(): the transactions are out, their outcome is part of this run.
+    const retry = { ...this.retry, signal: undefined };
     while (open.length > 0) {
-      let receipts: (TransactionReceipt | null)[];
-      try {
-        // Not aborted by stop(): the transactions are out, their outcome is part of this run.
-        receipts = await withRetry(() => Promise.all(open.map((p) => this.client.provider.getTransactionReceipt(p.hash))), {
-          ...this.retry,
-          signal: undefined,
-        });
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        receipts = open.map(() => null);
+      const receipts: (TransactionReceipt | null)[] = [];
+      for (const p of open) {
+        let outcome: PollOutcome;
+        try {
+          outcome = await p.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, retry);
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          outcome = { kind: "pending" };
+        }
+        if (outcome.kind === "bumped") {
+          this.metrics?.feeBumps.inc();
+          this.log.warn(
+            { nonce: p.tx.nonce, hash: outcome.hash, bumps: outcome.bumps, maxFeePerGas: outcome.maxFeePerGas ?? undefined, gasPrice: outcome.gasPrice ?? undefined },
+            "liquidation still pending; replaced with higher fees at the same nonce",
+          );
+        } else if (outcome.kind === "bump-refused") {
+          this.log.warn({ nonce: p.tx.nonce, hash: p.tx.hash, reason: outcome.reason }, "fee bump not sent");
+        }
+        receipts.push(outcome.kind === "mined" ? outcome.receipt : null);
       }
       const still: Pending[] = [];
-      open.forEach((tx, i) => {
+      open.forEach((pendingTx, i) => {
         const receipt = receipts[i];
         if (!receipt) {
-          still.push(tx);
+          still.push(pendingTx);
           return;
         }
+        const tx = { ...pendingTx, hash: receipt.hash, nonce: pendingTx.tx.nonce };
         tally.transactions += 1;
         tally.hashes.push(tx.hash);
         tally.gasUsed += receipt.gasUsed;
@@ -1007,11 +1028,11 @@ export class Keeper {
       open = still;
       if (open.length === 0) break;
       if (Date.now() > deadline) {
-        for (const tx of open) {
-          tally.failed += tx.units.length;
-          this.metrics?.liquidationsFailed.inc(tx.units.length);
-          tally.errors.push(`transaction ${tx.hash} (nonce ${tx.nonce}) not mined after ${this.txTimeoutMs} ms`);
-          this.log.error({ hash: tx.hash, nonce: tx.nonce }, "liquidation not mined in time; the next run re-checks its units");
+        for (const { tx, units } of open) {
+          tally.failed += units.length;
+          this.metrics?.liquidationsFailed.inc(units.length);
+          tally.errors.push(`transaction ${tx.hash} (nonce ${tx.nonce}, ${tx.bumps} fee bumps) not mined after ${this.txTimeoutMs} ms`);
+          this.log.error({ hash: tx.hash, nonce: tx.nonce, bumps: tx.bumps }, "liquidation not mined in time; the next run re-checks its units");
         }
         this.sender.resetNonce();
         break;

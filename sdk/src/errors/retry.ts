@@ -69,6 +69,15 @@ export function isNonceError(error: unknown): boolean {
   );
 }
 
+/** The wait an endpoint asked for (`CountingJsonRpcProvider` puts a 429's Retry-After in the error's `info`). */
+function retryAfterMsOf(error: unknown): number | undefined {
+  for (const e of errorChain(error)) {
+    const ms = (e as { info?: { retryAfterMs?: unknown } }).info?.retryAfterMs;
+    if (typeof ms === "number" && Number.isFinite(ms)) return ms;
+  }
+  return undefined;
+}
+
 /** Options of `withRetry`. */
 export interface RetryOptions {
   /** Attempts in all, the first included (default 5). */
@@ -83,6 +92,13 @@ export interface RetryOptions {
   readonly onRetry?: (info: RetryInfo) => void;
   /** Stops the retries: a pending wait ends at once and the last failure is thrown. */
   readonly signal?: AbortSignal;
+  /**
+   * Spread of each delay (default 0: exact delays): a delay `d` becomes a uniform draw from `[d x (1 - jitter), d]`,
+   * so that many clients failing together (keepers behind one rate-limited endpoint) do not retry in lockstep.
+   */
+  readonly jitter?: number;
+  /** The source of randomness of `jitter` (default `Math.random`). */
+  readonly random?: () => number;
 }
 
 /** What `RetryOptions.onRetry` is told. */
@@ -117,7 +133,12 @@ export async function withRetry<T>(action: (attempt: number) => Promise<T>, opti
       return await action(attempt);
     } catch (error) {
       if (attempt >= attempts || options.signal?.aborted || !retryIf(error)) throw toPerpError(error);
-      const delayMs = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+      const backoff = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+      const jitter = Math.min(1, Math.max(0, options.jitter ?? 0));
+      const spread = jitter === 0 ? backoff : Math.round(backoff * (1 - jitter * (options.random ?? Math.random)()));
+      // A rate limit that names its wait (HTTP 429 Retry-After) is honoured, within maxDelayMs.
+      const asked = retryAfterMsOf(error);
+      const delayMs = asked === undefined ? spread : Math.min(maxDelayMs, Math.max(spread, asked));
       options.onRetry?.({ attempt, delayMs, error: toPerpError(error) });
       await abortableDelay(delayMs, options.signal);
       if (options.signal?.aborted) throw toPerpError(error);

@@ -69,8 +69,11 @@ export class CountingJsonRpcProvider extends JsonRpcProvider {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       if (!response.ok) {
+        // A rate limit's Retry-After (seconds or an HTTP date) tells `withRetry` how long to wait at least.
+        const retryAfterMs = retryAfter(response.headers.get("retry-after"));
         throw makeError(`server response ${response.status} ${response.statusText}`, "SERVER_ERROR", {
           request: this.#url,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
         });
       }
       const body = (await response.json()) as JsonRpcResult | JsonRpcResult[];
@@ -104,6 +107,15 @@ export class CountingJsonRpcProvider extends JsonRpcProvider {
     this.#failedHttpRequests = 0;
     this.#byMethod = new Map();
   }
+}
+
+/** Milliseconds a `Retry-After` header asks to wait (delta-seconds or an HTTP date), undefined without a usable one. */
+export function retryAfter(header: string | null, now: number = Date.now()): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /**

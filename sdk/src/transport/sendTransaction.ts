@@ -19,6 +19,7 @@ import {
 
 import { DEFAULT_GAS_MARGIN_PERCENT } from "../constants.js";
 import { PerpError, PerpTransportError, isNonceError, toPerpError, withRetry, type RetryOptions } from "../errors.js";
+import { replacementFees, type TransactionFees } from "./feeBump.js";
 import { pendingNonce } from "./latestBlock.js";
 
 /**
@@ -82,7 +83,15 @@ export interface SentTransaction {
   readonly gasLimit: bigint;
   /** The signer's response, when the signer sent it. */
   readonly response?: TransactionResponse;
+  /** What was signed, when signed locally: enough to sign a replacement at the same nonce (`replace`). */
+  readonly signed?: { readonly to: string; readonly data: string; readonly value?: bigint; readonly fees: TransactionFees };
 }
+
+/**
+ * What `replace` found: `"replaced"` a higher-fee transaction at the same nonce is in the pool (`sent`); `"mined"`
+ * the node refuses the nonce as used, so a transaction at it (the original or an earlier replacement) was mined.
+ */
+export type Replacement = { readonly outcome: "replaced"; readonly sent: SentTransaction } | { readonly outcome: "mined" };
 
 /** Errors `TransactionSender` methods throw. */
 export type SendTransactionErrorType = PerpError;
@@ -174,6 +183,41 @@ export class TransactionSender {
     return receipt;
   }
 
+  /**
+   * Signs `sent` again at its nonce with higher fees (`replacementFees`: +10 % + 1 wei, or the market's if higher)
+   * and broadcasts it, so that a transaction stuck in the pool is replaced rather than a second one sent. Only one
+   * transaction per nonce can ever be mined, whichever of the original and its replacements it is.
+   * @throws PerpError when `sent` was not signed locally, or the node refuses the replacement for another reason.
+   */
+  async replace(sent: SentTransaction, current?: TransactionFees, percent?: bigint): Promise<Replacement> {
+    if (!sent.signed) throw new PerpError("only a locally signed transaction can be replaced (its fields are not known)");
+    const retry = this.policy.retry ?? { attempts: 1 };
+    const fees = replacementFees(sent.signed.fees, current, percent);
+    const tx = { to: sent.signed.to, data: sent.signed.data, ...(sent.signed.value ? { value: sent.signed.value } : {}) };
+    try {
+      const raw = await this.signLocally(tx, sent.nonce, sent.gasLimit, fees, retry);
+      if (raw === undefined) throw new PerpError("the signer cannot sign locally: a replacement needs local signing");
+      const hash = keccak256(raw);
+      try {
+        await withRetry(async () => {
+          try {
+            await this.provider.broadcastTransaction(raw);
+          } catch (error) {
+            if (/already known|known transaction|already imported/i.test(toPerpError(error).message)) return;
+            throw error;
+          }
+        }, retry);
+      } catch (error) {
+        // "nonce too low": the nonce is used on chain. An underpriced replacement is not that (NONCE_EXPIRED only).
+        if (isError(error, "NONCE_EXPIRED") || /nonce too low|nonce has already been used/i.test(toPerpError(error).message)) return { outcome: "mined" };
+        throw error;
+      }
+      return { outcome: "replaced", sent: { hash, nonce: sent.nonce, gasLimit: sent.gasLimit, signed: { ...sent.signed, fees } } };
+    } catch (error) {
+      throw toPerpError(error);
+    }
+  }
+
   private async submitInner(request: SendRequest | ContractTransaction): Promise<SentTransaction> {
     const retry = this.policy.retry ?? { attempts: 1 };
     const from = (this.address ??= await this.signer.getAddress());
@@ -183,8 +227,11 @@ export class TransactionSender {
     for (let attempt = 1; ; attempt++) {
       const nonce = await this.chooseNonce(from, retry);
       if (this.signing !== "signer") {
-        const raw = await this.signLocally(tx, nonce, gasLimit, "fees" in request ? request.fees : undefined, retry);
+        const given = "fees" in request ? request.fees : undefined;
+        const fees = given ?? (await withRetry(() => this.provider.getFeeData(), retry));
+        const raw = await this.signLocally(tx, nonce, gasLimit, fees, retry);
         if (raw !== undefined) {
+          const signed = { ...tx, fees: { gasPrice: fees.gasPrice, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas } };
           const hash = keccak256(raw);
           try {
             await withRetry(async () => {
@@ -197,14 +244,14 @@ export class TransactionSender {
               }
             }, retry);
             this.next = nonce + 1;
-            return { hash, nonce, gasLimit };
+            return { hash, nonce, gasLimit, signed };
           } catch (error) {
             if (!isNonceError(error) || attempt >= this.policy.nonceAttempts) throw error;
             // Our own earlier broadcast may have been mined in between; otherwise another sender used the nonce.
             const known = await withRetry(() => this.provider.getTransaction(hash), retry).catch(() => null);
             if (known) {
               this.next = nonce + 1;
-              return { hash, nonce, gasLimit };
+              return { hash, nonce, gasLimit, signed };
             }
             this.policy.onNotice?.({ kind: "nonce-retry", nonce, error: toPerpError(error).message });
             this.next = undefined;

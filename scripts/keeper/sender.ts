@@ -1,0 +1,95 @@
+/**
+ * Transactions the keeper sent and waits for, with fee bumping: one that stays in the pool past `bumpAfterMs` is
+ * signed again at the same nonce with fees 10 % + 1 wei higher (or the market's, if higher), at most `maxBumps`
+ * times. Every hash signed for the nonce is watched, since any one of them may be the one mined; only one can be.
+ *
+ * A replacement rather than a second transaction: one at the next nonce would queue behind the stuck one (a nonce
+ * gap is never mined past), and if both landed the second would only pay gas for units the first already took.
+ */
+import type { Provider, TransactionReceipt } from "ethers";
+
+import { replacementFees, withRetry, type Replacement, type RetryOptions, type SentTransaction, type TransactionSender } from "@perp/sdk";
+
+/** When and how often a pending transaction is replaced. */
+export interface FeeBumpPolicy {
+  /** Time without a receipt before a replacement (default 30,000 ms; a few blocks on any chain the keeper serves). */
+  readonly bumpAfterMs?: number;
+  /** Replacements of one transaction at most (default 3: about +33 % fees); then it waits for `txTimeoutMs`. */
+  readonly maxBumps?: number;
+  /** Percent of each bump (default 10, the least a geth pool accepts; each bump adds one wei on top). */
+  readonly bumpPercent?: bigint;
+  /** No replacement would pay a fee cap above this (wei per gas; default: no cap). */
+  readonly maxFeePerGas?: bigint;
+}
+
+/** What happened to a pending transaction in one `poll`. */
+export type PollOutcome =
+  | { readonly kind: "mined"; readonly receipt: TransactionReceipt; readonly bumps: number }
+  | { readonly kind: "pending" }
+  | { readonly kind: "bumped"; readonly hash: string; readonly bumps: number; readonly maxFeePerGas: bigint | null; readonly gasPrice: bigint | null }
+  | { readonly kind: "bump-refused"; readonly reason: string };
+
+/** One nonce's transactions: the first and its replacements. */
+export class PendingTransaction {
+  /** Every hash signed at this nonce, oldest first. */
+  readonly hashes: string[];
+  private current: SentTransaction;
+  private lastSentAt: number;
+  private bumpCount = 0;
+  private exhausted = false;
+
+  constructor(sent: SentTransaction, now: number = Date.now()) {
+    this.current = sent;
+    this.hashes = [sent.hash];
+    this.lastSentAt = now;
+  }
+
+  get nonce(): number {
+    return this.current.nonce;
+  }
+
+  /** The latest replacement's hash (the original's before any bump). */
+  get hash(): string {
+    return this.current.hash;
+  }
+
+  get bumps(): number {
+    return this.bumpCount;
+  }
+
+  /**
+   * Looks for a receipt of any of the nonce's hashes; without one, replaces the transaction when the policy says so.
+   * Receipt reads are retried with `retry`; a refused replacement is reported and tried again `bumpAfterMs` later.
+   */
+  async poll(provider: Provider, sender: TransactionSender, policy: FeeBumpPolicy, retry: RetryOptions, now: number = Date.now()): Promise<PollOutcome> {
+    const receipts = await withRetry(() => Promise.all(this.hashes.map((hash) => provider.getTransactionReceipt(hash))), retry);
+    const receipt = receipts.find((r): r is TransactionReceipt => r !== null);
+    if (receipt) return { kind: "mined", receipt, bumps: this.bumpCount };
+    if (this.exhausted || this.bumpCount >= (policy.maxBumps ?? 3) || now - this.lastSentAt < (policy.bumpAfterMs ?? 30_000)) {
+      return { kind: "pending" };
+    }
+    let replacement: Replacement;
+    try {
+      const market = await withRetry(() => provider.getFeeData(), retry);
+      const fees = replacementFees(this.current.signed?.fees ?? market, market, policy.bumpPercent);
+      const cap = fees.maxFeePerGas ?? fees.gasPrice ?? 0n;
+      if (policy.maxFeePerGas !== undefined && cap > policy.maxFeePerGas) {
+        this.exhausted = true;
+        return { kind: "bump-refused", reason: `the replacement's fee cap ${cap} wei/gas is above the keeper's maxFeePerGas ${policy.maxFeePerGas}` };
+      }
+      replacement = await sender.replace(this.current, fees, policy.bumpPercent);
+    } catch (error) {
+      // Tried again after another bumpAfterMs, not at every poll.
+      this.lastSentAt = now;
+      return { kind: "bump-refused", reason: (error as Error).message };
+    }
+    // Mined meanwhile (the nonce is used): the next poll finds the receipt.
+    if (replacement.outcome === "mined") return { kind: "pending" };
+    const signed = replacement.sent.signed!.fees;
+    this.current = replacement.sent;
+    this.hashes.push(replacement.sent.hash);
+    this.bumpCount += 1;
+    this.lastSentAt = now;
+    return { kind: "bumped", hash: replacement.sent.hash, bumps: this.bumpCount, maxFeePerGas: signed.maxFeePerGas, gasPrice: signed.gasPrice };
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * An anvil process that can be killed and started again on the same port with its state (`--state`: loaded at
+ * start, dumped on a graceful exit), for the keeper's node-restart fault test.
+ */
+import { spawn } from "node:child_process";
+
+import { ANVIL_CLI, ROOT, freePort, stopNode, waitForNode, type Node } from "../../scripts/lib/nodes.js";
+
+export interface RestartableAnvil {
+  readonly url: string;
+  readonly node: () => Node;
+  /** SIGTERM (anvil dumps its state to the file) and waits for the exit. */
+  stop(): Promise<void>;
+  /** Starts anvil again on the same port from the dumped state, and waits until it answers. */
+  start(): Promise<void>;
+}
+
+/** Starts anvil on a free port with `--state <stateFile>`. */
+export async function startRestartableAnvil(stateFile: string): Promise<RestartableAnvil> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let current: Node | undefined;
+  const launch = async () => {
+    const child = spawn(process.execPath, [ANVIL_CLI, "--host", "127.0.0.1", "--port", String(port), "--state", stateFile], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const stopOnExit = () => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(-child.pid, "SIGTERM");
+    };
+    process.once("exit", stopOnExit);
+    child.once("exit", () => process.removeListener("exit", stopOnExit));
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    current = { process: child, url, output: () => output };
+    await waitForNode(current);
+  };
+  await launch();
+  return {
+    url,
+    node: () => current!,
+    stop: () => stopNode(current),
+    start: launch,
+  };
+}

@@ -1,0 +1,361 @@
+/**
+ * The keeper under node faults, against one anvil (started with `--state`, so it can be killed and started again):
+ * 12 traders, of which ETH's drop from $2,000 to $1,800 makes exactly 8 units liquidatable. In every test the keeper
+ * talks to the node through a fault-injecting proxy (test/helpers/faultProxy.ts) and ends with every liquidatable
+ * unit liquidated exactly once, and nothing sent twice: its account's nonce moved by exactly the transactions that
+ * were mined for it. Synchronisation is by polling with a deadline, never by sleeping.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { JsonRpcProvider, Wallet, toBeHex } from "ethers";
+
+import { CROSS, CountingJsonRpcProvider, PerpClient, bumpedFee, replacementFees, retryAfter, withRetry, type Deployment } from "@perp/sdk";
+import { PerpEngine__factory, type PerpEngine } from "@perp/sdk/contracts";
+import { Keeper, type KeeperOptions, type RunSummary } from "../scripts/keeper/keeper.js";
+import { KeeperMetrics } from "../scripts/keeper/metrics.js";
+import * as scenario from "../scripts/keeper/bench/scenario.js";
+import { devWallet } from "../scripts/lib/dev.js";
+import { rpc, runDeploy } from "../scripts/lib/nodes.js";
+import { startRestartableAnvil, type RestartableAnvil } from "./helpers/anvil.js";
+import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from "./helpers/faultProxy.js";
+
+const ETH = 0;
+const iso = (leverage: number, side: "long" | "short" = "long"): scenario.PlannedPosition => ({ marketId: ETH, side, isolated: true, marginUsd: 1000, leverage });
+const cross = (leverage: number): scenario.PlannedPosition => ({ marketId: ETH, side: "long", isolated: false, marginUsd: 1000, leverage });
+
+/** ETH -10 %: isolated longs from 12x and cross longs from 15x are past their maintenance margin; the rest are not. */
+const PLANS: readonly (scenario.TraderPlan & { liquidatable: boolean })[] = [
+  ...[12, 20, 25, 40, 30].map((lev) => iso(lev)),
+  ...[15, 20, 30].map((lev) => cross(lev)),
+  iso(2),
+  iso(5),
+  iso(20, "short"),
+  cross(3),
+].map((position, i) => ({
+  address: scenario.traderAddress("keeper-faults", i),
+  positions: [position],
+  liquidatable: i < 8,
+}));
+const EXPECTED_UNITS = PLANS.filter((p) => p.liquidatable)
+  .map((p) => `${p.address.toLowerCase()}:${p.positions[0].isolated ? BigInt(ETH) : CROSS}`)
+  .sort();
+
+/** Polls `condition` every 20 ms until it holds; fails with `what` after `timeoutMs`. */
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function counter(metrics: KeeperMetrics, name: "feeBumps" | "rateLimited" | "rpcErrors"): Promise<number> {
+  return metrics[name].get().then((m) => m.values[0]?.value ?? 0);
+}
+
+describe("keeper faults: RPC, node and mempool failures, racing keepers", function () {
+  this.timeout(120_000);
+
+  let tmp: string;
+  let anvil: RestartableAnvil;
+  let provider: JsonRpcProvider;
+  let deployment: Deployment;
+  let engine: PerpEngine;
+  let shockBlock: number;
+  let snapshot: string;
+  const proxies: FaultProxy[] = [];
+  const providers: CountingJsonRpcProvider[] = [];
+  let account = 5;
+
+  /** A keeper on a fresh development account, through a fault proxy with `faults`. */
+  async function keeperBehind(faults: Omit<FaultProxyOptions, "target">, options: Partial<KeeperOptions> = {}, timeoutMs = 5_000) {
+    const proxy = await startFaultProxy({ target: () => anvil.url, ...faults });
+    proxies.push(proxy);
+    const keeperProvider = new CountingJsonRpcProvider(proxy.url, 31337, { staticNetwork: true, cacheTimeout: -1, timeoutMs });
+    providers.push(keeperProvider);
+    const wallet = new Wallet(devWallet(account++).privateKey, keeperProvider);
+    await rpc(anvil.url, "anvil_setBalance", [wallet.address, toBeHex(10n ** 21n)]);
+    const client = await PerpClient.connect({ runner: wallet, deployment });
+    const metrics = new KeeperMetrics();
+    const keeper = await Keeper.create({
+      client,
+      pollMs: 50,
+      retry: { baseDelayMs: 20 },
+      metrics,
+      rpcStats: () => keeperProvider.stats,
+      ...options,
+    });
+    return { keeper, proxy, metrics, provider: keeperProvider, address: wallet.address };
+  }
+
+  /** `Liquidated` events since the shock, as "trader:marketId". */
+  async function liquidatedUnits(): Promise<string[]> {
+    const latest = await provider.getBlockNumber();
+    const logs = latest > shockBlock ? await engine.queryFilter(engine.filters.Liquidated(), shockBlock + 1, latest) : [];
+    return logs.map((log) => `${log.args.trader.toLowerCase()}:${log.args.marketId}`).sort();
+  }
+
+  /** Every transaction `from` has on the chain since the shock, with its status. */
+  async function transactionsOf(from: string): Promise<{ hash: string; nonce: number; status: number; maxFeePerGas: bigint | null; maxPriorityFeePerGas: bigint | null }[]> {
+    const latest = await provider.getBlockNumber();
+    const found = [];
+    for (let b = shockBlock + 1; b <= latest; b++) {
+      const block = await provider.getBlock(b, true);
+      for (const tx of block!.prefetchedTransactions) {
+        if (tx.from.toLowerCase() !== from.toLowerCase()) continue;
+        const receipt = await provider.getTransactionReceipt(tx.hash);
+        found.push({ hash: tx.hash, nonce: tx.nonce, status: receipt!.status!, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas });
+      }
+    }
+    return found;
+  }
+
+  /** The outcome every fault test ends with: each unit once; the keeper's nonce = its mined transactions, all successful. */
+  async function expectAllLiquidatedOnce(...keepers: { address: string }[]): Promise<void> {
+    expect(await liquidatedUnits(), "each liquidatable unit exactly once").to.deep.equal(EXPECTED_UNITS);
+    for (const { address } of keepers) {
+      const txs = await transactionsOf(address);
+      expect(txs.map((t) => t.status), "every transaction of the keeper succeeded").to.deep.equal(txs.map(() => 1));
+      expect(await provider.getTransactionCount(address, "latest"), "nonce = mined transactions: none sent twice").to.equal(txs.length);
+      expect(await provider.getTransactionCount(address, "pending"), "nothing left in the pool").to.equal(txs.length);
+    }
+  }
+
+  before(async function () {
+    tmp = await mkdtemp(path.join(os.tmpdir(), "perp-keeper-faults-"));
+    anvil = await startRestartableAnvil(path.join(tmp, "anvil-state.json"));
+    const run = await runDeploy(anvil.url, {
+      PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
+      PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
+    });
+    expect(run.code, run.output).to.equal(0);
+    deployment = JSON.parse(await readFile(path.join(tmp, "deployments", "localhost.json"), "utf8")) as Deployment;
+    provider = new JsonRpcProvider(anvil.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
+    engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider);
+    const owner = ((await rpc(anvil.url, "eth_accounts")) as string[])[0];
+    const lp = scenario.traderAddress("keeper-faults-lp", 0);
+    await scenario.prepareAccounts(provider, [lp, ...PLANS.map((p) => p.address)], 10n ** 20n);
+    const nonces = new Map<string, number>();
+    await scenario.lpDeposit(provider, deployment, lp, 1_000_000, nonces);
+    const prices = await scenario.indexPrices(provider, deployment);
+    await scenario.sendWave(provider, PLANS.flatMap((p) => scenario.traderTxs(deployment, p, prices)), nonces);
+    shockBlock = await scenario.setPrice(provider, deployment, ETH, "1800", owner);
+    snapshot = (await rpc(anvil.url, "evm_snapshot")) as string;
+  });
+
+  beforeEach(async function () {
+    expect(await rpc(anvil.url, "evm_revert", [snapshot])).to.equal(true);
+    snapshot = (await rpc(anvil.url, "evm_snapshot")) as string;
+    await rpc(anvil.url, "evm_setAutomine", [true]);
+  });
+
+  after(async function () {
+    for (const p of providers) p.destroy();
+    for (const p of proxies) await p.close();
+    provider?.destroy();
+    await anvil?.stop();
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("the shock leaves exactly the 8 designed units liquidatable (the engine's own health)", async function () {
+    const found: string[] = [];
+    for (const plan of PLANS) {
+      const [position] = plan.positions;
+      expect((await engine.getPosition(plan.address, ETH)).size).to.not.equal(0n);
+      if ((await engine.positionHealth(plan.address, ETH)).liquidatable) {
+        found.push(`${plan.address.toLowerCase()}:${position.isolated ? BigInt(ETH) : CROSS}`);
+      }
+    }
+    expect(found.sort()).to.deep.equal(EXPECTED_UNITS);
+  });
+
+  it("fee arithmetic: +10 % + 1 wei on tip and cap (or the market's if higher), Retry-After, jittered backoff", async function () {
+    expect(bumpedFee(1_000_000_000n)).to.equal(1_100_000_001n);
+    expect(bumpedFee(9n)).to.equal(10n); // 10 % of 9 wei rounds down to 0: the one wei keeps it above
+    const previous = { gasPrice: null, maxFeePerGas: 3_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+    expect(replacementFees(previous)).to.deep.equal({ gasPrice: null, maxFeePerGas: 3_300_000_001n, maxPriorityFeePerGas: 1_100_000_001n });
+    // The base fee rose past the bump: the market's cap wins, the tip is still bumped.
+    const market = { gasPrice: null, maxFeePerGas: 5_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+    expect(replacementFees(previous, market)).to.deep.equal({ gasPrice: null, maxFeePerGas: 5_000_000_000n, maxPriorityFeePerGas: 1_100_000_001n });
+    expect(replacementFees({ gasPrice: 100n, maxFeePerGas: null, maxPriorityFeePerGas: null })).to.deep.equal({
+      gasPrice: 111n,
+      maxFeePerGas: null,
+      maxPriorityFeePerGas: null,
+    });
+    expect(() => replacementFees(previous, undefined, 5n)).to.throw(RangeError, "a replacement needs a fee bump of at least 10 %, not 5 %");
+    expect(retryAfter("2")).to.equal(2_000);
+    expect(retryAfter("Thu, 01 Jan 2026 00:00:03 GMT", Date.parse("2026-01-01T00:00:00Z"))).to.equal(3_000);
+    expect([retryAfter(null), retryAfter("soon")]).to.deep.equal([undefined, undefined]);
+
+    // Jitter 0.5 with draws 0, 0.5, 1: each delay d becomes d, 3/4 d, d/2 (never above the exponential bound).
+    const draws = [0, 0.5, 1];
+    const delays: number[] = [];
+    let attempts = 0;
+    const timeout = Object.assign(new Error("request timeout"), { code: "ETIMEDOUT" });
+    const result = await withRetry(
+      async () => {
+        if (++attempts <= 3) throw timeout;
+        return "ok";
+      },
+      { attempts: 4, baseDelayMs: 8, jitter: 0.5, random: () => draws.shift()!, onRetry: ({ delayMs }) => delays.push(delayMs) },
+    );
+    expect([result, delays]).to.deep.equal(["ok", [8, 12, 16]]);
+    // A 429's Retry-After (in the error's info) is waited at least, within maxDelayMs.
+    const limited: number[] = [];
+    const rateLimited = Object.assign(new Error("server response 429 Too Many Requests"), { code: "ECONNRESET", info: { retryAfterMs: 30 } });
+    attempts = 0;
+    await withRetry(
+      async () => {
+        if (++attempts <= 2) throw rateLimited;
+      },
+      { attempts: 3, baseDelayMs: 1, maxDelayMs: 25, onRetry: ({ delayMs }) => limited.push(delayMs) },
+    );
+    expect(limited).to.deep.equal([25, 25]);
+  });
+
+  it("RPC time-outs and HTTP 429s: retried with backoff (Retry-After honoured), bounded, the batch sent once", async function () {
+    // After the keeper is created: a 429 with Retry-After 1 s on the first two requests of the run, two requests held
+    // past the client's 1 s time-out, a 429 without Retry-After on the first broadcast.
+    let armed = false;
+    let seen = 0;
+    let broadcastLimited = false;
+    const { keeper, proxy, metrics, provider: keeperProvider, address } = await keeperBehind(
+      {
+        decide: ({ methods }) => {
+          if (!armed) return { kind: "forward" };
+          const n = ++seen;
+          if (n <= 2) return { kind: "429", retryAfterSeconds: 1 };
+          if (n === 4 || n === 6) return { kind: "hold", ms: 1_500 };
+          if (methods.includes("eth_sendRawTransaction") && !broadcastLimited) {
+            broadcastLimited = true;
+            return { kind: "429" };
+          }
+          return { kind: "forward" };
+        },
+      },
+      { retry: { baseDelayMs: 20, maxDelayMs: 2_000 } },
+      1_000,
+    );
+    const before = keeperProvider.stats.httpRequests;
+    armed = true;
+    const summary = await keeper.runOnce();
+    expect(proxy.injected.map((i) => i.split(" ")[0])).to.deep.equal(["429", "429", "hold", "hold", "429"]);
+    expect(summary).to.deep.include({ liquidatableFound: 8, liquidated: 8, transactions: 1, failed: 0, errors: [] });
+    // Each injected failure cost one retry, no more: the retries are bounded by the faults, not by luck.
+    expect(summary.retries).to.equal(5);
+    expect(await counter(metrics, "rateLimited")).to.equal(3);
+    expect(await counter(metrics, "rpcErrors")).to.equal(5);
+    // Retry-After: 1 s: the request after each of the first two 429s came at least a second later.
+    const armedRequests = proxy.requests.slice(proxy.requests.length - (keeperProvider.stats.httpRequests - before));
+    expect(armedRequests[1].at - armedRequests[0].at).to.be.at.least(1_000);
+    expect(armedRequests[2].at - armedRequests[1].at).to.be.at.least(1_000);
+    await expectAllLiquidatedOnce({ address });
+  });
+
+  it("a transaction stuck in the pool: replaced at its nonce with +10 % + 1 wei fees, at most maxBumps times; only the last lands", async function () {
+    await rpc(anvil.url, "evm_setAutomine", [false]);
+    const { keeper, metrics, provider: keeperProvider, address } = await keeperBehind({}, { feeBump: { bumpAfterMs: 200, maxBumps: 2 }, txTimeoutMs: 60_000 });
+    const nonce = await provider.getTransactionCount(address);
+    const fees = await provider.getFeeData();
+    const running = keeper.runOnce();
+    await waitFor("two fee bumps", async () => (await counter(metrics, "feeBumps")) === 2);
+    // Ten more polls (each reads the receipts of the nonce's 3 hashes; 50 ms apart: over 2 x bumpAfterMs) without a
+    // third bump: the bound holds.
+    const polls = () => keeperProvider.stats.byMethod.eth_getTransactionReceipt ?? 0;
+    const atSecondBump = polls();
+    await waitFor("ten more polls", () => polls() >= atSecondBump + 30);
+    expect(await counter(metrics, "feeBumps")).to.equal(2);
+    const pool = (await rpc(anvil.url, "txpool_content")) as { pending: Record<string, Record<string, { hash: string; maxFeePerGas: string }>> };
+    const mine = Object.entries(pool.pending).find(([from]) => from.toLowerCase() === address.toLowerCase())?.[1] ?? {};
+    expect(Object.keys(mine), "one transaction in the pool at the nonce").to.deep.equal([String(nonce)]);
+    await rpc(anvil.url, "evm_mine");
+    const summary: RunSummary = await running;
+    expect(summary).to.deep.include({ liquidatableFound: 8, liquidated: 8, transactions: 1, failed: 0, errors: [] });
+    const txs = await transactionsOf(address);
+    expect(txs).to.have.length(1);
+    expect(txs[0].hash).to.equal(summary.transactionHashes[0]);
+    expect(txs[0].hash).to.equal(mine[String(nonce)].hash);
+    // Two bumps of 10 % + 1 wei on the run's fees, wei-exact (the chain's base fee did not move: no block was mined).
+    expect(txs[0].maxPriorityFeePerGas).to.equal(bumpedFee(bumpedFee(fees.maxPriorityFeePerGas!)));
+    expect(txs[0].maxFeePerGas).to.equal(bumpedFee(bumpedFee(fees.maxFeePerGas!)));
+    await expectAllLiquidatedOnce({ address });
+  });
+
+  it("a reorganisation drops the mined liquidation: the pending transaction is replaced at its nonce and lands once", async function () {
+    // The answer of the first receipt that shows the liquidation mined is held back while the chain drops that block
+    // (anvil_reorg: depth 1, an empty block in its place); the keeper then sees no receipt, only the fee bump lands it.
+    let reorged = false;
+    const { keeper, proxy, metrics, address } = await keeperBehind(
+      {
+        afterAnswer: async ({ methods }, answer) => {
+          if (reorged || !methods.includes("eth_getTransactionReceipt") || !answer.includes('"blockHash"')) return;
+          reorged = true;
+          await rpc(anvil.url, "anvil_reorg", [1, []]);
+          return "drop";
+        },
+      },
+      { feeBump: { bumpAfterMs: 300, maxBumps: 3 } },
+    );
+    const summary = await keeper.runOnce();
+    expect(reorged).to.equal(true);
+    expect(proxy.injected.filter((i) => i.startsWith("lost answer"))).to.have.length(1);
+    expect(summary).to.deep.include({ liquidatableFound: 8, liquidated: 8, transactions: 1, failed: 0, errors: [] });
+    expect(await counter(metrics, "feeBumps")).to.equal(1);
+    await expectAllLiquidatedOnce({ address });
+    // The next run sees the reorganisation under its index, rebuilds it and finds nothing left to do.
+    const next = await keeper.runOnce();
+    expect(next).to.deep.include({ liquidatableFound: 0, transactions: 0, errors: [] });
+  });
+
+  it("two and three keepers racing on the same set: all liquidated once, the losers' misses harmless, no retries", async function () {
+    for (const count of [2, 3]) {
+      expect(await rpc(anvil.url, "evm_revert", [snapshot])).to.equal(true);
+      snapshot = (await rpc(anvil.url, "evm_snapshot")) as string;
+      const racers = await Promise.all(Array.from({ length: count }, () => keeperBehind({}, { batchSize: 3 })));
+      const summaries = await Promise.all(racers.map((r) => r.keeper.runOnce()));
+      expect(await liquidatedUnits(), `${count} keepers: each unit once`).to.deep.equal(EXPECTED_UNITS);
+      for (const summary of summaries) {
+        // A unit another keeper took first is "no longer liquidatable" (skipped in simulation, or on chain), never a failure.
+        expect(summary).to.deep.include({ liquidatableFound: 8, failed: 0, skippedUnprofitable: 0, deferred: 0, retries: 0, errors: [] });
+        expect(summary.liquidated + summary.noLongerLiquidatable).to.equal(8);
+        // At most one transaction per batch of 3 (8 units: 3 batches), whatever the others did.
+        expect(summary.transactions).to.be.at.most(3);
+      }
+      expect(summaries.reduce((n, s) => n + s.liquidated, 0)).to.equal(8);
+      await expectAllLiquidatedOnce(...racers);
+    }
+  });
+
+  // Last: the node's restart loses the snapshots the other tests revert to.
+  it("the node killed mid-batch and restarted from its state: the keeper reconnects and finishes, nothing sent twice", async function () {
+    // Batches of 2 (4 transactions). After the node answered the second broadcast, it is stopped (anvil dumps its
+    // state) and the answer is lost; the keeper's requests fail until the node is back on the same port.
+    let killed = false;
+    let restarted: Promise<void> | undefined;
+    const { keeper, proxy, address } = await keeperBehind(
+      {
+        afterAnswer: async ({ methods }) => {
+          if (killed || !methods.includes("eth_sendRawTransaction")) return;
+          if (proxy.requests.filter((r) => r.methods.includes("eth_sendRawTransaction")).length < 2) return;
+          killed = true;
+          await anvil.stop();
+          restarted = anvil.start();
+          return "drop";
+        },
+      },
+      { batchSize: 2, retry: { attempts: 4, baseDelayMs: 50, maxDelayMs: 400 }, maxBackoffMs: 500 },
+    );
+    const running = keeper.run();
+    await waitFor("the kill", () => killed);
+    await restarted;
+    await waitFor("every unit liquidated", async () => (await liquidatedUnits()).length >= EXPECTED_UNITS.length, 60_000);
+    keeper.stop();
+    await running;
+    expect(proxy.injected.filter((i) => i.startsWith("lost answer"))).to.have.length(1);
+    await expectAllLiquidatedOnce({ address });
+    expect(await provider.getTransactionCount(address)).to.equal(4);
+  });
+});

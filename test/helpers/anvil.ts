@@ -4,12 +4,34 @@
  */
 import { spawn } from "node:child_process";
 
-import { ANVIL_CLI, ROOT, freePort, stopNode, waitForNode, type Node } from "../../scripts/lib/nodes.js";
+import { ANVIL_CLI, ROOT, freePort, waitForNode, type Node } from "../../scripts/lib/nodes.js";
+
+/** Whether any process of the group `pgid` is still alive (anvil's launcher exits before anvil has dumped its state). */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the node's process group, then waits until every process in it has exited (state written, port free). */
+async function stopGroup(node: Node | undefined, timeoutMs = 30_000): Promise<void> {
+  const pid = node?.process.pid;
+  if (pid === undefined || !groupAlive(pid)) return;
+  process.kill(-pid, "SIGTERM");
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`anvil (process group ${pid}) did not exit within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 export interface RestartableAnvil {
   readonly url: string;
   readonly node: () => Node;
-  /** SIGTERM (anvil dumps its state to the file) and waits for the exit. */
+  /** SIGTERM (anvil dumps its state to the file) and waits until anvil itself has exited, not only its launcher. */
   stop(): Promise<void>;
   /** Starts anvil again on the same port from the dumped state, and waits until it answers. */
   start(): Promise<void>;
@@ -41,7 +63,7 @@ export async function startRestartableAnvil(stateFile: string): Promise<Restarta
   return {
     url,
     node: () => current!,
-    stop: () => stopNode(current),
+    stop: () => stopGroup(current),
     start: launch,
   };
 }

@@ -69,10 +69,13 @@ export function isNonceError(error: unknown): boolean {
   );
 }
 
-/** The wait an endpoint asked for (`CountingJsonRpcProvider` puts a 429's Retry-After in the error's `info`). */
+/**
+ * The wait an endpoint asked for: `CountingJsonRpcProvider` gives a 429's Retry-After as `retryAfterMs` in ethers'
+ * error info (which `makeError` copies onto the error itself).
+ */
 function retryAfterMsOf(error: unknown): number | undefined {
   for (const e of errorChain(error)) {
-    const ms = (e as { info?: { retryAfterMs?: unknown } }).info?.retryAfterMs;
+    const ms = (e as { retryAfterMs?: unknown }).retryAfterMs;
     if (typeof ms === "number" && Number.isFinite(ms)) return ms;
   }
   return undefined;

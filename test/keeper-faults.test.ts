@@ -205,8 +205,10 @@ describe("keeper faults: RPC, node and mempool failures, racing keepers", functi
     expect([result, delays]).to.deep.equal(["ok", [8, 12, 16]]);
     // A 429's Retry-After (in the error's info) is waited at least, within maxDelayMs.
     const limited: number[] = [];
-    // As CountingJsonRpcProvider throws it.
-    const rateLimited = makeError("server response 429 Too Many Requests", "SERVER_ERROR", { request: "http://127.0.0.1:1", retryAfterMs: 30 });
+    // As CountingJsonRpcProvider throws it (ethers' makeError copies the info, retryAfterMs included, onto the error).
+    const rateLimited = Object.assign(makeError("server response 429 Too Many Requests", "SERVER_ERROR", { request: "http://127.0.0.1:1" }), {
+      retryAfterMs: 30,
+    });
     attempts = 0;
     await withRetry(
       async () => {

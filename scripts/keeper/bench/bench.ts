@@ -47,6 +47,7 @@ import { Keeper, summaryJson, type RunSummary } from "../keeper.js";
 import { devWallet, prng } from "../../lib/dev.js";
 import { PROJECT_ROOT } from "../../lib/keystore.js";
 import { createLogger } from "../logger.js";
+import { mergeSizes, type RunResult } from "./results.js";
 import {
   indexPrices,
   lpDeposit,
@@ -59,37 +60,6 @@ import {
   type TraderPlan,
 } from "./scenario.js";
 
-
-/** Issue 12's targets: at 10,000 positions a fresh keeper scans in < 2 s with < 50 calls and every run liquidates
- * every liquidatable unit; ~2,000 units (the 10,000-position book's) are liquidated within 5 blocks of the shock. */
-const TARGETS = { positions: 10_000, scanSeconds: 2, scanRpcCalls: 50, blocksAfterPriceMove: 5, marginalGasPerPosition: 40_000 } as const;
-
-/** One keeper run on the shocked book. */
-interface RunResult {
-  readonly run: number;
-  /** `fresh`: a new keeper process (`scripts/keeper/main.ts --once`); `warm`: a `Keeper` in the bench's process. */
-  readonly mode: "fresh" | "warm";
-  readonly scanSeconds: number;
-  readonly scanRpcCalls: number;
-  readonly scanHttpRequests: number;
-  readonly positionsScanned: number;
-  readonly flagged: number;
-  readonly liquidatableFound: number;
-  readonly liquidated: number;
-  readonly positionsClosed: number;
-  readonly failed: number;
-  readonly transactions: number;
-  readonly gasUsed: string;
-  /** Blocks from the one with the price shock to the one that mined the last liquidation (blocks every second). */
-  readonly blocksAfterPriceMove: number;
-  readonly secondsUntilLastLiquidationMined: number;
-  /** Peak resident memory of the keeper process (`/usr/bin/time`); the warm keeper shares the bench's process: null. */
-  readonly keeperMaxRssMb: number | null;
-  readonly missed: number;
-  readonly wronglyTouched: number;
-  readonly allLiquidated: boolean;
-  readonly errors: readonly string[];
-}
 
 /** A `RunSummary` as `summaryJson` prints it, read back (only what the bench uses). */
 interface PrintedSummary {
@@ -176,39 +146,6 @@ function median(values: readonly (number | null)[]): number | null {
   return xs.length % 2 === 1 ? xs[mid] : round((xs[mid - 1] + xs[mid]) / 2);
 }
 
-/**
- * Merges the result of one size into `out` (the sizes measured before stay) and re-derives the targets from what
- * the file then holds.
- */
-async function writeResult(out: string, kind: string, count: number, result: Record<string, unknown> & { runs: readonly RunResult[] }): Promise<void> {
-  let previous: { sizes?: Record<string, unknown> } = {};
-  try {
-    previous = JSON.parse(await readFile(out, "utf8")) as typeof previous;
-  } catch {
-    // No file yet, or one of the single-size format before issue 12: start afresh.
-  }
-  const sizes = { ...(previous.sizes ?? {}), [String(count)]: result } as Record<string, { runs: readonly RunResult[]; expected: { liquidatableUnits: number } }>;
-  const at = sizes[String(TARGETS.positions)];
-  const freshAt = at?.runs.filter((r) => r.mode === "fresh") ?? [];
-  const file = {
-    generatedBy: "npm run bench:keeper -- --positions N [--runs K]",
-    node: kind,
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memoryGb: Math.round(os.totalmem() / 2 ** 30), nodejs: process.version },
-    targets: {
-      [`scanUnder${TARGETS.scanSeconds}SecondsFreshAt${TARGETS.positions}`]: at ? freshAt.every((r) => r.scanSeconds < TARGETS.scanSeconds) : null,
-      [`scanUnder${TARGETS.scanRpcCalls}RpcCallsAt${TARGETS.positions}`]: at ? at.runs.every((r) => r.scanRpcCalls < TARGETS.scanRpcCalls) : null,
-      [`everyLiquidatableLiquidatedInEveryRunAt${TARGETS.positions}`]: at ? at.runs.length >= 3 && at.runs.every((r) => r.allLiquidated) : null,
-      [`liquidatedWithin${TARGETS.blocksAfterPriceMove}BlocksOfThePriceMove`]: at
-        ? { units: at.expected.liquidatableUnits, met: at.runs.every((r) => r.blocksAfterPriceMove <= TARGETS.blocksAfterPriceMove) }
-        : null,
-      everySizeEveryRunLiquidatedAll: Object.values(sizes).every((size) => size.runs.every((r) => r.allLiquidated)),
-    },
-    sizes,
-  };
-  await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(file, null, 2)}\n`);
-}
-
 /** SOL-USD: ETH-USD's risk settings; skew scale and caps in SOL, the same cap / skew-scale ratio (0.5 %). */
 const SOL_USD_PARAMS = {
   ...ETH_USD_PARAMS,
@@ -278,14 +215,19 @@ async function readBook(
     )
   ).flat();
   const accounts = await Promise.all(plans.map((plan) => engine.getAccount(plan.address, { blockTag })));
+  // Grouped by trader first: matching every view against every plan is quadratic (45M comparisons at 10,000).
+  const byTrader = new Map<string, Map<number, PositionData>>();
+  for (const view of views) {
+    if (view.position.size === 0n) continue;
+    const key = view.trader.toLowerCase();
+    const positions = byTrader.get(key) ?? new Map<number, PositionData>();
+    const { size, entryPrice, lastFundingIndex, margin } = view.position;
+    positions.set(Number(view.marketId), { size, entryPrice, lastFundingIndex, margin });
+    byTrader.set(key, positions);
+  }
   const book = new Map<string, AccountSnapshot>();
   plans.forEach((plan, i) => {
-    const positions = new Map<number, PositionData>();
-    for (const view of views) {
-      if (view.trader.toLowerCase() !== plan.address.toLowerCase() || view.position.size === 0n) continue;
-      const { size, entryPrice, lastFundingIndex, margin } = view.position;
-      positions.set(Number(view.marketId), { size, entryPrice, lastFundingIndex, margin });
-    }
+    const positions = byTrader.get(plan.address.toLowerCase()) ?? new Map<number, PositionData>();
     book.set(plan.address.toLowerCase(), { crossBalance: accounts[i][0], crossMarkets: accounts[i][1], positions });
   });
   return book;
@@ -555,7 +497,7 @@ async function main(): Promise<void> {
       marginalGasPerPosition: marginalPerPosition,
       totalSeconds: round((performance.now() - started) / 1000),
     };
-    await writeResult(options.out, kind, count, result);
+    await mergeSizes(options.out, kind, { [String(count)]: result });
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${path.relative(process.cwd(), options.out)}`);
     provider.destroy();

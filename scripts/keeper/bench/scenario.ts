@@ -108,30 +108,46 @@ export async function sendWave(
       for (let at = 0; at < whole.length; at += WAVE_SLICE) {
         const round = whole.slice(at, at + WAVE_SLICE);
         const roundHashes: string[] = [];
+        const requests = round.map((tx) => {
+          const sender = tx.from.toLowerCase();
+          const nonce = nonces.get(sender)!;
+          nonces.set(sender, nonce + 1);
+          return {
+            from: tx.from,
+            to: tx.to,
+            data: tx.data,
+            gas: toBeHex(tx.gas),
+            nonce: toBeHex(nonce),
+            maxFeePerGas: toBeHex(MAX_FEE),
+            maxPriorityFeePerGas: toBeHex(1n),
+          };
+        });
         const CHUNK = 500;
-        for (let i = 0; i < round.length; i += CHUNK) {
-          const chunk = round.slice(i, i + CHUNK).map((tx) => {
-            const sender = tx.from.toLowerCase();
-            const nonce = nonces.get(sender)!;
-            nonces.set(sender, nonce + 1);
-            return {
-              from: tx.from,
-              to: tx.to,
-              data: tx.data,
-              gas: toBeHex(tx.gas),
-              nonce: toBeHex(nonce),
-              maxFeePerGas: toBeHex(MAX_FEE),
-              maxPriorityFeePerGas: toBeHex(1n),
-            };
-          });
+        for (let i = 0; i < requests.length; i += CHUNK) {
+          const chunk = requests.slice(i, i + CHUNK);
           roundHashes.push(...(await Promise.all(chunk.map((tx) => provider.send("eth_sendTransaction", [tx]) as Promise<string>))));
         }
         // Mine until the round is in: each block takes what fits under its gas limit.
         let inRound = 0;
+        let recoveries = 0;
         while (inRound < roundHashes.length) {
           await nodeRpc(provider, "evm_mine");
           const count = Number(await nodeRpc(provider, "eth_getBlockTransactionCountByNumber", ["latest"]));
-          if (count === 0) throw new Error(`${roundHashes.length - inRound} transactions stay pending after an empty block`);
+          if (count === 0 && recoveries < 3) {
+            // A block left empty with transactions of the slice unmined: the 20,000-position set-up stopped so (issue
+            // 12, cause not pinned down: the base fee after hundreds of full blocks, or the pool dropping them).
+            // Base fee back to 1 gwei, the unmined ones sent again (the node refuses those it still holds), mine on.
+            recoveries += 1;
+            await nodeRpc(provider, "hardhat_setNextBlockBaseFeePerGas", [toBeHex(10n ** 9n)]);
+            const receipts = await Promise.all(roundHashes.map((hash) => provider.getTransactionReceipt(hash)));
+            const unmined = requests.filter((_, i) => receipts[i] === null);
+            await Promise.all(unmined.map((tx) => (provider.send("eth_sendTransaction", [tx]) as Promise<string>).catch(() => undefined)));
+            continue;
+          }
+          if (count === 0) {
+            const pool = await nodeRpc(provider, "txpool_status").catch(() => "unknown");
+            throw new Error(`${roundHashes.length - inRound} transactions stay pending after an empty block (pool: ${JSON.stringify(pool)})`);
+          }
           inRound += count;
           onMined?.(mined + inRound);
         }

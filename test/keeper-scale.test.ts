@@ -8,6 +8,8 @@
  * with `Panic(0x11)` (the race measured in research/performance.md §1), and one unit whose presence makes a batch
  * revert.
  */
+import { readFileSync } from "node:fs";
+
 import { expect } from "chai";
 import { BrowserProvider, Interface, Wallet, type Signer } from "ethers";
 
@@ -18,6 +20,7 @@ import { BTC, deployProtocol, ETH, ORACLE_UNIT, usdc, wad, WAD, type Protocol } 
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
 import { devWallet, prng } from "../scripts/lib/dev.js";
 import { Keeper } from "../scripts/keeper/keeper.js";
+import { BEGIN, END, FILES, keeperTable, readBench } from "../scripts/keeper/bench/table.js";
 
 const ENGINE = new Interface(PerpEngine__factory.abi);
 const LIQUIDATE_MANY = ENGINE.getFunction("liquidateMany")!.selector;
@@ -343,5 +346,10 @@ describe("keeper at scale (issue 12)", function () {
       const third = await keeper.runOnce();
       expect(third.scan).to.deep.include({ full: true, reason: "market", read: 12 });
     });
+  });
+
+  it("README and docs/keeper.md carry the benchmark table generated from bench/keeper.json", function () {
+    const table = keeperTable(readBench());
+    for (const file of FILES) expect(readFileSync(file, "utf8"), file).to.contain(`${BEGIN}\n${table}\n${END}`);
   });
 });

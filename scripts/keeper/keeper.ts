@@ -45,7 +45,17 @@ import { PendingTransaction, type FeeBumpPolicy, type PollOutcome } from "./send
 import { OrderKeeper, orderSummaryJson, pythPriceIds, type OrderRunSummary } from "./orders.js";
 import type { PriceSource } from "@perp/sdk/prices";
 import { IPriceFeed__factory } from "@perp/sdk/contracts";
-import { ChainIndex, evaluate, type Evaluation, type IndexSync, type LiquidationUnit } from "@perp/sdk/keeper";
+import {
+  ChainIndex,
+  DEFAULT_NEAR_MARGIN,
+  HealthWatch,
+  evaluate,
+  scanHealth,
+  type Evaluation,
+  type IndexSync,
+  type LensPosition,
+  type LiquidationUnit,
+} from "@perp/sdk/keeper";
 
 /** `PerpEngine.MAX_BATCH`: entries per `liquidateMany` (the SDK's constant). */
 export { MAX_BATCH };
@@ -129,8 +139,19 @@ export interface KeeperOptions {
   readonly fromBlock?: number;
   /** Units per `liquidateMany` transaction, 1 to 100 (default 100). */
   readonly batchSize?: number;
-  /** Positions per `PerpLens.positions` call (default 200: about 8M gas of `eth_call` for isolated positions). */
+  /** Positions per `PerpLens.positions` call (default 200: about 8M gas of `eth_call` for isolated positions): the
+   * full reads of auto-deleveraging and the re-check of a batch that simulated short. */
   readonly lensBatchSize?: number;
+  /** Pairs per `PerpLens.scan` call of the liquidation scan, 1 to 1,000 (default 500: about 18M gas of `eth_call`). */
+  readonly scanPageSize?: number;
+  /** `PerpLens.scan` calls in flight at once, each its own HTTP request (default 2). */
+  readonly scanConcurrency?: number;
+  /**
+   * Near-liquidation margin, WAD share of the notional (default 0.05e18): the scan returns the positions within it,
+   * and re-reads only those (and the traders with new events) until a market drifts by half of it (price, skew,
+   * funding) or an hour passes; then every position is read again.
+   */
+  readonly nearMargin?: bigint;
   /** Blocks per `eth_getLogs` request (default 10,000; halved automatically when the endpoint refuses a range). */
   readonly logChunk?: number;
   /** Minimum profit per transaction, USD WAD: reward - gas cost must reach it (default 0). */
@@ -222,8 +243,15 @@ export interface RunSummary {
   readonly liquidationSeconds: number;
   /** Index sync of this run: blocks and events read; rebuilt from the start block (first run, or a reorganisation). */
   readonly index: IndexSync;
-  /** RPC requests made during the run (when the provider counts them). */
+  /**
+   * The health read of this run: every indexed position (`full`, and why) or only the flagged and touched ones;
+   * pairs read, positions flagged (liquidatable or near), `PerpLens.scan` calls. Undefined with `autoDeleverage`
+   * (that reads every position in full).
+   */
+  readonly scan?: { readonly full: boolean; readonly reason?: string; readonly read: number; readonly flagged: number; readonly calls: number };
+  /** RPC requests made during the run (when the provider counts them), and those of its scan alone. */
   readonly rpc?: RpcStats;
+  readonly scanRpc?: RpcStats;
   /** RPC requests retried during the run. */
   readonly retries: number;
   /** The order phase of the run (when the keeper keeps an order book). */
@@ -296,6 +324,10 @@ export class Keeper {
   private readonly retry: RetryOptions;
   private readonly batchSize: number;
   private readonly lensBatchSize: number;
+  private readonly scanPageSize: number;
+  private readonly scanConcurrency: number;
+  /** The positions the last scans flagged, and when every position must be read again. */
+  private readonly watch: HealthWatch;
   private readonly minProfitUsd: bigint;
   private readonly pollMs: number;
   private readonly txTimeoutMs: number;
@@ -338,6 +370,9 @@ export class Keeper {
     this.log = options.logger ?? silentLogger();
     this.batchSize = options.batchSize ?? MAX_BATCH;
     this.lensBatchSize = options.lensBatchSize ?? 200;
+    this.scanPageSize = options.scanPageSize ?? 500;
+    this.scanConcurrency = options.scanConcurrency ?? 2;
+    this.watch = new HealthWatch(options.nearMargin ?? DEFAULT_NEAR_MARGIN);
     this.minProfitUsd = options.minProfitUsd ?? 0n;
     this.pollMs = options.pollMs ?? 2_000;
     this.txTimeoutMs = options.txTimeoutMs ?? 120_000;
@@ -590,6 +625,7 @@ export class Keeper {
       for (const address of [PerpEngine, PerpLens]) {
         if ((await this.client.provider.getCode(address)) === "0x") {
           this.index.reset();
+          this.watch.reset();
           this.orders?.reset();
           return new ContractsMissingError(address, this.client.deployment.chainId);
         }
@@ -629,18 +665,43 @@ export class Keeper {
       this.log.info({ fromBlock: sync.fromBlock, toBlock: sync.toBlock, events: sync.events, positions: this.index.size }, "position index built");
     }
     const markets = new Map(marketList.map((market) => [market.id, market]));
-    const views = await readHealth(this.client, this.index.positions(), this.lensBatchSize, latest, this.retry);
     const timestamp = BigInt(sync.block.timestamp);
+    if (sync.rebuilt) this.watch.reset();
+    let views: LensPosition[];
+    let positionsScanned: number;
+    let invalidHealth: number | undefined;
+    let scan: RunSummary["scan"];
+    if (this.options.autoDeleverage) {
+      // Deleveraging ranks every profitable position: it needs them all, healthy or not.
+      views = await readHealth(this.client, this.index.positions(), this.lensBatchSize, latest, this.retry);
+      positionsScanned = views.filter((v) => v.position.size !== 0n).length;
+    } else {
+      const plan = this.watch.plan(this.index.positions(), markets, protocol, timestamp, sync.touched);
+      const read = await scanHealth(this.client, plan.keys, {
+        pageSize: this.scanPageSize,
+        concurrency: this.scanConcurrency,
+        nearMargin: this.watch.nearMargin,
+        blockTag: latest,
+        retry: this.retry,
+      });
+      this.watch.record(plan, read, markets, protocol, timestamp);
+      views = this.watch.flagged();
+      positionsScanned = read.open;
+      invalidHealth = read.invalid;
+      scan = { full: plan.full, reason: plan.reason, read: plan.keys.length, flagged: views.length, calls: read.calls };
+    }
     const evaluation = evaluate(views, markets, protocol, timestamp);
     for (const key of evaluation.closed) this.index.drop(key);
     const scanSeconds = (performance.now() - started) / 1000;
-    const positionsScanned = evaluation.positions.length;
+    const rpcAtScan = this.options.rpcStats?.();
     this.log[evaluation.units.length > 0 ? "info" : "debug"](
       {
         block: latest,
         positions: positionsScanned,
+        full: scan?.full,
+        flagged: scan?.flagged,
         liquidatable: evaluation.units.length,
-        invalidHealth: evaluation.invalid,
+        invalidHealth: invalidHealth ?? evaluation.invalid,
         nearest: evaluation.nearest.map((p) => ({
           trader: p.trader,
           market: this.symbol(p.marketId),
@@ -700,6 +761,8 @@ export class Keeper {
         reorg: sync.reorg,
         headBelowIndex: sync.headBelowIndex,
       },
+      scan,
+      scanRpc: rpcBefore && rpcAtScan ? rpcStatsSince(rpcBefore, rpcAtScan) : undefined,
       rpc: rpcBefore && rpcAfter ? rpcStatsSince(rpcBefore, rpcAfter) : undefined,
       retries: this.retries - retriesBefore,
       orders,
@@ -785,7 +848,8 @@ export class Keeper {
 
     const pending: Pending[] = [];
     let sent = 0;
-    for (const batch of batches) {
+    const queue = [...batches];
+    for (let batch = queue.shift(); batch !== undefined; batch = queue.shift()) {
       if (this.stopping || sent >= this.maxBatchesPerRun) {
         tally.deferred += batch.length;
         continue;
@@ -794,12 +858,24 @@ export class Keeper {
       try {
         simulated = await this.simulate(batch);
       } catch (error) {
-        const message = toPerpError(error).message;
-        tally.failed += batch.length;
-        this.metrics?.liquidationsFailed.inc(batch.length);
-        tally.errors.push(`simulation of a batch of ${batch.length} failed: ${message}`);
-        this.log.error({ units: batch.length, error: message }, "simulation failed; batch skipped");
-        continue;
+        // Issue 12's race: this simulation ran before the previous batch was mined, against a block environment
+        // older than state it read. Again, pinned to the block that mined the previous batch (or the head).
+        const pinned = await this.pinnedSimulation(batch, pending, toPerpError(error).message);
+        if (pinned.simulated) {
+          simulated = pinned.simulated;
+        } else if (batch.length > 1) {
+          // Still reverting: one bad unit must not take the others down. Halves go to the front of the queue.
+          const half = Math.ceil(batch.length / 2);
+          this.log.warn({ units: batch.length, error: pinned.error }, "batch simulation reverts; bisecting it");
+          queue.unshift(batch.slice(0, half), batch.slice(half));
+          continue;
+        } else {
+          tally.failed += 1;
+          this.metrics?.liquidationsFailed.inc(1);
+          tally.errors.push(`simulation of ${batch[0].trader} in ${this.unitMarket(batch[0])} failed: ${pinned.error}`);
+          this.log.error({ target: this.target(batch[0]), error: pinned.error }, "simulation failed; unit skipped");
+          continue;
+        }
       }
       tally.noLongerLiquidatable += batch.length - simulated.units.length;
       if (simulated.expected === 0) {
@@ -856,10 +932,32 @@ export class Keeper {
   }
 
   /**
-   * Simulates `liquidateMany` for the batch (`eth_call` and `eth_estimateGas` together). When it would liquidate
-   * fewer units than the batch holds, the lens tells which are gone and the rest is simulated again, once.
+   * The second simulation of a batch whose first one reverted: after the receipt of the last batch sent (the state
+   * the first simulation may have raced), pinned to the block that mined it, or to the head when nothing is pending.
    */
-  private async simulate(batch: readonly LiquidationUnit[]): Promise<Simulated> {
+  private async pinnedSimulation(
+    batch: readonly LiquidationUnit[],
+    pending: readonly Pending[],
+    firstError: string,
+  ): Promise<{ simulated?: Simulated; error: string }> {
+    const previous = pending.at(-1);
+    let block: number | undefined;
+    if (previous) block = (await this.receiptOf(previous.hash))?.blockNumber;
+    try {
+      block ??= await withRetry(() => this.client.provider.getBlockNumber(), this.retry);
+      this.log.warn({ units: batch.length, block, error: firstError }, "batch simulation reverted; simulating again pinned to a later block");
+      return { simulated: await this.simulate(batch, block), error: firstError };
+    } catch (error) {
+      return { error: toPerpError(error).message };
+    }
+  }
+
+  /**
+   * Simulates `liquidateMany` for the batch (`eth_call` and `eth_estimateGas` together), at `blockTag` (default the
+   * node's pending state). When it would liquidate fewer units than the batch holds, the lens tells which are gone
+   * and the rest is simulated again, once.
+   */
+  private async simulate(batch: readonly LiquidationUnit[], blockTag?: number): Promise<Simulated> {
     let units = [...batch];
     let { update, value } = await this.liquidationUpdate(units);
     for (let round = 0; ; round++) {
@@ -871,7 +969,9 @@ export class Keeper {
         [count, gas] = await withRetry(
           () =>
             Promise.all([
-              this.client.engine.liquidateMany.staticCall(traders, ids, [...update], { value }),
+              // Pinned (after a revert): the call at that block; the estimate has no block tag in ethers, but the
+              // batch it raced is mined by then.
+              this.client.engine.liquidateMany.staticCall(traders, ids, [...update], blockTag === undefined ? { value } : { value, blockTag }),
               this.client.engine.liquidateMany.estimateGas(traders, ids, [...update], { value }),
             ]),
           this.retry,
@@ -887,7 +987,7 @@ export class Keeper {
       const expected = Number(count);
       if (expected === 0) return { units: [], expected, gas, update, value };
       if (expected === units.length || round >= 1) return { units, expected, gas, update, value };
-      const views = await readHealth(this.client, units, units.length, "latest", this.retry);
+      const views = await readHealth(this.client, units, units.length, blockTag ?? "latest", this.retry);
       units = units.filter((_, i) => views[i]?.liquidatable === true);
       if (units.length === 0) return { units, expected: 0, gas: 0n, update, value };
     }

@@ -53,6 +53,7 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   ZeroAmount: () => "the amount or size must not be zero",
   ShortTransfer: (a) => `the token delivered ${usdc(a.received)} instead of ${usdc(a.expected)}`,
   // The engine's (two arrays) and the order book's (one array too long) share the name.
+  ScanPageTooLarge: (a) => `a PerpLens.scan page of ${String(a.length)} pairs is over the lens's ${String(a.max)}: split it`,
   InvalidBatch: (a) =>
     a.length !== undefined
       ? `a batch of ${String(a.length)} orders is empty or longer than the order book accepts`

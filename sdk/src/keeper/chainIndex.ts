@@ -26,6 +26,13 @@ export interface IndexSync {
   readonly headBelowIndex: boolean;
 }
 
+/** What `ChainIndex.sync` returns besides the counts: the block, and the traders whose health events may have lowered. */
+export interface ChainSync extends IndexSync {
+  readonly block: Block;
+  /** Lowercase traders with a position event, `MarginRemoved` or `Withdrawn` in the blocks read (all of them after a rebuild). */
+  readonly touched: ReadonlySet<string>;
+}
+
 /**
  * The SDK's `PositionIndex` kept current block by block: rebuilt from `startBlock` on the first sync, then extended
  * with the logs of each new block range. If the block it last synced to changed hash (a reorganisation), it is
@@ -80,7 +87,7 @@ export class ChainIndex {
    * logs and, after the first sync, the hash of the block synced last are read in one round trip: if that hash
    * changed, the chain was reorganised under the index and it is rebuilt from `startBlock`.
    */
-  async sync(latest: number): Promise<IndexSync & { readonly block: Block }> {
+  async sync(latest: number): Promise<ChainSync> {
     const initial = this.syncedHash === undefined;
     const shorter = !initial && this.syncedTo > latest; // a reorganisation, or a local node reverted
     let fromBlock = initial || shorter ? this.startBlock : this.syncedTo + 1;
@@ -102,7 +109,9 @@ export class ChainIndex {
     this.index.apply(events);
     this.syncedTo = latest;
     this.syncedHash = block.hash;
-    return { fromBlock, toBlock: latest, events: events.length, rebuilt: initial || reorg, reorg, headBelowIndex: shorter, block };
+    const touched = new Set<string>();
+    for (const event of events) touched.add(event.trader.toLowerCase());
+    return { fromBlock, toBlock: latest, events: events.length, rebuilt: initial || reorg, reorg, headBelowIndex: shorter, block, touched };
   }
 
   private async readEvents(fromBlock: number, toBlock: number): Promise<PositionEvent[]> {

@@ -14,9 +14,18 @@
  *
  * @packageDocumentation
  */
-export { ChainIndex, type IndexSync } from "./chainIndex.js";
+export { ChainIndex, type ChainSync, type IndexSync } from "./chainIndex.js";
+export { HealthWatch, type WatchPlan } from "./healthWatch.js";
+export {
+  DEFAULT_NEAR_MARGIN,
+  MAX_SCAN_PAGE,
+  decodeScanPage,
+  scanHealth,
+  type HealthScan,
+  type ScanHealthOptions,
+} from "./scanHealth.js";
 export { evaluate, type EvaluatedPosition, type Evaluation, type LensPosition, type LiquidationUnit } from "./evaluate.js";
-export { decodePositionViews, type PositionHealth } from "./lensCodec.js";
+export { decodePositionViews, decodeViewAt, VIEW_WORDS, type PositionHealth } from "./lensCodec.js";
 export { liquidatableUnits } from "./liquidatableUnits.js";
 export { PositionIndex, type PositionEvent, type PositionKey } from "./positionIndex.js";
 export { readHealth } from "./readHealth.js";

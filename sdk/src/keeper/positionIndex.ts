@@ -27,6 +27,7 @@ export class PositionIndex {
    */
   apply(events: readonly PositionEvent[]): void {
     for (const event of events) {
+      if (event.touch) continue;
       const key = `${event.trader.toLowerCase()}:${event.marketId}`;
       if (event.open) this.open.set(key, { trader: event.trader, marketId: event.marketId });
       else this.open.delete(key);
@@ -53,6 +54,8 @@ export interface PositionEvent {
   readonly marketId: number;
   /** True when the position is open after the event. */
   readonly open: boolean;
+  /** The trader's health changed but no position opened or closed (`MarginRemoved`, `Withdrawn`): ignored here. */
+  readonly touch?: boolean;
   readonly blockNumber: number;
   readonly logIndex: number;
 }

@@ -1,0 +1,136 @@
+/**
+ * The liquidatable and near-liquidation positions of many pairs through `PerpLens.scan`: health is computed on
+ * chain and only the flagged positions come back.
+ *
+ * @packageDocumentation
+ */
+import { JsonRpcApiProvider, type Provider } from "ethers";
+
+import type { ClientContext } from "../client/context.js";
+import { PerpError, toPerpError, withRetry, type RetryOptions } from "../errors.js";
+import { decodeViewAt, VIEW_WORDS, type PositionHealth } from "./lensCodec.js";
+import type { PositionKey } from "./positionIndex.js";
+
+/** `PerpLens.MAX_SCAN_PAGE`: the most pairs one `scan` call reads. */
+export const MAX_SCAN_PAGE = 1_000;
+
+/** What `scanHealth` found over all pages. */
+export interface HealthScan {
+  /** Pairs that hold a position. */
+  readonly open: number;
+  /** Open positions whose health needs a price that is unavailable (oracle down): not in `flagged`. */
+  readonly invalid: number;
+  /** Liquidatable and near-liquidation positions, in the order of the keys. */
+  readonly flagged: PositionHealth[];
+  /** `eth_call`s made (pages, and the halves of pages a node refused). */
+  readonly calls: number;
+}
+
+export interface ScanHealthOptions {
+  /** Pairs per `scan` call, 1 to `MAX_SCAN_PAGE` (default 500: about 18M gas of `eth_call`). */
+  readonly pageSize?: number;
+  /** Pages in flight at once, each its own HTTP request on a JSON-RPC endpoint (default 2). */
+  readonly concurrency?: number;
+  /**
+   * A position is flagged when its equity at close is within this share of its notional of the maintenance margin
+   * (WAD, default 0.05e18): a price move below `nearMargin / (1 + MMR)` cannot make one left out liquidatable.
+   */
+  readonly nearMargin?: bigint;
+  readonly blockTag?: number | "latest";
+  readonly retry?: RetryOptions;
+}
+
+/** The default `nearMargin`: 5 % of the notional. */
+export const DEFAULT_NEAR_MARGIN = 5n * 10n ** 16n;
+
+/**
+ * Decodes the return data of `PerpLens.scan` (open, invalid, flagged views) straight from the hex; addresses come
+ * back lowercase (no checksum: a keccak per address is a third of ethers' decoding cost).
+ * @throws PerpError when the data does not have the layout of a `scan` answer.
+ * @example decodeScanPage(await provider.call({ to: lens, data }))
+ */
+export function decodeScanPage(data: string): { open: number; invalid: number; flagged: PositionHealth[] } {
+  const hex = data.startsWith("0x") ? data.slice(2) : data;
+  if (hex.length < 4 * 64 || BigInt(`0x${hex.slice(128, 192)}`) !== 96n) throw new PerpError("PerpLens.scan: unexpected return data");
+  const count = Number(BigInt(`0x${hex.slice(192, 256)}`));
+  if (hex.length !== (4 + count * VIEW_WORDS) * 64) {
+    throw new PerpError(`PerpLens.scan: ${count} views in ${hex.length / 64} words`);
+  }
+  const flagged: PositionHealth[] = new Array(count);
+  for (let k = 0; k < count; k++) flagged[k] = decodeViewAt(hex, 4 + k * VIEW_WORDS);
+  return { open: Number(BigInt(`0x${hex.slice(0, 64)}`)), invalid: Number(BigInt(`0x${hex.slice(64, 128)}`)), flagged };
+}
+
+let rawId = 0;
+
+/**
+ * One `eth_call`. On an ethers JSON-RPC provider it is posted on its own (`_send`) instead of joining the provider's
+ * batch: a node serves the calls of one batch one after the other, separate requests in parallel.
+ */
+async function ethCall(provider: Provider, to: string, data: string, blockTag: number | "latest"): Promise<string> {
+  if (!(provider instanceof JsonRpcApiProvider)) return provider.call({ to, data, blockTag });
+  const tag = blockTag === "latest" ? "latest" : `0x${blockTag.toString(16)}`;
+  const [answer] = await provider._send({ id: ++rawId, jsonrpc: "2.0", method: "eth_call", params: [{ to, data }, tag] });
+  if (answer && "result" in answer && typeof answer.result === "string") return answer.result;
+  const error = (answer as { error?: { code?: number; message?: string; data?: unknown } } | undefined)?.error;
+  // Through ethers' own error mapping, so that retries and callers see what `provider.call` would have thrown.
+  throw provider.getRpcError({ id: rawId, jsonrpc: "2.0", method: "eth_call", params: [{ to, data }, tag] }, {
+    id: rawId,
+    error: { code: error?.code ?? -32000, message: error?.message ?? "eth_call failed", data: error?.data },
+  });
+}
+
+/**
+ * Scans `keys` through `PerpLens.scan`, `pageSize` per call, `concurrency` calls in flight, all at one block. A page
+ * that fails for a reason retries cannot fix (typically the node's `eth_call` gas cap) is split in two, down to
+ * single pairs.
+ * @example const { flagged } = await scanHealth(client, index.positions(), { blockTag: block })
+ */
+export async function scanHealth(
+  client: Pick<ClientContext, "lens" | "provider">,
+  keys: readonly PositionKey[],
+  options: ScanHealthOptions = {},
+): Promise<HealthScan> {
+  const pageSize = options.pageSize ?? 500;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_SCAN_PAGE) {
+    throw new RangeError(`the scan page size must be an integer from 1 to ${MAX_SCAN_PAGE}, not ${pageSize}`);
+  }
+  const concurrency = Math.max(1, options.concurrency ?? 2);
+  const nearMargin = options.nearMargin ?? DEFAULT_NEAR_MARGIN;
+  const blockTag = options.blockTag ?? "latest";
+  const retry = options.retry ?? { attempts: 1 };
+  const to = await client.lens.getAddress();
+  const lens = client.lens.interface;
+  let calls = 0;
+  const read = async (page: readonly PositionKey[]): Promise<ReturnType<typeof decodeScanPage>[]> => {
+    try {
+      const data = lens.encodeFunctionData("scan", [page.map((k) => k.trader), page.map((k) => BigInt(k.marketId)), nearMargin]);
+      calls += 1;
+      return [decodeScanPage(await withRetry(() => ethCall(client.provider, to, data, blockTag), retry))];
+    } catch (error) {
+      if (page.length === 1) throw toPerpError(error);
+      const half = Math.ceil(page.length / 2);
+      return [...(await read(page.slice(0, half))), ...(await read(page.slice(half)))];
+    }
+  };
+  const pages: PositionKey[][] = [];
+  for (let i = 0; i < keys.length; i += pageSize) pages.push(keys.slice(i, i + pageSize));
+  const results: ReturnType<typeof decodeScanPage>[][] = new Array(pages.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < pages.length) {
+      const i = next++;
+      results[i] = await read(pages[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, pages.length) }, worker));
+  let open = 0;
+  let invalid = 0;
+  const flagged: PositionHealth[] = [];
+  for (const page of results.flat()) {
+    open += page.open;
+    invalid += page.invalid;
+    for (const view of page.flagged) flagged.push(view);
+  }
+  return { open, invalid, flagged, calls };
+}

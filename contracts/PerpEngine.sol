@@ -348,7 +348,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
                 else if (t.collateral < 0) s.coverBadDebt(t.trader, uint256(-t.collateral));
                 pos.margin = 0;
             } else {
-                if (t.collateral < 0) revert InsufficientMargin(t.collateral, 0);
+                if (t.collateral < 0) revert TradeLeavesNegativeMargin(t.marketId, t.collateral);
                 pos.margin = uint256(t.collateral).toUint96();
             }
         } else {
@@ -387,9 +387,11 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
             Account memory account = s.accounts[t.trader];
             v = s.valueCross(t.trader, account.crossMarkets, account.crossBalance, t.marketId, t.price);
         }
-        if (v.equityAtClose < v.initialMargin.toInt256()) revert InsufficientMargin(v.equityAtClose, v.initialMargin);
+        if (v.equityAtClose < v.initialMargin.toInt256()) {
+            revert TradeBelowInitialMargin(v.equityAtClose, v.initialMargin);
+        }
         int256 equity = FPM.min(v.equity, v.equityAtClose);
-        if (equity < v.maintenanceMargin.toInt256()) revert InsufficientMargin(equity, v.maintenanceMargin);
+        if (equity < v.maintenanceMargin.toInt256()) revert TradeBelowMaintenanceMargin(equity, v.maintenanceMargin);
     }
 
     function _emitTrade(TradeContext memory t, Position memory pos, int256 sizeDelta, int256 fundingIndex) internal {

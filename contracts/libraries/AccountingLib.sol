@@ -214,11 +214,11 @@ library AccountingLib {
             int256 debit = amount.toInt256();
             int256 equityAfter = v.equityNoProfit - debit;
             if (equityAfter < v.initialMargin.toInt256()) {
-                revert IPerpEngine.InsufficientMargin(equityAfter, v.initialMargin);
+                revert IPerpEngine.DebitBelowInitialMargin(equityAfter, v.initialMargin);
             }
             equityAfter = FPM.min(v.equity, v.equityAtClose) - debit;
             if (equityAfter < v.maintenanceMargin.toInt256()) {
-                revert IPerpEngine.InsufficientMargin(equityAfter, v.maintenanceMargin);
+                revert IPerpEngine.DebitBelowMaintenanceMargin(equityAfter, v.maintenanceMargin);
             }
         }
         return account.crossBalance - amount.toInt256().toInt128();

@@ -370,10 +370,10 @@ library LiquidationLogic {
         if (s.accounts[msg.sender].crossMarkets & AccountingLib.bit(marketId) != 0) {
             revert IPerpEngine.NotIsolated(marketId);
         }
-        if (amount > pos.margin) revert IPerpEngine.InsufficientMargin(int256(uint256(pos.margin)), amount);
+        if (amount > pos.margin) revert IPerpEngine.RemovalExceedsMargin(marketId, pos.margin, amount);
         uint256 spent = PriceUpdateLib.updateMarkets(s, AccountingLib.bit(marketId), data, budget, true);
         uint256 price = m.priceFeed.latestPrice();
-        _checkRemoval(s, m, pos, price, amount);
+        _checkRemoval(s, m, marketId, pos, price, amount);
         uint96 newMargin = pos.margin - amount.toUint96();
         s.positions[msg.sender][marketId].margin = newMargin;
         s.creditCross(msg.sender, amount);
@@ -382,19 +382,25 @@ library LiquidationLogic {
     }
 
     /// @dev removeMargin's margin check, apart so that removeMargin stays within the stack.
-    function _checkRemoval(EngineState storage s, Market storage m, Position memory pos, uint256 price, uint256 amount)
-        private
-        view
-    {
+    function _checkRemoval(
+        EngineState storage s,
+        Market storage m,
+        uint256 marketId,
+        Position memory pos,
+        uint256 price,
+        uint256 amount
+    ) private view {
         MarketState memory state = m.state;
         AccountingLib.accrueInMemory(state, price);
         Valuation memory v = s.valueIsolated(pos, m.params, state, price);
         int256 removed = amount.toInt256();
         if (v.equityNoProfit - removed < v.initialMargin.toInt256()) {
-            revert IPerpEngine.InsufficientMargin(v.equityNoProfit - removed, v.initialMargin);
+            revert IPerpEngine.RemovalBelowInitialMargin(marketId, v.equityNoProfit - removed, v.initialMargin);
         }
         int256 equityAfter = FPM.min(v.equity, v.equityAtClose) - removed;
-        if (equityAfter < v.maintenanceMargin.toInt256()) revert IPerpEngine.InsufficientMargin(equityAfter, v.maintenanceMargin);
+        if (equityAfter < v.maintenanceMargin.toInt256()) {
+            revert IPerpEngine.RemovalBelowMaintenanceMargin(marketId, equityAfter, v.maintenanceMargin);
+        }
     }
 
     /// @notice See `IPerpEngine.payClaims`.

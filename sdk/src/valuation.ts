@@ -210,7 +210,7 @@ export interface VaultLedger {
 /**
  * The debit rule (`AccountingLib.debitCross`, SPEC "Margin accounts"): the engine error a debit of `amount` from the
  * cross balance would raise, or undefined if it is allowed.
- * @example debitRejection(account, markets, now, kmin, wad(100)) // "InsufficientMargin"
+ * @example debitRejection(account, markets, now, kmin, wad(100)) // "DebitBelowInitialMargin"
  */
 export function debitRejection(
   account: AccountSnapshot,
@@ -224,9 +224,9 @@ export function debitRejection(
   if (account.crossMarkets === 0n) return undefined;
   const v = valueCross(account, markets, now, keeperRewardMin);
   if (isLiquidatable(v)) return "AccountLiquidatable";
-  if (v.equityNoProfit - amount < v.initialMargin) return "InsufficientMargin";
+  if (v.equityNoProfit - amount < v.initialMargin) return "DebitBelowInitialMargin";
   const lower = v.equity < v.equityAtClose ? v.equity : v.equityAtClose;
-  if (lower - amount < v.maintenanceMargin) return "InsufficientMargin";
+  if (lower - amount < v.maintenanceMargin) return "DebitBelowMaintenanceMargin";
   return undefined;
 }
 
@@ -510,7 +510,7 @@ export function simulateTrade(
     if (size === 0n) {
       if (collateral > 0n) crossBalance += collateral;
     } else {
-      if (collateral < 0n) rejection ??= "InsufficientMargin";
+      if (collateral < 0n) rejection ??= "TradeLeavesNegativeMargin";
       margin = collateral;
     }
   } else {
@@ -536,7 +536,8 @@ export function simulateTrade(
       ? valueIsolated(position, nextMarket, price, now, protocol.keeperRewardMin)
       : valueCross(nextAccount, nextMarkets, now, protocol.keeperRewardMin, { marketId: trade.marketId, price });
     const lower = v.equity < v.equityAtClose ? v.equity : v.equityAtClose;
-    if (v.equityAtClose < v.initialMargin || lower < v.maintenanceMargin) rejection = "InsufficientMargin";
+    if (v.equityAtClose < v.initialMargin) rejection = "TradeBelowInitialMargin";
+    else if (lower < v.maintenanceMargin) rejection = "TradeBelowMaintenanceMargin";
   }
   return {
     legs,

@@ -60,16 +60,6 @@ library AccountingLib {
         return PerpMath.fundingRatePerDay(skew(state), params.skewScale, params.fundingFactor, params.maxFundingRatePerDay);
     }
 
-    /// @dev The two state slots a valuation needs (open interest and funding), without the aggregates slot: a cross
-    /// account's valuation reads this once per market, up to 16 times a transaction.
-    function valuationState(MarketState storage stored) internal view returns (MarketState memory state) {
-        state.longOpenInterest = stored.longOpenInterest;
-        state.shortOpenInterest = stored.shortOpenInterest;
-        state.fundingIndex = stored.fundingIndex;
-        state.fundingRatePerDay = stored.fundingRatePerDay;
-        state.lastFundingTime = stored.lastFundingTime;
-    }
-
     /// @dev Writes `state` back after a change of skew or index: the new rate and the price it was touched at.
     /// Returns the change of the market's mark notional (USD, 6 decimals) for the caller to book on the ledger.
     function storeState(Market storage m, MarketState memory state, uint256 price) internal returns (int256) {
@@ -129,6 +119,8 @@ library AccountingLib {
 
     /// @dev `valueCross` with every price read (but the override) by `freshPrice(maxAge)` when `maxAge != 0`
     /// (liquidation and deleveraging), by `latestPrice()` (the feed's own staleness bound) otherwise.
+    /// Each position is valued straight from its slots (`addStoredPosition`): up to 16 markets a transaction, the
+    /// memory copies of position and state that `addPosition` takes cost more than the math.
     function valueCrossAt(
         EngineState storage s,
         address trader,
@@ -141,25 +133,49 @@ library AccountingLib {
         v.equity = crossBalance;
         v.equityAtClose = crossBalance;
         v.equityNoProfit = crossBalance;
+        mapping(uint256 => Position) storage positions = s.positions[trader];
         while (crossMarkets != 0) {
             uint256 id = lowestBit(crossMarkets);
             crossMarkets &= crossMarkets - 1;
             Market storage m = s.markets[id];
             uint256 price = id == overrideId ? overridePrice : priceOf(m.priceFeed, maxAge);
-            MarketState memory state = valuationState(m.state);
-            accrueInMemory(state, price);
-            addPosition(
-                v,
-                s.positions[trader][id],
-                m.params.skewScale,
-                m.params.initialMarginRatio,
-                m.params.maintenanceMarginRatio,
-                state,
-                price
-            );
+            addStoredPosition(v, positions[id], m.params, m.state, price);
         }
         // The minimum keeper reward per position: liquidating 16 positions costs a keeper 16 closes of gas.
         v.maintenanceMargin += s.protocol.keeperRewardMin * v.count;
+    }
+
+    /// @dev `addPosition` of a stored position, with its market's funding accrued to now at `price` as
+    /// `accrueInMemory` does, reading each field once from storage.
+    function addStoredPosition(
+        Valuation memory v,
+        Position storage pos,
+        MarketParams storage params,
+        MarketState storage stored,
+        uint256 price
+    ) internal view {
+        int256 index = stored.fundingIndex;
+        uint256 last = stored.lastFundingTime;
+        if (last < block.timestamp) {
+            // unchecked: last < block.timestamp just above.
+            uint256 elapsed;
+            unchecked {
+                elapsed = block.timestamp - last;
+            }
+            index = int256(PerpMath.accruedFundingIndex(index, stored.fundingRatePerDay, price, elapsed).toInt128());
+        }
+        int256 size = pos.size;
+        addTerms(
+            v,
+            size,
+            pos.entryPrice,
+            PerpMath.fundingOwedUp(size, index, pos.lastFundingIndex),
+            int256(uint256(stored.longOpenInterest)) - int256(uint256(stored.shortOpenInterest)),
+            params.skewScale,
+            params.initialMarginRatio,
+            params.maintenanceMarginRatio,
+            price
+        );
     }
 
     function addPosition(
@@ -171,20 +187,52 @@ library AccountingLib {
         MarketState memory state,
         uint256 price
     ) internal pure {
-        int256 funding = PerpMath.fundingOwedUp(pos.size, state.fundingIndex, pos.lastFundingIndex);
-        int256 pnl = PerpMath.pnlDown(pos.size, pos.entryPrice, price);
-        int256 value = pnl - funding;
-        uint256 closeFill = PerpMath.fillPrice(price, skew(state), -pos.size, skewScale);
-        int256 valueAtClose = PerpMath.pnlDown(pos.size, pos.entryPrice, closeFill) - funding;
-        v.equity += value;
-        v.equityAtClose += valueAtClose;
-        v.equityNoProfit += valueAtClose < 0 ? valueAtClose : int256(0);
-        v.initialMargin += PerpMath.requirementUp(pos.size, price, initialMarginRatio);
-        v.maintenanceMargin += PerpMath.requirementUp(pos.size, price, maintenanceMarginRatio);
-        v.notional += PerpMath.notionalDown(pos.size, price);
-        v.pnl += pnl;
-        v.funding += funding;
-        v.count += 1;
+        addTerms(
+            v,
+            pos.size,
+            pos.entryPrice,
+            PerpMath.fundingOwedUp(pos.size, state.fundingIndex, pos.lastFundingIndex),
+            skew(state),
+            skewScale,
+            initialMarginRatio,
+            maintenanceMarginRatio,
+            price
+        );
+    }
+
+    /// @dev Adds one position (`funding` owed, the market's `skew_`) to `v`: value at the index and at its close
+    /// fill, and its requirements.
+    function addTerms(
+        Valuation memory v,
+        int256 size,
+        uint256 entry,
+        int256 funding,
+        int256 skew_,
+        uint256 skewScale,
+        uint256 initialMarginRatio,
+        uint256 maintenanceMarginRatio,
+        uint256 price
+    ) internal pure {
+        int256 pnl = PerpMath.pnlDown(size, entry, price);
+        uint256 closeFill = PerpMath.fillPrice(price, skew_, -size, skewScale);
+        int256 valueAtClose = PerpMath.pnlDown(size, entry, closeFill) - funding;
+        // Computed once for both requirements and the notional (`requirementUp` and `notionalDown` of the same).
+        uint256 sizePrice = FPM.abs(size) * price;
+        uint256 initialMargin = FPM.mulDivUp(sizePrice, initialMarginRatio, 1e36);
+        uint256 maintenanceMargin = FPM.mulDivUp(sizePrice, maintenanceMarginRatio, 1e36);
+        // unchecked: every term is below 2^200 in magnitude (128-bit sizes and prices, WAD ratios), a sum of at most
+        // 16 of them and a 128-bit balance is far from 2^255.
+        unchecked {
+            v.equity += pnl - funding;
+            v.equityAtClose += valueAtClose;
+            if (valueAtClose < 0) v.equityNoProfit += valueAtClose;
+            v.initialMargin += initialMargin;
+            v.maintenanceMargin += maintenanceMargin;
+            v.notional += sizePrice / 1e18;
+            v.pnl += pnl;
+            v.funding += funding;
+            v.count += 1;
+        }
     }
 
     /// @dev SPEC "Liquidation": equity with each position valued at the price it would close at (its fill price for

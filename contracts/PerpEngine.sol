@@ -22,7 +22,11 @@ import {
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {IOrderEngine} from "./interfaces/IOrderEngine.sol";
 import {EngineState, Market, Account, Valuation} from "./libraries/EngineState.sol";
-import {AccountingLib} from "./libraries/AccountingLib.sol";
+import {BitMap} from "./libraries/BitMap.sol";
+import {LedgerLib} from "./libraries/LedgerLib.sol";
+import {MarginLib} from "./libraries/MarginLib.sol";
+import {MarketLib} from "./libraries/MarketLib.sol";
+import {ValuationLib} from "./libraries/ValuationLib.sol";
 import {FixedPointMath as FPM} from "./libraries/FixedPointMath.sol";
 import {PerpMath} from "./libraries/PerpMath.sol";
 import {ParamsLib} from "./libraries/ParamsLib.sol";
@@ -43,7 +47,10 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using SafeCast for int256;
-    using AccountingLib for EngineState;
+    using LedgerLib for EngineState;
+    using MarginLib for EngineState;
+    using MarketLib for EngineState;
+    using ValuationLib for EngineState;
 
     uint256 public constant MAX_CROSS_POSITIONS = 16;
     uint256 public constant MAX_BATCH = 100;
@@ -217,7 +224,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         t.price = price;
         MarketParams storage params = m.params;
         MarketState memory state = m.state;
-        AccountingLib.accrueInMemory(state, t.price);
+        MarketLib.accrueInMemory(state, t.price);
         Position memory pos = s.positions[trader][marketId];
         Account memory account = s.accounts[trader];
 
@@ -241,7 +248,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         }
 
         state.entryFundingSum += PerpMath.entryFundingBasis(pos.size, pos.entryPrice, pos.lastFundingIndex).toInt128();
-        int256 markChange = AccountingLib.storeState(m, state, t.price);
+        int256 markChange = MarketLib.storeState(m, state, t.price);
         // What the vault cannot pay of the trader's due is a claim: it stays out of the trader's collateral.
         t.collateral -= s.bookTrade(
             trader, t.fee, t.fundingToVault, t.fundingPaid - t.fundingToVault, t.realizedPnl, markChange, t.addsRisk,
@@ -266,9 +273,9 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         Account memory account,
         uint256 marginDelta
     ) internal view {
-        bool isCross = account.crossMarkets & AccountingLib.bit(t.marketId) != 0;
+        bool isCross = account.crossMarkets & BitMap.bit(t.marketId) != 0;
         if (pos.size != 0 && t.isolated == isCross) revert PositionModeMismatch(t.marketId, !isCross);
-        if (pos.size == 0 && !t.isolated && AccountingLib.popCount(account.crossMarkets) >= MAX_CROSS_POSITIONS) {
+        if (pos.size == 0 && !t.isolated && BitMap.popCount(account.crossMarkets) >= MAX_CROSS_POSITIONS) {
             revert TooManyCrossPositions(MAX_CROSS_POSITIONS);
         }
         t.collateral = t.isolated ? int256(uint256(pos.margin)) : int256(account.crossBalance);
@@ -297,7 +304,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         int256 pnl = PerpMath.pnlDown(-delta, pos.entryPrice, fill);
         t.collateral += pnl - fee.toInt256();
         t.realizedPnl += pnl;
-        AccountingLib.addOpenInterest(state, delta, false);
+        MarketLib.addOpenInterest(state, delta, false);
         pos.size += delta.toInt128();
         if (pos.size == 0) pos.entryPrice = 0;
     }
@@ -314,7 +321,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         t.addsRisk = true;
         pos.entryPrice = PerpMath.entryAfterIncrease(pos.size, pos.entryPrice, delta, fill).toUint128();
         pos.size += delta.toInt128();
-        AccountingLib.addOpenInterest(state, delta, true);
+        MarketLib.addOpenInterest(state, delta, true);
         if (state.longOpenInterest > params.maxLongOpenInterest) {
             revert OpenInterestCapExceeded(t.marketId, true, state.longOpenInterest, params.maxLongOpenInterest);
         }
@@ -329,7 +336,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         view
         returns (uint256 fill, uint256 fee)
     {
-        int256 skew = AccountingLib.skew(state);
+        int256 skew = MarketLib.skew(state);
         fill = PerpMath.fillPrice(t.price, skew, delta, params.skewScale);
         if (delta > 0 ? fill > t.acceptablePrice : fill < t.acceptablePrice) {
             revert SlippageExceeded(fill, t.acceptablePrice);
@@ -348,12 +355,12 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
                 else if (t.collateral < 0) s.coverBadDebt(t.trader, uint256(-t.collateral));
                 pos.margin = 0;
             } else {
-                if (t.collateral < 0) revert InsufficientMargin(t.collateral, 0);
+                if (t.collateral < 0) revert TradeLeavesNegativeMargin(t.marketId, t.collateral);
                 pos.margin = uint256(t.collateral).toUint96();
             }
         } else {
             account.crossBalance = t.collateral.toInt128();
-            uint128 marketBit = uint128(AccountingLib.bit(t.marketId));
+            uint128 marketBit = uint128(BitMap.bit(t.marketId));
             if (pos.size == 0) {
                 account.crossMarkets &= ~marketBit;
                 // The last cross position is gone: a negative balance left now is bad debt, reset by the waterfall.
@@ -387,9 +394,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
             Account memory account = s.accounts[t.trader];
             v = s.valueCross(t.trader, account.crossMarkets, account.crossBalance, t.marketId, t.price);
         }
-        if (v.equityAtClose < v.initialMargin.toInt256()) revert InsufficientMargin(v.equityAtClose, v.initialMargin);
-        int256 equity = FPM.min(v.equity, v.equityAtClose);
-        if (equity < v.maintenanceMargin.toInt256()) revert InsufficientMargin(equity, v.maintenanceMargin);
+        MarginLib.checkTrade(v);
     }
 
     function _emitTrade(TradeContext memory t, Position memory pos, int256 sizeDelta, int256 fundingIndex) internal {
@@ -449,7 +454,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
     function _isolatedPosition(address trader, uint256 marketId) internal view returns (Position storage pos) {
         pos = s.positions[trader][marketId];
         if (pos.size == 0) revert NoPosition(trader, marketId);
-        if (s.accounts[trader].crossMarkets & AccountingLib.bit(marketId) != 0) revert NotIsolated(marketId);
+        if (s.accounts[trader].crossMarkets & BitMap.bit(marketId) != 0) revert NotIsolated(marketId);
     }
 
     // =================================================================== liquidation
@@ -628,14 +633,14 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         Market storage m = s.market(marketId);
         Position memory pos = s.positions[trader][marketId];
         MarketState memory state = m.state;
-        AccountingLib.accrueInMemory(state, m.priceFeed.latestPrice());
+        MarketLib.accrueInMemory(state, m.priceFeed.latestPrice());
         return PerpMath.fundingOwedUp(pos.size, state.fundingIndex, pos.lastFundingIndex);
     }
 
     /// @inheritdoc IPerpEngine
     function quoteTrade(uint256 marketId, int256 sizeDelta) external view returns (uint256 fill, uint256 fee) {
         Market storage m = s.market(marketId);
-        int256 skew = AccountingLib.skew(m.state);
+        int256 skew = MarketLib.skew(m.state);
         fill = PerpMath.fillPrice(m.priceFeed.latestPrice(), skew, sizeDelta, m.params.skewScale);
         fee = PerpMath.tradeFee(skew, sizeDelta, fill, m.params.makerFeeRate, m.params.takerFeeRate);
     }

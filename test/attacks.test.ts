@@ -209,11 +209,11 @@ describe("attack review findings", function () {
       // The close fill carries the premium, the index does not: the index equity is the lower one.
       expect(health.equity < health.equityAtClose).to.equal(true);
       await expect(p.engine.connect(p.alice).withdraw(usdc(850), p.alice, []))
-        .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
+        .to.be.revertedWithCustomError(p.engine, "DebitBelowMaintenanceMargin")
         .withArgs(health.equity - wad(850), health.maintenanceMargin);
       const max = (health.equity - BigInt(health.maintenanceMargin)) / 10n ** 12n;
       await expect(p.engine.connect(p.alice).withdraw(max + 1n, p.alice, []))
-        .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
+        .to.be.revertedWithCustomError(p.engine, "DebitBelowMaintenanceMargin")
         .withArgs(health.equity - (max + 1n) * 10n ** 12n, health.maintenanceMargin);
       await p.engine.connect(p.alice).withdraw(max, p.alice, []);
       const after = await p.engine.crossAccountHealth(p.alice);
@@ -229,13 +229,13 @@ describe("attack review findings", function () {
       const health = await p.engine.crossAccountHealth(p.alice);
       const tooMuch = health.equity - BigInt(health.maintenanceMargin) + 1n;
       await expect(p.engine.connect(p.alice).trade(BTC, wad("0.01"), BUY, tooMuch, true))
-        .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
+        .to.be.revertedWithCustomError(p.engine, "DebitBelowMaintenanceMargin")
         .withArgs(health.equity - tooMuch, health.maintenanceMargin);
       await p.engine.connect(p.alice).trade(BTC, wad("0.01"), BUY, wad(50), true);
       const now = await p.engine.crossAccountHealth(p.alice);
       const again = now.equity - BigInt(now.maintenanceMargin) + 1n;
       await expect(p.engine.connect(p.alice).addMargin(BTC, again))
-        .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
+        .to.be.revertedWithCustomError(p.engine, "DebitBelowMaintenanceMargin")
         .withArgs(now.equity - again, now.maintenanceMargin);
     });
   });
@@ -454,7 +454,11 @@ describe("attacks that failed in the review keep failing", function () {
     await p.btc.aggregator.setAnswer(90_000_00000000n);
     await expect(p.engine.connect(p.alice).withdraw(usdc(1_000), p.alice, [])).to.be.revertedWithCustomError(p.engine, "InsufficientCrossBalance");
     const pos = await p.engine.getPosition(p.alice, BTC);
-    await expect(p.engine.connect(p.alice).removeMargin(BTC, pos.margin, [])).to.be.revertedWithCustomError(p.engine, "InsufficientMargin");
+    // In profit: margin + min(value at close, 0) is the whole margin, and removing all of it leaves nothing.
+    const health = await p.engine.positionHealth(p.alice, BTC);
+    await expect(p.engine.connect(p.alice).removeMargin(BTC, pos.margin, []))
+      .to.be.revertedWithCustomError(p.engine, "RemovalBelowInitialMargin")
+      .withArgs(BTC, 0n, health.initialMargin);
   });
 
   it("addMargin / removeMargin loops extract nothing", async function () {

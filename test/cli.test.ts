@@ -463,7 +463,7 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
       // A rejected trade: one line with the rule and its numbers. The initial margin is valued at the index price:
       // 2 % of 1,000 ETH x $2,000 plus 2 % of the cross BTC position's 0.01 x $60,000 = 40,012 USD. The equity is the
       // cross balance less the opening fee (0.05 % of about 2,001,000 USD) and the BTC position's closing costs.
-      [["open", "ETH", "long", "--size", "1000", "--yes"], {}, 1, "the engine would reject this trade: InsufficientMargin: equity [\\d,]+.\\d\\d USD < required 40,012.00 USD"],
+      [["open", "ETH", "long", "--size", "1000", "--yes"], {}, 1, "the engine would reject this trade: TradeBelowInitialMargin: after this trade, equity at close prices [\\d,]+.\\d\\d USD < initial margin 40,012.00 USD: add margin or trade smaller"],
       [
         ["open", "ETH", "long", "--size", "6000", "--yes"],
         {},

@@ -141,7 +141,7 @@ describe("collateral: deposit, depositWithPermit, withdraw", function () {
     // Free collateral = balance - initial margin = 898.000005 USD: 898.000005 USDC may leave, one unit more may not.
     const free = usdc("898.000005");
     await expect(engine.connect(alice).withdraw(free + 1n, alice, []))
-      .to.be.revertedWithCustomError(engine, "InsufficientMargin")
+      .to.be.revertedWithCustomError(engine, "DebitBelowInitialMargin")
       .withArgs(wad(100) - 10n ** 12n, wad(100));
     await engine.connect(alice).withdraw(free, alice, []);
     expect((await engine.getAccount(alice))[0]).to.equal(wad(100));

@@ -173,14 +173,53 @@ describe("trading", function () {
       const p = await networkHelpers.loadFixture(deployProtocol);
       await p.engine.connect(p.alice).deposit(usdc(100));
       // $100 at IMR 1 % backs $10,000 minus fees (0.05 % taker): 5 ETH ($10,000) fails, 4.7 ETH passes.
-      await expect(p.engine.connect(p.alice).trade(ETH, wad(5), BUY_ANY, 0, false)).to.be.revertedWithCustomError(
-        p.engine,
-        "InsufficientMargin",
-      );
+      // Equity at close: $100 - fee + the loss of closing at the premium fill (the skew after the open is 5).
+      const fill = m.fillPrice(P, 0n, wad(5), K);
+      const equityAtClose =
+        wad(100) - m.tradeFee(0n, wad(5), fill, MAKER, TAKER) + m.pnlDown(wad(5), fill, m.fillPrice(P, wad(5), wad(-5), K));
+      await expect(p.engine.connect(p.alice).trade(ETH, wad(5), BUY_ANY, 0, false))
+        .to.be.revertedWithCustomError(p.engine, "TradeBelowInitialMargin")
+        .withArgs(equityAtClose, wad(100));
       await expect(p.engine.connect(p.alice).trade(ETH, wad(5), BUY_ANY, wad(100), true))
-        .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
-        .withArgs(anyValue, wad(100));
+        .to.be.revertedWithCustomError(p.engine, "TradeBelowInitialMargin")
+        .withArgs(equityAtClose, wad(100));
       await p.engine.connect(p.alice).trade(ETH, wad("4.7"), BUY_ANY, wad(100), true);
+    });
+
+    it("an open above initial margin but below maintenance (the minimum keeper reward) is refused", async function () {
+      const p = await networkHelpers.loadFixture(funded);
+      // 0.01 ETH ($20): initial margin $0.20, maintenance $0.10 + the $2 minimum keeper reward = $2.10.
+      const size = wad("0.01");
+      const fill = m.fillPrice(P, 0n, size, K);
+      const collateral = wad(1) - m.tradeFee(0n, size, fill, MAKER, TAKER);
+      const atIndex = collateral + m.pnlDown(size, fill, P);
+      const atClose = collateral + m.pnlDown(size, fill, m.fillPrice(P, size, -size, K));
+      const lower = atIndex < atClose ? atIndex : atClose;
+      expect(lower > wad("0.2")).to.equal(true);
+      await expect(p.engine.connect(p.alice).trade(ETH, size, BUY_ANY, wad(1), true))
+        .to.be.revertedWithCustomError(p.engine, "TradeBelowMaintenanceMargin")
+        .withArgs(lower, wad("2.1"));
+      await p.engine.connect(p.alice).trade(ETH, size, BUY_ANY, wad("2.2"), true);
+    });
+
+    it("a reduce that would leave an isolated margin negative is refused", async function () {
+      const p = await networkHelpers.loadFixture(funded);
+      // Bob's short first: the skew is back to zero after Alice's open, so no funding accrues before the reduce.
+      await p.engine.connect(p.bob).trade(ETH, wad(-1), SELL_ANY, 0, false);
+      await p.engine.connect(p.alice).trade(ETH, wad(1), BUY_ANY, wad(100), true);
+      const pos = await p.engine.getPosition(p.alice, ETH);
+      await p.eth.aggregator.setAnswer(1880_00000000n); // -$120 on 1 ETH, more than its $100 margin
+      const price = wad(1880);
+      const fill = m.fillPrice(price, 0n, wad("-0.9"), K);
+      const margin =
+        BigInt(pos.margin) + m.pnlDown(wad("0.9"), BigInt(pos.entryPrice), fill) - m.tradeFee(0n, wad("-0.9"), fill, MAKER, TAKER);
+      expect(margin < 0n).to.equal(true);
+      await expect(p.engine.connect(p.alice).trade(ETH, wad("-0.9"), SELL_ANY, 0, true))
+        .to.be.revertedWithCustomError(p.engine, "TradeLeavesNegativeMargin")
+        .withArgs(ETH, margin);
+      // Closing it fully is allowed: the shortfall is bad debt, not the trader's cross balance.
+      await p.engine.connect(p.alice).trade(ETH, wad(-1), SELL_ANY, 0, true);
+      expect((await p.engine.getPosition(p.alice, ETH)).size).to.equal(0n);
     });
 
     it("more margin than the cross balance holds", async function () {
@@ -315,16 +354,33 @@ describe("trading", function () {
       // Initial margin at $2,200: 1 % of $11,000 = 110. Value at close is positive so it does not count.
       const removable = BigInt(pos.margin) - wad(110);
       await expect(p.engine.connect(p.alice).removeMargin(ETH, removable + 1n, []))
-        .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
-        .withArgs(wad(110) - 1n, wad(110));
+        .to.be.revertedWithCustomError(p.engine, "RemovalBelowInitialMargin")
+        .withArgs(ETH, wad(110) - 1n, wad(110));
       await expect(p.engine.connect(p.alice).removeMargin(ETH, removable, []))
         .to.emit(p.engine, "MarginRemoved")
         .withArgs(p.alice.address, ETH, removable, wad(110));
       await expect(p.engine.connect(p.alice).removeMargin(ETH, 0, [])).to.be.revertedWithCustomError(p.engine, "ZeroAmount");
       const margin = (await p.engine.getPosition(p.alice, ETH)).margin;
       await expect(p.engine.connect(p.alice).removeMargin(ETH, margin + 1n, []))
-        .to.be.revertedWithCustomError(p.engine, "InsufficientMargin")
-        .withArgs(margin, margin + 1n);
+        .to.be.revertedWithCustomError(p.engine, "RemovalExceedsMargin")
+        .withArgs(ETH, margin, margin + 1n);
+    });
+
+    it("refuses a removal that would leave the position below maintenance (the minimum keeper reward)", async function () {
+      const p = await networkHelpers.loadFixture(funded);
+      await p.engine.connect(p.bob).trade(ETH, wad("-0.01"), SELL_ANY, 0, false);
+      await p.engine.connect(p.alice).trade(ETH, wad("0.01"), BUY_ANY, wad(5), true); // skew back to 0: no funding
+      const health = await p.engine.positionHealth(p.alice, ETH);
+      // Initial margin $0.20, maintenance $0.10 + the $2 minimum keeper reward.
+      expect(health.initialMargin).to.equal(wad("0.2"));
+      expect(health.maintenanceMargin).to.equal(wad("2.1"));
+      const lower = health.equity < health.equityAtClose ? health.equity : health.equityAtClose;
+      await expect(p.engine.connect(p.alice).removeMargin(ETH, wad("3.5"), []))
+        .to.be.revertedWithCustomError(p.engine, "RemovalBelowMaintenanceMargin")
+        .withArgs(ETH, lower - wad("3.5"), wad("2.1"));
+      const removable = lower - wad("2.1");
+      await p.engine.connect(p.alice).removeMargin(ETH, removable, []);
+      expect((await p.engine.positionHealth(p.alice, ETH)).liquidatable).to.equal(false);
     });
 
     it("rejects add/remove on cross positions and missing positions", async function () {

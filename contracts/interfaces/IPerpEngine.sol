@@ -133,8 +133,30 @@ interface IPerpEngine is IOracleErrors {
     error ShortTransfer(uint256 expected, uint256 received);
     /// @notice A debit of the cross balance exceeds it.
     error InsufficientCrossBalance(int256 balance, uint256 amount);
-    /// @notice After the operation, equity (USD WAD) would be below the requirement (USD WAD).
-    error InsufficientMargin(int256 equity, uint256 required);
+    // Margin rules: one error per rule, each with the two numbers it compares (USD WAD; the minimum keeper reward
+    // per position is part of every maintenance figure).
+    /// @notice A trade that adds risk would leave equity at close prices below the initial margin of the position
+    /// (isolated) or of the whole cross account.
+    error TradeBelowInitialMargin(int256 equityAtClose, uint256 initialMargin);
+    /// @notice A trade that adds risk would leave the position or cross account liquidatable: the lower of its equity
+    /// at the index and at close prices below maintenance.
+    error TradeBelowMaintenanceMargin(int256 equity, uint256 maintenanceMargin);
+    /// @notice A trade would leave an isolated position open with a negative margin (loss, fee and funding beyond
+    /// it): close the position fully or add margin first.
+    error TradeLeavesNegativeMargin(uint256 marketId, int256 margin);
+    /// @notice A debit of the cross balance (withdraw, addMargin, an isolated trade's margin) with cross positions
+    /// open would leave equity at close prices, counting no unrealised profit, below their initial margin.
+    error DebitBelowInitialMargin(int256 equityNoProfit, uint256 initialMargin);
+    /// @notice A debit of the cross balance would leave the cross account liquidatable: the lower of its equity at
+    /// the index and at close prices below maintenance (SPEC debit rule, RT-04).
+    error DebitBelowMaintenanceMargin(int256 equity, uint256 maintenanceMargin);
+    /// @notice `removeMargin` asks for more than the isolated margin holds.
+    error RemovalExceedsMargin(uint256 marketId, uint256 margin, uint256 amount);
+    /// @notice `removeMargin` would leave margin + min(value at close, 0) below the position's initial margin.
+    error RemovalBelowInitialMargin(uint256 marketId, int256 equityNoProfit, uint256 initialMargin);
+    /// @notice `removeMargin` would leave the isolated position liquidatable: the lower of its equity at the index
+    /// and at close prices below maintenance.
+    error RemovalBelowMaintenanceMargin(uint256 marketId, int256 equity, uint256 maintenanceMargin);
     /// @notice The cross account is below maintenance; only risk-reducing actions and liquidation are possible.
     error AccountLiquidatable(address trader, int256 equity, uint256 maintenanceMargin);
     /// @notice The fill price is worse than the trader's `acceptablePrice`.

@@ -7,7 +7,11 @@ import {
     IPerpEngine, MarketParams, MarketState, Position, ProtocolParams, CROSS, AUTO_PAID_CLAIMS
 } from "../interfaces/IPerpEngine.sol";
 import {EngineState, Market, Account, Ledger, Valuation} from "./EngineState.sol";
-import {AccountingLib} from "./AccountingLib.sol";
+import {BitMap} from "./BitMap.sol";
+import {LedgerLib} from "./LedgerLib.sol";
+import {MarginLib} from "./MarginLib.sol";
+import {MarketLib} from "./MarketLib.sol";
+import {ValuationLib} from "./ValuationLib.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
 import {PerpMath} from "./PerpMath.sol";
 import {PriceUpdateLib} from "./PriceUpdateLib.sol";
@@ -18,7 +22,9 @@ import {PriceUpdateLib} from "./PriceUpdateLib.sol";
 library LiquidationLogic {
     using SafeCast for uint256;
     using SafeCast for int256;
-    using AccountingLib for EngineState;
+    using LedgerLib for EngineState;
+    using MarketLib for EngineState;
+    using ValuationLib for EngineState;
 
     /// @dev Who is liquidated in which market (CROSS for a whole cross account), and who gets the reward.
     struct Target {
@@ -89,10 +95,10 @@ library LiquidationLogic {
     /// @dev The markets of `bits` whose feed answers `freshPrice(LIQUIDATION_MAX_AGE)` without reverting.
     function _probe(EngineState storage s, uint256 bits) private view returns (uint256 usable) {
         while (bits != 0) {
-            uint256 id = AccountingLib.lowestBit(bits);
+            uint256 id = BitMap.lowestBit(bits);
             bits &= bits - 1;
             try s.markets[id].priceFeed.freshPrice(PriceUpdateLib.LIQUIDATION_MAX_AGE) returns (uint256) {
-                usable |= AccountingLib.bit(id);
+                usable |= BitMap.bit(id);
             } catch {}
         }
     }
@@ -104,7 +110,7 @@ library LiquidationLogic {
         Position memory pos = s.positions[trader][marketId];
         if (pos.size == 0) return (false, 0, 0);
         Account memory account = s.accounts[trader];
-        if (account.crossMarkets & AccountingLib.bit(marketId) != 0) return _liquidateCross(s, trader, account, keeper);
+        if (account.crossMarkets & BitMap.bit(marketId) != 0) return _liquidateCross(s, trader, account, keeper);
         return _liquidateIsolated(s, Target(trader, marketId, keeper), pos);
     }
 
@@ -113,8 +119,8 @@ library LiquidationLogic {
         returns (bool, int256, uint256)
     {
         (Valuation memory v, MarketState memory state, uint256 price) = _valueIsolatedNow(s, target.marketId, pos);
-        if (!AccountingLib.isLiquidatable(v)) return (false, v.equityAtClose, v.maintenanceMargin);
-        AccountingLib.Close memory c = s.closeAtFill(target.trader, target.marketId, pos, state, price);
+        if (!ValuationLib.isLiquidatable(v)) return (false, v.equityAtClose, v.maintenanceMargin);
+        LedgerLib.Close memory c = s.closeAtFill(target.trader, target.marketId, pos, state, price);
         MarketParams storage params = s.markets[target.marketId].params;
         _distribute(
             s,
@@ -135,7 +141,7 @@ library LiquidationLogic {
         Market storage m = s.markets[marketId];
         price = m.priceFeed.freshPrice(PriceUpdateLib.LIQUIDATION_MAX_AGE);
         state = m.state;
-        AccountingLib.accrueInMemory(state, price);
+        MarketLib.accrueInMemory(state, price);
         v = s.valueIsolated(pos, m.params, state, price);
     }
 
@@ -147,18 +153,18 @@ library LiquidationLogic {
             trader,
             account.crossMarkets,
             account.crossBalance,
-            AccountingLib.NO_OVERRIDE,
+            ValuationLib.NO_OVERRIDE,
             0,
             PriceUpdateLib.LIQUIDATION_MAX_AGE
         );
-        if (!AccountingLib.isLiquidatable(v)) return (false, v.equityAtClose, v.maintenanceMargin);
+        if (!ValuationLib.isLiquidatable(v)) return (false, v.equityAtClose, v.maintenanceMargin);
 
         uint256 rewardBase;
         uint256 insuranceBase;
         Collected memory collected = Collected(account.crossBalance, 0, 0);
         uint256 bits = account.crossMarkets;
         while (bits != 0) {
-            uint256 id = AccountingLib.lowestBit(bits);
+            uint256 id = BitMap.lowestBit(bits);
             bits &= bits - 1;
             (uint256 reward, uint256 insurance) = _closeCrossPosition(s, trader, id, collected);
             rewardBase += reward;
@@ -182,8 +188,8 @@ library LiquidationLogic {
         // The price the valuation read: the same answer in the same transaction.
         uint256 price = m.priceFeed.freshPrice(PriceUpdateLib.LIQUIDATION_MAX_AGE);
         MarketState memory state = m.state;
-        AccountingLib.accrueInMemory(state, price);
-        AccountingLib.Close memory c = s.closeAtFill(trader, marketId, pos, state, price);
+        MarketLib.accrueInMemory(state, price);
+        LedgerLib.Close memory c = s.closeAtFill(trader, marketId, pos, state, price);
         collected.fundingDust += c.fundingPaid - c.fundingToVault;
         collected.markChange += c.markChange;
         uint256 notional = PerpMath.notionalDown(pos.size, price);
@@ -282,9 +288,9 @@ library LiquidationLogic {
         uint256 limit = FPM.mulWadDown(s.vaultNav(), m.params.maxPnlFactor);
         uint256 price = m.priceFeed.freshPrice(PriceUpdateLib.LIQUIDATION_MAX_AGE);
         MarketState memory state = m.state;
-        AccountingLib.accrueInMemory(state, price);
+        MarketLib.accrueInMemory(state, price);
         int256 tradersProfit = PerpMath.tradersClaimUp(
-            price, AccountingLib.skew(state), m.params.skewScale, state.fundingIndex, state.entryFundingSum
+            price, MarketLib.skew(state), m.params.skewScale, state.fundingIndex, state.entryFundingSum
         );
         if (tradersProfit <= limit.toInt256()) revert IPerpEngine.DeleverageNotNeeded(tradersProfit, limit);
 
@@ -303,12 +309,12 @@ library LiquidationLogic {
         uint256 price
     ) private view {
         Account memory account = s.accounts[trader];
-        Valuation memory v = account.crossMarkets & AccountingLib.bit(marketId) != 0
+        Valuation memory v = account.crossMarkets & BitMap.bit(marketId) != 0
             ? s.valueCrossAt(
                 trader, account.crossMarkets, account.crossBalance, marketId, price, PriceUpdateLib.LIQUIDATION_MAX_AGE
             )
             : s.valueIsolated(pos, s.markets[marketId].params, state, price);
-        if (AccountingLib.isLiquidatable(v)) {
+        if (ValuationLib.isLiquidatable(v)) {
             revert IPerpEngine.AccountLiquidatable(trader, v.equityAtClose, v.maintenanceMargin);
         }
     }
@@ -321,14 +327,14 @@ library LiquidationLogic {
         MarketState memory state,
         uint256 price
     ) private {
-        AccountingLib.Close memory c = s.closeAtFill(trader, marketId, pos, state, price);
+        LedgerLib.Close memory c = s.closeAtFill(trader, marketId, pos, state, price);
         int256 value = c.pnl - c.fundingPaid;
         if (value <= 0) revert IPerpEngine.PositionNotProfitable(value);
         uint256 unpaid =
             s.bookTrade(trader, 0, c.fundingToVault, c.fundingPaid - c.fundingToVault, c.pnl, c.markChange, false, true);
         int256 credit = value - unpaid.toInt256();
         Account memory account = s.accounts[trader];
-        uint128 marketBit = uint128(AccountingLib.bit(marketId));
+        uint128 marketBit = uint128(BitMap.bit(marketId));
         if (account.crossMarkets & marketBit != 0) {
             account.crossMarkets &= ~marketBit;
             account.crossBalance += credit.toInt128();
@@ -367,13 +373,13 @@ library LiquidationLogic {
         Market storage m = s.market(marketId);
         Position memory pos = s.positions[msg.sender][marketId];
         if (pos.size == 0) revert IPerpEngine.NoPosition(msg.sender, marketId);
-        if (s.accounts[msg.sender].crossMarkets & AccountingLib.bit(marketId) != 0) {
+        if (s.accounts[msg.sender].crossMarkets & BitMap.bit(marketId) != 0) {
             revert IPerpEngine.NotIsolated(marketId);
         }
-        if (amount > pos.margin) revert IPerpEngine.InsufficientMargin(int256(uint256(pos.margin)), amount);
-        uint256 spent = PriceUpdateLib.updateMarkets(s, AccountingLib.bit(marketId), data, budget, true);
+        if (amount > pos.margin) revert IPerpEngine.RemovalExceedsMargin(marketId, pos.margin, amount);
+        uint256 spent = PriceUpdateLib.updateMarkets(s, BitMap.bit(marketId), data, budget, true);
         uint256 price = m.priceFeed.latestPrice();
-        _checkRemoval(s, m, pos, price, amount);
+        _checkRemoval(s, m, marketId, pos, price, amount);
         uint96 newMargin = pos.margin - amount.toUint96();
         s.positions[msg.sender][marketId].margin = newMargin;
         s.creditCross(msg.sender, amount);
@@ -382,19 +388,18 @@ library LiquidationLogic {
     }
 
     /// @dev removeMargin's margin check, apart so that removeMargin stays within the stack.
-    function _checkRemoval(EngineState storage s, Market storage m, Position memory pos, uint256 price, uint256 amount)
-        private
-        view
-    {
+    function _checkRemoval(
+        EngineState storage s,
+        Market storage m,
+        uint256 marketId,
+        Position memory pos,
+        uint256 price,
+        uint256 amount
+    ) private view {
         MarketState memory state = m.state;
-        AccountingLib.accrueInMemory(state, price);
+        MarketLib.accrueInMemory(state, price);
         Valuation memory v = s.valueIsolated(pos, m.params, state, price);
-        int256 removed = amount.toInt256();
-        if (v.equityNoProfit - removed < v.initialMargin.toInt256()) {
-            revert IPerpEngine.InsufficientMargin(v.equityNoProfit - removed, v.initialMargin);
-        }
-        int256 equityAfter = FPM.min(v.equity, v.equityAtClose) - removed;
-        if (equityAfter < v.maintenanceMargin.toInt256()) revert IPerpEngine.InsufficientMargin(equityAfter, v.maintenanceMargin);
+        MarginLib.checkRemoval(v, marketId, amount);
     }
 
     /// @notice See `IPerpEngine.payClaims`.

@@ -7,7 +7,9 @@ import {
     IPerpEngine, MarketState, Position, Health, LIQUIDATABLE_AT_ANY_PRICE, UNBOUNDED_LEVERAGE
 } from "../interfaces/IPerpEngine.sol";
 import {EngineState, Market, Account, Valuation} from "./EngineState.sol";
-import {AccountingLib} from "./AccountingLib.sol";
+import {BitMap} from "./BitMap.sol";
+import {MarketLib} from "./MarketLib.sol";
+import {ValuationLib} from "./ValuationLib.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
 
 /// @title LiquidationPriceLogic
@@ -15,7 +17,8 @@ import {FixedPointMath as FPM} from "./FixedPointMath.sol";
 /// by evaluating the very predicate `liquidate` uses, at prices the oracle can express.
 library LiquidationPriceLogic {
     using SafeCast for uint256;
-    using AccountingLib for EngineState;
+    using MarketLib for EngineState;
+    using ValuationLib for EngineState;
 
     struct Search {
         address trader;
@@ -38,7 +41,7 @@ library LiquidationPriceLogic {
         search.marketId = marketId;
         search.pos = s.positions[trader][marketId];
         if (search.pos.size == 0) revert IPerpEngine.NoPosition(trader, marketId);
-        search.cross = s.accounts[trader].crossMarkets & AccountingLib.bit(marketId) != 0;
+        search.cross = s.accounts[trader].crossMarkets & BitMap.bit(marketId) != 0;
         search.unit = m.priceFeed.priceUnit();
         return _search(s, search, _estimate(s, search));
     }
@@ -53,10 +56,10 @@ library LiquidationPriceLogic {
         } else {
             Market storage m = s.markets[search.marketId];
             MarketState memory state = m.state;
-            AccountingLib.accrueInMemory(state, price);
+            MarketLib.accrueInMemory(state, price);
             v = s.valueIsolated(search.pos, m.params, state, price);
         }
-        return AccountingLib.isLiquidatable(v);
+        return ValuationLib.isLiquidatable(v);
     }
 
     /// @dev Linear estimate in oracle units. With everything else fixed, equity at close - maintenance = A + B * price
@@ -69,10 +72,10 @@ library LiquidationPriceLogic {
         Valuation memory v;
         if (search.cross) {
             Account memory account = s.accounts[search.trader];
-            v = s.valueCross(search.trader, account.crossMarkets, account.crossBalance, AccountingLib.NO_OVERRIDE, 0);
+            v = s.valueCross(search.trader, account.crossMarkets, account.crossBalance, ValuationLib.NO_OVERRIDE, 0);
         } else {
             MarketState memory state = m.state;
-            AccountingLib.accrueInMemory(state, price);
+            MarketLib.accrueInMemory(state, price);
             v = s.valueIsolated(search.pos, m.params, state, price);
         }
         int256 size = search.pos.size;
@@ -128,19 +131,19 @@ library LiquidationPriceLogic {
         returns (Health memory)
     {
         Market storage m = s.market(marketId);
-        if (s.accounts[trader].crossMarkets & AccountingLib.bit(marketId) != 0) return crossAccountHealth(s, trader);
+        if (s.accounts[trader].crossMarkets & BitMap.bit(marketId) != 0) return crossAccountHealth(s, trader);
         Position memory pos = s.positions[trader][marketId];
         if (pos.size == 0) revert IPerpEngine.NoPosition(trader, marketId);
         uint256 price = m.priceFeed.latestPrice();
         MarketState memory state = m.state;
-        AccountingLib.accrueInMemory(state, price);
+        MarketLib.accrueInMemory(state, price);
         return _health(s.valueIsolated(pos, m.params, state, price));
     }
 
     /// @notice See `IPerpEngine.crossAccountHealth`.
     function crossAccountHealth(EngineState storage s, address trader) public view returns (Health memory) {
         Account memory account = s.accounts[trader];
-        return _health(s.valueCross(trader, account.crossMarkets, account.crossBalance, AccountingLib.NO_OVERRIDE, 0));
+        return _health(s.valueCross(trader, account.crossMarkets, account.crossBalance, ValuationLib.NO_OVERRIDE, 0));
     }
 
     function _health(Valuation memory v) private pure returns (Health memory) {
@@ -153,7 +156,7 @@ library LiquidationPriceLogic {
             unrealizedPnl: v.pnl,
             accruedFunding: v.funding,
             leverage: v.equity > 0 ? FPM.mulDivUp(v.notional, 1e18, uint256(v.equity)) : UNBOUNDED_LEVERAGE,
-            liquidatable: AccountingLib.isLiquidatable(v)
+            liquidatable: ValuationLib.isLiquidatable(v)
         });
     }
 }

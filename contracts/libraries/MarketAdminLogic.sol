@@ -7,7 +7,9 @@ import {IPerpEngine, MarketParams, MarketState} from "../interfaces/IPerpEngine.
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {IOrderEngine} from "../interfaces/IOrderEngine.sol";
 import {EngineState, Market, Account} from "./EngineState.sol";
-import {AccountingLib} from "./AccountingLib.sol";
+import {LedgerLib} from "./LedgerLib.sol";
+import {MarginLib} from "./MarginLib.sol";
+import {MarketLib} from "./MarketLib.sol";
 import {ParamsLib} from "./ParamsLib.sol";
 
 /// @title MarketAdminLogic
@@ -16,7 +18,9 @@ import {ParamsLib} from "./ParamsLib.sol";
 library MarketAdminLogic {
     using SafeCast for uint256;
     using SafeCast for int256;
-    using AccountingLib for EngineState;
+    using LedgerLib for EngineState;
+    using MarginLib for EngineState;
+    using MarketLib for EngineState;
 
     uint256 internal constant MAX_MARKETS = 128;
 
@@ -45,7 +49,7 @@ library MarketAdminLogic {
         ParamsLib.validateMarginStep(m.params, params);
         m.params = params;
         // The rate in force from now on follows the new factor and scale.
-        m.state.fundingRatePerDay = AccountingLib.fundingRate(m.params, state).toInt64();
+        m.state.fundingRatePerDay = MarketLib.fundingRate(m.params, state).toInt64();
         emit IPerpEngine.MarketParamsUpdated(marketId, params);
     }
 
@@ -68,8 +72,8 @@ library MarketAdminLogic {
         returns (MarketState memory state)
     {
         state = m.state;
-        AccountingLib.accrueInMemory(state, price);
-        int256 markChange = AccountingLib.storeState(m, state, price);
+        MarketLib.accrueInMemory(state, price);
+        int256 markChange = MarketLib.storeState(m, state, price);
         if (markChange != 0) {
             s.ledger.markNotionalUsd6 =
                 (int256(uint256(s.ledger.markNotionalUsd6)) + markChange).toUint256().toUint56();

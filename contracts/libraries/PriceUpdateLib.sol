@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {IPerpEngine} from "../interfaces/IPerpEngine.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {EngineState} from "./EngineState.sol";
-import {AccountingLib} from "./AccountingLib.sol";
+import {BitMap} from "./BitMap.sol";
 
 /// @title PriceUpdateLib
 /// @notice The pull-oracle side of the engine's priced entry points (SPEC "Prices"): each takes a `bytes[]
@@ -28,7 +28,7 @@ library PriceUpdateLib {
         if (data.length == 0) return 0;
         uint256 left = bits;
         while (left != 0) {
-            uint256 id = AccountingLib.lowestBit(left);
+            uint256 id = BitMap.lowestBit(left);
             left &= left - 1;
             IPriceFeed feed = s.markets[id].priceFeed;
             uint256 fee = feed.getUpdateFee(data);
@@ -48,7 +48,7 @@ library PriceUpdateLib {
     /// @dev What updating every market in `bits` costs (only for the revert reason).
     function _totalFee(EngineState storage s, uint256 bits, bytes[] calldata data) private view returns (uint256 total) {
         while (bits != 0) {
-            uint256 id = AccountingLib.lowestBit(bits);
+            uint256 id = BitMap.lowestBit(bits);
             bits &= bits - 1;
             total += s.markets[id].priceFeed.getUpdateFee(data);
         }
@@ -68,6 +68,6 @@ library PriceUpdateLib {
     function unitMarkets(EngineState storage s, address trader, uint256 marketId) internal view returns (uint256) {
         if (s.positions[trader][marketId].size == 0) return 0;
         uint256 crossMarkets = s.accounts[trader].crossMarkets;
-        return crossMarkets & AccountingLib.bit(marketId) != 0 ? crossMarkets : AccountingLib.bit(marketId);
+        return crossMarkets & BitMap.bit(marketId) != 0 ? crossMarkets : BitMap.bit(marketId);
     }
 }

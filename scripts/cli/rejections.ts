@@ -34,12 +34,15 @@ function errorArgs(quote: TradeQuote, snap: Snapshot): unknown[] | undefined {
     }
     case "PositionTooSmall":
       return [math.notionalDown(math.abs(sim.position.size), quote.indexPrice), params.minPositionNotional];
-    case "InsufficientMargin": {
-      if (quote.isolated && sim.position.margin <= 0n && sim.position.size !== 0n) return [sim.position.margin, 0n];
+    case "TradeLeavesNegativeMargin":
+      return [id, sim.position.margin];
+    case "TradeBelowInitialMargin":
+    case "TradeBelowMaintenanceMargin": {
       const v = quote.isolated
         ? valueIsolated(sim.position, sim.market, quote.indexPrice, snap.now, snap.protocol.keeperRewardMin)
         : valueCross(sim.account, sim.markets, snap.now, snap.protocol.keeperRewardMin, { marketId: id, price: quote.indexPrice });
-      return v.equityAtClose < v.initialMargin ? [v.equityAtClose, v.initialMargin] : [v.equity, v.maintenanceMargin];
+      if (quote.rejection === "TradeBelowInitialMargin") return [v.equityAtClose, v.initialMargin];
+      return [v.equity < v.equityAtClose ? v.equity : v.equityAtClose, v.maintenanceMargin];
     }
     default:
       return undefined;

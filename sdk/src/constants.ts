@@ -25,7 +25,7 @@ export const UNBOUNDED_LEVERAGE = MAX_UINT256;
  */
 export const LIQUIDATABLE_AT_ANY_PRICE = MAX_UINT256;
 
-/** `AccountingLib.NO_OVERRIDE`: "value this market at its oracle price" in the engine's valuation helpers. */
+/** `ValuationLib.NO_OVERRIDE`: "value this market at its oracle price" in the engine's valuation helpers. */
 export const NO_PRICE_OVERRIDE = MAX_UINT256;
 
 /** 1e18: the fixed-point unit of every price, size, USD amount, ratio and rate. */

@@ -1,5 +1,5 @@
 /**
- * Wei-exact mirror of the contracts' math (`PerpMath.sol`, `AccountingLib.sol`) in bigint.
+ * Wei-exact mirror of the contracts' math (`PerpMath.sol`, `MarketLib.sol`, `ValuationLib.sol`) in bigint.
  *
  * Every function rounds exactly as its Solidity twin: `...Down` toward negative infinity, `...Up` toward positive
  * infinity, whatever the sign. All values are WAD (1e18) unless a name says otherwise. The parity tests

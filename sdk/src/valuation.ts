@@ -1,6 +1,6 @@
 /**
  * The engine's valuation, trade and liquidation-price logic, mirrored off-chain in bigint
- * (`AccountingLib.sol`, `PerpEngine._trade`, `LiquidationPriceLogic.sol`). Given the same state, price and time, every
+ * (`MarketLib.sol`, `ValuationLib.sol`, `MarginLib.sol`, `PerpEngine._trade`, `LiquidationPriceLogic.sol`). Given the same state, price and time, every
  * function returns what the contracts compute, to the wei; the parity tests check it.
  *
  * @packageDocumentation
@@ -72,7 +72,7 @@ export interface AccountSnapshot {
   readonly positions: ReadonlyMap<number, PositionData>;
 }
 
-/** Sums over the positions of a liquidatable unit, as `AccountingLib.Valuation`. */
+/** Sums over the positions of a liquidatable unit, as `Valuation` (EngineState.sol). */
 export interface Valuation {
   equity: bigint;
   equityAtClose: bigint;
@@ -96,7 +96,7 @@ export function skewOf(state: Pick<MarketState, "longOpenInterest" | "shortOpenI
 }
 
 /**
- * The market state with funding accrued to `now` at index price `price` (`AccountingLib.accrueInMemory`).
+ * The market state with funding accrued to `now` at index price `price` (`MarketLib.accrueInMemory`).
  * @example accrue(market.state, market.price, BigInt(block.timestamp))
  */
 export function accrue(state: MarketState, price: bigint, now: bigint): MarketState {
@@ -110,7 +110,7 @@ export function accrue(state: MarketState, price: bigint, now: bigint): MarketSt
 }
 
 /**
- * The funding rate per day the market would have with `skew` (`AccountingLib.fundingRate`).
+ * The funding rate per day the market would have with `skew` (`MarketLib.fundingRate`).
  * @example fundingRateFor(market.params, skewOf(market.state))
  */
 export function fundingRateFor(params: MarketParams, skew: bigint): bigint {
@@ -149,7 +149,7 @@ function addPosition(v: Valuation, pos: PositionData, params: MarketParams, stat
 }
 
 /**
- * Values one isolated position at index price `price` and time `now` (`AccountingLib.valueIsolated`).
+ * Values one isolated position at index price `price` and time `now` (`ValuationLib.valueIsolated`).
  * @example valueIsolated(position, market, market.price, now, protocol.keeperRewardMin).equity
  */
 export function valueIsolated(
@@ -167,7 +167,7 @@ export function valueIsolated(
 
 /**
  * Values a cross account: balance plus every cross position at its market's price (or `override.price` for
- * `override.marketId`), funding accrued to `now` (`AccountingLib.valueCross`).
+ * `override.marketId`), funding accrued to `now` (`ValuationLib.valueCross`).
  * @example valueCross(account, markets, now, protocol.keeperRewardMin).equity
  */
 export function valueCross(
@@ -184,14 +184,14 @@ export function valueCross(
     const price = override && override.marketId === id ? override.price : market.price;
     addPosition(v, pos, market.params, accrue(market.state, price, now), price);
   }
-  // The minimum keeper reward per position (`AccountingLib.valueCross`).
+  // The minimum keeper reward per position (`ValuationLib.valueCross`).
   v.maintenanceMargin += keeperRewardMin * BigInt(v.count);
   return v;
 }
 
 /**
  * Whether a valuation is below maintenance, each position valued at its close fill price
- * (`AccountingLib.isLiquidatable`).
+ * (`ValuationLib.isLiquidatable`).
  * @example isLiquidatable(valueCross(account, markets, now, kmin))
  */
 export function isLiquidatable(v: Valuation): boolean {
@@ -208,9 +208,9 @@ export interface VaultLedger {
 }
 
 /**
- * The debit rule (`AccountingLib.debitCross`, SPEC "Margin accounts"): the engine error a debit of `amount` from the
+ * The debit rule (`MarginLib.debitCross`, SPEC "Margin accounts"): the engine error a debit of `amount` from the
  * cross balance would raise, or undefined if it is allowed.
- * @example debitRejection(account, markets, now, kmin, wad(100)) // "InsufficientMargin"
+ * @example debitRejection(account, markets, now, kmin, wad(100)) // "DebitBelowInitialMargin"
  */
 export function debitRejection(
   account: AccountSnapshot,
@@ -224,9 +224,9 @@ export function debitRejection(
   if (account.crossMarkets === 0n) return undefined;
   const v = valueCross(account, markets, now, keeperRewardMin);
   if (isLiquidatable(v)) return "AccountLiquidatable";
-  if (v.equityNoProfit - amount < v.initialMargin) return "InsufficientMargin";
+  if (v.equityNoProfit - amount < v.initialMargin) return "DebitBelowInitialMargin";
   const lower = v.equity < v.equityAtClose ? v.equity : v.equityAtClose;
-  if (lower - amount < v.maintenanceMargin) return "InsufficientMargin";
+  if (lower - amount < v.maintenanceMargin) return "DebitBelowMaintenanceMargin";
   return undefined;
 }
 
@@ -479,7 +479,7 @@ export function simulateTrade(
   };
   const addsRisk = openDelta !== 0n;
 
-  // The vault side (`AccountingLib.bookTrade`): what it cannot pay is a claim; new risk needs free cash.
+  // The vault side (`LedgerLib.bookTrade`): what it cannot pay is a claim; new risk needs free cash.
   let unpaid = 0n;
   let nextVault: VaultLedger | undefined;
   if (vault) {
@@ -510,7 +510,7 @@ export function simulateTrade(
     if (size === 0n) {
       if (collateral > 0n) crossBalance += collateral;
     } else {
-      if (collateral < 0n) rejection ??= "InsufficientMargin";
+      if (collateral < 0n) rejection ??= "TradeLeavesNegativeMargin";
       margin = collateral;
     }
   } else {
@@ -536,7 +536,8 @@ export function simulateTrade(
       ? valueIsolated(position, nextMarket, price, now, protocol.keeperRewardMin)
       : valueCross(nextAccount, nextMarkets, now, protocol.keeperRewardMin, { marketId: trade.marketId, price });
     const lower = v.equity < v.equityAtClose ? v.equity : v.equityAtClose;
-    if (v.equityAtClose < v.initialMargin || lower < v.maintenanceMargin) rejection = "InsufficientMargin";
+    if (v.equityAtClose < v.initialMargin) rejection = "TradeBelowInitialMargin";
+    else if (lower < v.maintenanceMargin) rejection = "TradeBelowMaintenanceMargin";
   }
   return {
     legs,

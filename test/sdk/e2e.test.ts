@@ -305,18 +305,20 @@ for (const kind of ["hardhat", "anvil"] as const) {
       const request = { market: "ETH", side: "long", size: "30", margin: "500", isolated: true } as const;
       const refused = await rejection(carol.trade(request));
       expect(refused).to.be.instanceOf(InvalidRequestError);
-      expect(refused.message).to.equal("the engine would reject this trade: InsufficientMargin");
+      expect(refused.message).to.equal("the engine would reject this trade: TradeBelowInitialMargin");
       // Sent anyway, the engine's revert comes back decoded, with the numbers the mirror predicts.
       const snap = await carol.snapshot();
       const quote = await carol.quoteTrade(request, undefined, snap);
-      expect(quote.rejection).to.equal("InsufficientMargin");
+      expect(quote.rejection).to.equal("TradeBelowInitialMargin");
       const v = valueIsolated(quote.simulation.position, quote.simulation.market, quote.indexPrice, snap.now, snap.protocol.keeperRewardMin);
       const error = await rejection(
         withPerpErrors(() => carol.engine.trade(ETH, quote.sizeDelta, quote.acceptablePrice, quote.marginDelta, true)),
       );
       expect(error).to.be.instanceOf(PerpContractError);
-      expect((error as PerpContractError).errorName).to.equal("InsufficientMargin");
-      expect(error.message).to.equal(`InsufficientMargin: equity ${formatUsd(v.equityAtClose)} < required ${formatUsd(v.initialMargin)}`);
+      expect((error as PerpContractError).errorName).to.equal("TradeBelowInitialMargin");
+      expect(error.message).to.equal(
+        `TradeBelowInitialMargin: after this trade, equity at close prices ${formatUsd(v.equityAtClose)} < initial margin ${formatUsd(v.initialMargin)}: add margin or trade smaller`,
+      );
       expect(v.initialMargin).to.equal(wad("1200")); // 2 % of 30 ETH at $2,000
       expect(await wallets.carol.getNonce()).to.equal(nonce);
     });

@@ -29,9 +29,11 @@ describe("SDK: decoded errors", function () {
       const decoded = toPerpError(error);
       expect(decoded).to.be.instanceOf(PerpContractError);
       const e = decoded as PerpContractError;
-      expect(e.errorName).to.equal("InsufficientMargin");
-      expect(e.message).to.match(/^InsufficientMargin: equity 9[0-9]\.\d\d USD < required 100\.00 USD$/);
-      expect(e.args.required).to.equal(wad(100));
+      expect(e.errorName).to.equal("TradeBelowInitialMargin");
+      expect(e.message).to.match(
+        /^TradeBelowInitialMargin: after this trade, equity at close prices 9[0-9]\.\d\d USD < initial margin 100\.00 USD: add margin or trade smaller$/,
+      );
+      expect(e.args.initialMargin).to.equal(wad(100));
     }
     // Through the client: the same decoding, for withdrawals above the balance.
     try {

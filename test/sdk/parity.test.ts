@@ -172,13 +172,15 @@ describe("SDK parity with the contracts (fuzzed states)", function () {
     });
   }
 
-  it("predicts the engine's rejections: margin, mode, minimum size, open-interest cap", async function () {
+  it("predicts the engine's rejections: initial and maintenance margin, mode, minimum size, open-interest cap", async function () {
     const p = await networkHelpers.loadFixture(deployProtocol);
     await p.engine.connect(p.alice).deposit(usdc(1_000));
     await p.engine.connect(p.alice).trade(ETH, wad(1), wad(1e9), 0, false);
     const client = await PerpClient.connect({ runner: p.alice, deployment: p.deployment });
     const cases: [string, { marketId: number; sizeDelta: bigint; marginDelta: bigint; isolated: boolean }][] = [
-      ["InsufficientMargin", { marketId: 1, sizeDelta: wad(2), marginDelta: 0n, isolated: false }],
+      ["TradeBelowInitialMargin", { marketId: 1, sizeDelta: wad(2), marginDelta: 0n, isolated: false }],
+      // 0.0002 BTC ($12) isolated on $1: above its initial margin, below maintenance with the $2 minimum keeper reward.
+      ["TradeBelowMaintenanceMargin", { marketId: 1, sizeDelta: wad("0.0002"), marginDelta: wad(1), isolated: true }],
       ["PositionModeMismatch", { marketId: 0, sizeDelta: wad(1), marginDelta: wad(10), isolated: true }],
       ["PositionTooSmall", { marketId: 1, sizeDelta: wad("0.0001"), marginDelta: wad(10), isolated: true }],
       ["OpenInterestCapExceeded", { marketId: 1, sizeDelta: wad(5001), marginDelta: wad(900), isolated: true }],

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {MarketState} from "../../contracts/interfaces/IPerpEngine.sol";
-import {AccountingLib} from "../../contracts/libraries/AccountingLib.sol";
+import {MarketLib} from "../../contracts/libraries/MarketLib.sol";
 import {PerpMath} from "../../contracts/libraries/PerpMath.sol";
 import {Test} from "./utils/Test.sol";
 
@@ -23,7 +23,7 @@ contract FundingAccrualTest is Test {
     function test_lastTouchInTheFuture_accruesNothing() public {
         vm.warp(NOW);
         MarketState memory state = _state(uint64(NOW + 100));
-        AccountingLib.accrueInMemory(state, PRICE);
+        MarketLib.accrueInMemory(state, PRICE);
         assertEq(int256(state.fundingIndex), int256(5e18), "index moved");
         assertEq(uint256(state.lastFundingTime), NOW + 100, "time moved");
     }
@@ -32,7 +32,7 @@ contract FundingAccrualTest is Test {
         vm.warp(NOW);
         uint64 last = uint64(bound(ahead, NOW, type(uint64).max));
         MarketState memory state = _state(last);
-        AccountingLib.accrueInMemory(state, PRICE);
+        MarketLib.accrueInMemory(state, PRICE);
         assertEq(int256(state.fundingIndex), int256(5e18), "index moved");
         assertEq(uint256(state.lastFundingTime), last, "time moved");
     }
@@ -40,7 +40,7 @@ contract FundingAccrualTest is Test {
     function test_lastTouchInThePast_accruesElapsedTime() public {
         vm.warp(NOW);
         MarketState memory state = _state(uint64(NOW - 3600));
-        AccountingLib.accrueInMemory(state, PRICE);
+        MarketLib.accrueInMemory(state, PRICE);
         int256 expected = PerpMath.accruedFundingIndex(5e18, 1e16, PRICE, 3600);
         assertEq(int256(state.fundingIndex), expected, "index");
         assertTrue(expected != 5e18, "no accrual over an hour");

@@ -21,7 +21,7 @@ export class PerpError extends Error {
 export class PerpContractError extends PerpError {
   override name = "PerpContractError";
   constructor(
-    /** The Solidity error's name, e.g. "InsufficientMargin" ("Error" for a revert string). */
+    /** The Solidity error's name, e.g. "TradeBelowInitialMargin" ("Error" for a revert string). */
     readonly errorName: ContractErrorName | "Error",
     /** Its arguments by name. */
     readonly args: Readonly<Record<string, unknown>>,

@@ -28,7 +28,7 @@ function revertData(error: unknown): string | undefined {
 
 /**
  * Decodes raw revert data into a `PerpContractError`, or undefined if it is not one of the protocol's errors.
- * @example decodeRevertData("0x...") // PerpContractError("InsufficientMargin: equity 480.12 USD < required 500.00 USD")
+ * @example decodeRevertData("0x...") // PerpContractError("TradeBelowInitialMargin: after this trade, equity at close prices 480.12 USD < initial margin 500.00 USD: add margin or trade smaller")
  */
 export function decodeRevertData(data: string, cause?: unknown): PerpContractError | undefined {
   let parsed: ErrorDescription | null = null;

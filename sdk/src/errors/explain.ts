@@ -31,7 +31,23 @@ const orderSize = (v: unknown) => (BigInt(v as bigint) === -(2n ** 255n) ? "the 
 
 /** How each error's arguments read in plain words. */
 export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>) => string> = {
-  InsufficientMargin: (a) => `equity ${usd(a.equity)} < required ${usd(a.required)}`,
+  // The margin rules, one error each (SPEC "Margin accounts"); every maintenance figure includes the minimum keeper
+  // reward per position.
+  TradeBelowInitialMargin: (a) =>
+    `after this trade, equity at close prices ${usd(a.equityAtClose)} < initial margin ${usd(a.initialMargin)}: add margin or trade smaller`,
+  TradeBelowMaintenanceMargin: (a) =>
+    `after this trade, equity ${usd(a.equity)} < maintenance ${usd(a.maintenanceMargin)}: it would be liquidatable at once`,
+  TradeLeavesNegativeMargin: (a) =>
+    `this trade would leave the isolated margin in ${market(a.marketId)} at ${usd(a.margin)}: close the position fully or add margin first`,
+  DebitBelowInitialMargin: (a) =>
+    `after this debit of the cross balance, equity at close prices counting no profit ${usd(a.equityNoProfit)} < initial margin ${usd(a.initialMargin)} of the cross positions`,
+  DebitBelowMaintenanceMargin: (a) =>
+    `after this debit of the cross balance, equity ${usd(a.equity)} < maintenance ${usd(a.maintenanceMargin)}: the cross account would be liquidatable`,
+  RemovalExceedsMargin: (a) => `the isolated margin in ${market(a.marketId)} is ${usd(a.margin)}, less than the ${usd(a.amount)} asked`,
+  RemovalBelowInitialMargin: (a) =>
+    `after this removal, the margin in ${market(a.marketId)} counting no profit ${usd(a.equityNoProfit)} < initial margin ${usd(a.initialMargin)}`,
+  RemovalBelowMaintenanceMargin: (a) =>
+    `after this removal, equity in ${market(a.marketId)} ${usd(a.equity)} < maintenance ${usd(a.maintenanceMargin)}: the position would be liquidatable`,
   InsufficientCrossBalance: (a) => `cross balance ${usd(a.balance)} < ${usd(a.amount)}`,
   AccountLiquidatable: (a) =>
     `account ${a.trader} is liquidatable: equity ${usd(a.equity)} < maintenance ${usd(a.maintenanceMargin)}`,

@@ -1,6 +1,6 @@
 /**
  * The liquidation of one unit (an isolated position or a whole cross account), mirrored in bigint from
- * `LiquidationLogic._liquidateIsolated` / `_liquidateCross` / `_distribute` and `AccountingLib.payFromVault`, with the
+ * `LiquidationLogic._liquidateIsolated` / `_liquidateCross` / `_distribute` and `LedgerLib.payFromVault`, with the
  * Solidity names. Given the same state, prices and time it returns what the engine books, to the wei.
  *
  * @packageDocumentation
@@ -104,7 +104,7 @@ export function distribute(
     uncovered = -cash;
     cash = 0n;
   }
-  // AccountingLib.payFromVault, keeper first.
+  // LedgerLib.payFromVault, keeper first.
   const keeperPaid = min(reward, cash);
   cash -= keeperPaid;
   const traderPaid = min(traderRemainder, cash);

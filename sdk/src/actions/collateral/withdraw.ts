@@ -20,7 +20,7 @@ export type WithdrawReturnType = TransactionReceipt;
 export type WithdrawErrorType = InvalidAmountError | InvalidRequestError | NoSignerError | PerpContractError | PerpTransportError;
 
 /**
- * Withdraws USDC from the cross balance (`InsufficientCrossBalance`, or `InsufficientMargin` when cross positions
+ * Withdraws USDC from the cross balance (`InsufficientCrossBalance`, or `DebitBelowInitialMargin` / `DebitBelowMaintenanceMargin` when cross positions
  * need it as margin).
  * @example await withdraw(client, { amount: "400", receiver: "0xAb…" })
  */

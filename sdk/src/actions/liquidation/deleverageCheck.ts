@@ -6,7 +6,7 @@
  * The contract (for reference):
  * ```solidity
  * uint256 limit = FPM.mulWadDown(s.vaultNav(), m.params.maxPnlFactor);
- * AccountingLib.accrueInMemory(state, price);
+ * MarketLib.accrueInMemory(state, price);
  * int256 tradersProfit = PerpMath.tradersClaimUp(price, skew(state), skewScale, state.fundingIndex, state.entryFundingSum);
  * if (tradersProfit <= limit) revert DeleverageNotNeeded(tradersProfit, limit);
  * // closeAtFill: fill = fillPrice(price, skew(state), -size, skewScale)
@@ -54,7 +54,7 @@ export function closeValue(position: PositionData, price: bigint, fundingIndex: 
 }
 
 /**
- * The price `autoDeleverage` closes `position` at (`AccountingLib.closeAtFill`): the index price moved by the
+ * The price `autoDeleverage` closes `position` at (`LedgerLib.closeAtFill`): the index price moved by the
  * close's effect on the market's skew.
  * @example deleverageFill(position, market) // a long closing into a long skew fills above the index
  */

@@ -9,6 +9,8 @@ import path from "node:path";
 
 import { createServer } from "vite";
 
+import { PYTH_FEED_IDS } from "@perp/sdk/prices";
+
 import { ROOT, startStack } from "./stack.js";
 
 const rpcPort = Number(process.env.WEB_RPC_PORT ?? 8545);
@@ -35,10 +37,10 @@ Add this network to MetaMask (Settings > Networks > Add a network manually):
   Chain ID         ${stack.chainId}
   Currency symbol  ETH
 
-Then connect, press "Faucet" (gas and 10,000 test USDC), deposit and trade. Prices: the local price service at
-${stack.priceUrl}; move one with
-  curl -X POST ${stack.priceUrl}/local/price -d '{"id":"<feed id>","price":"190000000000"}'
-(the heartbeat pushes the service's latest price on chain within 15 s). Ctrl-C stops everything.`);
+Then connect, press "Faucet" (gas and 10,000 test USDC), deposit and trade. Prices come from the local price
+service at ${stack.priceUrl}; move ETH to $1,900 (8 decimals) with
+  curl -X POST ${stack.priceUrl}/local/price -d '{"id":"${PYTH_FEED_IDS["ETH/USD"]}","price":"190000000000"}'
+(the keeper sees it at once; the heartbeat pushes it on chain within 15 s). Ctrl-C stops everything.`);
 
 const shutdown = async () => {
   await server.close();

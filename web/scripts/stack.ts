@@ -56,7 +56,21 @@ export interface Stack {
 }
 
 function spawnLogged(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void, name: string): ChildProcess {
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: npx and the anvil wrapper start the real process as a grandchild, and stopping the group
+  // stops it too.
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const killGroup = () => {
+    if (child.exitCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  };
+  // Should this process end without stop() (a crash, an interrupted test run), take the group down with it.
+  process.once("exit", killGroup);
+  child.once("exit", () => process.removeListener("exit", killGroup));
   const forward = (data: Buffer) => {
     for (const line of data.toString().split("\n")) if (line.trim() !== "") log(`[${name}] ${line}`);
   };
@@ -110,9 +124,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const stop = async () => {
     if (heartbeat !== undefined) clearInterval(heartbeat);
     for (const child of children.reverse()) {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await exited(child);
+      if (child.exitCode === null && child.pid !== undefined) {
+        const done = exited(child);
+        try {
+          process.kill(-child.pid, "SIGTERM");
+        } catch {
+          // already gone
+        }
+        await done;
       }
     }
     await prices?.close();

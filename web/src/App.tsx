@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { BrowserProvider, Contract, JsonRpcProvider, toQuantity } from "ethers";
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { BrowserProvider, Contract, JsonRpcProvider, formatUnits, toQuantity } from "ethers";
 
 import {
   OrderCancelledError,
@@ -19,6 +19,7 @@ import { chainName, hasFaucet, loadDeployments } from "./deployments";
 import { describeError } from "./errors";
 import { AccountPanel, History, MarketHeader, OpenOrders, Positions } from "./panels";
 import { OrderTicket } from "./ticket";
+import { VaultPage } from "./vault";
 import { discoverWallets, type DiscoveredWallet } from "./wallet";
 
 export interface ChainData {
@@ -43,6 +44,9 @@ export interface Actions {
 }
 
 const POLL_MS = 1000;
+/** Index prices kept per market for the chart (one per second read). */
+const HISTORY_POINTS = 600;
+const PriceChart = lazy(() => import("./chart"));
 
 export function App() {
   const [deployments, setDeployments] = useState<Deployment[]>([]);
@@ -55,6 +59,8 @@ export function App() {
   const [notice, setNotice] = useState<Notice>();
   const [busy, setBusy] = useState(false);
   const [market, setMarket] = useState(0);
+  const [screen, setScreen] = useState<"trade" | "vault">("trade");
+  const [prices, setPrices] = useState<Map<number, Array<{ time: number; value: number }>>>(new Map());
 
   useEffect(() => {
     void loadDeployments().then(setDeployments);
@@ -128,6 +134,16 @@ export function App() {
       readHistory(client, account, snapshot.blockNumber),
     ]);
     setData({ snapshot, positions, orders, walletUsdc, history });
+    setPrices((old) => {
+      const next = new Map(old);
+      for (const m of snapshot.markets.values()) {
+        const series = next.get(m.id) ?? [];
+        const time = Number(snapshot.now);
+        // A chart line, not an amount: the float is for drawing only.
+        if (series.length === 0 || series[series.length - 1].time < time) next.set(m.id, [...series, { time, value: Number(formatUnits(m.price, 18)) }].slice(-HISTORY_POINTS));
+      }
+      return next;
+    });
   }, [client, account]);
 
   const refreshing = useRef(false);
@@ -238,7 +254,18 @@ export function App() {
           {notice.text}
         </div>
       )}
-      {data && client && snapshotMarket && (
+      {client && account && (
+        <nav className="markets" aria-label="Screens">
+          <button aria-pressed={screen === "trade"} onClick={() => setScreen("trade")}>Trade</button>
+          <button aria-pressed={screen === "vault"} onClick={() => setScreen("vault")}>LP vault</button>
+        </nav>
+      )}
+      {screen === "vault" && client && account && (
+        <main>
+          <VaultPage client={client} account={account} actions={actions} busy={busy} />
+        </main>
+      )}
+      {screen === "trade" && data && client && snapshotMarket && (
         <main>
           <nav className="markets" aria-label="Markets">
             {[...data.snapshot.markets.values()].map((m) => (
@@ -246,6 +273,9 @@ export function App() {
             ))}
           </nav>
           <MarketHeader market={snapshotMarket} snapshot={data.snapshot} client={client} />
+          <Suspense fallback={<div className="chart" role="status">Loading the chart…</div>}>
+            <PriceChart label={`${snapshotMarket.symbol} index price`} points={prices.get(market) ?? []} lines={chartLines(data, market)} />
+          </Suspense>
           <div className="grid">
             <OrderTicket client={client} data={data} marketId={market} actions={actions} busy={busy} />
             <AccountPanel client={client} data={data} actions={actions} busy={busy} faucet={hasFaucet(chainId!) ? faucet : undefined} />
@@ -261,6 +291,23 @@ export function App() {
 }
 
 const LOCAL_RPC = "http://127.0.0.1:8545";
+
+/** The open position's entry and liquidation price, and its stop-loss and take-profit triggers. */
+function chartLines(data: ChainData, marketId: number) {
+  const lines: Array<{ price: number; title: string; color: string }> = [];
+  const toNumber = (wad: bigint) => Number(formatUnits(wad, 18));
+  const position = data.positions.find((p) => p.marketId === marketId);
+  if (position) {
+    lines.push({ price: toNumber(position.entryPrice), title: "entry", color: "#e8ecf1" });
+    if (position.liquidationPrice > 0n) lines.push({ price: toNumber(position.liquidationPrice), title: "liquidation", color: "#ff7a7a" });
+  }
+  for (const o of data.orders) {
+    if (o.marketId !== marketId) continue;
+    if (o.kind === "stop-loss") lines.push({ price: toNumber(o.triggerPrice), title: "stop", color: "#ffd479" });
+    if (o.kind === "take-profit") lines.push({ price: toNumber(o.triggerPrice), title: "target", color: "#3ddc97" });
+  }
+  return lines;
+}
 
 async function readHistory(client: PerpClient, account: string, toBlock: number): Promise<TradeExecution[]> {
   const events = await getPerpEvents(client.provider, client.deployment, { fromBlock: client.deployment.deploymentBlock, toBlock, names: ["PositionModified"] });

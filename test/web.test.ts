@@ -72,6 +72,14 @@ describe("web: the trading page in Chromium", function () {
     if (process.env.WRITE_BENCH === "1") writeFileSync(path.join(ROOT, "bench", "web.json"), JSON.stringify(bench, null, 2) + "\n");
   });
 
+  /** No serious or critical axe-core violation on the screen; every violation found goes to the benchmark. */
+  async function expectAccessible(page: Page, screen: string) {
+    const axe = await new AxeBuilder({ page }).analyze();
+    const found = axe.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    ((bench.axe ??= []) as unknown[]).push({ screen, violations: found });
+    expect(found.filter((v) => v.impact === "serious" || v.impact === "critical")).to.deep.equal([]);
+  }
+
   /** A fresh page with a test wallet of the next unused dev account, connected, on `chainId`. */
   async function open(options: { chainId?: number; viewport?: { width: number; height: number } } = {}) {
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
@@ -242,10 +250,7 @@ describe("web: the trading page in Chromium", function () {
     expect(worst).to.be.lessThan(QUOTE_LIMIT_MS);
     bench.quoteRefreshMs = { worst: round(worst), samples: samples.map(round), limit: QUOTE_LIMIT_MS };
 
-    const axe = await new AxeBuilder({ page }).analyze();
-    const serious = axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-    bench.axe = { screen: "trade", violations: axe.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })) };
-    expect(serious.map((v) => v.id)).to.deep.equal([]);
+    await expectAccessible(page, "trade, with a rejected quote");
     await page.context().close();
   });
 
@@ -273,6 +278,7 @@ describe("web: the trading page in Chromium", function () {
     await waitText(vault.getByTestId("vault-lp-assets"), `${formatTokenUnits(lp.assets, 6, 2)} USDC`);
     await waitText(vault.getByTestId("vault-cooldown"), /^locked for \d+ s more$/);
     await page.screenshot({ path: path.join(SHOTS, "07-vault.png"), fullPage: true });
+    await expectAccessible(page, "vault");
     await page.context().close();
   });
 
@@ -282,6 +288,7 @@ describe("web: the trading page in Chromium", function () {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).to.equal(0);
     await page.screenshot({ path: path.join(SHOTS, "06-mobile.png"), fullPage: true });
+    await expectAccessible(page, "trade, phone");
     await page.context().close();
   });
 

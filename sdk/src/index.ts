@@ -36,6 +36,7 @@ export * as math from "./math.js";
 export * from "./valuation.js";
 export * from "./model/liquidation.js";
 export * from "./model/orders.js";
+export * from "./model/display.js";
 
 // Keeper primitives, also at `@perp/sdk/keeper` (kept here for compatibility).
 export {

@@ -1,0 +1,355 @@
+/**
+ * The trading page in a real browser: Debian's Chromium driven by playwright-core, the page built by Vite and served
+ * by `vite preview`, an injected test wallet signing with a dev key, against anvil running the order-book deployment
+ * with the local price service and the order keeper (web/scripts/stack.ts). Each scenario uses its own trader.
+ * Screenshots go to docs/web/ (the README shows them). With WRITE_BENCH=1 the measured numbers go to bench/web.json.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+
+import AxeBuilder from "@axe-core/playwright";
+import { expect } from "chai";
+import { JsonRpcProvider, Wallet } from "ethers";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import { preview, type PreviewServer } from "vite";
+
+import { PerpClient, formatPrice, formatTokenUnits, formatUsd, getPriceTimes, type TradeRequest } from "@perp/sdk";
+import { PYTH_FEED_IDS } from "@perp/sdk/prices";
+
+import { installWallet, type TestWallet } from "../web/e2e/wallet.js";
+import { ROOT, startStack, type Stack } from "../web/scripts/stack.js";
+
+const WEB = path.join(ROOT, "web");
+const DIST = path.join(WEB, "dist");
+const SHOTS = path.join(ROOT, "docs", "web");
+// The ports of this suite (anvil, price service, page): apart from every other helper's node.
+const RPC_PORT = 65445;
+const PRICE_PORT = 65446;
+const PAGE_PORT = 65447;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const BUNDLE_LIMIT_GZIP = 250 * 1024;
+const QUOTE_LIMIT_MS = 100;
+
+describe("web: the trading page in Chromium", function () {
+  this.timeout(300_000);
+  let stack: Stack;
+  let server: PreviewServer;
+  let browser: Browser;
+  let nextTrader = 0;
+  let started = 0;
+  const bench: Record<string, unknown> = {};
+
+  before(async function () {
+    started = Date.now();
+    const [stackStarted] = await Promise.all([
+      startStack({
+        rpcPort: RPC_PORT,
+        pricePort: PRICE_PORT,
+        deploymentFile: path.join(ROOT, "cache", "web-test-deployment.json"),
+        // WEB_TEST_LOG=1 shows the node, deploy and keeper output.
+        log: process.env.WEB_TEST_LOG === "1" ? (line) => console.error(line) : undefined,
+      }),
+      Promise.resolve().then(() => execFileSync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: WEB, stdio: "pipe", env: { ...process.env, NODE_ENV: "production" } })),
+    ]);
+    stack = stackStarted;
+    writeFileSync(path.join(DIST, "deployments.local.json"), JSON.stringify(stack.deployment));
+    server = await preview({ root: WEB, logLevel: "warn", preview: { port: PAGE_PORT, host: "127.0.0.1", strictPort: true } });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    });
+    mkdirSync(SHOTS, { recursive: true });
+    bench.setupSeconds = round((Date.now() - started) / 1000);
+  });
+
+  after(async function () {
+    await browser?.close();
+    await new Promise<void>((resolve) => (server ? server.httpServer.close(() => resolve()) : resolve()));
+    await stack?.stop();
+    bench.suiteSeconds = round((Date.now() - started) / 1000);
+    if (process.env.WRITE_BENCH === "1") writeFileSync(path.join(ROOT, "bench", "web.json"), JSON.stringify(bench, null, 2) + "\n");
+  });
+
+  /** No serious or critical axe-core violation on the screen; every violation found goes to the benchmark. */
+  async function expectAccessible(page: Page, screen: string) {
+    const axe = await new AxeBuilder({ page }).analyze();
+    const found = axe.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    ((bench.axe ??= []) as unknown[]).push({ screen, violations: found });
+    expect(found.filter((v) => v.impact === "serious" || v.impact === "critical")).to.deep.equal([]);
+  }
+
+  /** A fresh page with a test wallet of the next unused dev account, connected, on `chainId`. */
+  async function open(options: { chainId?: number; viewport?: { width: number; height: number } } = {}) {
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+    const key = stack.traderKeys[nextTrader++];
+    const wallet = await installWallet(page, { rpcUrl: stack.rpcUrl, privateKey: key, chainId: options.chainId ?? stack.chainId, nodeChainId: stack.chainId });
+    await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
+    await page.getByRole("button", { name: "Connect Test Wallet" }).click();
+    const trader = await PerpClient.connect({ runner: new Wallet(key, new JsonRpcProvider(stack.rpcUrl, stack.chainId, { staticNetwork: true, cacheTimeout: -1 })), deployment: stack.deployment });
+    return { page, wallet, trader };
+  }
+
+  async function fundAndDeposit(page: Page, amount: string) {
+    await page.getByRole("button", { name: "Faucet" }).click();
+    await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC sent to your wallet.");
+    await page.getByLabel("Amount (USDC)").fill(amount);
+    await page.getByRole("button", { name: "Deposit", exact: true }).click();
+    await waitText(page.getByTestId("notice"), "Deposit: done.");
+  }
+
+  /** Fills the ticket, reads the summary, checks it against the SDK's own quote, confirms, waits for the keeper. */
+  async function trade(page: Page, trader: PerpClient, request: TradeRequest & { market: number; margin: string; leverage: number }) {
+    const symbol = stack.deployment.markets[request.market].symbol;
+    await page.getByRole("navigation", { name: "Markets" }).getByRole("button", { name: symbol }).click();
+    await waitText(page.getByTestId("market-header").getByRole("heading"), symbol);
+    await page.getByRole("button", { name: request.side === "long" ? "Long" : "Short", exact: true }).click();
+    await page.getByRole("button", { name: request.isolated ? "Isolated" : "Cross", exact: true }).click();
+    await page.getByLabel("Margin (USD)").fill(request.margin);
+    await setSlider(page.getByLabel(/^Leverage/), request.leverage);
+    await page.getByLabel("Stop-loss (USD)").fill(String(request.stopLoss ?? ""));
+    await page.getByLabel("Take-profit (USD)").fill(String(request.takeProfit ?? ""));
+    await waitText(page.getByTestId("quote-leverage"), /×/);
+    const expected = await trader.quoteTrade({ ...request, leverage: String(request.leverage) });
+    await waitText(page.getByTestId("quote-fill"), formatPrice(expected.fillPrice));
+    expect(await page.getByTestId("quote-fee").textContent()).to.equal(formatUsd(expected.fee));
+    expect(expected.liquidationPrice).to.not.equal(0n);
+    expect(await page.getByTestId("quote-liq").textContent()).to.match(new RegExp(`^${escape(formatPrice(expected.liquidationPrice))} \\(`));
+    expect(await page.getByTestId("quote-keeper-fee").textContent()).to.equal(formatUsd(expected.orderFees));
+    await page.getByRole("button", { name: new RegExp(`^Review ${request.side}`) }).click();
+    const review = page.getByTestId("review");
+    expect(await review.getByTestId("review-quote-fill").textContent()).to.equal(formatPrice(expected.fillPrice));
+    expect(await review.getByTestId("review-quote-fee").textContent()).to.equal(formatUsd(expected.fee));
+    await review.getByRole("button", { name: "Confirm" }).click();
+    await page.getByTestId("pending-order").waitFor();
+    await waitText(page.getByTestId("notice"), /^Order #\d+ filled/);
+    return expected;
+  }
+
+  it("finds the wallet through EIP-6963, shows the wrong network and switches to the deployment's", async function () {
+    const { page, wallet } = await open({ chainId: 1 });
+    await waitText(page.getByTestId("wrong-network"), /^Wrong network: the protocol is not deployed on Ethereum\. Switch to Local/);
+    await page.screenshot({ path: path.join(SHOTS, "01-wrong-network.png") });
+    await page.getByRole("button", { name: "Switch to Local (anvil / Hardhat)" }).click();
+    await waitText(page.getByTestId("header-index"), /^\$2,000\.00 /);
+    expect(await page.getByTestId("wrong-network").count()).to.equal(0);
+    expect(await page.getByTestId("account").textContent()).to.contain(`${wallet.address.slice(0, 6)}…${wallet.address.slice(-4)} on Local (anvil / Hardhat) via Test Wallet`);
+    expect(wallet.calls).to.include("wallet_switchEthereumChain");
+    // The header's oracle age is block time minus the adapter's publish time (the SDK's getPriceTimes).
+    const times = await getPriceTimes({ deployment: stack.deployment, provider: stack.provider });
+    const published = BigInt(stack.prices.points(PYTH_FEED_IDS["ETH/USD"]).at(-1)!.publishTime);
+    expect(times.get(0)! <= published).to.equal(true);
+    await waitText(page.getByTestId("oracle-age"), /^oracle \d+ s ago$/);
+    await page.context().close();
+  });
+
+  it("deposits by approve and by permit, and a rejected signature is a note, not an error", async function () {
+    const { page, wallet, trader } = await open();
+    await fundAndDeposit(page, "1000");
+    await waitText(page.getByTestId("cross-balance"), "1,000.00 USD");
+    await page.getByLabel("Amount (USDC)").fill("500");
+    await page.getByRole("button", { name: "Deposit (permit)" }).click();
+    await waitText(page.getByTestId("notice"), "Deposit with permit: done.");
+    await waitText(page.getByTestId("cross-balance"), "1,500.00 USD");
+    expect(wallet.calls).to.include("eth_signTypedData_v4");
+    expect((await trader.account()).crossBalance).to.equal(1500n * 10n ** 18n);
+    wallet.rejectNext();
+    await page.getByRole("button", { name: "Withdraw" }).click();
+    await waitText(page.getByTestId("notice"), "Withdraw: you rejected the request in your wallet; nothing was sent.");
+    expect(await page.getByTestId("notice").getAttribute("class")).to.equal("notice info");
+    await page.context().close();
+  });
+
+  it("opens a cross long and an isolated short whose fill, fee and liquidation price equal the SDK's quote; adds and removes margin; closes", async function () {
+    const { page, trader } = await open();
+    await fundAndDeposit(page, "2000");
+    await trade(page, trader, { market: 0, side: "long", margin: "1000", leverage: 10, isolated: false });
+    await page.getByTestId("position-ETH-USD").waitFor();
+    // The chart (its own chunk, loaded on demand) draws the entry, liquidation, stop and target lines.
+    await page.getByTestId("chart").locator("canvas").first().waitFor();
+    await page.screenshot({ path: path.join(SHOTS, "02-trade.png"), fullPage: true });
+
+    const short = await trade(page, trader, { market: 1, side: "short", margin: "300", leverage: 3, isolated: true });
+    const row = page.getByTestId("position-BTC-USD");
+    await row.waitFor();
+    let btc = (await trader.positions()).find((p) => p.marketId === 1)!;
+    expect(btc.side).to.equal("short");
+    expect(btc.size).to.equal(short.sizeDelta);
+    await waitText(row.getByTestId("pos-margin"), formatUsd(btc.margin));
+    await waitText(row.getByTestId("pos-liq"), new RegExp(`^${escape(formatPrice(btc.liquidationPrice))}`));
+
+    const marginBefore = btc.margin;
+    await row.getByLabel("Margin amount for BTC-USD").fill("50");
+    await row.getByRole("button", { name: "Add margin" }).click();
+    await waitText(page.getByTestId("notice"), "Add margin: done.");
+    btc = (await trader.positions()).find((p) => p.marketId === 1)!;
+    expect(btc.margin).to.equal(marginBefore + 50n * 10n ** 18n);
+    await row.getByLabel("Margin amount for BTC-USD").fill("20");
+    await row.getByRole("button", { name: "Remove margin" }).click();
+    await waitText(page.getByTestId("notice"), "Remove margin: done.");
+    btc = (await trader.positions()).find((p) => p.marketId === 1)!;
+    expect(btc.margin).to.equal(marginBefore + 30n * 10n ** 18n);
+
+    await page.getByTestId("position-ETH-USD").getByRole("button", { name: "Close" }).click();
+    await waitText(page.getByTestId("notice"), /^Closed ETH-USD at \$/);
+    expect((await trader.positions()).map((p) => p.symbol)).to.deep.equal(["BTC-USD"]);
+    await page.context().close();
+  });
+
+  it("places a bracket at entry; the stop fires after the price falls and the page shows the closed trade", async function () {
+    const { page, trader } = await open();
+    await fundAndDeposit(page, "1000");
+    const quote = await trade(page, trader, { market: 0, side: "long", margin: "100", leverage: 5, isolated: true, stopLoss: "1900", takeProfit: "2300" });
+    expect(await page.getByTestId("quote-at-stop").count()).to.equal(1);
+    await page.getByTestId("order-stop-loss").waitFor();
+    await page.getByTestId("order-take-profit").waitFor();
+    expect((await trader.orders()).map((o) => o.kind).sort()).to.deep.equal(["stop-loss", "take-profit"]);
+    expect((await trader.positions())[0].size).to.equal(quote.sizeDelta);
+    await page.getByTestId("position-ETH-USD").waitFor();
+    // The chart (its own chunk, loaded on demand) draws the entry, liquidation, stop and target lines.
+    await page.getByTestId("chart").locator("canvas").first().waitFor();
+    await page.screenshot({ path: path.join(SHOTS, "03-bracket.png"), fullPage: true });
+
+    await stack.setPrice("ETH-USD", "1890");
+    await page.getByTestId("no-positions").waitFor({ timeout: 30_000 });
+    await page.getByTestId("no-orders").waitFor();
+    expect(await trader.positions()).to.deep.equal([]);
+    await waitText(page.getByTestId("history-size-after").first(), "closed");
+    await page.screenshot({ path: path.join(SHOTS, "04-stop-fired.png"), fullPage: true });
+    await stack.setPrice("ETH-USD", "2000");
+    await page.context().close();
+  });
+
+  it("explains a trade the engine would reject and keeps its button disabled; measures the quote latency and accessibility", async function () {
+    const { page } = await open();
+    await fundAndDeposit(page, "100");
+    await page.getByLabel("Margin (USD)").fill("5000");
+    await waitText(page.getByTestId("rejection"), /^InsufficientMargin: not enough margin/);
+    expect(await page.getByRole("button", { name: /^Review long/ }).isDisabled()).to.equal(true);
+    await page.screenshot({ path: path.join(SHOTS, "05-rejected.png"), fullPage: true });
+
+    // From the input event the browser dispatches to the new quote on screen (the page quotes from its polled
+    // snapshot: no request on the way).
+    const samples: number[] = [];
+    for (const value of ["10", "20", "30", "40", "50"]) {
+      await page.evaluate(() => {
+        const target = document.querySelector('[data-testid="quote-size"]')!;
+        (window as any).__quoteMs = new Promise<number>((resolve) => {
+          let start = 0;
+          document.addEventListener("input", () => (start = performance.now()), { capture: true, once: true });
+          new MutationObserver(() => resolve(performance.now() - start)).observe(target, { characterData: true, childList: true, subtree: true });
+        });
+      });
+      await page.getByLabel("Margin (USD)").fill(value);
+      samples.push(await page.evaluate(() => (window as any).__quoteMs as Promise<number>));
+    }
+    const worst = Math.max(...samples);
+    expect(worst).to.be.lessThan(QUOTE_LIMIT_MS);
+    bench.quoteRefreshMs = { worst: round(worst), samples: samples.map(round), limit: QUOTE_LIMIT_MS };
+
+    await expectAccessible(page, "trade, with a rejected quote");
+    await page.context().close();
+  });
+
+  it("deposits into the LP vault: a request, settled after the vault's delay, then claimed as shares", async function () {
+    const { page, trader } = await open();
+    await page.getByRole("button", { name: "Faucet" }).click();
+    await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC sent to your wallet.");
+    await page.getByRole("navigation", { name: "Screens" }).getByRole("button", { name: "LP vault" }).click();
+    const vault = page.getByTestId("vault");
+    await vault.getByLabel("Amount (USDC)").fill("1000");
+    await vault.getByRole("button", { name: "Request deposit" }).click();
+    await waitText(page.getByTestId("notice"), "LP deposit request: done.");
+    await waitText(vault.getByTestId("vault-pending-deposit"), /^1,000\.00 USDC, settles after /);
+    const { settleDelay } = await trader.lpRequests();
+    await stack.provider.send("evm_increaseTime", [Number(settleDelay)]);
+    // Mines a block at the later time and pushes fresh prices: the settlement prices the request at the NAV.
+    await stack.setPrice("ETH-USD", "2000");
+    await waitText(vault.getByTestId("vault-pending-deposit"), "1,000.00 USDC, ready to settle");
+    await vault.getByRole("button", { name: "Settle deposit" }).click();
+    await waitText(page.getByTestId("notice"), "Settle deposit: done.");
+    await vault.getByRole("button", { name: "Claim shares" }).click();
+    await waitText(page.getByTestId("notice"), "Claim shares: done.");
+    const lp = await trader.lpPosition();
+    expect(lp.shares > 0n).to.equal(true);
+    await waitText(vault.getByTestId("vault-lp-assets"), `${formatTokenUnits(lp.assets, 6, 2)} USDC`);
+    await waitText(vault.getByTestId("vault-cooldown"), /^locked for \d+ s more$/);
+    await page.screenshot({ path: path.join(SHOTS, "07-vault.png"), fullPage: true });
+    await expectAccessible(page, "vault");
+    await page.context().close();
+  });
+
+  it("fits a phone screen", async function () {
+    const { page } = await open({ viewport: { width: 390, height: 844 } });
+    await waitText(page.getByTestId("header-index"), /^\$2,000\.00/);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).to.equal(0);
+    await page.screenshot({ path: path.join(SHOTS, "06-mobile.png"), fullPage: true });
+    await expectAccessible(page, "trade, phone");
+    await page.context().close();
+  });
+
+  it("bundles the trading screen within 250 kB gzipped with one copy of ethers, the chart loaded apart", function () {
+    // The trading screen is what index.html loads: its entry script and the chunks it preloads.
+    const html = readFileSync(path.join(DIST, "index.html"), "utf8");
+    const entry = [...html.matchAll(/(?:src|href)="\/(assets\/[^"]+\.js)"/g)].map((m) => m[1]);
+    const all = readdirSync(path.join(DIST, "assets")).filter((f) => f.endsWith(".js")).map((f) => `assets/${f}`);
+    const gzip = (files: string[]) => files.reduce((sum, f) => sum + gzipSync(readFileSync(path.join(DIST, f))).length, 0);
+    const sources = (files: string[]) =>
+      files.flatMap((f) => (JSON.parse(readFileSync(path.join(DIST, `${f}.map`), "utf8")) as { sources: string[] }).sources);
+    const lazy = all.filter((f) => !entry.includes(f));
+    const ethersCopies = sources(all).filter((s) => s.endsWith("ethers/lib.esm/_version.js")).length;
+    const entryGzip = gzip(entry);
+    bench.bundle = {
+      tradingScreenGzipBytes: entryGzip,
+      tradingScreenGzipKiB: round(entryGzip / 1024),
+      limitKiB: BUNDLE_LIMIT_GZIP / 1024,
+      lazyChunks: lazy.map((f) => ({ gzipKiB: round(gzip([f]) / 1024), holds: sources([f]).some((s) => s.includes("lightweight-charts")) ? "lightweight-charts" : "other" })),
+      ethersCopies,
+    };
+    expect(entry.length).to.be.greaterThan(0);
+    expect(ethersCopies).to.equal(1);
+    expect(entryGzip).to.be.at.most(BUNDLE_LIMIT_GZIP);
+    expect(sources(entry).some((s) => s.includes("lightweight-charts"))).to.equal(false);
+    expect(sources(lazy).some((s) => s.includes("lightweight-charts"))).to.equal(true);
+  });
+});
+
+async function waitText(locator: Locator, expected: string | RegExp, timeout = 20_000): Promise<void> {
+  const target = locator.first();
+  try {
+    await target.waitFor({ timeout });
+    const matcher = typeof expected === "string" ? { text: expected } : { re: expected.source, flags: expected.flags };
+    await target.page().waitForFunction(
+      ([el, m]) => {
+        const text = el?.textContent ?? "";
+        return "text" in m ? text === m.text : new RegExp(m.re, m.flags).test(text);
+      },
+      [await target.elementHandle(), matcher] as const,
+      { timeout },
+    );
+  } catch (error) {
+    const actual = await target.textContent({ timeout: 1000 }).catch(() => "<missing>");
+    throw new Error(`expected ${String(expected)}, the page shows ${JSON.stringify(actual)}: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+async function setSlider(slider: Locator, value: number): Promise<void> {
+  await slider.evaluate((el, v) => {
+    const input = el as HTMLInputElement;
+    // React tracks the value through the native setter: set it there, then fire the event React listens to.
+    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(input, String(v));
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }, value);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}

@@ -1,0 +1,329 @@
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { BrowserProvider, Contract, JsonRpcProvider, formatUnits, toQuantity } from "ethers";
+
+import {
+  OrderCancelledError,
+  PerpClient,
+  WrongChainError,
+  eventsNamed,
+  getPerpEvents,
+  toTradeExecution,
+  type Deployment,
+  type OrderInfo,
+  type PositionInfo,
+  type Snapshot,
+  type TradeExecution,
+} from "@perp/sdk";
+
+import { chainName, hasFaucet, loadDeployments } from "./deployments";
+import { describeError } from "./errors";
+import { AccountPanel, History, MarketHeader, OpenOrders, Positions } from "./panels";
+import { OrderTicket } from "./ticket";
+import { VaultPage } from "./vault";
+import { discoverWallets, type DiscoveredWallet } from "./wallet";
+
+export interface ChainData {
+  readonly snapshot: Snapshot;
+  readonly positions: PositionInfo[];
+  readonly orders: OrderInfo[];
+  readonly walletUsdc: bigint;
+  readonly history: TradeExecution[];
+}
+
+/** What the page tells the user about the last action: progress, success, or a decoded failure. */
+export interface Notice {
+  readonly kind: "pending" | "ok" | "error" | "info";
+  readonly text: string;
+}
+
+export interface Actions {
+  /** Runs a wallet action with the page's feedback: a rejected signature is a note, a failure a decoded sentence. */
+  run(label: string, action: () => Promise<string | void>): Promise<boolean>;
+  refresh(): Promise<void>;
+  notify(notice: Notice): void;
+}
+
+const POLL_MS = 1000;
+/** Index prices kept per market for the chart (one per second read). */
+const HISTORY_POINTS = 600;
+const PriceChart = lazy(() => import("./chart"));
+
+export function App() {
+  const [deployments, setDeployments] = useState<Deployment[]>([]);
+  const [wallets, setWallets] = useState<DiscoveredWallet[]>([]);
+  const [wallet, setWallet] = useState<DiscoveredWallet>();
+  const [account, setAccount] = useState<string>();
+  const [chainId, setChainId] = useState<number>();
+  const [client, setClient] = useState<PerpClient>();
+  const [data, setData] = useState<ChainData>();
+  const [notice, setNotice] = useState<Notice>();
+  const [busy, setBusy] = useState(false);
+  const [market, setMarket] = useState(0);
+  const [screen, setScreen] = useState<"trade" | "vault">("trade");
+  const [prices, setPrices] = useState<Map<number, Array<{ time: number; value: number }>>>(new Map());
+
+  useEffect(() => {
+    void loadDeployments().then(setDeployments);
+    return discoverWallets(setWallets);
+  }, []);
+
+  const deployment = deployments.find((d) => d.chainId === chainId);
+  const target = deployments.find((d) => d.chainId === 31337) ?? deployments[0];
+
+  const connect = async (w: DiscoveredWallet) => {
+    try {
+      const accounts = (await w.provider.request({ method: "eth_requestAccounts" })) as string[];
+      const chain = Number(BigInt((await w.provider.request({ method: "eth_chainId" })) as string));
+      setWallet(w);
+      setAccount(accounts[0]);
+      setChainId(chain);
+      setNotice(undefined);
+    } catch (error) {
+      setNotice(noticeFor("Connecting", error));
+    }
+  };
+
+  // The wallet's account and network are the page's: follow them.
+  useEffect(() => {
+    if (wallet === undefined) return;
+    const onAccounts = (accounts: string[]) => {
+      setData(undefined);
+      if (accounts.length === 0) {
+        setWallet(undefined);
+        setAccount(undefined);
+      } else setAccount(accounts[0]);
+    };
+    const onChain = (id: string) => {
+      setData(undefined);
+      setChainId(Number(BigInt(id)));
+    };
+    wallet.provider.on?.("accountsChanged", onAccounts);
+    wallet.provider.on?.("chainChanged", onChain);
+    return () => {
+      wallet.provider.removeListener?.("accountsChanged", onAccounts);
+      wallet.provider.removeListener?.("chainChanged", onChain);
+    };
+  }, [wallet]);
+
+  useEffect(() => {
+    setClient(undefined);
+    if (wallet === undefined || account === undefined || deployment === undefined) return;
+    let live = true;
+    void (async () => {
+      try {
+        const provider = new BrowserProvider(wallet.provider, chainId);
+        const signer = await provider.getSigner(account);
+        const c = await PerpClient.connect({ runner: signer, deployment });
+        if (live) setClient(c);
+      } catch (error) {
+        if (live && !(error instanceof WrongChainError)) setNotice(noticeFor("Connecting", error));
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, [wallet, account, chainId, deployment]);
+
+  const refresh = useCallback(async () => {
+    if (client === undefined || account === undefined) return;
+    const snapshot = await client.snapshot(account);
+    const [positions, orders, walletUsdc, history] = await Promise.all([
+      client.positions(account, snapshot, { withFunding: true }),
+      client.orders(account),
+      client.token.balanceOf(account),
+      readHistory(client, account, snapshot.blockNumber),
+    ]);
+    setData({ snapshot, positions, orders, walletUsdc, history });
+    setPrices((old) => {
+      const next = new Map(old);
+      for (const m of snapshot.markets.values()) {
+        const series = next.get(m.id) ?? [];
+        const time = Number(snapshot.now);
+        // A chart line, not an amount: the float is for drawing only.
+        if (series.length === 0 || series[series.length - 1].time < time) next.set(m.id, [...series, { time, value: Number(formatUnits(m.price, 18)) }].slice(-HISTORY_POINTS));
+      }
+      return next;
+    });
+  }, [client, account]);
+
+  const refreshing = useRef(false);
+  useEffect(() => {
+    if (client === undefined) return;
+    const tick = () => {
+      if (refreshing.current) return;
+      refreshing.current = true;
+      refresh()
+        .catch((error: unknown) => setNotice(noticeFor("Reading the chain", error)))
+        .finally(() => (refreshing.current = false));
+    };
+    tick();
+    const timer = setInterval(tick, POLL_MS);
+    return () => clearInterval(timer);
+  }, [client, refresh]);
+
+  const actions: Actions = useMemo(
+    () => ({
+      async run(label, action) {
+        setBusy(true);
+        setNotice({ kind: "pending", text: `${label}: confirm in your wallet…` });
+        try {
+          const done = await action();
+          setNotice({ kind: "ok", text: done ?? `${label}: done.` });
+          await refresh();
+          return true;
+        } catch (error) {
+          setNotice(noticeFor(label, error));
+          return false;
+        } finally {
+          setBusy(false);
+        }
+      },
+      refresh,
+      notify: setNotice,
+    }),
+    [refresh],
+  );
+
+  const switchNetwork = async () => {
+    if (wallet === undefined || target === undefined) return;
+    const chainHex = toQuantity(target.chainId);
+    try {
+      await wallet.provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chainHex }] });
+    } catch (error) {
+      if ((error as { code?: number }).code === 4902 && target.chainId === 31337) {
+        try {
+          await wallet.provider.request({
+            method: "wallet_addEthereumChain",
+            params: [{ chainId: chainHex, chainName: chainName(target.chainId), rpcUrls: [LOCAL_RPC], nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 } }],
+          });
+          return;
+        } catch (added) {
+          setNotice(noticeFor("Adding the network", added));
+          return;
+        }
+      }
+      setNotice(noticeFor("Switching network", error));
+    }
+  };
+
+  const faucet = async () => {
+    if (client === undefined || account === undefined) return;
+    await actions.run("Faucet", async () => {
+      if (chainId === 31337) {
+        // Gas for a fresh wallet: a local node sets balances on request.
+        await new JsonRpcProvider(LOCAL_RPC, chainId, { staticNetwork: true }).send("anvil_setBalance", [account, toQuantity(10n ** 19n)]).catch(() => undefined);
+      }
+      // MockUSDC: anyone may mint on local and test chains.
+      const token = new Contract(client.deployment.contracts.CollateralToken, ["function mint(address to, uint256 amount)"], client.signer);
+      await (await token.getFunction("mint")(account, 10_000n * 10n ** 6n)).wait();
+      return "Faucet: 10,000 test USDC sent to your wallet.";
+    });
+  };
+
+  const wrongNetwork = account !== undefined && chainId !== undefined && deployment === undefined && deployments.length > 0;
+  const snapshotMarket = data?.snapshot.markets.get(market);
+
+  return (
+    <div className="app">
+      <header className="top">
+        <h1>Perp</h1>
+        {account === undefined ? (
+          <div className="wallets" aria-label="Wallets">
+            {wallets.length === 0 && <span>No browser wallet found: install MetaMask or Rabby.</span>}
+            {wallets.map((w) => (
+              <button key={w.info.uuid} onClick={() => void connect(w)}>
+                {w.info.icon && <img src={w.info.icon} alt="" width={16} height={16} />} Connect {w.info.name}
+              </button>
+            ))}
+          </div>
+        ) : (
+          <div className="who" data-testid="account">
+            <span title={account}>{short(account)}</span> on {chainName(chainId!)} via {wallet?.info.name}
+            <button className="link" onClick={() => { setWallet(undefined); setAccount(undefined); setData(undefined); }}>Disconnect</button>
+          </div>
+        )}
+      </header>
+      {wrongNetwork && (
+        <div className="banner" role="alert" data-testid="wrong-network">
+          Wrong network: the protocol is not deployed on {chainName(chainId!)}.{" "}
+          {target && <button onClick={() => void switchNetwork()}>Switch to {chainName(target.chainId)}</button>}
+        </div>
+      )}
+      {notice && (
+        <div className={`notice ${notice.kind}`} role={notice.kind === "error" ? "alert" : "status"} data-testid="notice">
+          {notice.text}
+        </div>
+      )}
+      {client && account && (
+        <nav className="markets" aria-label="Screens">
+          <button aria-pressed={screen === "trade"} onClick={() => setScreen("trade")}>Trade</button>
+          <button aria-pressed={screen === "vault"} onClick={() => setScreen("vault")}>LP vault</button>
+        </nav>
+      )}
+      {screen === "vault" && client && account && (
+        <main>
+          <VaultPage client={client} account={account} actions={actions} busy={busy} />
+        </main>
+      )}
+      {screen === "trade" && data && client && snapshotMarket && (
+        <main>
+          <nav className="markets" aria-label="Markets">
+            {[...data.snapshot.markets.values()].map((m) => (
+              <button key={m.id} aria-pressed={m.id === market} onClick={() => setMarket(m.id)}>{m.symbol}</button>
+            ))}
+          </nav>
+          <MarketHeader market={snapshotMarket} snapshot={data.snapshot} client={client} />
+          <Suspense fallback={<div className="chart" role="status">Loading the chart…</div>}>
+            <PriceChart label={`${snapshotMarket.symbol} index price`} points={prices.get(market) ?? []} lines={chartLines(data, market)} />
+          </Suspense>
+          <div className="grid">
+            <OrderTicket client={client} data={data} marketId={market} actions={actions} busy={busy} />
+            <AccountPanel client={client} data={data} actions={actions} busy={busy} faucet={hasFaucet(chainId!) ? faucet : undefined} />
+          </div>
+          <Positions client={client} data={data} actions={actions} busy={busy} />
+          <OpenOrders client={client} data={data} actions={actions} busy={busy} />
+          <History data={data} />
+        </main>
+      )}
+      {account !== undefined && deployment !== undefined && data === undefined && <p role="status">Loading the market…</p>}
+    </div>
+  );
+}
+
+const LOCAL_RPC = "http://127.0.0.1:8545";
+
+/** The open position's entry and liquidation price, and its stop-loss and take-profit triggers. */
+function chartLines(data: ChainData, marketId: number) {
+  const lines: Array<{ price: number; title: string; color: string }> = [];
+  const toNumber = (wad: bigint) => Number(formatUnits(wad, 18));
+  const position = data.positions.find((p) => p.marketId === marketId);
+  if (position) {
+    lines.push({ price: toNumber(position.entryPrice), title: "entry", color: "#e8ecf1" });
+    if (position.liquidationPrice > 0n) lines.push({ price: toNumber(position.liquidationPrice), title: "liquidation", color: "#ff7a7a" });
+  }
+  for (const o of data.orders) {
+    if (o.marketId !== marketId) continue;
+    if (o.kind === "stop-loss") lines.push({ price: toNumber(o.triggerPrice), title: "stop", color: "#ffd479" });
+    if (o.kind === "take-profit") lines.push({ price: toNumber(o.triggerPrice), title: "target", color: "#3ddc97" });
+  }
+  return lines;
+}
+
+async function readHistory(client: PerpClient, account: string, toBlock: number): Promise<TradeExecution[]> {
+  const events = await getPerpEvents(client.provider, client.deployment, { fromBlock: client.deployment.deploymentBlock, toBlock, names: ["PositionModified"] });
+  return eventsNamed(events, "PositionModified")
+    .map(toTradeExecution)
+    .filter((t) => t.trader.toLowerCase() === account.toLowerCase())
+    .reverse();
+}
+
+export function noticeFor(label: string, error: unknown): Notice {
+  const text = describeError(error);
+  if (text === undefined) return { kind: "info", text: `${label}: you rejected the request in your wallet; nothing was sent.` };
+  if (error instanceof OrderCancelledError) return { kind: "error", text: `${label}: ${text}` };
+  return { kind: "error", text: `${label} failed: ${text}` };
+}
+
+export function short(address: string): string {
+  return `${address.slice(0, 6)}…${address.slice(-4)}`;
+}

@@ -1,0 +1,328 @@
+import { useEffect, useId, useState } from "react";
+
+import {
+  formatPercent,
+  formatPrice,
+  formatSize,
+  formatTokenUnits,
+  formatUsd,
+  getPriceTimes,
+  type MarketInfo,
+  type OrderInfo,
+  type PerpClient,
+  type PositionInfo,
+  type Snapshot,
+} from "@perp/sdk";
+
+import type { Actions, ChainData } from "./App";
+
+interface PanelProps {
+  readonly client: PerpClient;
+  readonly data: ChainData;
+  readonly actions: Actions;
+  readonly busy: boolean;
+}
+
+export function MarketHeader({ market, snapshot, client }: { market: MarketInfo; snapshot: Snapshot; client: PerpClient }) {
+  const [age, setAge] = useState<bigint>();
+  useEffect(() => {
+    let live = true;
+    getPriceTimes(client, { blockTag: snapshot.blockNumber }).then(
+      (times) => live && setAge(snapshot.now - (times.get(market.id) ?? snapshot.now)),
+      () => live && setAge(undefined),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, snapshot, market.id]);
+  const rate = market.state.fundingRatePerDay;
+  const base = market.symbol.split("-")[0];
+  const skew = market.state.longOpenInterest - market.state.shortOpenInterest;
+  const payer = rate > 0n ? "longs pay shorts" : rate < 0n ? "shorts pay longs" : "nobody pays";
+  return (
+    <section className="card header" aria-label={`${market.symbol} market`} data-testid="market-header">
+      <h2>{market.symbol}</h2>
+      <Stat label="Index price" testid="index">
+        {formatPrice(market.price)}{" "}
+        <small data-testid="oracle-age">
+          {market.priceValid ? (age === undefined ? "" : `oracle ${String(age)} s ago`) : "oracle price stale: trading paused"}
+        </small>
+      </Stat>
+      <Stat label="Funding / day" testid="funding">
+        {formatPercent(rate, 4)} <small>{payer}</small>
+      </Stat>
+      <Stat label="Open interest" testid="oi">
+        {formatSize(market.state.longOpenInterest)} long / {formatSize(market.state.shortOpenInterest)} short {base}
+      </Stat>
+      <Stat label="Skew" testid="skew">
+        {skew >= 0n ? "+" : "−"}
+        {formatSize(skew < 0n ? -skew : skew)} {base}
+      </Stat>
+      <Stat label="Max leverage" testid="max-leverage">
+        {String(market.maxLeverage)}×
+      </Stat>
+      {market.reduceOnly && <p role="alert">Reduce-only: this market only accepts trades that shrink positions.</p>}
+    </section>
+  );
+}
+
+function Stat({ label, testid, children }: { label: string; testid: string; children: React.ReactNode }) {
+  return (
+    <div className="stat">
+      <span className="label">{label}</span>
+      <span data-testid={`header-${testid}`}>{children}</span>
+    </div>
+  );
+}
+
+export function AccountPanel({ client, data, actions, busy, faucet }: PanelProps & { faucet?: () => Promise<void> }) {
+  const [amount, setAmount] = useState("1000");
+  const id = useId();
+  const health = data.positions.find((p) => !p.isolated)?.health;
+  return (
+    <section className="card account" aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Account</h2>
+      <dl className="summary">
+        <div>
+          <dt>Wallet USDC</dt>
+          <dd data-testid="wallet-usdc">{formatTokenUnits(data.walletUsdc, 6, 2)}</dd>
+        </div>
+        <div>
+          <dt>Cross balance</dt>
+          <dd data-testid="cross-balance">{formatUsd(data.snapshot.account.crossBalance)}</dd>
+        </div>
+        {health && (
+          <div>
+            <dt>Cross equity / maintenance</dt>
+            <dd>
+              {formatUsd(health.equity)} / {formatUsd(health.maintenanceMargin)}
+            </dd>
+          </div>
+        )}
+      </dl>
+      <label>
+        Amount (USDC)
+        <input inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />
+      </label>
+      <div className="actions">
+        <button disabled={busy} onClick={() => void actions.run("Deposit", async () => void (await client.deposit(amount)))}>
+          Deposit
+        </button>
+        <button disabled={busy} onClick={() => void actions.run("Deposit with permit", async () => void (await client.depositWithPermit(amount)))}>
+          Deposit (permit)
+        </button>
+        <button disabled={busy} onClick={() => void actions.run("Withdraw", async () => void (await client.withdraw(amount)))}>
+          Withdraw
+        </button>
+        {faucet && (
+          <button disabled={busy} onClick={() => void faucet()}>
+            Faucet
+          </button>
+        )}
+      </div>
+    </section>
+  );
+}
+
+export function Positions({ client, data, actions, busy }: PanelProps) {
+  const id = useId();
+  return (
+    <section className="card" aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Positions</h2>
+      {data.positions.length === 0 ? (
+        <p data-testid="no-positions">No open positions.</p>
+      ) : (
+        <div className="scroll">
+          <table data-testid="positions">
+            <thead>
+              <tr>
+                <th scope="col">Market</th>
+                <th scope="col">Side</th>
+                <th scope="col">Size</th>
+                <th scope="col">Entry</th>
+                <th scope="col">Margin</th>
+                <th scope="col">PnL</th>
+                <th scope="col">Funding paid</th>
+                <th scope="col">Liq. price</th>
+                <th scope="col">Mode</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.positions.map((p) => (
+                <PositionRow key={p.marketId} p={p} client={client} data={data} actions={actions} busy={busy} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function PositionRow({ p, client, data, actions, busy }: PanelProps & { p: PositionInfo }) {
+  const [marginInput, setMarginInput] = useState("10");
+  const [stop, setStop] = useState("");
+  const base = p.symbol.split("-")[0];
+  const size = p.size < 0n ? -p.size : p.size;
+  const stopOrder = data.orders.find((o) => o.marketId === p.marketId && o.kind === "stop-loss");
+  return (
+    <tr data-testid={`position-${p.symbol}`}>
+      <td>{p.symbol}</td>
+      <td className={p.side}>{p.side}</td>
+      <td data-testid="pos-size">
+        {formatSize(size)} {base}
+      </td>
+      <td data-testid="pos-entry">{formatPrice(p.entryPrice)}</td>
+      <td data-testid="pos-margin">{p.isolated ? formatUsd(p.margin) : "cross"}</td>
+      <td data-testid="pos-pnl" className={p.unrealizedPnl < 0n ? "neg" : "pos"}>
+        {formatUsd(p.unrealizedPnl)}
+      </td>
+      <td data-testid="pos-funding">{formatUsd(p.fundingTotal ?? p.accruedFunding)}</td>
+      <td data-testid="pos-liq">
+        {p.liquidationPrice === 0n ? "none" : `${formatPrice(p.liquidationPrice)} (${formatPercent(p.liquidationDistance)})`}
+      </td>
+      <td>{p.isolated ? "isolated" : "cross"}</td>
+      <td className="row-actions">
+        <button disabled={busy} onClick={() => void actions.run(`Close ${p.symbol}`, async () => {
+          const { outcome } = await client.closePosition(p.marketId, { settle: "keeper" });
+          return `Closed ${p.symbol}${outcome?.status === "executed" && outcome.execution ? ` at ${formatPrice(outcome.execution.fillPrice)}, PnL ${formatUsd(outcome.execution.realizedPnl)}` : ""}.`;
+        })}>
+          Close
+        </button>
+        {p.isolated && (
+          <>
+            <label className="inline">
+              <span className="sr-only">Margin amount for {p.symbol}</span>
+              <input inputMode="decimal" size={6} value={marginInput} onChange={(e) => setMarginInput(e.target.value)} />
+            </label>
+            <button disabled={busy} onClick={() => void actions.run("Add margin", async () => void (await client.addMargin(p.marketId, marginInput)))}>
+              Add margin
+            </button>
+            <button disabled={busy} onClick={() => void actions.run("Remove margin", async () => void (await client.removeMargin(p.marketId, marginInput)))}>
+              Remove margin
+            </button>
+          </>
+        )}
+        <label className="inline">
+          <span className="sr-only">Stop-loss price for {p.symbol}</span>
+          <input inputMode="decimal" size={7} placeholder={stopOrder ? formatPrice(stopOrder.triggerPrice) : "stop"} value={stop} onChange={(e) => setStop(e.target.value)} />
+        </label>
+        <button
+          disabled={busy || stop.trim() === ""}
+          onClick={() =>
+            void actions.run("Stop-loss", async () => {
+              if (stopOrder) await client.updateTriggerOrder({ orderId: stopOrder.id, triggerPrice: stop });
+              else await client.placeTriggerOrder({ market: p.marketId, kind: "stop-loss", triggerPrice: stop });
+              setStop("");
+            })
+          }
+        >
+          {stopOrder ? "Move stop" : "Set stop"}
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+export function OpenOrders({ client, data, actions, busy }: PanelProps) {
+  const id = useId();
+  return (
+    <section className="card" aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Open orders</h2>
+      {data.orders.length === 0 ? (
+        <p data-testid="no-orders">No open orders.</p>
+      ) : (
+        <div className="scroll">
+          <table data-testid="orders">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Market</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Side</th>
+                <th scope="col">Size</th>
+                <th scope="col">Trigger</th>
+                <th scope="col">Keeper fee</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.orders.map((o) => (
+                <OrderRow key={String(o.id)} o={o} client={client} actions={actions} busy={busy} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function OrderRow({ o, client, actions, busy }: { o: OrderInfo; client: PerpClient; actions: Actions; busy: boolean }) {
+  const size = o.sizeDelta < 0n ? -o.sizeDelta : o.sizeDelta;
+  return (
+    <tr data-testid={`order-${o.kind}`}>
+      <td>{String(o.id)}</td>
+      <td>{o.symbol}</td>
+      <td>{o.kind}{o.ocoPartner !== undefined ? " (OCO)" : ""}</td>
+      <td>{o.side}</td>
+      <td>{o.closeAll ? "whole position" : formatSize(size)}</td>
+      <td data-testid="order-trigger">{o.kind === "market" ? "at the next price" : formatPrice(o.trailingTrigger ?? o.triggerPrice)}</td>
+      <td>{formatUsd(o.keeperFee)}</td>
+      <td>
+        {o.kind !== "market" && (
+          <button disabled={busy} onClick={() => void actions.run(`Cancel order #${o.id}`, async () => void (await client.cancelOrder(o.id)))}>
+            Cancel
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function History({ data }: { data: ChainData }) {
+  const id = useId();
+  const symbols = new Map([...data.snapshot.markets.values()].map((m) => [m.id, m.symbol]));
+  return (
+    <section className="card" aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Trade history</h2>
+      {data.history.length === 0 ? (
+        <p>No trades yet.</p>
+      ) : (
+        <div className="scroll">
+          <table data-testid="history">
+            <thead>
+              <tr>
+                <th scope="col">Block</th>
+                <th scope="col">Market</th>
+                <th scope="col">Trade</th>
+                <th scope="col">Fill</th>
+                <th scope="col">Fee</th>
+                <th scope="col">Realised PnL</th>
+                <th scope="col">Funding</th>
+                <th scope="col">Size after</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.history.map((t) => (
+                <tr key={`${t.blockNumber}-${t.logIndex}`}>
+                  <td>{t.blockNumber}</td>
+                  <td>{symbols.get(t.marketId)}</td>
+                  <td>
+                    {t.sizeDelta > 0n ? "buy" : "sell"} {formatSize(t.sizeDelta < 0n ? -t.sizeDelta : t.sizeDelta)}
+                  </td>
+                  <td>{formatPrice(t.fillPrice)}</td>
+                  <td>{formatUsd(t.fee)}</td>
+                  <td>{formatUsd(t.realizedPnl)}</td>
+                  <td>{formatUsd(t.fundingPaid)}</td>
+                  <td data-testid="history-size-after">{t.newSize === 0n ? "closed" : formatSize(t.newSize)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,91 @@
+import { useCallback, useEffect, useId, useState } from "react";
+
+import {
+  formatDecimal,
+  formatTokenUnits,
+  formatUsd,
+  type GetLpPositionReturnType,
+  type GetLpRequestsReturnType,
+  type GetVaultStateReturnType,
+  type PerpClient,
+} from "@perp/sdk";
+
+import type { Actions } from "./App";
+
+interface VaultData {
+  readonly state: GetVaultStateReturnType;
+  readonly sharePrice: bigint;
+  readonly position: GetLpPositionReturnType;
+  readonly requests: GetLpRequestsReturnType;
+}
+
+/** The LP vault: NAV, share price, the LP's shares and cooldown, and its ERC-7540 requests (request, settle, claim). */
+export function VaultPage({ client, account, actions, busy }: { client: PerpClient; account: string; actions: Actions; busy: boolean }) {
+  const [data, setData] = useState<VaultData>();
+  const [amount, setAmount] = useState("1000");
+  const id = useId();
+  const load = useCallback(async () => {
+    const [state, sharePrice, position, requests] = await Promise.all([
+      client.vaultState(),
+      client.vaultSharePrice(),
+      client.lpPosition(account),
+      client.lpRequests(account),
+    ]);
+    setData({ state, sharePrice, position, requests });
+  }, [client, account]);
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load().catch(() => undefined), 1000);
+    return () => clearInterval(timer);
+  }, [load]);
+  if (data === undefined) return <p role="status">Loading the vault…</p>;
+  const { state, sharePrice, position, requests } = data;
+  const run = (label: string, action: () => Promise<unknown>) => void actions.run(label, async () => void (await action())).then(load);
+  return (
+    <section className="card" aria-labelledby={`${id}-h`} data-testid="vault">
+      <h2 id={`${id}-h`}>LP vault</h2>
+      <dl className="summary">
+        <Row k="Net asset value" v={formatUsd(state.nav)} t="nav" />
+        <Row k="Cash" v={formatUsd(state.cash)} t="cash" />
+        <Row k="Withdrawable by LPs now" v={formatUsd(state.withdrawable)} t="withdrawable" />
+        <Row k="Insurance fund" v={formatUsd(state.insuranceFund)} t="insurance" />
+        <Row k="Share price (USDC per share)" v={formatDecimal(sharePrice, 18, 2, 6)} t="share-price" />
+        <Row k="Your shares' value" v={`${formatTokenUnits(position.assets, 6, 2)} USDC`} t="lp-assets" />
+        <Row
+          k="Cooldown"
+          v={position.locked ? `locked for ${String(position.secondsLeft)} s more` : position.shares > 0n ? "unlocked" : "no shares"}
+          t="cooldown"
+        />
+        <Row
+          k="Pending deposit"
+          v={requests.pendingDeposit.amount === 0n ? "none" : `${formatTokenUnits(requests.pendingDeposit.amount, 6, 2)} USDC${requests.pendingDeposit.due ? ", ready to settle" : `, settles after ${new Date(Number(requests.pendingDeposit.settleableAt) * 1000).toLocaleTimeString()}`}`}
+          t="pending-deposit"
+        />
+        <Row k="Claimable shares" v={requests.claimableDeposit.shares === 0n ? "none" : `${formatTokenUnits(requests.claimableDeposit.assets, 6, 2)} USDC worth`} t="claimable" />
+      </dl>
+      <p>
+        Deposits and withdrawals are requests: each is priced at the NAV when it is settled, {String(requests.settleDelay)} s after it is made
+        (anyone may settle it and earns the {formatTokenUnits(requests.keeperFee, 6, 2)} USDC fee escrowed with it), then claimed.
+      </p>
+      <label>
+        Amount (USDC)
+        <input inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />
+      </label>
+      <div className="actions">
+        <button disabled={busy} onClick={() => run("LP deposit request", () => client.lpDeposit(amount))}>Request deposit</button>
+        <button disabled={busy || !requests.pendingDeposit.due} onClick={() => run("Settle deposit", () => client.lpSettle("deposit", account))}>Settle deposit</button>
+        <button disabled={busy || requests.claimableDeposit.shares === 0n} onClick={() => run("Claim shares", () => client.lpClaim("deposit"))}>Claim shares</button>
+        <button disabled={busy || position.maxWithdraw === 0n} onClick={() => run("LP withdraw request", () => client.lpWithdraw(amount))}>Request withdrawal</button>
+      </div>
+    </section>
+  );
+}
+
+function Row({ k, v, t }: { k: string; v: string; t: string }) {
+  return (
+    <div>
+      <dt>{k}</dt>
+      <dd data-testid={`vault-${t}`}>{v}</dd>
+    </div>
+  );
+}

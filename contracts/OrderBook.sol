@@ -321,7 +321,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     ) external nonReentrant returns (uint256 takeProfitId, uint256 stopLossId) {
         takeProfitId = nextOrderId;
         stopLossId = takeProfitId + 1;
-        bool isBuy = _reducingSide(msg.sender, marketId, sizeDelta);
+        (bool isBuy,) = _reducingSide(msg.sender, marketId, sizeDelta);
         _place(
             Placement(
                 marketId,
@@ -348,8 +348,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         IPythPriceFeed feed = _feed(pl.marketId);
         bool reduceOnly = pl.kind >= OrderKind.TakeProfit;
         bool isBuy;
+        uint256 epoch;
         if (reduceOnly) {
-            isBuy = _reducingSide(msg.sender, pl.marketId, pl.sizeDelta);
+            (isBuy, epoch) = _reducingSide(msg.sender, pl.marketId, pl.sizeDelta);
             // A reduce-only order takes its margin mode from the position and moves no margin.
             pl.marginDelta = 0;
             pl.isolated = false;
@@ -375,7 +376,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint96 fee = _params.keeperFee;
         orderId = nextOrderId++;
         uint256 lane = _addTrigger(msg.sender, pl.marketId, orderId);
-        uint32 epoch = engine.positionEpoch(msg.sender, pl.marketId).toUint32();
+        // A reduce-only order has the epoch from the position it read; an entry's is read here.
+        if (!reduceOnly) epoch = engine.positionEpoch(msg.sender, pl.marketId);
         _headers[orderId] = OrderHeader({
             trader: msg.sender,
             marketId: pl.marketId.toUint16(),
@@ -391,7 +393,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
                 acceptablePrice: _clampPrice(pl.acceptablePrice),
                 keeperFee: fee,
                 marginDelta: pl.marginDelta.toUint96(),
-                positionEpoch: epoch,
+                positionEpoch: epoch.toUint32(),
                 trailBps: pl.trailBps,
                 isBuy: isBuy
             }),
@@ -416,8 +418,15 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev The side (buy?) of a reduce-only order of `trader` in `marketId`: opposite to the position, or to the
     /// position the pending market order opens when there is none yet.
-    function _reducingSide(address trader, uint256 marketId, int256 sizeDelta) internal view returns (bool isBuy) {
-        int256 size = IPerpEngine(address(engine)).getPosition(trader, marketId).size;
+    /// Also returns the position's epoch (one engine call for both).
+    function _reducingSide(address trader, uint256 marketId, int256 sizeDelta)
+        internal
+        view
+        returns (bool isBuy, uint256 epoch)
+    {
+        Position memory pos = IPerpEngine(address(engine)).getPosition(trader, marketId);
+        epoch = pos.epoch;
+        int256 size = pos.size;
         if (size == 0) {
             uint256 pending = _positionOrders[trader][marketId].pendingMarketOrder;
             int128 pendingSize = pending == 0 ? int128(0) : _bodies[trader][MARKET_LANE + marketId].core.sizeDelta;
@@ -532,13 +541,14 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             // A bracket placed with its entry waits for the entry: while the position is flat and the entry pending,
             // nobody may void the legs for the cleanup fee (they would strip the trader's stop before it exists).
             uint256 pendingEntry = pos.size == 0 ? _positionOrders[o.trader][o.marketId].pendingMarketOrder : 0;
-            if (pendingEntry != 0 && engine.positionEpoch(o.trader, o.marketId) == o.positionEpoch) {
+            // The epoch comes with the position (`getPosition`): no second engine call.
+            if (pendingEntry != 0 && pos.epoch == o.positionEpoch) {
                 if (strict) revert PendingMarketOrder(o.trader, o.marketId, pendingEntry);
                 return false;
             }
             if (
                 pos.size == 0 || (pos.size < 0) != o.isBuy
-                    || engine.positionEpoch(o.trader, o.marketId) != o.positionEpoch
+                    || pos.epoch != o.positionEpoch
             ) {
                 _removeTrigger(orderId, o);
                 _unlinkPartner(o.ocoPartner);

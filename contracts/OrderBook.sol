@@ -8,7 +8,6 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IOrderBook, Order, OrderKind, CancelReason, OrderBookParams, CLOSE_ALL} from "./interfaces/IOrderBook.sol";
 import {IOrderEngine} from "./interfaces/IOrderEngine.sol";
 import {IPerpEngine, Position} from "./interfaces/IPerpEngine.sol";
-import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {IPythPriceFeed} from "./interfaces/IPythPriceFeed.sol";
 
 /// @title OrderBook
@@ -29,6 +28,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Storage form of `CLOSE_ALL` (a real size of -2^127 is refused, so the sentinel is unambiguous).
     int128 internal constant CLOSE_ALL_STORED = type(int128).min;
     uint64 internal constant FREED_LANE = type(uint64).max;
+    /// @dev Body lane of a market order: one per market (one pending market order per trader and market), after
+    /// the trigger lanes.
+    uint256 internal constant MARKET_LANE = MAX_TRIGGER_ORDERS;
 
     /// @notice A trigger order's price is older than `triggerMaxAge` at execution.
     error TriggerPriceTooOld(uint256 orderId, uint256 publishTime, uint256 blockTime, uint256 maxAge);
@@ -37,30 +39,62 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     /// @notice A batch longer than `MAX_BATCH` (every loop is bounded).
     error TooManyIds(uint256 length, uint256 max);
 
-    /// @dev The order as stored: the interface's fields reordered so that a market order takes three slots and a
-    /// trigger order four (the interface struct's order takes five), plus the side of a reduce-only order (its
+    /// @dev An order in memory: its header and its body (below), plus the side of a reduce-only order (its
     /// `sizeDelta` may be `CLOSE_ALL`, which has no sign, and the side must not be re-derived from a position that
     /// may have been reopened the other way).
     struct StoredOrder {
-        // slot 0
         address trader;
-        uint32 marketId;
+        uint16 marketId;
+        uint8 lane;
         uint40 createdAt;
         OrderKind kind;
         bool isolated;
         bool reduceOnly;
-        // slot 1
         int128 sizeDelta;
         uint128 acceptablePrice;
-        // slot 2
         uint96 keeperFee;
         uint96 marginDelta;
         uint32 positionEpoch;
         uint16 trailBps;
         bool isBuy;
-        // slot 3 (trigger orders only)
         uint128 triggerPrice;
         uint64 ocoPartner;
+    }
+
+    /// @dev One slot per order id: who, where its body is, and the fields every path reads first. Deleted when the
+    /// order leaves the book (a refund); it is what makes an id exist.
+    struct OrderHeader {
+        address trader;
+        uint16 marketId;
+        /// @dev The body's lane under the trader: 0..7 a trigger lane, `MARKET_LANE + marketId` a pending market order.
+        uint8 lane;
+        uint40 createdAt;
+        OrderKind kind;
+        bool isolated;
+        bool reduceOnly;
+    }
+
+    /// @dev The rest of an order, stored per trader and lane and never cleared: a trader's next order in the lane
+    /// (their next market order in that market, or trigger order in a freed lane) rewrites non-zero slots (2,900 gas
+    /// each) instead of fresh ones (20,000). Only the header says whether a body is live. A market order writes the
+    /// first two slots only (it never reads the third).
+    struct OrderBody {
+        // slots 0 and 1
+        OrderCore core;
+        // slot 2 (trigger orders only)
+        uint128 triggerPrice;
+        uint64 ocoPartner;
+    }
+
+    /// @dev What every order has besides its header (two slots, written as one struct).
+    struct OrderCore {
+        int128 sizeDelta;
+        uint128 acceptablePrice;
+        uint96 keeperFee;
+        uint96 marginDelta;
+        uint32 positionEpoch;
+        uint16 trailBps;
+        bool isBuy;
     }
 
     /// @dev Per trader and market: the pending market order and how many trigger orders name the market. `used`
@@ -75,7 +109,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     IOrderEngine public immutable engine;
     OrderBookParams internal _params;
     uint256 public nextOrderId = 1;
-    mapping(uint256 => StoredOrder) internal _orders;
+    mapping(uint256 => OrderHeader) internal _headers;
+    mapping(address => mapping(uint256 => OrderBody)) internal _bodies;
     mapping(address => mapping(uint256 => PositionOrders)) internal _positionOrders;
     /// @dev A trader's open trigger order ids in fixed lanes: O(1) add/remove, no unbounded array. A lane is free
     /// when 0 (never used) or `FREED_LANE` (used before: kept non-zero so that reusing the slot costs 2,900 gas,
@@ -100,23 +135,34 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         returns (uint256 orderId)
     {
         if (sizeDelta == 0) revert ZeroSize();
-        if (marketId >= IPerpEngine(address(engine)).marketCount()) revert IPerpEngine.UnknownMarket(marketId);
+        // Reverts `UnknownMarket` for an unlisted id (one cheap read, no market count).
+        engine.priceFeedOf(marketId);
         PositionOrders storage po = _positionOrders[msg.sender][marketId];
         if (po.pendingMarketOrder != 0) revert PendingMarketOrder(msg.sender, marketId, po.pendingMarketOrder);
         uint96 fee = _params.keeperFee;
         orderId = nextOrderId++;
-        StoredOrder storage o = _orders[orderId];
-        o.trader = msg.sender;
-        o.marketId = marketId.toUint32();
-        o.createdAt = uint40(block.timestamp);
-        o.kind = OrderKind.Market;
-        o.isolated = isolated;
-        o.sizeDelta = _storeSize(sizeDelta);
-        o.acceptablePrice = _clampPrice(acceptablePrice);
-        o.keeperFee = fee;
-        if (marginDelta != 0) o.marginDelta = marginDelta.toUint96();
-        po.pendingMarketOrder = orderId.toUint64();
-        po.used = true;
+        uint256 lane = MARKET_LANE + marketId;
+        // Whole-slot writes: each slot is stored once, not once per field.
+        _headers[orderId] = OrderHeader({
+            trader: msg.sender,
+            marketId: marketId.toUint16(),
+            lane: uint8(lane),
+            createdAt: uint40(block.timestamp),
+            kind: OrderKind.Market,
+            isolated: isolated,
+            reduceOnly: false
+        });
+        _bodies[msg.sender][lane].core = OrderCore({
+            sizeDelta: _storeSize(sizeDelta),
+            acceptablePrice: _clampPrice(acceptablePrice),
+            keeperFee: fee,
+            marginDelta: marginDelta.toUint96(),
+            positionEpoch: 0,
+            trailBps: 0,
+            isBuy: false
+        });
+        _positionOrders[msg.sender][marketId] =
+            PositionOrders({pendingMarketOrder: orderId.toUint64(), triggerCount: po.triggerCount, used: true});
         if (fee != 0) engine.lockEscrow(msg.sender, fee);
         emit OrderCommitted(
             orderId,
@@ -162,7 +208,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         internal
         returns (bool done, uint256 fee)
     {
-        StoredOrder memory o = _orders[orderId];
+        StoredOrder memory o = _load(orderId);
         if (o.trader == address(0)) {
             if (strict) revert OrderNotFound(orderId);
             return (false, 0);
@@ -207,21 +253,21 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
         // Effects before the engine call: the order leaves the book whatever the engine says.
         delete _positionOrders[o.trader][o.marketId].pendingMarketOrder;
-        delete _orders[orderId];
+        delete _headers[orderId];
         _execute(orderId, o, price, publishTime);
         done = true;
     }
 
     /// @inheritdoc IOrderBook
     function cancelOrder(uint256 orderId) external nonReentrant {
-        StoredOrder memory o = _orders[orderId];
+        StoredOrder memory o = _load(orderId);
         if (o.trader == address(0)) revert OrderNotFound(orderId);
         if (o.kind == OrderKind.Market) {
             // A market order is no free option: it stays until it can no longer settle.
             uint256 expiresAt = uint256(o.createdAt) + _params.marketOrderExpiry;
             if (block.timestamp <= expiresAt) revert MarketOrderNotExpired(orderId, expiresAt, block.timestamp);
             delete _positionOrders[o.trader][o.marketId].pendingMarketOrder;
-            delete _orders[orderId];
+            delete _headers[orderId];
             // Anyone may clean up; a third party earns the fee for doing so.
             _cancelled(orderId, o, msg.sender == o.trader ? CancelReason.ByTrader : CancelReason.Expired, "");
         } else {
@@ -275,7 +321,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     ) external nonReentrant returns (uint256 takeProfitId, uint256 stopLossId) {
         takeProfitId = nextOrderId;
         stopLossId = takeProfitId + 1;
-        bool isBuy = _reducingSide(msg.sender, marketId, sizeDelta);
+        (bool isBuy,) = _reducingSide(msg.sender, marketId, sizeDelta);
         _place(
             Placement(
                 marketId,
@@ -302,8 +348,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         IPythPriceFeed feed = _feed(pl.marketId);
         bool reduceOnly = pl.kind >= OrderKind.TakeProfit;
         bool isBuy;
+        uint256 epoch;
         if (reduceOnly) {
-            isBuy = _reducingSide(msg.sender, pl.marketId, pl.sizeDelta);
+            (isBuy, epoch) = _reducingSide(msg.sender, pl.marketId, pl.sizeDelta);
             // A reduce-only order takes its margin mode from the position and moves no margin.
             pl.marginDelta = 0;
             pl.isolated = false;
@@ -328,24 +375,31 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         }
         uint96 fee = _params.keeperFee;
         orderId = nextOrderId++;
-        _addTrigger(msg.sender, pl.marketId, orderId);
-        uint32 epoch = engine.positionEpoch(msg.sender, pl.marketId).toUint32();
-        StoredOrder storage o = _orders[orderId];
-        o.trader = msg.sender;
-        o.marketId = pl.marketId.toUint32();
-        o.createdAt = uint40(block.timestamp);
-        o.kind = pl.kind;
-        o.isolated = pl.isolated;
-        o.reduceOnly = reduceOnly;
-        o.sizeDelta = _storeSize(pl.sizeDelta);
-        o.acceptablePrice = _clampPrice(pl.acceptablePrice);
-        o.keeperFee = fee;
-        o.marginDelta = pl.marginDelta.toUint96();
-        o.positionEpoch = epoch;
-        o.trailBps = pl.trailBps;
-        o.isBuy = isBuy;
-        o.triggerPrice = pl.triggerPrice.toUint128();
-        o.ocoPartner = pl.ocoPartner.toUint64();
+        uint256 lane = _addTrigger(msg.sender, pl.marketId, orderId);
+        // A reduce-only order has the epoch from the position it read; an entry's is read here.
+        if (!reduceOnly) epoch = engine.positionEpoch(msg.sender, pl.marketId);
+        _headers[orderId] = OrderHeader({
+            trader: msg.sender,
+            marketId: pl.marketId.toUint16(),
+            lane: uint8(lane),
+            createdAt: uint40(block.timestamp),
+            kind: pl.kind,
+            isolated: pl.isolated,
+            reduceOnly: reduceOnly
+        });
+        _bodies[msg.sender][lane] = OrderBody({
+            core: OrderCore({
+                sizeDelta: _storeSize(pl.sizeDelta),
+                acceptablePrice: _clampPrice(pl.acceptablePrice),
+                keeperFee: fee,
+                marginDelta: pl.marginDelta.toUint96(),
+                positionEpoch: epoch.toUint32(),
+                trailBps: pl.trailBps,
+                isBuy: isBuy
+            }),
+            triggerPrice: pl.triggerPrice.toUint128(),
+            ocoPartner: pl.ocoPartner.toUint64()
+        });
         if (fee != 0) engine.lockEscrow(msg.sender, fee);
         emit TriggerOrderPlaced(
             orderId,
@@ -364,11 +418,18 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev The side (buy?) of a reduce-only order of `trader` in `marketId`: opposite to the position, or to the
     /// position the pending market order opens when there is none yet.
-    function _reducingSide(address trader, uint256 marketId, int256 sizeDelta) internal view returns (bool isBuy) {
-        int256 size = IPerpEngine(address(engine)).getPosition(trader, marketId).size;
+    /// Also returns the position's epoch (one engine call for both).
+    function _reducingSide(address trader, uint256 marketId, int256 sizeDelta)
+        internal
+        view
+        returns (bool isBuy, uint256 epoch)
+    {
+        Position memory pos = IPerpEngine(address(engine)).getPosition(trader, marketId);
+        epoch = pos.epoch;
+        int256 size = pos.size;
         if (size == 0) {
             uint256 pending = _positionOrders[trader][marketId].pendingMarketOrder;
-            int128 pendingSize = pending == 0 ? int128(0) : _orders[pending].sizeDelta;
+            int128 pendingSize = pending == 0 ? int128(0) : _bodies[trader][MARKET_LANE + marketId].core.sizeDelta;
             if (pendingSize == CLOSE_ALL_STORED) pendingSize = 0;
             size = pendingSize;
         }
@@ -383,24 +444,25 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        StoredOrder storage o = _orders[orderId];
-        address trader = o.trader;
+        OrderHeader storage h = _headers[orderId];
+        address trader = h.trader;
         if (trader == address(0)) revert OrderNotFound(orderId);
         if (trader != msg.sender) revert NotOrderOwner(orderId, msg.sender, trader);
-        OrderKind kind = o.kind;
+        OrderKind kind = h.kind;
+        OrderBody storage o = _bodies[trader][h.lane];
         if (kind == OrderKind.Market) revert WrongOrderKind(orderId, kind);
         if (sizeDelta == 0) revert ZeroSize();
-        bool isBuy = o.isBuy;
-        if (o.reduceOnly) {
+        bool isBuy = o.core.isBuy;
+        if (h.reduceOnly) {
             if (sizeDelta != CLOSE_ALL && (sizeDelta > 0) != isBuy) {
-                revert NotReducing(trader, o.marketId, 0, sizeDelta);
+                revert NotReducing(trader, h.marketId, 0, sizeDelta);
             }
         } else {
             if (sizeDelta == CLOSE_ALL) revert WrongOrderKind(orderId, kind);
             isBuy = sizeDelta > 0;
-            o.isBuy = isBuy;
+            o.core.isBuy = isBuy;
         }
-        uint256 current = _feed(o.marketId).latestPrice();
+        uint256 current = _feed(h.marketId).latestPrice();
         if (kind == OrderKind.TrailingStop) {
             if (triggerPrice != 0) revert InvalidTriggerPrice();
             triggerPrice = current;
@@ -410,17 +472,17 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
                 revert TriggerOnWrongSide(kind, isBuy, triggerPrice, current);
             }
         }
-        o.sizeDelta = _storeSize(sizeDelta);
+        o.core.sizeDelta = _storeSize(sizeDelta);
+        o.core.acceptablePrice = _clampPrice(acceptablePrice);
         o.triggerPrice = triggerPrice.toUint128();
-        o.acceptablePrice = _clampPrice(acceptablePrice);
         // Prices published before now can no longer execute it (SPEC: newer than the order's last change).
-        o.createdAt = uint40(block.timestamp);
+        h.createdAt = uint40(block.timestamp);
         emit TriggerOrderUpdated(orderId, sizeDelta, triggerPrice, acceptablePrice, block.timestamp);
     }
 
     /// @inheritdoc IOrderBook
     function executeOrder(uint256 orderId, bytes[] calldata priceUpdate) external payable nonReentrant {
-        StoredOrder memory o = _orders[orderId];
+        StoredOrder memory o = _load(orderId);
         if (o.trader == address(0)) revert OrderNotFound(orderId);
         if (o.kind == OrderKind.Market) revert WrongOrderKind(orderId, o.kind);
         IPythPriceFeed feed = _feed(o.marketId);
@@ -447,7 +509,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint256 price;
         uint256 publishTime;
         for (uint256 i; i < orderIds.length; ++i) {
-            StoredOrder memory o = _orders[orderIds[i]];
+            StoredOrder memory o = _load(orderIds[i]);
             if (o.trader == address(0) || o.kind == OrderKind.Market) continue;
             IPythPriceFeed feed = _feed(o.marketId);
             if (feed != lastFeed) {
@@ -479,13 +541,14 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             // A bracket placed with its entry waits for the entry: while the position is flat and the entry pending,
             // nobody may void the legs for the cleanup fee (they would strip the trader's stop before it exists).
             uint256 pendingEntry = pos.size == 0 ? _positionOrders[o.trader][o.marketId].pendingMarketOrder : 0;
-            if (pendingEntry != 0 && engine.positionEpoch(o.trader, o.marketId) == o.positionEpoch) {
+            // The epoch comes with the position (`getPosition`): no second engine call.
+            if (pendingEntry != 0 && pos.epoch == o.positionEpoch) {
                 if (strict) revert PendingMarketOrder(o.trader, o.marketId, pendingEntry);
                 return false;
             }
             if (
                 pos.size == 0 || (pos.size < 0) != o.isBuy
-                    || engine.positionEpoch(o.trader, o.marketId) != o.positionEpoch
+                    || pos.epoch != o.positionEpoch
             ) {
                 _removeTrigger(orderId, o);
                 _unlinkPartner(o.ocoPartner);
@@ -519,7 +582,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         o.isolated = isolated;
         bool executed = _execute(orderId, o, price, publishTime);
         if (o.ocoPartner != 0) {
-            StoredOrder memory partner = _orders[o.ocoPartner];
+            StoredOrder memory partner = _load(o.ocoPartner);
             if (executed && partner.trader != address(0)) {
                 // One leg executed: the other leg goes, its fee back to the trader (SPEC invariant 10).
                 _removeTrigger(o.ocoPartner, partner);
@@ -534,17 +597,18 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function ratchetTrailingStop(uint256 orderId, bytes[] calldata priceUpdate) external payable nonReentrant {
-        StoredOrder storage o = _orders[orderId];
-        if (o.trader == address(0)) revert OrderNotFound(orderId);
-        if (o.kind != OrderKind.TrailingStop) revert WrongOrderKind(orderId, o.kind);
-        IPythPriceFeed feed = _feed(o.marketId);
+        OrderHeader memory h = _headers[orderId];
+        if (h.trader == address(0)) revert OrderNotFound(orderId);
+        if (h.kind != OrderKind.TrailingStop) revert WrongOrderKind(orderId, h.kind);
+        OrderBody storage o = _bodies[h.trader][h.lane];
+        IPythPriceFeed feed = _feed(h.marketId);
         uint256 fee = feed.getUpdateFee(priceUpdate);
         if (msg.value < fee) revert MsgValueTooLow(fee, msg.value);
         (uint256 price, uint256 publishTime) = feed.updatePrice{value: fee}(priceUpdate);
-        if (publishTime <= o.createdAt) revert PriceBeforeOrder(orderId, publishTime, o.createdAt);
+        if (publishTime <= h.createdAt) revert PriceBeforeOrder(orderId, publishTime, h.createdAt);
         uint256 peak = o.triggerPrice;
         // A long's stop (a sell) trails the highest price; a short's (a buy) the lowest.
-        if (o.isBuy ? price < peak : price > peak) {
+        if (o.core.isBuy ? price < peak : price > peak) {
             o.triggerPrice = price.toUint128();
             emit TrailingPeakRatcheted(orderId, price, publishTime);
         }
@@ -625,10 +689,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev Registers a trigger order under its trader (max 8) and position (max 4).
-    function _addTrigger(address trader, uint256 marketId, uint256 orderId) internal {
+    function _addTrigger(address trader, uint256 marketId, uint256 orderId) internal returns (uint256 free) {
         PositionOrders storage po = _positionOrders[trader][marketId];
         uint64[MAX_TRIGGER_ORDERS] storage ids = _triggerIds[trader];
-        uint256 free = MAX_TRIGGER_ORDERS;
+        free = MAX_TRIGGER_ORDERS;
         uint256 open;
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
             if (_isId(ids[i])) ++open;
@@ -645,15 +709,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev Removes a trigger order from the book and its trader's and position's counts.
     function _removeTrigger(uint256 orderId, StoredOrder memory o) internal {
-        uint64[MAX_TRIGGER_ORDERS] storage ids = _triggerIds[o.trader];
-        for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
-            if (ids[i] == orderId) {
-                ids[i] = FREED_LANE;
-                break;
-            }
-        }
+        _triggerIds[o.trader][o.lane] = FREED_LANE;
         --_positionOrders[o.trader][o.marketId].triggerCount;
-        delete _orders[orderId];
+        // The body stays for the lane's next order.
+        delete _headers[orderId];
     }
 
     /// @dev The other leg of a bracket stands alone once this one leaves without executing.
@@ -662,7 +721,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     }
 
     function _unlinkPartner(uint64 partner) internal {
-        if (partner != 0 && _orders[partner].trader != address(0)) _orders[partner].ocoPartner = 0;
+        if (partner == 0) return;
+        OrderHeader memory h = _headers[partner];
+        if (h.trader != address(0)) _bodies[h.trader][h.lane].ocoPartner = 0;
     }
 
     /// @dev Whether `price` satisfies the trigger. Limit and TakeProfit are limit-like (buy at or below, sell at or
@@ -689,9 +750,36 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         return isBuy ? triggerPrice * (BPS + trailBps) / BPS : (triggerPrice * (BPS - trailBps) + BPS - 1) / BPS;
     }
 
-    function _feed(uint256 marketId) internal view returns (IPythPriceFeed feed) {
-        (IPriceFeed priceFeed,,,) = IPerpEngine(address(engine)).getMarket(marketId);
-        feed = IPythPriceFeed(address(priceFeed));
+    /// @dev `priceFeedOf`, not `getMarket`: the feed alone, without copying the market's parameters and state.
+    function _feed(uint256 marketId) internal view returns (IPythPriceFeed) {
+        return IPythPriceFeed(engine.priceFeedOf(marketId));
+    }
+
+    /// @dev The order `orderId` (all zero if it is not in the book: a body without a header is a freed one).
+    function _load(uint256 orderId) internal view returns (StoredOrder memory o) {
+        OrderHeader memory h = _headers[orderId];
+        if (h.trader == address(0)) return o;
+        OrderBody storage body = _bodies[h.trader][h.lane];
+        OrderCore memory b = body.core;
+        o.trader = h.trader;
+        o.marketId = h.marketId;
+        o.lane = h.lane;
+        o.createdAt = h.createdAt;
+        o.kind = h.kind;
+        o.isolated = h.isolated;
+        o.reduceOnly = h.reduceOnly;
+        o.sizeDelta = b.sizeDelta;
+        o.acceptablePrice = b.acceptablePrice;
+        o.keeperFee = b.keeperFee;
+        o.marginDelta = b.marginDelta;
+        o.positionEpoch = b.positionEpoch;
+        o.trailBps = b.trailBps;
+        o.isBuy = b.isBuy;
+        // A market order never wrote the third slot: what is there belongs to an older order.
+        if (h.kind != OrderKind.Market) {
+            o.triggerPrice = body.triggerPrice;
+            o.ocoPartner = body.ocoPartner;
+        }
     }
 
     function _storeSize(int256 sizeDelta) internal pure returns (int128) {
@@ -718,7 +806,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function getOrder(uint256 orderId) external view returns (Order memory order) {
-        StoredOrder memory o = _orders[orderId];
+        StoredOrder memory o = _load(orderId);
+        if (o.trader == address(0)) return order;
         order = Order({
             trader: o.trader,
             marketId: o.marketId,

@@ -199,6 +199,11 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
     }
 
     /// @inheritdoc IOrderEngine
+    function priceFeedOf(uint256 marketId) external view returns (address) {
+        return address(s.market(marketId).priceFeed);
+    }
+
+    /// @inheritdoc IOrderEngine
     function positionEpoch(address trader, uint256 marketId) external view returns (uint256) {
         return s.positions[trader][marketId].epoch;
     }

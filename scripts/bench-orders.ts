@@ -24,8 +24,13 @@ const SELL_ANY = 0n;
 const CLOSE_ALL = -(2n ** 255n);
 const STOP_LOSS = 4;
 const TRAILING_STOP = 5;
-/** Enough oracle fee for any update here (1 wei per update and feed); the excess is refunded. */
-const FEE = 1_000n;
+/**
+ * The exact oracle fee of one update (StrictMockPyth: 1 wei per update), as the SDK and keeper send it
+ * (`getUpdateFee`): an overpaid fee adds a refund call (~7k gas) that no keeper pays. Each market's feed charges for
+ * every element of the data it gets (a poke of n markets with n updates pays n * n), and a batch settle pays each
+ * order's verification.
+ */
+const FEE = 1n;
 
 /** Targets from the order-book issue (gas); each is reported with `meetsTarget`. */
 const TARGETS = {
@@ -95,7 +100,7 @@ async function main(): Promise<void> {
   /** Raises the caches of `markets` to prices published at the next block's time. */
   const poke = async (markets: bigint[], name?: string) => {
     const t = await at();
-    return run(book.connect(o.keeper).pokePrices(markets, updates(markets, t), { value: FEE }), name);
+    return run(book.connect(o.keeper).pokePrices(markets, updates(markets, t), { value: FEE * BigInt(markets.length) ** 2n }), name);
   };
   /** Commits a market order (next block); returns its id and createdAt. */
   const commit = async (trader: (typeof signers)[number], market: bigint, size: bigint, margin = 0n, name?: string) => {
@@ -144,12 +149,21 @@ async function main(): Promise<void> {
   await settle(crs.id, PETH, crs.createdAt, "settle_cross_open");
 
   check((await engine.getPosition(o.bob, PETH)).size === wad(5), "cross open settled");
+  // Steady state: bob's next market order in the market rewrites the body slots his first one left, and settles
+  // against a position whose slots exist.
+  const again = await commit(o.bob, PETH, wad(1), 0n, "commit_repeat");
+  await settle(again.id, PETH, again.createdAt, "settle_cross_increase");
+  check((await engine.getPosition(o.bob, PETH)).size === wad(6), "cross increase settled");
 
   // ---- Trigger orders on alice's isolated position.
   const sl = await placeTrigger(o.alice, STOP_LOSS, wad(1_900), 0, "place_trigger_first");
   const sl2 = await placeTrigger(o.alice, STOP_LOSS, wad(1_850), 0, "place_trigger");
   await at();
   await run(book.connect(o.alice).cancelOrder(sl2), "cancel_trigger");
+  // Steady state: the next trigger order takes the lane the cancelled one freed (its body slots are not fresh).
+  const sl3 = await placeTrigger(o.alice, STOP_LOSS, wad(1_850), 0, "place_trigger_recycled");
+  await at();
+  await run(book.connect(o.alice).cancelOrder(sl3));
   const ts = await placeTrigger(o.alice, TRAILING_STOP, 0n, 100);
   prices[ETH_ID] = "2100";
   {
@@ -175,7 +189,7 @@ async function main(): Promise<void> {
   clock = batch[batch.length - 1].createdAt + 1n;
   await at();
   await run(
-    book.connect(o.keeper).settleOrders(batch.map((b) => b.id), [windowUpdate(PETH, batch[0].createdAt, batch[batch.length - 1].createdAt)], { value: FEE }),
+    book.connect(o.keeper).settleOrders(batch.map((b) => b.id), [windowUpdate(PETH, batch[0].createdAt, batch[batch.length - 1].createdAt)], { value: FEE * BigInt(batch.length) }),
     "settle_batch_10",
   );
   const one = await commit(single, PETH, wad(1));
@@ -252,7 +266,7 @@ async function main(): Promise<void> {
 
   // ---- Report.
   const measured = {
-    commit: gas.commit_isolated,
+    commit: Math.max(gas.commit_isolated, gas.commit_cross),
     settle: Math.max(gas.settle_isolated_open, gas.settle_cross_open),
     placeTrigger: Math.max(gas.place_trigger_first, gas.place_trigger),
     execute: gas.execute_stop_loss,
@@ -261,19 +275,32 @@ async function main(): Promise<void> {
     crossWith16Positions: gas.settle_cross_with_15_open,
   };
   const measuredFrom: Record<keyof typeof TARGETS, string> = {
-    commit: "commit_isolated (commit_cross: " + gas.commit_cross + ")",
-    settle: "max(settle_isolated_open, settle_cross_open)",
+    commit: "max(commit_isolated, commit_cross): a trader's first order (fresh body slots)",
+    settle: "max(settle_isolated_open, settle_cross_open): opens (fresh position slots)",
     placeTrigger: "max(place_trigger_first, place_trigger)",
     execute: "execute_stop_loss",
     liquidate: "liquidate_isolated_with_update",
     batchSettleMarginal: "settle_batch_marginal_per_order = (settle_batch_10 - settle_batch_1) / 9",
     crossWith16Positions: "settle_cross_with_15_open",
   };
+  /** The same operation once the trader's order slots (or position slots) exist: beside, never instead. */
+  const steady: Partial<Record<keyof typeof TARGETS, [number, string]>> = {
+    commit: [gas.commit_repeat, "commit_repeat"],
+    settle: [gas.settle_cross_increase, "settle_cross_increase"],
+    placeTrigger: [gas.place_trigger_recycled, "place_trigger_recycled"],
+  };
   const targets = Object.fromEntries(
-    (Object.keys(TARGETS) as (keyof typeof TARGETS)[]).map((k) => [
-      k,
-      { measured: measured[k], target: TARGETS[k], meetsTarget: measured[k] <= TARGETS[k], from: measuredFrom[k] },
-    ]),
+    (Object.keys(TARGETS) as (keyof typeof TARGETS)[]).map((k) => {
+      const entry: Record<string, unknown> = {
+        measured: measured[k],
+        target: TARGETS[k],
+        meetsTarget: measured[k] <= TARGETS[k],
+        from: measuredFrom[k],
+      };
+      const st = steady[k];
+      if (st) Object.assign(entry, { steadyState: st[0], steadyStateMeetsTarget: st[0] <= TARGETS[k], steadyStateFrom: st[1] });
+      return [k, entry];
+    }),
   );
   const openOurs = gas.commit_isolated + gas.settle_isolated_open;
   const gmxOpen = GMX_CREATE_ORDER + GMX_EXECUTE_ORDER;
@@ -306,8 +333,10 @@ async function main(): Promise<void> {
   console.log("operation                              gas");
   for (const [name, used] of Object.entries(gas)) console.log(`${name.padEnd(34)} ${used.toLocaleString("en-US").padStart(9)}`);
   console.log("\ntarget                     measured     target");
-  for (const [name, t] of Object.entries(targets)) {
-    console.log(`${name.padEnd(24)} ${t.measured.toLocaleString("en-US").padStart(9)}  ${t.target.toLocaleString("en-US").padStart(9)}  ${t.meetsTarget ? "met" : "MISSED"}`);
+  type Row = { measured: number; target: number; meetsTarget: boolean; steadyState?: number };
+  for (const [name, t] of Object.entries(targets) as [string, Row][]) {
+    const st = t.steadyState === undefined ? "" : `  (steady state ${t.steadyState.toLocaleString("en-US")})`;
+    console.log(`${name.padEnd(24)} ${t.measured.toLocaleString("en-US").padStart(9)}  ${t.target.toLocaleString("en-US").padStart(9)}  ${t.meetsTarget ? "met" : "MISSED"}${st}`);
   }
   console.log(
     `\nper open with a real Pyth: ${realPyth.totalPerOpen.low.toLocaleString("en-US")}–${realPyth.totalPerOpen.high.toLocaleString("en-US")} ` +

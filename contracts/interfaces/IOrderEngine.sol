@@ -46,6 +46,10 @@ interface IOrderEngine {
     /// @notice USD WAD the order book holds in escrow for `trader`.
     function orderEscrow(address trader) external view returns (uint256);
 
+    /// @notice The price feed of `marketId` (`UnknownMarket` if none): what the order book verifies prices with, read
+    /// without `getMarket`'s parameters and state.
+    function priceFeedOf(uint256 marketId) external view returns (address);
+
     /// @notice Counter that increases each time the position in `marketId` is closed to zero (trade, liquidation,
     /// ADL): reduce-only orders placed at an older epoch are void (SPEC invariant 10) without a loop over orders.
     function positionEpoch(address trader, uint256 marketId) external view returns (uint256);

@@ -206,6 +206,8 @@ async function main(): Promise<void> {
     log(`starting ${kind} ...`);
     node = await startLocalNode(kind);
     const deployRun = await runDeploy(node.url, {
+      // The liquidation benchmark's world: v1's Chainlink-priced engine (the local default is PerpPythLocal).
+      PERP_MODULE: "PerpLocal",
       PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
       PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
     });

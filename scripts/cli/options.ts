@@ -175,10 +175,15 @@ export interface SettleOptions {
  * local price service of `npm run deploy`), so that one terminal is enough to trade; a keeper elsewhere.
  */
 export function settlesSelf(deployment: { readonly chainId: number; readonly hermesUrl?: string }, o: SettleOptions): boolean {
-  if (o.selfSettle && o.waitKeeper) throw new InvalidArgumentError("--self-settle and --wait-keeper exclude each other.");
+  checkSettleOptions(o);
   if (o.selfSettle) return true;
   if (o.waitKeeper) return false;
   return LOCAL_CHAIN_IDS.includes(deployment.chainId) && deployment.hermesUrl !== undefined;
+}
+
+/** Refuses contradictory settlement options before anything is read or sent. */
+export function checkSettleOptions(o: SettleOptions): void {
+  if (o.selfSettle && o.waitKeeper) throw new UsageError("--self-settle and --wait-keeper exclude each other.");
 }
 
 export function addSettleOptions(command: Command): Command {

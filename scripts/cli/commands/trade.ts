@@ -13,6 +13,7 @@ import {
   addSlippageOption,
   addTradeOptions,
   addressArg,
+  checkSettleOptions,
   checkSizing,
   checkSlippage,
   priceArg,
@@ -133,6 +134,7 @@ export function register(program: Command, ctx: ContextOf): void {
       const c = ctx(command);
       const request = tradeRequest(market, side, opts);
       checkSlippage(opts.slippage, opts.yes);
+      checkSettleOptions(opts);
       await c.session(true, async (session) => {
         const { client, wallet } = session;
         const trader = await wallet!.getAddress();
@@ -168,6 +170,7 @@ export function register(program: Command, ctx: ContextOf): void {
     .action(async (market: string, opts: { slippage?: string; yes?: boolean } & SettleOptions, command: Command) => {
       const c = ctx(command);
       checkSlippage(opts.slippage, opts.yes);
+      checkSettleOptions(opts);
       await c.session(true, async (session) => {
         const { client, wallet } = session;
         const trader = await wallet!.getAddress();

@@ -250,6 +250,8 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     deploymentsDir = path.join(tmp, "deployments");
     node = await startLocalNode("hardhat");
     const run = await runDeploy(node.url, {
+      // v1: the Chainlink-priced engine without an order book (the local default is PerpPythLocal).
+      PERP_MODULE: "PerpLocal",
       PERP_DEPLOYMENTS_DIR: deploymentsDir,
       PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
     });

@@ -15,8 +15,8 @@ import { freePort, runHardhatScript, startLocalNode, stopNode, type Node, type S
 
 /** The requirement on the in-process run, wall time of the whole child process included. */
 const MAX_RUNTIME_MS = 60_000;
-/** A hung demo must not outlive the test. */
-const KILL_AFTER_MS = 90_000;
+/** A hung demo must not outlive the test (against a node the demo makes thousands of RPC round trips: minutes on a loaded machine). */
+const KILL_AFTER_MS = 240_000;
 
 function runDemo(args: readonly string[], env: Record<string, string> = {}): Promise<ScriptRun> {
   const cleared = { LOCALHOST_RPC_URL: "", PERP_DEPLOYMENTS_DIR: "", PERP_IGNITION_DEPLOYMENTS_DIR: "" };
@@ -69,6 +69,9 @@ describe("npm start: the demo", function () {
     expect(run.stderr).to.not.match(/Demo failed/);
     expect(run.ms).to.be.below(MAX_RUNTIME_MS);
     expect(run.stdout).to.match(/^Perp protocol demo on network "default" \(in-process Hardhat network, chain 31337\)$/m);
+    // The default local deployment: Pyth markets on the local StrictMockPyth, every trade through the order book.
+    expect(run.stdout).to.include("Deployed PerpPythLocal with Ignition (engine in block 8).");
+    expect(run.stdout).to.match(/│ OrderBook \(every trade is an order\)\s+│ 0x[0-9a-fA-F]{40} │/);
     // Not a terminal: no progress bar, no colours, no cursor control.
     expect(run.stdout).to.not.include("\u001b");
     for (const heading of [
@@ -77,7 +80,7 @@ describe("npm start: the demo", function () {
       "== 3. Traders open positions ==",
       "== 4. Price path",
       "== 5. Summary ==",
-      "== 6. Orders on a pull oracle ==",
+      "== 6. Trigger orders: stop-loss, take-profit, limit, trailing stop; latency arbitrage ==",
     ]) {
       expect(run.stdout).to.include(heading);
     }
@@ -156,51 +159,87 @@ describe("npm start: the demo", function () {
     for (const pattern of [
       /^deposit \(cross balance\)$/,
       /^LP deposit/,
-      /^trade: open \(cross\)$/,
-      /^trade: open \(isolated\)$/,
-      /^trade: close/,
+      /^trade: commit market order$/,
+      /^trade: settle \+ execute: open \(cross\)$/,
+      /^trade: settle \+ execute: open \(isolated\)$/,
+      /^trade: settle \+ execute: close/,
       /^liquidateMany/,
-      /^oracle price update/,
+      /^oracle price update \(pokePrices\)$/,
     ]) {
       expect(operations.some((op) => pattern.test(op)), `${pattern} in ${operations.join(", ")}`).to.equal(true);
     }
     for (const row of gas.slice(0, -1)) expect(row[2]).to.match(/^[\d,]+$/);
   });
 
+  it("trades through orders settled by the keeper: every seed trade and close is a committed market order", function () {
+    // 13 opening trades and 3 closes, each committed by its trader and settled by the keeper for the 0.50 USD fee.
+    const summary = between(run.stdout, "== 5. Summary ==");
+    const gas = tableRows(between(summary, "Gas used per operation"));
+    const count = (name: string) => Number(gas.find((row) => row[0] === name)?.[1]);
+    expect(count("trade: commit market order")).to.equal(16);
+    expect(
+      count("trade: settle + execute: open (cross)") +
+        count("trade: settle + execute: open (isolated)") +
+        count("trade: settle + execute: close (isolated)") +
+        count("trade: settle + execute: close (cross)"),
+    ).to.equal(16);
+    const items = tableRows(between(summary, "LPs, insurance fund, bad debt and keeper"));
+    expect(items.find((r) => r[1] === "Order fees: 16 market orders settled")?.[2]).to.equal("8.00 USD");
+    expect(items.find((r) => r[1] === "Keeper's cross balance (withdrawable)")?.[2]).to.equal("592.40 USD");
+    // The story's numbers, exact (every price published by the demo at times its clock chose).
+    const pathLines = between(run.stdout, "+24h ETH", "+30h ETH").trimEnd().split("\n");
+    expect(pathLines).to.deep.equal([
+      "+24h ETH $1,840.00 (-8.00 %), BTC $57,000.00 (-5.00 %): sell-off deepens",
+      "     funding per day: ETH-USD +0.0700 %, BTC-USD +0.0333 %",
+      "     liquidated Frank's isolated BTC-USD long 25x: equity -1,366.01 -> keeper 118.75, bad debt 1,484.76",
+      "       bad debt 1,484.76 (negative equity + keeper reward) covered by the insurance fund 1,484.76, the vault 0.00",
+      "     Grace adds 5,000.00 USD margin to the ETH-USD long: liq. price $1,619.12 -> $1,417.15 (12.00 % -> 22.98 % away)",
+    ]);
+    expect(between(run.stdout, "     Bob closes", "After the price path").trimEnd().split("\n")).to.deep.equal([
+      "     Bob closes the ETH-USD short at $1,860.70: realised PnL +7,002.63 USD, fee 46.52, funding received 108.51",
+      "     Frank closes the ETH-USD short at $1,860.77: realised PnL +3,500.82 USD, fee 23.26, funding received 54.25",
+      "     Grace closes the BTC-USD short at $56,107.32: realised PnL +1,952.34 USD, fee 14.03, funding received 16.78",
+    ]);
+    const total = tableRows(between(summary, "PnL per trader")).at(-1);
+    expect(total).to.deep.equal(["Total", "-11,952.13", "-75,947.36", "925.48", "1,289.05", "199.66", "1,515.70", "1,484.76", "-89,945.29"]);
+  });
+
   it("ends with orders on a pull oracle: a stop above the liquidation price, OCO, take-profit, limit, trailing stop, no latency arbitrage", function () {
-    const chapter = between(run.stdout, "== 6. Orders on a pull oracle ==");
-    expect(chapter).to.match(/^Second deployment: PerpPythLocal \(engine 0x[0-9a-fA-F]{40}, StrictMockPyth 0x[0-9a-fA-F]{40}\) and an OrderBook \(0x[0-9a-fA-F]{40}\); prices from the local price service at http:\/\/127\.0\.0\.1:<port>\.$/m);
+    const chapter = between(run.stdout, "== 6. Trigger orders");
+    expect(chapter).to.include(
+      "ETH is back at $2,000.00 (BTC held at $56,100.00). Heidi, Ivan, Judy, Ken, Liam deposit 5,000.00 USDC each; each trade below is a market order, settled like those above.",
+    );
     // Every number from the chain or the SDK, every block stamped by the demo's clock: the same to the cent each run.
-    expect(between(chapter, "ETH $2,000.00: Alice opens").trimEnd().split("\n")).to.deep.equal([
-      "ETH $2,000.00: Alice opens a 10x isolated long with a bracket; Bob opens the same long without stops.",
-      "     Alice: filled at $2,000.01, liq. price $1,819.60, stop-loss #3 at $1,900.00 (above it), take-profit #2 at $2,200.00 (OCO pair)",
-      "     Bob: filled at $2,000.02, liq. price $1,819.60, no stop",
-      "     Carol: 5x isolated short filled at $2,000.02 with a take-profit #6 at $1,850.00",
-      "     Dave: limit buy #7 of 2 ETH at $1,850.00 (cross)",
+    expect(between(chapter, "ETH $2,000.00: Heidi opens").trimEnd().split("\n")).to.deep.equal([
+      "ETH $2,000.00: Heidi opens a 10x isolated long with a bracket; Ivan opens the same long without stops.",
+      "     Heidi: filled at $2,000.86, liq. price $1,819.67, stop-loss #19 at $1,900.00 (above it), take-profit #18 at $2,200.00 (OCO pair)",
+      "     Ivan: filled at $2,000.87, liq. price $1,819.68, no stop",
+      "     Judy: 5x isolated short filled at $2,000.87 with a take-profit #22 at $1,850.00",
+      "     Ken: limit buy #23 of 2 ETH at $1,850.00 (cross)",
       "ETH $1,930.00: the price falls",
       "     keeper: nothing triggers",
-      "ETH $1,880.00: through Alice's stop",
-      "     keeper: #3 stop-loss",
-      "     Alice's stop-loss executed at $1,880.00 (fill $1,880.01, realised -599.98, fee 1.88); take-profit #2 cancelled (oco-partner-executed)",
-      "     Alice's result: -607.36 USD of her 5,000.00",
-      "ETH $1,840.00: Carol's take-profit and Dave's limit",
-      "     keeper: #6 take-profit, #7 limit",
-      "     Carol's take-profit executed at $1,840.00 (realised +400.03, fee 2.30): result +396.23 USD",
-      "     Dave's limit filled: long 2 ETH at $1,840.01",
-      "ETH $1,815.00: below Bob's liquidation price",
-      "     keeper liquidates Bob: equity +69.97 -> keeper 9.08, insurance 18.15, Bob 42.74; Bob's result -957.26 USD",
-      "     the stop-loss saved Alice 349.90 USD of the 1,000.00 margin vs being liquidated like Bob",
-      "Dave adds a 2 % trailing stop #8 on his long: high $1,815.00, stop $1,778.70",
+      "ETH $1,880.00: through Heidi's stop",
+      "     keeper: #19 stop-loss",
+      "     Heidi's stop-loss executed at $1,880.00 (fill $1,880.81, realised -600.23, fee 1.88); take-profit #18 cancelled (oco-partner-executed)",
+      "     Heidi's result: -607.62 USD of her 5,000.00",
+      "ETH $1,840.00: Judy's take-profit and Ken's limit",
+      "     keeper: #22 take-profit, #23 limit",
+      "     Judy's take-profit executed at $1,840.00 (realised +400.20, fee 2.30): result +396.40 USD",
+      "     Ken's limit filled: long 2 ETH at $1,840.79",
+      "ETH $1,815.00: below Ivan's liquidation price",
+      "     keeper liquidates Ivan: equity +69.57 -> keeper 9.08, insurance 18.15, Ivan 42.34; Ivan's result -957.66 USD",
+      "     the stop-loss saved Heidi 350.04 USD of the 1,000.00 margin vs being liquidated like Ivan",
+      "Ken adds a 2 % trailing stop #24 on his long: high $1,815.00, stop $1,778.70",
       "ETH $1,880.00: the rally",
       "     keeper: nothing triggers; trailing stop at $1,842.40",
       "ETH $1,950.00: the rally extends",
       "     keeper: nothing triggers; trailing stop at $1,911.00",
       "ETH $1,905.00: pullback",
-      "     keeper: #8 trailing-stop",
-      "     Dave's trailing stop locked in: result +126.38 USD",
-      "ETH $1,905.00: Erin knows the next price is $2,000.00 and commits a 5 ETH market long right before the jump",
-      "     order #9 settles at the first price published once its window opens: $2,000.00, fill $2,000.01",
-      "     closes at $2,000.01: realised 0.00; Erin's result after fees -7.00 USD",
+      "     keeper: #24 trailing-stop",
+      "     Ken's trailing stop locked in: result +126.43 USD",
+      "ETH $1,905.00: Liam knows the next price is $2,000.00 and commits a 5 ETH market long right before the jump",
+      "     order #25 settles at the first price published once its window opens: $2,000.00, fill $2,000.86",
+      "     closes at $2,000.86: realised 0.00; Liam's result after fees -7.00 USD",
     ]);
   });
 
@@ -238,20 +277,20 @@ describe("npm start: the demo", function () {
       const first = await runDemo(["--network", "localhost"], env);
       expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(0);
       expect(first.stdout).to.match(/^Perp protocol demo on network "localhost" \(JSON-RPC node, chain 31337\)$/m);
-      expect(first.stdout).to.include("Deployed PerpLocal with Ignition");
+      expect(first.stdout).to.include("Deployed PerpPythLocal with Ignition");
       const deployment = JSON.parse(await readFile(path.join(tmp, "deployments", "localhost.json"), "utf8")) as Deployment;
       expect(first.stdout).to.include(deployment.contracts.PerpEngine);
       // Same code, same inputs, block timestamps chosen by the demo: the same numbers, to the cent.
       expect(storyOf(first.stdout)).to.equal(storyOf(run.stdout));
-      // The order chapter's second deployment too (its addresses aside).
-      expect(between(first.stdout, "ETH $2,000.00: Alice opens")).to.equal(between(run.stdout, "ETH $2,000.00: Alice opens"));
+      // The trigger-order chapter too.
+      expect(between(first.stdout, "== 6. Trigger orders")).to.equal(between(run.stdout, "== 6. Trigger orders"));
     });
 
     it("runs again on the same node: reuses the deployment and starts from zero", async function () {
       const second = await runDemo(["--network", "localhost"], env);
       expect(second.code, `${second.stdout}\n${second.stderr}`).to.equal(0);
       expect(second.stdout).to.match(/matches the chain/);
-      expect(second.stdout).to.not.include("Deployed PerpLocal");
+      expect(second.stdout).to.not.include("Deployed PerpPythLocal");
       expect(second.stdout).to.match(/An earlier run left \d+ open position\(s\)/);
       // The traders' story does not depend on what an earlier run left behind.
       const pnl = (output: string) => tableRows(between(output, "PnL per trader"));

@@ -1,6 +1,8 @@
 /**
- * The deployment (scripts/deploy.ts + the Ignition modules) against real JSON-RPC nodes in separate processes: a
- * `hardhat node`, and `anvil`. Each node listens on a free 127.0.0.1 port; the deploy script runs as a child
+ * The deployment (scripts/deploy.ts, scripts/deploy-pyth.ts, one path: scripts/lib/deploy-protocol.ts, and the
+ * Ignition modules) against real JSON-RPC nodes in separate processes: a `hardhat node`, and `anvil`. The local
+ * default is `PerpPythLocal` (Pyth markets on StrictMockPyth, the order book), listed from a price service the
+ * deploy script starts for the listing. Each node listens on a free 127.0.0.1 port; the deploy script runs as a child
  * `hardhat run scripts/deploy.ts --network localhost` with `LOCALHOST_RPC_URL` pointing at it, and writes its record
  * and Ignition journal into a temporary directory, so the committed `deployments/localhost.json` is never touched:
  * it is compared with what a fresh node produces instead.
@@ -13,14 +15,19 @@ import { expect } from "chai";
 import { Contract, JsonRpcProvider, ZeroAddress, ZeroHash, getAddress, id, type Signer } from "ethers";
 
 import type { Deployment } from "@perp/sdk";
-import { ROOT, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { PYTH_FEED_IDS, encodeMockPriceUpdate } from "@perp/sdk/prices";
+import { ROOT, rpc, runDeploy, runHardhatScript, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
 import {
   ChainlinkPriceFeed__factory,
+  IOrderEngine__factory,
   LiquidityVault__factory,
   MockAggregator__factory,
   MockUSDC__factory,
+  OrderBook__factory,
   PerpEngine__factory,
+  PythPriceFeed__factory,
 } from "@perp/sdk/contracts";
+import { DEFAULT_ORDER_BOOK_PARAMS } from "../ignition/lib/perp.js";
 
 const COMMITTED_LOCALHOST = path.join(ROOT, "deployments", "localhost.json");
 const WAD = 10n ** 18n;
@@ -34,8 +41,15 @@ async function readDeployment(file: string): Promise<{ text: string; deployment:
 function everyAddress(deployment: Deployment): string[] {
   return [
     ...Object.values(deployment.contracts),
-    ...deployment.markets.flatMap((market) => [market.priceFeed, market.aggregator]),
+    ...(deployment.pyth === undefined ? [] : [deployment.pyth]),
+    ...deployment.markets.flatMap((market) => (market.pythPriceId ? [market.priceFeed] : [market.priceFeed, market.aggregator])),
   ];
+}
+
+/** `npm run deploy:pyth -- --network localhost` against `url` (same environment rules as runDeploy). */
+function runDeployPyth(url: string, env: Record<string, string>) {
+  const cleared = { PERP_MODULE: "", PERP_PARAMETERS: "", PERP_DEPLOYMENTS_DIR: "", PERP_IGNITION_DEPLOYMENTS_DIR: "" };
+  return runHardhatScript("scripts/deploy-pyth.ts", ["--network", "localhost"], { LOCALHOST_RPC_URL: url, ...cleared, ...env }, 50_000);
 }
 
 /** Checks the record against the chain: code, wiring, markets, insurance, roles. */
@@ -72,9 +86,18 @@ async function checkDeployment(
     const [priceFeed, reduceOnly] = await engine.getMarket(market.id);
     expect(priceFeed).to.equal(market.priceFeed);
     expect(reduceOnly).to.equal(false);
-    expect(await ChainlinkPriceFeed__factory.connect(market.priceFeed, provider).feed()).to.equal(market.aggregator);
+    if (market.pythPriceId) {
+      const feed = PythPriceFeed__factory.connect(market.priceFeed, provider);
+      expect(await feed.priceId()).to.equal(market.pythPriceId);
+      expect(await feed.pyth()).to.equal(deployment.pyth);
+    } else {
+      expect(await ChainlinkPriceFeed__factory.connect(market.priceFeed, provider).feed()).to.equal(market.aggregator);
+    }
     expect(await engine.indexPrice(market.id)).to.be.greaterThan(0n);
   }
+  // A Pyth deployment trades through its order book only; a Chainlink one has none.
+  const orderBook = await IOrderEngine__factory.connect(PerpEngine, provider).orderBook();
+  expect(orderBook).to.equal(deployment.contracts.OrderBook ?? ZeroAddress);
 
   expect(await engine.insuranceFund()).to.equal(expected.insuranceUsd * WAD);
   expect(await MockUSDC__factory.connect(CollateralToken, provider).balanceOf(PerpEngine)).to.equal(
@@ -112,7 +135,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
       if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
     });
 
-    it("deploys the local protocol and records it as committed in deployments/localhost.json", async function () {
+    it("deploys the local Pyth protocol with its order book and records it as committed in deployments/localhost.json", async function () {
       const committedBefore = await readFile(COMMITTED_LOCALHOST, "utf8");
       const run = await runDeploy(node!.url, env);
       expect(run.code, run.output).to.equal(0);
@@ -124,11 +147,22 @@ for (const kind of ["hardhat", "anvil"] as const) {
         guardian: accounts[1],
         insuranceUsd: 100_000n,
       });
-      const [ethAggregator, btcAggregator] = deployment.markets.map((market) =>
-        MockAggregator__factory.connect(market.aggregator, provider),
+      // Listed at the modules' initial prices, from the price service the script started for the listing.
+      const engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider);
+      expect(await engine.indexPrice(0)).to.equal(2_000n * WAD);
+      expect(await engine.indexPrice(1)).to.equal(60_000n * WAD);
+      expect(deployment.markets.map((m) => [m.pythPriceId, m.aggregator])).to.deep.equal([
+        [PYTH_FEED_IDS["ETH/USD"], ZeroAddress],
+        [PYTH_FEED_IDS["BTC/USD"], ZeroAddress],
+      ]);
+      expect(deployment.hermesUrl).to.equal("http://127.0.0.1:8787");
+      const book = OrderBook__factory.connect(deployment.contracts.OrderBook!, provider);
+      expect(await book.engine()).to.equal(deployment.contracts.PerpEngine);
+      expect(await book.owner()).to.equal(accounts[0]);
+      const params = await book.params();
+      expect(Object.fromEntries(Object.keys(DEFAULT_ORDER_BOOK_PARAMS).map((k) => [k, params[k as keyof typeof params]]))).to.deep.equal(
+        DEFAULT_ORDER_BOOK_PARAMS,
       );
-      expect(await ethAggregator.description()).to.equal("ETH / USD");
-      expect(await btcAggregator.description()).to.equal("BTC / USD");
 
       // A fresh node and the default account #0 give the committed record, byte for byte; the run did not touch it.
       expect(text).to.equal(committedBefore);
@@ -142,6 +176,16 @@ for (const kind of ["hardhat", "anvil"] as const) {
       await rm(file);
 
       const run = await runDeploy(node!.url, env);
+      expect(run.code, run.output).to.equal(0);
+      expect(await provider.getBlockNumber()).to.equal(blockBefore);
+      expect(await readFile(file, "utf8")).to.equal(before);
+    });
+
+    it("deploy:pyth takes the same path on a local chain: nothing sent, the same record", async function () {
+      const file = path.join(tmp, "deployments", "localhost.json");
+      const before = await readFile(file, "utf8");
+      const blockBefore = await provider.getBlockNumber();
+      const run = await runDeployPyth(node!.url, env);
       expect(run.code, run.output).to.equal(0);
       expect(await provider.getBlockNumber()).to.equal(blockBefore);
       expect(await readFile(file, "utf8")).to.equal(before);
@@ -162,9 +206,15 @@ for (const kind of ["hardhat", "anvil"] as const) {
       });
 
       it("deploys the public-network module from a parameters file; its timelock can take ownership", async function () {
-        // Stand-ins for USDC and the Chainlink feeds: the mocks of the local deployment above.
+        // Stand-ins for USDC and the Chainlink feeds: the local deployment's MockUSDC and two MockAggregators.
         const local = (await readDeployment(path.join(tmp, "deployments", "localhost.json"))).deployment;
         const deployer: Signer = await provider.getSigner(accounts[0]);
+        const aggregators: string[] = [];
+        for (const [description, price] of [["ETH / USD", 2_000n], ["BTC / USD", 60_000n]] as const) {
+          const aggregator = await new MockAggregator__factory(deployer).deploy(8, description, price * 10n ** 8n);
+          await aggregator.waitForDeployment();
+          aggregators.push(await aggregator.getAddress());
+        }
         const seed = 25n;
         const usdcToken = MockUSDC__factory.connect(local.contracts.CollateralToken, deployer);
         await (await usdcToken.mint(accounts[0], seed * USDC)).wait();
@@ -175,8 +225,8 @@ for (const kind of ["hardhat", "anvil"] as const) {
           JSON.stringify({
             PerpProtocol: {
               collateralToken: local.contracts.CollateralToken,
-              ethUsdAggregator: local.markets[0].aggregator,
-              btcUsdAggregator: local.markets[1].aggregator,
+              ethUsdAggregator: aggregators[0],
+              btcUsdAggregator: aggregators[1],
               insuranceSeed: Number(seed * USDC),
               guardian: accounts[2],
               timelockMinDelay: Number(delay),
@@ -199,9 +249,8 @@ for (const kind of ["hardhat", "anvil"] as const) {
         const timelockAddress = getAddress(addresses["PerpProtocol#Timelock"]);
         const { deployment } = await readDeployment(path.join(tmp, "protocol-deployments", "localhost.json"));
         expect(deployment.contracts.CollateralToken).to.equal(local.contracts.CollateralToken);
-        expect(deployment.markets.map((market) => market.aggregator)).to.deep.equal(
-          local.markets.map((market) => market.aggregator),
-        );
+        expect(deployment.markets.map((market) => market.aggregator)).to.deep.equal(aggregators);
+        expect(deployment.contracts.OrderBook).to.equal(undefined);
         expect(deployment.contracts.PerpEngine).to.not.equal(local.contracts.PerpEngine);
         await checkDeployment(provider, deployment, {
           owner: accounts[0],
@@ -242,6 +291,72 @@ for (const kind of ["hardhat", "anvil"] as const) {
         await (await executor.execute(engine, 0, call, ZeroHash, salt)).wait();
         expect(await engine.owner()).to.equal(timelockAddress);
         expect(await engine.pendingOwner()).to.equal(ZeroAddress);
+      });
+
+      it("deploy:pyth deploys the public-network Pyth module and writes its record in the SDK's schema", async function () {
+        // Stand-ins for USDC and Pyth: the local deployment's MockUSDC and StrictMockPyth (the preflight reads it).
+        const local = (await readDeployment(path.join(tmp, "deployments", "localhost.json"))).deployment;
+        const deployer: Signer = await provider.getSigner(accounts[0]);
+        const seed = 7n;
+        await (await MockUSDC__factory.connect(local.contracts.CollateralToken, deployer).mint(accounts[0], seed * USDC)).wait();
+        const parametersFile = path.join(tmp, "pyth.json");
+        await writeFile(
+          parametersFile,
+          JSON.stringify({
+            PerpPyth: {
+              collateralToken: local.contracts.CollateralToken,
+              pyth: local.pyth,
+              insuranceSeed: Number(seed * USDC),
+              guardian: accounts[2],
+              timelockMinDelay: 600,
+              timelockProposer: accounts[3],
+            },
+          }),
+        );
+        const pythEnv = {
+          ...env,
+          PERP_MODULE: "PerpPyth",
+          PERP_PARAMETERS: parametersFile,
+          PERP_DEPLOYMENTS_DIR: path.join(tmp, "pyth-deployments"),
+        };
+        // StrictMockPyth stores only what updatePriceFeeds pushed: the preflight refuses, before anything is sent.
+        const blockBeforeRefusal = await provider.getBlockNumber();
+        const refused = await runDeployPyth(node!.url, pythEnv);
+        expect(refused.code).to.equal(1);
+        expect(refused.output).to.include(
+          `ETH-USD feed ${PYTH_FEED_IDS["ETH/USD"]}: unknown to the Pyth contract at ${local.pyth} (priceFeedExists = false)`,
+        );
+        expect(await provider.getBlockNumber()).to.equal(blockBeforeRefusal);
+        // As on a real chain whose Pyth never saw the feeds: push one update of each first.
+        const publishTime = BigInt((await provider.getBlock("latest"))!.timestamp);
+        const seeds = [
+          [PYTH_FEED_IDS["ETH/USD"], 2_000n],
+          [PYTH_FEED_IDS["BTC/USD"], 60_000n],
+        ].map(([id, usd]) =>
+          encodeMockPriceUpdate({ id: id as string, price: { price: (usd as bigint) * 10n ** 8n, conf: 0n, expo: -8, publishTime }, prevPublishTime: 0n }),
+        );
+        const pyth = new Contract(local.pyth!, ["function updatePriceFeeds(bytes[]) payable"], deployer);
+        await (await pyth.updatePriceFeeds(seeds, { value: 2n })).wait();
+
+        const run = await runDeployPyth(node!.url, pythEnv);
+        expect(run.code, run.output).to.equal(0);
+        expect(run.output).to.match(/Pyth 0x[0-9a-fA-F]{40} on chain 31337: code present/);
+        const addresses = JSON.parse(
+          await readFile(path.join(tmp, "ignition", "chain-31337-pyth", "deployed_addresses.json"), "utf8"),
+        ) as Record<string, string>;
+        const timelock = getAddress(addresses["PerpPyth#Timelock"]);
+        const { deployment } = await readDeployment(path.join(tmp, "pyth-deployments", "localhost.json"));
+        expect(deployment.pyth).to.equal(local.pyth);
+        expect(deployment.contracts.OrderBook).to.equal(getAddress(addresses["PerpPyth#OrderBook"]));
+        expect(deployment.markets.map((m) => m.pythPriceId)).to.deep.equal([PYTH_FEED_IDS["ETH/USD"], PYTH_FEED_IDS["BTC/USD"]]);
+        await checkDeployment(provider, deployment, { owner: accounts[0], pendingOwner: timelock, guardian: accounts[2], insuranceUsd: seed });
+        expect(await OrderBook__factory.connect(deployment.contracts.OrderBook!, provider).pendingOwner()).to.equal(timelock);
+
+        // Rerun: the journal's listing updates are reused, nothing is sent.
+        const blockBefore = await provider.getBlockNumber();
+        const rerun = await runDeployPyth(node!.url, pythEnv);
+        expect(rerun.code, rerun.output).to.equal(0);
+        expect(await provider.getBlockNumber()).to.equal(blockBefore);
       });
     }
   });

@@ -474,6 +474,8 @@ for (const kind of ["hardhat", "anvil"] as const) {
       tmp = await mkdtemp(path.join(os.tmpdir(), `perp-keeper-${kind}-`));
       node = await startLocalNode(kind);
       const run = await runDeploy(node.url, {
+        // v1: the Chainlink-priced engine without an order book (the local default is PerpPythLocal).
+        PERP_MODULE: "PerpLocal",
         PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
         PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
       });

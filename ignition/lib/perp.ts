@@ -1,6 +1,6 @@
 /**
- * Pieces shared by the Ignition modules `PerpLocal` and `PerpProtocol`, and by `scripts/deploy.ts`, which reads the
- * future ids below to write `deployments/<network>.json`.
+ * Pieces shared by the Ignition modules (`PerpLocal`, `PerpProtocol`, `PerpPyth`, `PerpPythLocal`), and by the deploy
+ * path (scripts/lib/deploy-protocol.ts), which reads the future ids below to write `deployments/<network>.json`.
  *
  * Every default here is documented, with its reason, in docs/deployment.md. A per-network parameters file
  * (`ignition/parameters/<network>.json`) overrides any of them by parameter name.
@@ -91,6 +91,19 @@ export const DEFAULT_PYTH_REF_MAX_DEV_BPS = 300n;
 /** Exponent of Pyth's crypto/USD feeds (ETH/USD, BTC/USD): the adapter accepts only prices with exactly this one. */
 export const DEFAULT_PYTH_EXPO = PYTH_USD_EXPO;
 export const DEFAULT_LP_COOLDOWN = 86_400n;
+/**
+ * `OrderBookParams` (contracts/interfaces/IOrderBook.sol, SPEC "Orders"): a 0.50 USD keeper fee per order, a market
+ * order settles at the first price published 2-30 s after its commit and may be cancelled after 120 s, a trigger
+ * order executes at a price at most 10 s old, and a settlement keeps 500k gas for the engine's call.
+ */
+export const DEFAULT_ORDER_BOOK_PARAMS = {
+  keeperFee: wad("0.5"),
+  minSettleDelay: 2n,
+  maxSettleDelay: 30n,
+  marketOrderExpiry: 120n,
+  triggerMaxAge: 10n,
+  minExecutionGas: 500_000n,
+};
 export const DEFAULT_VAULT_NAME = "Perp LP USDC";
 export const DEFAULT_VAULT_SYMBOL = "pLP";
 
@@ -140,6 +153,8 @@ export const FUTURE_IDS = {
   engine: "PerpEngine",
   vault: "LiquidityVault",
   lens: "PerpLens",
+  /** The order book of the Pyth modules (v2: every trade is an order). */
+  orderBook: "OrderBook",
   timelock: "Timelock",
   aggregator: (market: MarketDefinition) => `${market.key}_Aggregator`,
   priceFeed: (market: MarketDefinition) => `${market.key}_PriceFeed`,
@@ -180,6 +195,8 @@ export interface Core {
   marketAdminLogic: ContractFuture<string>;
   lens: ContractFuture<string>;
   priceFeeds: CallableContractFuture<string>[];
+  /** The order book wired to the engine (Pyth markets only: a Chainlink-priced engine keeps v1's atomic trades). */
+  orderBook?: CallableContractFuture<string>;
   /** Every owner-only call of the setup, for ordering the ownership hand-over after them. */
   setup: Future[];
 }
@@ -305,5 +322,18 @@ export function deployCore(
   // Read-only batch views; deployed after the setup so that the addresses before it do not depend on it.
   const lens = m.contract("PerpLens", [engine], { id: FUTURE_IDS.lens, after: setup });
 
-  return { engine, vault, liquidationLogic, liquidationPriceLogic, marketAdminLogic, lens, priceFeeds, setup };
+  // Pyth markets settle trades at prices published after the order (SPEC "Orders"): the order book, deployed after
+  // the lens so that the addresses of the v1 contracts stay those of the Chainlink modules, is the engine's only
+  // trade path once `setOrderBook` ran (the engine refuses a second one).
+  let orderBook: CallableContractFuture<string> | undefined;
+  if (pyth !== undefined) {
+    orderBook = m.contract(
+      "OrderBook",
+      [engine, m.getParameter("orderBookParams", DEFAULT_ORDER_BOOK_PARAMS), deployer],
+      { id: FUTURE_IDS.orderBook, after: [lens] },
+    );
+    setup.push(m.call(engine, "setOrderBook", [orderBook]));
+  }
+
+  return { engine, vault, liquidationLogic, liquidationPriceLogic, marketAdminLogic, lens, priceFeeds, orderBook, setup };
 }

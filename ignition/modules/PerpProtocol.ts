@@ -31,7 +31,7 @@ export const TESTNET_TIMELOCK_DELAY = 90_000n;
 
 /**
  * The public-network tail shared by `PerpProtocol` and `PerpPyth`: seeds the insurance fund from the deployer's
- * USDC and makes a `TimelockController` the engine's pending owner. Proposers (also cancellers) schedule; executor
+ * USDC and makes a `TimelockController` the engine's (and the order book's) pending owner. Proposers (also cancellers) schedule; executor
  * address(0) lets anyone execute a ready operation; no admin, so the timelock's own roles change only through it.
  */
 export function seedInsuranceAndHandOver(
@@ -54,6 +54,10 @@ export function seedInsuranceAndHandOver(
     { id: FUTURE_IDS.timelock },
   );
   m.call(core.engine, "transferOwnership", [timelock], { after: [...core.setup, fund] });
+  // The book's parameters (keeper fee, settlement window) are governance too: the same timelock, the same two steps.
+  if (core.orderBook !== undefined) {
+    m.call(core.orderBook, "transferOwnership", [timelock], { id: "transferOrderBookOwnership", after: core.setup });
+  }
   return timelock;
 }
 

@@ -1,10 +1,11 @@
 /**
  * The protocol on a public network with Pyth markets: like `PerpProtocol` (real USDC, insurance seed, guardian,
- * a `TimelockController` as pending owner), but each market is priced by a `PythPriceFeed` adapter on the network's
- * Pyth contract, optionally banded by a Chainlink reference feed.
+ * a `TimelockController` as pending owner of the engine and the order book), but each market is priced by a
+ * `PythPriceFeed` adapter on the network's Pyth contract, optionally banded by a Chainlink reference feed, and every
+ * trade goes through the `OrderBook`.
  *
  *   npm run deploy:check -- --network baseSepolia      (preflight: Pyth address has code, feed ids known; sends nothing)
- *   PERP_MODULE=PerpPyth npm run deploy -- --network baseSepolia
+ *   PYTH_API_KEY=… npm run deploy:pyth -- --network baseSepolia   (writes deployments/baseSepolia.json)
  *
  * Required parameters: collateralToken, pyth. Optional: `<market>PriceId` (default: the Pyth ids of MARKETS),
  * `<market>ReferenceFeed` (default address(0): no band), the `PythFeedConfig` fields and everything PerpProtocol
@@ -43,6 +44,7 @@ export default buildModule("PerpPyth", (m) => {
     collateralToken: token,
     pyth,
     engine: core.engine,
+    orderBook: core.orderBook!,
     vault: core.vault,
     liquidationLogic: core.liquidationLogic,
     liquidationPriceLogic: core.liquidationPriceLogic,

@@ -1,13 +1,15 @@
 /**
  * The protocol on a local chain with Pyth markets: `MockUSDC`, a `StrictMockPyth(pythUpdateFee)` (contracts/mocks,
  * the local Pyth whose updates the local price service serves: scripts/price-service/), one `PythPriceFeed` per
- * market on it without a Chainlink reference, the insurance fund seeded with minted MockUSDC, and the deployer as
- * owner, like `PerpLocal`.
+ * market on it without a Chainlink reference, the `OrderBook` set on the engine (every trade is an order), the
+ * insurance fund seeded with minted MockUSDC, and the deployer as owner of the engine and the book, like `PerpLocal`.
+ * The default local deployment (`npm run deploy`, the demo, the CLI and keeper defaults).
  *
- *   npx hardhat ignition deploy ignition/modules/PerpPythLocal.ts --network localhost
+ *   npm run deploy -- --network localhost        (fetches the listing updates, writes deployments/localhost.json)
  *
- * Parameters (all optional): `pythUpdateFee` (wei per update blob, default 1), the `PythFeedConfig` fields per
- * market, and what PerpLocal takes (docs/deployment.md, "Pyth markets").
+ * Parameters: `<market>PriceUpdate` (required: scripts/lib/deploy-protocol.ts fetches them); optional `pythUpdateFee`
+ * (wei per update blob, default 1), `orderBookParams`, the `PythFeedConfig` fields per market, and what PerpLocal
+ * takes (docs/deployment.md, "Pyth markets").
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
@@ -40,6 +42,7 @@ export default buildModule("PerpPythLocal", (m) => {
     collateralToken: token,
     pyth,
     engine: core.engine,
+    orderBook: core.orderBook!,
     vault: core.vault,
     liquidationLogic: core.liquidationLogic,
     liquidationPriceLogic: core.liquidationPriceLogic,

@@ -2,6 +2,7 @@
  * The command line's shared vocabulary: the global options (defined once on the program), the argument parsers, the
  * trade options of `quote`/`open`, and the guard on a large slippage.
  */
+import { LOCAL_CHAIN_IDS } from "./context.js";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { getAddress, isAddress } from "ethers";
 
@@ -164,13 +165,31 @@ export function sizeOrAllArg(value: string): string {
 
 export interface SettleOptions {
   selfSettle?: boolean;
+  waitKeeper?: boolean;
   prices?: string;
 }
 
-/** How a market order gets settled: by a keeper (default), or by the trader with a price source. */
+/**
+ * How a market order gets settled: by the trader with a price source (`--self-settle`), or by a keeper
+ * (`--wait-keeper`). Default: yourself on a local chain whose deployment names its price service (`hermesUrl`, the
+ * local price service of `npm run deploy`), so that one terminal is enough to trade; a keeper elsewhere.
+ */
+export function settlesSelf(deployment: { readonly chainId: number; readonly hermesUrl?: string }, o: SettleOptions): boolean {
+  checkSettleOptions(o);
+  if (o.selfSettle) return true;
+  if (o.waitKeeper) return false;
+  return LOCAL_CHAIN_IDS.includes(deployment.chainId) && deployment.hermesUrl !== undefined;
+}
+
+/** Refuses contradictory settlement options before anything is read or sent. */
+export function checkSettleOptions(o: SettleOptions): void {
+  if (o.selfSettle && o.waitKeeper) throw new UsageError("--self-settle and --wait-keeper exclude each other.");
+}
+
 export function addSettleOptions(command: Command): Command {
   return command
-    .option("--self-settle", "settle the order yourself with a price source instead of waiting for a keeper (the keeper fee comes back)")
+    .option("--self-settle", "settle the order yourself with a price source (the keeper fee comes back) (default on a local chain)")
+    .option("--wait-keeper", "wait for a keeper to settle the order (default on public chains)")
     .option("--prices <url>", "price source (Hermes) for --self-settle (default: the deployment's hermesUrl; env PYTH_API_KEY)", urlArg);
 }
 

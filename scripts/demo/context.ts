@@ -5,6 +5,8 @@
 import type { NetworkConnection } from "hardhat/types/network";
 
 import type { Deployment, PerpClient } from "@perp/sdk";
+import type { HermesPriceSource } from "@perp/sdk/prices";
+import type { PriceService } from "../price-service/service.js";
 import type { ChainClock, ClockedSigner } from "./chain.js";
 import type { LiquidationState } from "./liquidate.js";
 import type { Output } from "./report.js";
@@ -34,4 +36,6 @@ export interface DemoContext {
   /** Read-only client (no signer) for anyone's positions. */
   readonly reader: PerpClient;
   readonly liquidation: LiquidationState;
+  /** The local price service (in process) and the Hermes client that reads it, as every keeper and trader does. */
+  readonly prices: { readonly service: PriceService; readonly source: HermesPriceSource };
 }

@@ -1,9 +1,10 @@
 /**
- * The demo's deployment step, built from the deploy script's pieces (scripts/lib/deployment.ts):
+ * The demo's deployment step, the deploy script's path (scripts/lib/deploy-protocol.ts) with the module
+ * `PerpPythLocal` (Pyth markets on the local StrictMockPyth, the order book) and the demo's price service:
  *
- * - in-process network: deploys `PerpLocal` with Ignition, without a journal (the chain ends with the script);
- * - a node (`--network localhost`): uses `deployments/<network>.json` when it describes the chain; otherwise deploys
- *   `PerpLocal` exactly as `npm run deploy` does (journal, stale-journal check) and writes that record.
+ * - in-process network: deploys without a journal (the chain ends with the script);
+ * - a node (`--network localhost`): uses `deployments/<network>.json` when it describes the chain and has an order
+ *   book; otherwise deploys exactly as `npm run deploy` does (journal, stale-journal check) and writes that record.
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -13,22 +14,12 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { Provider } from "ethers";
 
-import PerpLocal from "../../ignition/modules/PerpLocal.js";
-import { FUTURE_IDS } from "../../ignition/lib/perp.js";
 import type { Deployment } from "@perp/sdk";
-import {
-  ENV,
-  LOCAL_CHAIN_IDS,
-  buildDeployment,
-  deployWithIgnition,
-  deploymentProblems,
-  discardStaleJournal,
-  journalDeploymentBlock,
-  journalDir,
-  writeDeployment,
-} from "../lib/deployment.js";
+import type { PriceSource } from "@perp/sdk/prices";
+import { deployProtocol } from "../lib/deploy-protocol.js";
+import { ENV, LOCAL_CHAIN_IDS, deploymentProblems, journalDir } from "../lib/deployment.js";
 
-const MODULE_ID = "PerpLocal";
+const MODULE_ID = "PerpPythLocal";
 
 export interface DemoDeployment {
   readonly deployment: Deployment;
@@ -42,6 +33,7 @@ export async function ensureDeployment(
   hre: HardhatRuntimeEnvironment,
   connection: NetworkConnection,
   provider: Provider,
+  priceSource: PriceSource,
 ): Promise<DemoDeployment> {
   const { networkName } = connection;
   const root = hre.config.paths.root;
@@ -53,7 +45,7 @@ export async function ensureDeployment(
     );
   }
   const notes: string[] = [];
-  const deploymentDir = journalDir(hre, connection, chainId);
+  const deploymentDir = journalDir(hre, connection, chainId, MODULE_ID);
 
   if (deploymentDir !== undefined) {
     const recordFile = path.join(process.env[ENV.deploymentsDir] || path.join(root, "deployments"), `${networkName}.json`);
@@ -61,6 +53,7 @@ export async function ensureDeployment(
     if (existsSync(recordFile)) {
       const recorded = JSON.parse(await readFile(recordFile, "utf8")) as Deployment;
       const problems = await deploymentProblems(provider, recorded);
+      if (recorded.contracts.OrderBook === undefined) problems.push("it has no order book (a v1 deployment)");
       if (problems.length === 0) {
         return { deployment: recorded, deployedNow: false, notes: [`Using ${shown}: it matches the chain.`] };
       }
@@ -68,38 +61,19 @@ export async function ensureDeployment(
     } else {
       notes.push(`No ${shown} yet.`);
     }
-    const discarded = await discardStaleJournal({
-      root,
-      deploymentDir,
-      moduleId: MODULE_ID,
-      chainId,
-      getCode: (address) => provider.getCode(address),
-    });
-    if (discarded !== undefined) notes.push(discarded.split("\n")[0]);
   }
 
-  const fromBlock = await provider.getBlockNumber();
-  const addresses = await deployWithIgnition({
+  const { deployment, file } = await deployProtocol({
     hre,
     connection,
-    ignitionModule: PerpLocal,
-    parameters: {},
-    deploymentDir,
-    showProgress: false,
+    moduleId: MODULE_ID,
+    priceSource,
+    log: (line) => {
+      if (line.startsWith("Local chain")) notes.push(line.split("\n")[0]);
+    },
   });
-  const engine = addresses[`${MODULE_ID}#${FUTURE_IDS.engine}`];
-  const deploymentBlock =
-    deploymentDir === undefined
-      ? await firstBlockWithCode(provider, engine, fromBlock + 1, await provider.getBlockNumber())
-      : await journalDeploymentBlock(hre, connection, deploymentDir, engine);
-  const deployment = buildDeployment({ network: networkName, chainId, deploymentBlock, moduleId: MODULE_ID, addresses });
-  const problems = await deploymentProblems(provider, deployment);
-  if (problems.length > 0) throw new Error(`the deployment does not match the chain: ${problems.join("; ")}`);
-  notes.push(`Deployed ${MODULE_ID} with Ignition (engine in block ${deploymentBlock}).`);
-  if (deploymentDir !== undefined) {
-    const file = await writeDeployment(process.env[ENV.deploymentsDir] || path.join(root, "deployments"), deployment);
-    notes.push(`Wrote ${display(root, file)}.`);
-  }
+  notes.push(`Deployed ${MODULE_ID} with Ignition (engine in block ${deployment.deploymentBlock}).`);
+  if (file !== undefined) notes.push(`Wrote ${display(root, file)}.`);
   return { deployment, deployedNow: true, notes };
 }
 
@@ -107,16 +81,4 @@ export async function ensureDeployment(
 function display(root: string, file: string): string {
   const relative = path.relative(root, file);
   return relative === "" || relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
-}
-
-/** The first block in [from, to] at whose end `address` has code (binary search over historical state). */
-async function firstBlockWithCode(provider: Provider, address: string, from: number, to: number): Promise<number> {
-  let lo = from;
-  let hi = to;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    if ((await provider.getCode(address, mid)) === "0x") lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -6,6 +6,7 @@
 import type { Provider } from "ethers";
 
 import { eventsNamed, getPerpEvents, liquidationDetails, type Deployment, type PerpEvent, type PerpEventOf } from "@perp/sdk";
+import { OrderBook__factory } from "@perp/sdk/contracts";
 
 export { CROSS, liquidationDetails, type LiquidationDetail } from "@perp/sdk";
 
@@ -18,6 +19,8 @@ export interface EngineEvents {
   /** `Deposited` / `Withdrawn` (token units). */
   readonly deposits: PerpEventOf<"Deposited">[];
   readonly withdrawals: PerpEventOf<"Withdrawn">[];
+  /** The order book's `OrderExecuted`: the keeper fee (USD WAD) each executed order paid from its trader's escrow. */
+  readonly orderFees: readonly { readonly trader: string; readonly keeper: string; readonly keeperFee: bigint }[];
 }
 
 /** Whether two addresses are the same (case-insensitive). */
@@ -36,5 +39,14 @@ export async function loadEvents(provider: Provider, deployment: Deployment, fro
     badDebts: eventsNamed(all, "BadDebtCovered"),
     deposits: eventsNamed(all, "Deposited"),
     withdrawals: eventsNamed(all, "Withdrawn"),
+    orderFees: await orderFees(provider, deployment, from, to),
   };
+}
+
+async function orderFees(provider: Provider, deployment: Deployment, from: number, to: number): Promise<EngineEvents["orderFees"]> {
+  const bookAddress = deployment.contracts.OrderBook;
+  if (bookAddress === undefined || from > to) return [];
+  const book = OrderBook__factory.connect(bookAddress, provider);
+  const executed = await book.queryFilter(book.filters.OrderExecuted(), from, to);
+  return executed.map((e) => ({ trader: e.args.trader, keeper: e.args.keeper, keeperFee: e.args.keeperFee }));
 }

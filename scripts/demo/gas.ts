@@ -1,15 +1,16 @@
 /**
  * Gas used per kind of operation, from the receipts of the demo's own transactions: each transaction is named from
- * its target and decoded calldata (and, for trades, from its `PositionModified` event: open, increase, reduce,
- * close, flip; cross or isolated).
+ * its target and decoded calldata (and, for a trade's settlement, from its `PositionModified` event: open, increase,
+ * reduce, close, flip; cross or isolated). A trade is two transactions: the trader's commit and the keeper's
+ * settlement (which verifies the Pyth price and executes the trade).
  */
 import { getAddress, type Interface, type Provider, type TransactionReceipt } from "ethers";
 
 import type { Deployment } from "@perp/sdk";
 import {
   LiquidityVault__factory,
-  MockAggregator__factory,
   MockUSDC__factory,
+  OrderBook__factory,
   PerpEngine__factory,
 } from "@perp/sdk/contracts";
 
@@ -24,7 +25,7 @@ export interface GasRow {
 const engineInterface = PerpEngine__factory.createInterface();
 const vaultInterface = LiquidityVault__factory.createInterface();
 const tokenInterface = MockUSDC__factory.createInterface();
-const aggregatorInterface = MockAggregator__factory.createInterface();
+const bookInterface = OrderBook__factory.createInterface();
 
 function functionName(iface: Interface, data: string): string | undefined {
   try {
@@ -34,7 +35,7 @@ function functionName(iface: Interface, data: string): string | undefined {
   }
 }
 
-function tradeKind(receipt: TransactionReceipt, engine: string): string {
+function tradeKind(receipt: TransactionReceipt, engine: string, prefix = "trade"): string {
   for (const log of receipt.logs) {
     if (getAddress(log.address) !== engine) continue;
     const parsed = engineInterface.parseLog(log);
@@ -56,9 +57,9 @@ function tradeKind(receipt: TransactionReceipt, engine: string): string {
             : (newSize > 0n ? newSize : -newSize) > (oldSize > 0n ? oldSize : -oldSize)
               ? "increase"
               : "reduce";
-    return `trade: ${kind} (${mode})`;
+    return `${prefix}: ${kind} (${mode})`;
   }
-  return "trade";
+  return prefix;
 }
 
 function classify(
@@ -104,9 +105,20 @@ function classify(
     const name = functionName(tokenInterface, tx.data) ?? "call";
     return name === "mint" ? "mint MockUSDC (faucet)" : name === "approve" ? "approve USDC" : `USDC.${name}`;
   }
-  if (deployment.markets.some((m) => getAddress(m.aggregator) === to)) {
-    const name = functionName(aggregatorInterface, tx.data) ?? "call";
-    return name === "setAnswer" ? "oracle price update (mock)" : `aggregator.${name}`;
+  if (deployment.contracts.OrderBook !== undefined && to === getAddress(deployment.contracts.OrderBook)) {
+    const name = functionName(bookInterface, tx.data) ?? "call";
+    if (name === "commitOrder") return "trade: commit market order";
+    if (name === "settleOrder" || name === "settleOrders") return tradeKind(receipt, getAddress(PerpEngine), "trade: settle + execute");
+    if (name === "executeOrder" || name === "executeOrders") return tradeKind(receipt, getAddress(PerpEngine), "trigger order: execute");
+    if (name === "pokePrices") return "oracle price update (pokePrices)";
+    const names: Record<string, string> = {
+      placeTriggerOrder: "trigger order: place",
+      updateTriggerOrder: "trigger order: update",
+      placeBracket: "trigger order: place bracket",
+      cancelOrder: "order: cancel",
+      ratchetTrailingStop: "trailing stop: ratchet",
+    };
+    return names[name] ?? `book.${name}`;
   }
   return "other";
 }

@@ -1,15 +1,17 @@
 /**
- * The demo's story, told through the SDK (`PerpClient`) against a deployment of `PerpLocal`, one output section per
- * chapter:
+ * The demo's story, told through the SDK (`PerpClient`) against a deployment of `PerpPythLocal` (Pyth markets on the
+ * local StrictMockPyth, the order book), with the local price service in process, one output section per chapter:
  *
- * 1. deployment: deploy (or, on a node, reuse a deployment that matches the chain);
- * 2. set-up: MockUSDC is minted, the LP funds the vault, the traders deposit;
- * 3. the traders open the seed positions (scenario.ts), printed as read back from the protocol;
- * 4. the mock oracles walk the scripted price path over simulated hours; after each step the keeper liquidates what
- *    fell below maintenance (liquidate.ts), and each liquidation is printed from the engine's events;
+ * 1. deployment: deploy (or, on a node, reuse a deployment that matches the chain), listed at the service's prices;
+ * 2. set-up: MockUSDC is minted, the LP requests a vault deposit that the keeper settles, the traders deposit;
+ * 3. the traders open the seed positions (scenario.ts): each trade a market order the trader commits and the keeper
+ *    settles at the first price published once the order's window opens; printed as read back from the protocol;
+ * 4. the price service walks the scripted price path over simulated hours, each step pushed on chain
+ *    (`pokePrices`); after each step the keeper liquidates what fell below maintenance (liquidate.ts), printed from
+ *    the engine's events; traders close (orders again) or add margin;
  * 5. the summary (summary.ts): PnL and funding per trader, LP vault, insurance fund, bad debt, keeper, gas.
- * 6. orders on a pull oracle (orders.ts): a second deployment with Pyth markets and the order book, the local price
- *    service in process; stop-loss vs liquidation, take-profit, limit, trailing stop, latency arbitrage.
+ * 6. trigger orders (orders.ts), five more traders on the same deployment: stop-loss vs liquidation, take-profit,
+ *    limit, trailing stop, latency arbitrage.
  *
  * The demo does no protocol math: sizes, fills, fees, funding, health, liquidation prices come from the SDK or the
  * chain; the demo chooses the inputs and formats the results.
@@ -18,14 +20,26 @@ import { formatUnits, parseUnits } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 
-import { PerpClient, UNBOUNDED_LEVERAGE, formatDecimal, leverageOf, math, type Deployment, type MarketInfo, type PositionInfo } from "@perp/sdk";
 import {
-  MockAggregator__factory,
-  MockUSDC__factory,
-} from "@perp/sdk/contracts";
+  PerpClient,
+  UNBOUNDED_LEVERAGE,
+  formatDecimal,
+  leverageOf,
+  math,
+  type Deployment,
+  type MarketInfo,
+  type PositionInfo,
+  type TradeExecution,
+} from "@perp/sdk";
+
+import { MARKETS } from "../../ignition/lib/perp.js";
+import { IPriceFeed__factory, MockUSDC__factory, OrderBook__factory } from "@perp/sdk/contracts";
+import { HermesPriceSource } from "@perp/sdk/prices";
+import { startPriceService } from "../price-service/service.js";
 import { ChainClock, ClockedSigner } from "./chain.js";
 import type { Actor, Cast, DemoContext } from "./context.js";
 import { ensureDeployment } from "./deploy.js";
+import { latestBlock } from "./chain.js";
 import { CROSS, liquidationDetails, loadEvents, sameAddress, type LiquidationDetail } from "./events.js";
 import { liquidateUnhealthy, newLiquidationState, type LiquidationState } from "./liquidate.js";
 import {
@@ -55,6 +69,8 @@ import { runOrdersChapter } from "./orders.js";
 import { printSummary, type StoryMarks } from "./summary.js";
 
 const { WAD } = math;
+/** Exponent of the local Pyth feeds (as Pyth's ETH/USD and BTC/USD). */
+const PRICE_EXPO = -8;
 
 /** USDC decimal string to token units (6 decimals). */
 function usdcUnits(amount: string): bigint {
@@ -82,13 +98,40 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
   // ---------------------------------------------------------------------------------------- 1. deployment
   out.section("1. Deployment");
   out.status("deploying the protocol");
+  // The local price service, in process: the deployment lists the markets at its first prices, and from then on
+  // every price the story publishes is one of its updates, pushed on chain with the transaction that needs it.
+  const { timestamp: listedAt } = await latestBlock(connection.provider);
+  const service = await startPriceService({
+    port: 0,
+    host: "127.0.0.1",
+    feeds: MARKETS.map((m) => ({
+      id: m.pythPriceId,
+      expo: PRICE_EXPO,
+      points: [{ publishTime: Number(listedAt), price: parseUnits(OPENING_PRICES[m.symbol as MarketSymbol], -PRICE_EXPO) }],
+    })),
+  });
+  try {
+    const source = new HermesPriceSource({ endpoint: service.url, httpRetries: 0 });
+    await tellStory(hre, connection, out, { service, source });
+  } finally {
+    await service.close();
+  }
+}
+
+async function tellStory(
+  hre: HardhatRuntimeEnvironment,
+  connection: NetworkConnection,
+  out: Output,
+  prices: DemoContext["prices"],
+): Promise<void> {
+  const provider = connection.ethers.provider;
   const firstBlock = await provider.getBlockNumber();
-  const { deployment, deployedNow, notes } = await ensureDeployment(hre, connection, provider);
+  const { deployment, deployedNow, notes } = await ensureDeployment(hre, connection, provider, prices.source);
   const deployedTo = await provider.getBlockNumber();
   for (const note of notes) out.print(note);
 
   const clock = await ChainClock.start(connection.provider);
-  const cast = await castActors(connection, deployment, clock);
+  const cast = await castActors(connection, deployment, clock, prices.source);
   const reader = await PerpClient.connect({ runner: provider, deployment });
   const ctx: DemoContext = {
     out,
@@ -98,6 +141,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
     cast,
     reader,
     liquidation: await newLiquidationState(cast.keeper.client),
+    prices,
   };
   const markets = await reader.markets();
   out.print(
@@ -108,15 +152,21 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
         ["LiquidityVault (ERC-4626)", deployment.contracts.LiquidityVault],
         ["MockUSDC (collateral)", deployment.contracts.CollateralToken],
         ["PerpLens", deployment.contracts.PerpLens],
+        ["OrderBook (every trade is an order)", deployment.contracts.OrderBook ?? ""],
+        ["StrictMockPyth (local Pyth)", deployment.pyth ?? ""],
         ...markets.map((m) => [
-          `${m.symbol} mock feed (market ${m.id}, ${m.maxLeverage}x max)`,
-          deployment.markets.find((d) => d.id === m.id)?.aggregator ?? "",
+          `${m.symbol} Pyth adapter (market ${m.id}, ${m.maxLeverage}x max)`,
+          deployment.markets.find((d) => d.id === m.id)?.priceFeed ?? "",
         ]),
       ],
       "ll",
     ),
   );
   out.print(`Insurance fund: ${usd(await reader.engine.insuranceFund())} USD.`);
+  out.print(
+    `Prices: the local price service (in process, Hermes' API) publishes Pyth updates for StrictMockPyth; a trade ` +
+      `is an order, settled by the keeper at the first price published once its window opens.`,
+  );
   out.tick("deployed");
 
   // ---------------------------------------------------------------------------------------- 2. set-up
@@ -143,7 +193,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
     const trader = cast.traders[i];
     for (const order of plan.orders) {
       out.status(`${plan.name} opens ${order.market} ${order.side} ${order.leverage}x`);
-      await trader.client.trade({
+      await tradeThroughKeeper(ctx, trader, {
         market: order.market,
         side: order.side,
         margin: order.margin,
@@ -159,9 +209,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
 
   // ---------------------------------------------------------------------------------------- 4. price path
   const totalHours = PRICE_PATH.reduce((h, s) => h + s.hours, 0);
-  out.section(`4. Price path: ${PRICE_PATH.length} oracle updates over ${totalHours} simulated hours`);
-  out.print("Each step: simulated time passes (funding accrues), both mock feeds publish a new price (change since the");
-  out.print("opening prices in brackets), the keeper liquidates whatever fell below maintenance, then traders act.");
+  out.section(`4. Price path: ${PRICE_PATH.length} Pyth price updates over ${totalHours} simulated hours`);
+  out.print("Each step: simulated time passes (funding accrues), the price service publishes both markets' new prices");
+  out.print("(change since the opening prices in brackets), pushed on chain; the keeper liquidates whatever fell below");
+  out.print("maintenance, then traders act (a close is an order the keeper settles).");
   const opening = await pricesBySymbol(reader);
   for (const step of PRICE_PATH) {
     out.status(`${hours(clock.elapsed + BigInt(step.hours * 3600))}: ${step.headline}`);
@@ -184,14 +235,19 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, connection: Networ
   await printSummary(ctx, marks);
 
   // ---------------------------------------------------------------------------------------- 6. orders
-  await runOrdersChapter(hre, ctx);
+  await runOrdersChapter(ctx);
   out.tick("done");
   out.stopProgress();
 }
 
 // ------------------------------------------------------------------------------------------ actors
 
-async function castActors(connection: NetworkConnection, deployment: Deployment, clock: ChainClock): Promise<Cast> {
+async function castActors(
+  connection: NetworkConnection,
+  deployment: Deployment,
+  clock: ChainClock,
+  priceSource: HermesPriceSource,
+): Promise<Cast> {
   const signers = await connection.ethers.getSigners();
   const needed = ACCOUNTS.firstTrader + TRADERS.length;
   if (signers.length < needed) {
@@ -203,7 +259,7 @@ async function castActors(connection: NetworkConnection, deployment: Deployment,
       name,
       address: await signer.getAddress(),
       signer,
-      client: await PerpClient.connect({ runner: signer, deployment }),
+      client: await PerpClient.connect({ runner: signer, deployment, priceSource }),
     };
   };
   const operator = await actor(ACCOUNTS.operator, "operator");
@@ -233,7 +289,7 @@ async function clearEarlierRun(ctx: DemoContext): Promise<void> {
   await liquidateUnhealthy(ctx.liquidation);
   for (const { actor } of leftovers) {
     for (const position of await reader.positions(actor.address)) {
-      await actor.client.closePosition(position.marketId, { slippage: "5%" });
+      await closeThroughKeeper(ctx, actor, position.marketId, "5%");
     }
     const { crossBalance } = await reader.account(actor.address);
     const units = crossBalance / 10n ** 12n;
@@ -245,14 +301,82 @@ async function clearEarlierRun(ctx: DemoContext): Promise<void> {
   );
 }
 
-async function publishPrices(ctx: DemoContext, prices: Readonly<Record<MarketSymbol, string>>): Promise<void> {
+/**
+ * The price service publishes `prices` at the next block's time and the operator pushes them on chain
+ * (`OrderBook.pokePrices`, open to anyone): every market's cache is then fresh for what reads all of them (margin
+ * checks, the vault's NAV, the keeper's health scan).
+ */
+export async function publishPrices(ctx: DemoContext, prices: Readonly<Record<MarketSymbol, string>>): Promise<void> {
+  const publishTime = Number(ctx.clock.now) + 1;
   for (const market of ctx.deployment.markets) {
     const value = prices[market.symbol as MarketSymbol];
     if (value === undefined) throw new Error(`the scenario has no price for ${market.symbol}`);
-    const aggregator = MockAggregator__factory.connect(market.aggregator, ctx.cast.operator.signer);
-    const decimals = await aggregator.decimals();
-    await (await aggregator.setAnswer(parseUnits(value, decimals))).wait();
+    ctx.prices.service.setPrice(market.pythPriceId!, parseUnits(value, -PRICE_EXPO), publishTime);
   }
+  const ids = ctx.deployment.markets.map((m) => m.pythPriceId!);
+  const { updateData } = await ctx.prices.source.latest(ids);
+  const book = OrderBook__factory.connect(ctx.deployment.contracts.OrderBook!, ctx.cast.operator.signer);
+  const marketIds = ctx.deployment.markets.map((m) => m.id);
+  await (await book.pokePrices(marketIds, updateData, { value: await updateFee(ctx, updateData) })).wait();
+}
+
+/** What the markets' adapters ask for verifying `updateData` (each `getUpdateFee`; StrictMockPyth: 1 wei a blob). */
+export async function updateFee(ctx: DemoContext, updateData: string[]): Promise<bigint> {
+  let fee = 0n;
+  for (const market of ctx.deployment.markets) {
+    fee += await IPriceFeed__factory.connect(market.priceFeed, ctx.connection.ethers.provider).getUpdateFee(updateData);
+  }
+  return fee;
+}
+
+/** The markets' current index prices as the scenario writes them ("2000"), for republishing at an order's window. */
+async function currentPrices(ctx: DemoContext): Promise<Record<MarketSymbol, string>> {
+  const markets = await ctx.reader.markets();
+  return Object.fromEntries(markets.map((m) => [m.symbol, formatUnits(m.price, 18)])) as Record<MarketSymbol, string>;
+}
+
+/**
+ * A trade as v2 makes it: the trader commits a market order, time passes to the order's window, the price service
+ * publishes the (unchanged) prices at its first second, and the keeper settles it at that price for the keeper fee.
+ */
+export async function tradeThroughKeeper(
+  ctx: DemoContext,
+  trader: Actor,
+  request: Parameters<PerpClient["trade"]>[0],
+): Promise<TradeExecution> {
+  const prices = await currentPrices(ctx);
+  const { order } = await trader.client.trade({ ...request, settle: "none" });
+  if (order === undefined) throw new Error(`${trader.name}'s trade committed no order`);
+  return settleThroughKeeper(ctx, order.orderId, order.settleableAt, prices);
+}
+
+export async function closeThroughKeeper(
+  ctx: DemoContext,
+  trader: Actor,
+  market: Parameters<PerpClient["closePosition"]>[0],
+  slippage?: string,
+): Promise<TradeExecution> {
+  const prices = await currentPrices(ctx);
+  const { order } = await trader.client.closePosition(market, { settle: "none", ...(slippage === undefined ? {} : { slippage }) });
+  if (order === undefined) throw new Error(`${trader.name}'s close committed no order`);
+  return settleThroughKeeper(ctx, order.orderId, order.settleableAt, prices);
+}
+
+async function settleThroughKeeper(
+  ctx: DemoContext,
+  orderId: bigint,
+  settleableAt: bigint,
+  prices: Readonly<Record<MarketSymbol, string>>,
+): Promise<TradeExecution> {
+  const wait = settleableAt - 1n - ctx.clock.now;
+  if (wait > 0n) await ctx.clock.advance(wait);
+  for (const market of ctx.deployment.markets) {
+    ctx.prices.service.setPrice(market.pythPriceId!, parseUnits(prices[market.symbol as MarketSymbol], -PRICE_EXPO), Number(ctx.clock.now) + 1);
+  }
+  const { receipt } = await ctx.cast.keeper.client.settleOrder({ orderId, wait: false });
+  const [execution] = ctx.cast.keeper.client.tradeExecutions(receipt);
+  if (execution === undefined) throw new Error(`order #${orderId} was not executed by its settlement`);
+  return execution;
 }
 
 async function fundActors(ctx: DemoContext, fromBlock: number): Promise<void> {
@@ -267,12 +391,18 @@ async function fundActors(ctx: DemoContext, fromBlock: number): Promise<void> {
   const requests = await cast.lp.client.lpRequests();
   await mint(cast.lp, formatUnits(requests.keeperFee, 6));
   await cast.lp.client.lpDeposit(LP_DEPOSIT);
-  await ctx.clock.advance(requests.settleDelay);
+  await ctx.clock.advance(requests.settleDelay - 1n);
+  await publishPrices(ctx, OPENING_PRICES);
   await cast.keeper.client.lpSettle("deposit", cast.lp.address);
   await cast.lp.client.lpClaim("deposit");
+  // On top of the plan's deposit, the keeper fee of each market order the trader will commit (every opening trade
+  // and every close of the price path): escrowed at the commit, paid to the keeper who settles it.
+  const { keeperFee } = await OrderBook__factory.connect(deployment.contracts.OrderBook!, ctx.connection.ethers.provider).params();
   for (const [i, plan] of TRADERS.entries()) {
-    await mint(cast.traders[i], plan.deposit);
-    await cast.traders[i].client.deposit(plan.deposit);
+    const closes = PRICE_PATH.flatMap((s) => s.actions ?? []).filter((a) => a.trader === plan.name && a.kind === "close").length;
+    const amount = formatUnits(parseUnits(plan.deposit, 18) + keeperFee * BigInt(plan.orders.length + closes), 18);
+    await mint(cast.traders[i], amount);
+    await cast.traders[i].client.deposit(amount);
   }
   const rows: string[][] = [];
   const lpDeposits = await reader.vault.queryFilter(reader.vault.filters.Deposit(undefined, cast.lp.address), fromBlock);
@@ -282,8 +412,8 @@ async function fundActors(ctx: DemoContext, fromBlock: number): Promise<void> {
     const account = await reader.account(trader.address);
     rows.push([trader.name, trader.address, "trader: cross balance", usd(account.crossBalance)]);
   }
-  rows.push([cast.keeper.name, cast.keeper.address, "liquidates for rewards", ""]);
-  rows.push([cast.operator.name, cast.operator.address, "deployer, mock oracle prices", ""]);
+  rows.push([cast.keeper.name, cast.keeper.address, "settles orders, liquidates", ""]);
+  rows.push([cast.operator.name, cast.operator.address, "deployer, pushes prices", ""]);
   out.print(out.table(["Actor", "Account", "Role", "USD"], rows, "lllr"));
   const vault = await reader.vaultState();
   out.print(
@@ -429,8 +559,7 @@ async function runAction(ctx: DemoContext, action: TraderAction): Promise<string
       `(${percent(before.liquidationDistance)} -> ${percent(after.liquidationDistance)} away)`
     );
   }
-  const { receipt } = await trader.client.closePosition(action.market);
-  const [trade] = trader.client.tradeExecutions(receipt);
+  const trade = await closeThroughKeeper(ctx, trader, action.market);
   return (
     `${action.trader} closes the ${action.market} ${before.side} at ${price(trade.fillPrice)}: realised PnL ` +
     `${signedUsd(trade.realizedPnl)} USD, fee ${usd(trade.fee)}, funding ${trade.fundingPaid >= 0n ? "paid" : "received"} ` +

@@ -12,6 +12,9 @@ export type MarketSymbol = "ETH-USD" | "BTC-USD";
 export type Side = "long" | "short";
 
 /** Hardhat's (and anvil's) unlocked default accounts: anvil has ten, so the cast fits in ten. */
+/** The traders of the trigger-order chapter (orders.ts): accounts after those of `TRADERS`. */
+export const ORDER_TRADERS = ["Heidi", "Ivan", "Judy", "Ken", "Liam"] as const;
+
 export const ACCOUNTS = {
   /** Account #0 deploys (owner) and publishes the mock oracle prices. */
   operator: 0,

@@ -77,7 +77,8 @@ export async function printSummary(ctx: DemoContext, marks: StoryMarks): Promise
     const trades = mine(events.trades);
     const closes = mine(events.closes);
     const realised = sum(trades.map((t) => t.realizedPnl)) + sum(closes.map((c) => c.realizedPnl));
-    const fees = sum(trades.map((t) => t.fee));
+    // Trading fees and the keeper fees of the trader's orders: both come out of the trader's equity.
+    const fees = sum(trades.map((t) => t.fee)) + sum(mine(events.orderFees).map((o) => o.keeperFee));
     const fundingFlows = [
       ...trades.map((t) => t.fundingPaid),
       ...closes.map((c) => c.fundingPaid),
@@ -126,8 +127,9 @@ export async function printSummary(ctx: DemoContext, marks: StoryMarks): Promise
     signedUsd(totals.net),
   ]);
   out.print();
-  out.print("PnL per trader (USD; realised, fees, funding, penalties and bad debt from the engine's events since the");
-  out.print("story began, unrealised PnL and accrued funding from the views; net = equity now - USDC deposited):");
+  out.print("PnL per trader (USD; realised, fees (trading and the orders' keeper fees), funding, penalties and bad debt");
+  out.print("from the events since the story began, unrealised PnL and accrued funding from the views; net = equity now -");
+  out.print("USDC deposited):");
   out.print(
     out.table(
       [
@@ -166,6 +168,7 @@ export async function printSummary(ctx: DemoContext, marks: StoryMarks): Promise
   const insuranceChange = vault.insuranceFund - marks.insuranceOpen;
   const byOurKeeper = events.liquidations.filter((l) => sameAddress(l.keeper, cast.keeper.address));
   const keeperTxs = new Set(byOurKeeper.map((l) => l.txHash)).size;
+  const ourOrders = events.orderFees.filter((o) => sameAddress(o.keeper, cast.keeper.address));
   const navChange = vault.nav - marks.navOpen;
   const rows: string[][] = [
     [
@@ -192,6 +195,11 @@ export async function printSummary(ctx: DemoContext, marks: StoryMarks): Promise
       "Keeper",
       `Rewards: ${byOurKeeper.length} units liquidated in ${keeperTxs} transactions`,
       `${usd(sum(byOurKeeper.map((l) => l.keeperReward)))} USD`,
+    ],
+    [
+      "",
+      `Order fees: ${ourOrders.length} market orders settled`,
+      `${usd(sum(ourOrders.map((o) => o.keeperFee)))} USD`,
     ],
     ["", "Keeper's cross balance (withdrawable)", `${usd(keeperAccount.crossBalance)} USD`],
   ];

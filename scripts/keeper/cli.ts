@@ -120,10 +120,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       throw new ConfigError(`the keeper account ${wallet.address} has a zero balance on chain ${chainId}: it cannot pay for gas; fund it first`);
     }
     // Orders: the deployment's OrderBook unless --order-book or --no-orders say otherwise. Prices: --prices or
-    // PERP_PRICES_URL, else Hermes on public chains; the same HermesPriceSource for Hermes and the local service.
+    // PERP_PRICES_URL, else the deployment's hermesUrl (a local deployment names the local price service), else Hermes
+    // on public chains; the same HermesPriceSource for Hermes and the local service.
     const orderBook = config.orders ? (config.orderBook ?? (deployment.contracts as { OrderBook?: string }).OrderBook) : undefined;
     const localChain = chainId === 31337 || chainId === 1337;
-    const pricesUrl = config.pricesUrl ?? (localChain ? undefined : HERMES_ENDPOINT);
+    const pricesUrl = config.pricesUrl ?? deployment.hermesUrl ?? (localChain ? undefined : HERMES_ENDPOINT);
     if (orderBook !== undefined && pricesUrl === undefined) {
       throw new ConfigError(
         "the order book needs a price service: --prices <url> or PERP_PRICES_URL (locally: npm run price-service), or --no-orders",

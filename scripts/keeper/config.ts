@@ -51,7 +51,10 @@ export interface KeeperCliConfig {
   readonly txTimeoutMs: number;
   readonly rpcTimeoutMs: number;
   readonly retries: number;
-  /** Price service URL (`--prices`, else `$PERP_PRICES_URL`); undefined: Hermes on public chains, none locally. */
+  /**
+   * Price service URL (`--prices`, else `$PERP_PRICES_URL`); undefined: the deployment's `hermesUrl` (locally the
+   * price service `npm run deploy` recorded), else Hermes on public chains.
+   */
   readonly pricesUrl: string | undefined;
   /** `$PYTH_API_KEY` (sent as a bearer token; never logged). */
   readonly pythApiKey: string | undefined;
@@ -94,7 +97,7 @@ export function buildProgram(): Command {
     .option("--tx-timeout-ms <n>", "a transaction not mined after this long counts as failed", "120000")
     .option("--rpc-timeout-ms <n>", "time-out of one RPC request", "15000")
     .option("--retries <n>", "attempts of a failed RPC request (exponential backoff)", "5")
-    .option("--prices <url>", "Pyth price service (Hermes, or the local price service) (default: $PERP_PRICES_URL, else Hermes on public chains)")
+    .option("--prices <url>", "Pyth price service (Hermes, or the local price service) (default: $PERP_PRICES_URL, else the deployment's hermesUrl, else Hermes on public chains)")
     .option("--order-book <address>", "the OrderBook to keep (default: the deployment's OrderBook)")
     .option("--no-orders", "liquidations only: do not settle, execute or clean up orders")
     .option("--order-batch-size <n>", `orders per settleOrders/executeOrders transaction (1-${MAX_ORDER_BATCH})`, String(DEFAULT_ORDER_BATCH))

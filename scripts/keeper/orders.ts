@@ -1,7 +1,7 @@
 /**
  * The order keeper: settles market orders as soon as their window opens, executes trigger orders when the latest
  * verified price crosses them, ratchets trailing stops, and cleans up expired market orders and voided reduce-only
- * orders for their fee. A thin loop over the SDK (`@perp/sdk/keeper`: `OrderChainIndex`, `planOrders`,
+ * orders for their fee, and settles the LP vault's due deposit/redeem requests (lp.ts). A thin loop over the SDK (`@perp/sdk/keeper`: `OrderChainIndex`, `planOrders`,
  * `triggerCrossed`); prices come from a `PriceSource` (`HermesPriceSource`, pointed at Hermes or at the local price
  * service: the same code path).
  *
@@ -50,6 +50,7 @@ import {
 import { normalizePriceId, type PriceSource, type PriceUpdateBundle } from "@perp/sdk/prices";
 
 import { formatPlain } from "./format.js";
+import { LpRequestSettler } from "./lp.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
 
@@ -83,6 +84,8 @@ export interface OrderKeeperOptions {
   readonly priceIds?: ReadonlyMap<number, string>;
   /** Called after the simulations, before anything is sent (awaited), with what will be sent. For demos and tests. */
   readonly onPlanned?: (planned: readonly PlannedTransaction[]) => void | Promise<void>;
+  /** Settle the vault's due LP requests too (default true). */
+  readonly lpRequests?: boolean;
 }
 
 /** One transaction the order keeper is about to send. */
@@ -127,11 +130,15 @@ export interface OrderRunSummary {
   readonly rpc?: RpcStats;
   readonly transactionHashes: readonly string[];
   readonly errors: readonly string[];
+  /** LP vault requests due at the run's block, those this keeper settled, and their fees (token units). */
+  readonly lpDue: number;
+  readonly lpSettled: number;
+  readonly lpFees: bigint;
 }
 
 /** An `OrderRunSummary` with bigints as strings, ready for `JSON.stringify`. */
 export function orderSummaryJson(summary: OrderRunSummary): Record<string, unknown> {
-  return { ...summary, feesUsd: formatPlain(summary.feesUsd), gasUsed: summary.gasUsed.toString(), gasCostWei: summary.gasCostWei.toString() };
+  return { ...summary, feesUsd: formatPlain(summary.feesUsd), gasUsed: summary.gasUsed.toString(), gasCostWei: summary.gasCostWei.toString(), lpFees: summary.lpFees.toString() };
 }
 
 type Action = PlannedTransaction["action"];
@@ -193,6 +200,7 @@ export class OrderKeeper {
   /** First block at which this keeper saw each market order settleable (for the latency metric). */
   private readonly firstSettleable = new Map<bigint, number>();
   private readonly abort = new AbortController();
+  private readonly lp: LpRequestSettler | undefined;
 
   private constructor(
     private readonly options: OrderKeeperOptions,
@@ -230,6 +238,20 @@ export class OrderKeeper {
         chainId: this.client.deployment.chainId,
         provider: this.client.provider,
       });
+    this.lp =
+      options.lpRequests === false
+        ? undefined
+        : new LpRequestSettler(this.client, {
+            orderBook: this.bookAddress,
+            prices: options.prices,
+            priceIds,
+            sender: this.sender,
+            address,
+            fromBlock: options.fromBlock ?? this.client.deployment.deploymentBlock,
+            retry: this.retry,
+            txTimeoutMs: this.txTimeoutMs,
+            log: this.log,
+          });
     this.index = new OrderChainIndex(
       this.client.provider,
       this.bookAddress,
@@ -266,6 +288,7 @@ export class OrderKeeper {
   /** Forgets the index (the chain behind it changed); the next run rebuilds it. */
   reset(): void {
     this.index.reset();
+    this.lp?.reset();
     this.firstSettleable.clear();
   }
 
@@ -332,6 +355,17 @@ export class OrderKeeper {
       }
     }
     await this.collect(sent, tally);
+    const lpDue = this.lp === undefined || this.stopping ? [] : await this.lp.due(latest, now);
+    const lp =
+      this.lp === undefined || lpDue.length === 0
+        ? undefined
+        : await this.lp.settle(lpDue, fees ?? (await withRetry(() => this.client.provider.getFeeData(), this.retry)));
+    if (lp !== undefined) {
+      tally.transactions += lp.transactions;
+      tally.gasUsed += lp.gasUsed;
+      tally.failed += lp.errors.length;
+      tally.errors.push(...lp.errors);
+    }
     const rpcAfter = this.options.rpcStats?.();
     return {
       block: latest,
@@ -357,6 +391,9 @@ export class OrderKeeper {
       rpc: rpcBefore && rpcAfter ? rpcStatsSince(rpcBefore, rpcAfter) : undefined,
       transactionHashes: tally.hashes,
       errors: tally.errors,
+      lpDue: lpDue.length,
+      lpSettled: lp?.settled ?? 0,
+      lpFees: lp?.fees ?? 0n,
     };
   }
 

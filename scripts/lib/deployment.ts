@@ -13,7 +13,7 @@ import {
 } from "@nomicfoundation/hardhat-ignition/helpers";
 import { DeploymentResultType, deploy, listTransactions } from "@nomicfoundation/ignition-core";
 import type { DeploymentParameters, IgnitionModule } from "@nomicfoundation/ignition-core";
-import { getAddress, type Provider } from "ethers";
+import { ZeroAddress, getAddress, type Provider } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 
@@ -25,12 +25,18 @@ import { deploymentProblems as sdkDeploymentProblems } from "@perp/sdk/node";
 /** Chain ids of development nodes (`hardhat node`, anvil, ganache): their state does not outlive the process. */
 export const LOCAL_CHAIN_IDS: readonly number[] = [31337, 1337];
 
-export const MODULE_IDS = ["PerpLocal", "PerpProtocol"] as const;
+export const MODULE_IDS = ["PerpPythLocal", "PerpPyth", "PerpLocal", "PerpProtocol"] as const;
 export type ModuleId = (typeof MODULE_IDS)[number];
+/** Modules with Pyth markets and the order book (v2); the other two are v1's Chainlink-priced engine. */
+export const PYTH_MODULE_IDS: readonly ModuleId[] = ["PerpPythLocal", "PerpPyth"];
+
+export function isPythModule(moduleId: string): boolean {
+  return (PYTH_MODULE_IDS as readonly string[]).includes(moduleId);
+}
 
 /** Environment variables the deploy script reads (all optional). */
 export const ENV = {
-  /** `PerpLocal` or `PerpProtocol`; default: `PerpLocal` on a local chain, `PerpProtocol` elsewhere. */
+  /** One of MODULE_IDS; default: `PerpPythLocal` on a local chain, `PerpProtocol` (`PerpPyth` for deploy:pyth) elsewhere. */
   module: "PERP_MODULE",
   /** Parameters file; default `ignition/parameters/<network>.json` if it exists. */
   parameters: "PERP_PARAMETERS",
@@ -40,13 +46,21 @@ export const ENV = {
   ignitionDeploymentsDir: "PERP_IGNITION_DEPLOYMENTS_DIR",
 } as const;
 
-export function chooseModule(chainId: number): ModuleId {
+/**
+ * The module to deploy: `$PERP_MODULE`, else Pyth markets with the order book on a local chain (`PerpPythLocal`: the
+ * v2 protocol that the demo, CLI and keeper default to) and, elsewhere, `PerpPyth` when `pyth` (deploy:pyth) or
+ * `PerpProtocol`. With `pyth`, only a Pyth module is accepted.
+ */
+export function chooseModule(chainId: number, options: { pyth?: boolean } = {}): ModuleId {
   const requested = process.env[ENV.module];
+  const local = LOCAL_CHAIN_IDS.includes(chainId);
   if (requested === undefined || requested === "") {
-    return LOCAL_CHAIN_IDS.includes(chainId) ? "PerpLocal" : "PerpProtocol";
+    if (local) return "PerpPythLocal";
+    return options.pyth === true ? "PerpPyth" : "PerpProtocol";
   }
-  if (!(MODULE_IDS as readonly string[]).includes(requested)) {
-    throw new Error(`${ENV.module}=${requested}: expected one of ${MODULE_IDS.join(", ")}`);
+  const allowed = options.pyth === true ? PYTH_MODULE_IDS : MODULE_IDS;
+  if (!(allowed as readonly string[]).includes(requested)) {
+    throw new Error(`${ENV.module}=${requested}: expected one of ${allowed.join(", ")}`);
   }
   return requested as ModuleId;
 }
@@ -91,6 +105,7 @@ export function deployedFutureIds(moduleId: string): string[] {
     FUTURE_IDS.vault,
     FUTURE_IDS.lens,
     ...MARKETS.map(FUTURE_IDS.priceFeed),
+    ...(isPythModule(moduleId) ? [FUTURE_IDS.orderBook] : []),
   ];
   return ids.map((id) => `${moduleId}#${id}`);
 }
@@ -119,25 +134,42 @@ export async function removeJournal(deploymentDir: string): Promise<void> {
   await rm(deploymentDir, { recursive: true, force: true });
 }
 
-/** `deployments/<network>.json` from Ignition's result (future id -> address). */
+/**
+ * `deployments/<network>.json` from Ignition's result (future id -> address). A Pyth module's record also has the
+ * order book, the Pyth contract, each market's feed id (`<market>PriceId` of the module's parameters, else the id of
+ * MARKETS), as `aggregator` its Chainlink reference feed (address(0): none) and `hermesUrl`, where clients fetch
+ * update data (Hermes, or the local price service).
+ */
 export function buildDeployment(args: {
   network: string;
   chainId: number;
   deploymentBlock: number;
   moduleId: string;
   addresses: Readonly<Record<string, string>>;
+  /** The module's own parameters section (Pyth modules: feed ids and reference feeds). */
+  moduleParameters?: Readonly<Record<string, unknown>>;
+  /** Pyth modules: the price service the deployment was listed from. */
+  hermesUrl?: string;
 }): Deployment {
-  const { network, chainId, deploymentBlock, moduleId, addresses } = args;
+  const { network, chainId, deploymentBlock, moduleId, addresses, moduleParameters = {}, hermesUrl } = args;
   const address = (futureId: string): string => {
     const value = addresses[`${moduleId}#${futureId}`];
     if (value === undefined) throw new Error(`Ignition's result has no ${moduleId}#${futureId}`);
     return getAddress(value);
   };
+  const pyth = isPythModule(moduleId);
+  const parameter = (name: string): string | undefined => {
+    const value = moduleParameters[name];
+    return typeof value === "string" ? value : undefined;
+  };
   const markets: DeployedMarket[] = MARKETS.map((market, id) => ({
     id,
     symbol: market.symbol,
     priceFeed: address(FUTURE_IDS.priceFeed(market)),
-    aggregator: address(FUTURE_IDS.aggregator(market)),
+    aggregator: pyth
+      ? getAddress(parameter(`${market.param}ReferenceFeed`) ?? ZeroAddress)
+      : address(FUTURE_IDS.aggregator(market)),
+    ...(pyth ? { pythPriceId: (parameter(`${market.param}PriceId`) ?? market.pythPriceId).toLowerCase() } : {}),
   }));
   return {
     schemaVersion: 1,
@@ -152,7 +184,9 @@ export function buildDeployment(args: {
       LiquidationPriceLogic: address(FUTURE_IDS.liquidationPriceLogic),
       MarketAdminLogic: address(FUTURE_IDS.marketAdminLogic),
       PerpLens: address(FUTURE_IDS.lens),
+      ...(pyth ? { OrderBook: address(FUTURE_IDS.orderBook) } : {}),
     },
+    ...(pyth ? { pyth: address(FUTURE_IDS.pyth), ...(hermesUrl === undefined ? {} : { hermesUrl }) } : {}),
     markets,
   };
 }
@@ -173,17 +207,20 @@ export async function writeDeployment(dir: string, deployment: Deployment): Prom
 // Used by scripts/deploy.ts and by the demo (scripts/demo/deploy.ts).
 
 /**
- * Ignition's journal directory for `chainId` (`<PERP_IGNITION_DEPLOYMENTS_DIR or ignition/deployments>/chain-<id>`),
+ * Ignition's journal directory for `chainId` (`<PERP_IGNITION_DEPLOYMENTS_DIR or ignition/deployments>/chain-<id>`,
+ * `chain-<id>-pyth` for a Pyth module),
  * or undefined on the in-process network, whose state ends with the script (Ignition then keeps no journal).
  */
 export function journalDir(
   hre: HardhatRuntimeEnvironment,
   connection: NetworkConnection,
   chainId: number,
+  moduleId: string,
 ): string | undefined {
   if (connection.networkConfig.type === "edr-simulated") return undefined;
   const base = process.env[ENV.ignitionDeploymentsDir] || path.join(hre.config.paths.ignition, "deployments");
-  return path.join(base, `chain-${chainId}`);
+  // Pyth modules apart: a chain may carry a v1 deployment and a Pyth one, each with its own journal.
+  return path.join(base, isPythModule(moduleId) ? `chain-${chainId}-pyth` : `chain-${chainId}`);
 }
 
 /**

@@ -13,13 +13,16 @@ import {
   addSlippageOption,
   addTradeOptions,
   addressArg,
+  checkSettleOptions,
   checkSizing,
   checkSlippage,
   priceArg,
+  settlesSelf,
   type SettleOptions,
   type TradeOptions,
 } from "../options.js";
 import { outcomeLine, settlingClient } from "./orders.js";
+import { refreshStalePrices } from "../fresh-prices.js";
 import type { Session } from "../session.js";
 import { confirm } from "../prompt.js";
 import { rejectionLine } from "../rejections.js";
@@ -56,27 +59,28 @@ function addBracketOptions(command: Command): Command {
 
 /**
  * Sends a confirmed quote: straight to the engine on a v1 deployment; as a market order (with its stop-loss /
- * take-profit) on a v2 one, settled by a keeper or, with --self-settle, by the trader.
+ * take-profit) on a v2 one, settled by the trader (--self-settle, the default on a local chain) or by a keeper.
  */
 async function send(c: Context, session: Session, quote: TradeQuote, o: SettleOptions & BracketOptions) {
   const { client } = session;
   if (!client.orderBook) {
-    if (o.sl !== undefined || o.tp !== undefined || o.selfSettle) {
-      throw new CliError(`--sl, --tp and --self-settle need an order book; the deployment "${session.deployment.network}" has none`);
+    if (o.sl !== undefined || o.tp !== undefined || o.selfSettle || o.waitKeeper) {
+      throw new CliError(`--sl, --tp, --self-settle and --wait-keeper need an order book; the deployment "${session.deployment.network}" has none`);
     }
     const { receipt } = await client.sendQuote(quote);
     return { receipt, ...executedLine(client, quote, receipt), order: undefined };
   }
-  const sender = o.selfSettle ? await settlingClient(session, o) : client;
+  const self = settlesSelf(session.deployment, o);
+  const sender = self ? await settlingClient(session, o) : client;
   const sent: SendOrderReturnType = await sendOrder(sender, {
     quote,
     stopLoss: o.sl,
     takeProfit: o.tp,
-    settle: o.selfSettle ? "self" : "keeper",
+    settle: self ? "self" : "keeper",
     onCommitted: (order) =>
       c.io.err(
         `Committed order #${order.orderId} (keeper fee ${usd(order.keeperFee)} in escrow); ` +
-          (o.selfSettle ? "settling it with the price source…" : "waiting for a keeper to settle it…"),
+          (self ? "settling it with the price source…" : "waiting for a keeper to settle it…"),
       ),
   });
   const receipt = sent.settleReceipt ?? sent.receipt;
@@ -130,9 +134,11 @@ export function register(program: Command, ctx: ContextOf): void {
       const c = ctx(command);
       const request = tradeRequest(market, side, opts);
       checkSlippage(opts.slippage, opts.yes);
+      checkSettleOptions(opts);
       await c.session(true, async (session) => {
         const { client, wallet } = session;
         const trader = await wallet!.getAddress();
+        await refreshStalePrices(c, session, opts);
         const snap = await client.snapshot(trader);
         const quote = await client.quoteTrade(request, trader, snap);
         const { receipt, executed, text, order } = await confirmAndSend(c, session, quote, snap, opts, false);
@@ -164,9 +170,11 @@ export function register(program: Command, ctx: ContextOf): void {
     .action(async (market: string, opts: { slippage?: string; yes?: boolean } & SettleOptions, command: Command) => {
       const c = ctx(command);
       checkSlippage(opts.slippage, opts.yes);
+      checkSettleOptions(opts);
       await c.session(true, async (session) => {
         const { client, wallet } = session;
         const trader = await wallet!.getAddress();
+        await refreshStalePrices(c, session, opts);
         const snap = await client.snapshot(trader);
         const info = await client.market(market);
         const position = (await client.positions(trader, snap)).find((p) => p.marketId === info.id);

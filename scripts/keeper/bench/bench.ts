@@ -302,6 +302,8 @@ async function main(): Promise<void> {
     if (options.port !== undefined) await waitForNode(node);
     const url = node.url;
     const deployRun = await runDeploy(node.url, {
+      // The liquidation benchmark's world: v1's Chainlink-priced engine (the local default is PerpPythLocal).
+      PERP_MODULE: "PerpLocal",
       PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
       PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
     });

@@ -79,7 +79,10 @@ library LiquidationPriceLogic {
             v = s.valueIsolated(search.pos, m.params, state, price);
         }
         int256 size = search.pos.size;
-        int256 elapsed = int256(block.timestamp - m.state.lastFundingTime);
+        // A simulation whose block predates state already written (a keeper's eth_call racing its own batch) sees a
+        // funding time after block.timestamp: no elapsed funding then, as in MarketLib.accrueInMemory.
+        uint256 lastFunding = m.state.lastFundingTime;
+        int256 elapsed = block.timestamp > lastFunding ? int256(block.timestamp - lastFunding) : int256(0);
         int256 slope = size - size * m.state.fundingRatePerDay * elapsed / int256(1 days * 1e18)
             - int256(FPM.abs(size) * m.params.maintenanceMarginRatio / 1e18);
         if (slope == 0) return 1;

@@ -836,6 +836,16 @@ export class Keeper {
     }
   }
 
+  /** Waits (up to txTimeoutMs) for the receipt of whichever of the nonce's transactions, original or replacement, is mined. */
+  private async minedReceipt(tx: PendingTransaction): Promise<TransactionReceipt | null> {
+    const deadline = Date.now() + this.txTimeoutMs;
+    for (;;) {
+      const receipt = await tx.receipt(this.client.provider, { ...this.retry, signal: undefined }).catch(() => null);
+      if (receipt || Date.now() > deadline) return receipt;
+      await abortableDelay(Math.min(this.pollMs, 500));
+    }
+  }
+
   // ====================================================================================== liquidation phase
 
   private async liquidate(units: readonly LiquidationUnit[], markets: ReadonlyMap<number, MarketInfo>, tally: Tally): Promise<void> {
@@ -942,7 +952,7 @@ export class Keeper {
   ): Promise<{ simulated?: Simulated; error: string }> {
     const previous = pending.at(-1);
     let block: number | undefined;
-    if (previous) block = (await this.receiptOf(previous.hash))?.blockNumber;
+    if (previous) block = (await this.minedReceipt(previous.tx))?.blockNumber;
     try {
       block ??= await withRetry(() => this.client.provider.getBlockNumber(), this.retry);
       this.log.warn({ units: batch.length, block, error: firstError }, "batch simulation reverted; simulating again pinned to a later block");

@@ -57,13 +57,18 @@ export class PendingTransaction {
     return this.bumpCount;
   }
 
+  /** The receipt of whichever of the nonce's hashes was mined, or null; never sends anything. */
+  async receipt(provider: Provider, retry: RetryOptions): Promise<TransactionReceipt | null> {
+    const receipts = await withRetry(() => Promise.all(this.hashes.map((hash) => provider.getTransactionReceipt(hash))), retry);
+    return receipts.find((r): r is TransactionReceipt => r !== null) ?? null;
+  }
+
   /**
    * Looks for a receipt of any of the nonce's hashes; without one, replaces the transaction when the policy says so.
    * Receipt reads are retried with `retry`; a refused replacement is reported and tried again `bumpAfterMs` later.
    */
   async poll(provider: Provider, sender: TransactionSender, policy: FeeBumpPolicy, retry: RetryOptions, now: number = Date.now()): Promise<PollOutcome> {
-    const receipts = await withRetry(() => Promise.all(this.hashes.map((hash) => provider.getTransactionReceipt(hash))), retry);
-    const receipt = receipts.find((r): r is TransactionReceipt => r !== null);
+    const receipt = await this.receipt(provider, retry);
     if (receipt) return { kind: "mined", receipt, bumps: this.bumpCount };
     if (this.exhausted || this.bumpCount >= (policy.maxBumps ?? 3) || now - this.lastSentAt < (policy.bumpAfterMs ?? 30_000)) {
       return { kind: "pending" };

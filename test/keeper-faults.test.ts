@@ -130,6 +130,8 @@ describe("keeper faults: RPC, node and mempool failures, racing keepers", functi
     const run = await runDeploy(anvil.url, {
       PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
       PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
+      // The Chainlink-priced engine: the scenario moves prices through its aggregators (scripts/keeper/bench).
+      PERP_MODULE: "PerpLocal",
     });
     expect(run.code, run.output).to.equal(0);
     deployment = JSON.parse(await readFile(path.join(tmp, "deployments", "localhost.json"), "utf8")) as Deployment;

@@ -227,7 +227,7 @@ describe("web: the trading page in Chromium", function () {
     const { page } = await open();
     await fundAndDeposit(page, "100");
     await page.getByLabel("Margin (USD)").fill("5000");
-    await waitText(page.getByTestId("rejection"), /^InsufficientMargin: not enough margin/);
+    await waitText(page.getByTestId("rejection"), /^TradeBelowInitialMargin: not enough margin/);
     expect(await page.getByRole("button", { name: /^Review long/ }).isDisabled()).to.equal(true);
     await page.screenshot({ path: path.join(SHOTS, "05-rejected.png"), fullPage: true });
 
@@ -254,7 +254,7 @@ describe("web: the trading page in Chromium", function () {
     await page.context().close();
   });
 
-  it("deposits into the LP vault: a request, settled after the vault's delay, then claimed as shares", async function () {
+  it("deposits into the LP vault: a request, settled by the keeper after the vault's delay, then claimed as shares", async function () {
     const { page, trader } = await open();
     await page.getByRole("button", { name: "Faucet" }).click();
     await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC sent to your wallet.");
@@ -268,9 +268,10 @@ describe("web: the trading page in Chromium", function () {
     await stack.provider.send("evm_increaseTime", [Number(settleDelay)]);
     // Mines a block at the later time and pushes fresh prices: the settlement prices the request at the NAV.
     await stack.setPrice("ETH-USD", "2000");
-    await waitText(vault.getByTestId("vault-pending-deposit"), "1,000.00 USDC, ready to settle");
-    await vault.getByRole("button", { name: "Settle deposit" }).click();
-    await waitText(page.getByTestId("notice"), "Settle deposit: done.");
+    // The stack's keeper settles due LP requests (it earns the fee escrowed with them): the page shows the pending
+    // request gone and the shares it left to claim.
+    await waitText(vault.getByTestId("vault-pending-deposit"), "none");
+    await waitText(vault.getByTestId("vault-claimable"), /^[\d,]+\.\d\d USDC worth$/);
     await vault.getByRole("button", { name: "Claim shares" }).click();
     await waitText(page.getByTestId("notice"), "Claim shares: done.");
     const lp = await trader.lpPosition();

@@ -24,8 +24,8 @@ describe("priceImpact", function () {
 
 describe("explainRejection", function () {
   it("puts every rejection the quote mirror returns into plain words after the engine's error name", function () {
-    expect(explainRejection("InsufficientMargin")).to.equal(
-      "InsufficientMargin: not enough margin: your equity would not cover this trade's initial margin; lower the size or the leverage, or deposit more",
+    expect(explainRejection("TradeBelowInitialMargin")).to.equal(
+      "TradeBelowInitialMargin: not enough margin: your equity would not cover this trade's initial margin; lower the size or the leverage, or deposit more",
     );
     expect(explainRejection("oracle price unavailable")).to.equal(
       "Oracle: the oracle price is stale or unavailable, so the market cannot trade until a fresh price is published",

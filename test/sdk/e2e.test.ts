@@ -99,6 +99,8 @@ for (const kind of ["hardhat", "anvil"] as const) {
       const run = await runDeploy(node.url, {
         PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
         PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
+        // v1's atomic engine without an order book: this file drives the engine's own trade path end to end.
+        PERP_MODULE: "PerpLocal",
       });
       expect(run.code, run.output).to.equal(0);
       deployment = loadDeployment("localhost", path.join(tmp, "deployments"));

@@ -28,13 +28,17 @@ export const REJECTION_EXPLANATIONS: Readonly<Record<string, string>> = {
   OpenInterestCapExceeded: "the market's open interest cap on this side would be exceeded: trade a smaller size",
   InsufficientVaultLiquidity: "the LP vault cannot back this much more open interest now: trade a smaller size",
   PositionTooSmall: "the position would be below the market's minimum notional: trade a larger size",
-  InsufficientMargin: "not enough margin: your equity would not cover this trade's initial margin; lower the size or the leverage, or deposit more",
+  TradeBelowInitialMargin: "not enough margin: your equity would not cover this trade's initial margin; lower the size or the leverage, or deposit more",
+  TradeBelowMaintenanceMargin: "this trade would leave your equity below the maintenance margin, so the position could be liquidated at once: trade smaller or add margin",
+  TradeLeavesNegativeMargin: "the fees and losses of this trade exceed the isolated position's margin: add margin or trade smaller",
+  DebitBelowInitialMargin: "moving this much margin out would leave your cross account below its initial margin: move less or deposit more",
+  DebitBelowMaintenanceMargin: "moving this much margin out would leave your cross account liquidatable: move less or deposit more",
   "oracle price unavailable": "the oracle price is stale or unavailable, so the market cannot trade until a fresh price is published",
 };
 
 /**
  * A quote's `rejection` in plain words, starting with the engine's error name so it matches what a send would revert
- * with, e.g. `InsufficientMargin: not enough margin: ...`. An unknown name is returned as is.
+ * with, e.g. `TradeBelowInitialMargin: not enough margin: ...`. An unknown name is returned as is.
  * @example if (quote.rejection) showError(explainRejection(quote.rejection))
  */
 export function explainRejection(rejection: string): string {

@@ -223,6 +223,63 @@ describe("web: the trading page in Chromium", function () {
     await page.context().close();
   });
 
+  it("connects, funds and trades with the keyboard alone, every stop showing its focus ring", async function () {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+    const key = stack.traderKeys[nextTrader++];
+    await installWallet(page, { rpcUrl: stack.rpcUrl, privateKey: key, chainId: stack.chainId, nodeChainId: stack.chainId });
+    const trader = await PerpClient.connect({ runner: new Wallet(key, new JsonRpcProvider(stack.rpcUrl, stack.chainId, { staticNetwork: true, cacheTimeout: -1 })), deployment: stack.deployment });
+    await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
+
+    await tabTo(page, page.getByRole("button", { name: "Connect Test Wallet" }));
+    await page.keyboard.press("Enter");
+    await waitText(page.getByTestId("header-index"), /^\$2,000\.00 /);
+    // The ticket comes before the account panel: Tab forward to the faucet and deposit, Shift+Tab back to the ticket.
+    await tabTo(page, page.getByRole("button", { name: "Faucet" }));
+    await page.keyboard.press("Enter");
+    await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC sent to your wallet.");
+    await tabTo(page, page.getByLabel("Amount (USDC)"), "Shift+Tab");
+    await typeOver(page, "1000");
+    await tabTo(page, page.getByRole("button", { name: "Deposit", exact: true }));
+    await page.keyboard.press("Enter");
+    await waitText(page.getByTestId("notice"), "Deposit: done.");
+
+    await tabTo(page, page.getByRole("button", { name: "Short", exact: true }), "Shift+Tab");
+    await page.keyboard.press("Space");
+    await tabTo(page, page.getByRole("button", { name: "Isolated", exact: true }));
+    await page.keyboard.press("Enter");
+    await tabTo(page, page.getByLabel("Margin (USD)"));
+    await typeOver(page, "200");
+    const slider = page.getByLabel(/^Leverage/);
+    await tabTo(page, slider);
+    for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowLeft");
+    expect(await slider.inputValue()).to.equal("7");
+    await waitText(page.getByText(/^Leverage: /), "Leverage: 7×");
+    const expected = await trader.quoteTrade({ market: 0, side: "short", margin: "200", leverage: "7", isolated: true });
+    await waitText(page.getByTestId("quote-fill"), formatPrice(expected.fillPrice));
+
+    await tabTo(page, page.getByRole("button", { name: "Review short ETH-USD" }));
+    await page.keyboard.press("Enter");
+    // Opening the review puts the focus on Confirm; Escape leaves it and gives the focus back to Review.
+    await expectFocused(page, page.getByTestId("review").getByRole("button", { name: "Confirm" }));
+    await page.keyboard.press("Escape");
+    expect(await page.getByTestId("review").count()).to.equal(0);
+    await expectFocused(page, page.getByRole("button", { name: "Review short ETH-USD" }));
+    await page.keyboard.press("Space");
+    await expectFocused(page, page.getByTestId("review").getByRole("button", { name: "Confirm" }));
+    expect(await page.getByTestId("review-quote-fill").textContent()).to.equal(formatPrice(expected.fillPrice));
+    await page.keyboard.press("Enter");
+    await waitText(page.getByTestId("notice"), /^Order #\d+ filled: short /);
+    await page.getByTestId("position-ETH-USD").waitFor();
+    const [position] = await trader.positions();
+    expect(position.side).to.equal("short");
+    expect(position.isolated).to.equal(true);
+    expect(position.size).to.equal(expected.sizeDelta);
+    await context.close();
+  });
+
   it("explains a trade the engine would reject and keeps its button disabled; measures the quote latency and accessibility", async function () {
     const { page } = await open();
     await fundAndDeposit(page, "100");
@@ -336,6 +393,34 @@ async function waitText(locator: Locator, expected: string | RegExp, timeout = 2
     const actual = await target.textContent({ timeout: 1000 }).catch(() => "<missing>");
     throw new Error(`expected ${String(expected)}, the page shows ${JSON.stringify(actual)}: ${(error as Error).message.split("\n")[0]}`);
   }
+}
+
+/**
+ * Presses `key` (Tab or Shift+Tab) until `target` has the focus, at most 60 times, and checks the browser shows the
+ * focus there (`:focus-visible` with a drawn outline).
+ */
+async function tabTo(page: Page, target: Locator, key: "Tab" | "Shift+Tab" = "Tab"): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press(key);
+    if (await target.evaluate((el) => el === document.activeElement)) return expectFocused(page, target);
+  }
+  const at = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120));
+  throw new Error(`${key} never reached ${String(target)}; the focus is on ${at}`);
+}
+
+async function expectFocused(page: Page, target: Locator): Promise<void> {
+  await target.page().waitForFunction((el) => el === document.activeElement, await target.elementHandle(), { timeout: 5_000 });
+  const ring = await target.evaluate((el) => {
+    const style = getComputedStyle(el);
+    return { visible: el.matches(":focus-visible"), outline: `${style.outlineStyle} ${style.outlineWidth}` };
+  });
+  expect(ring).to.deep.equal({ visible: true, outline: "solid 2px" });
+}
+
+/** Replaces the focused field's text, as a keyboard user does: select all, then type. */
+async function typeOver(page: Page, text: string): Promise<void> {
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.type(text);
 }
 
 async function setSlider(slider: Locator, value: number): Promise<void> {

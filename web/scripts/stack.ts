@@ -113,7 +113,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const children: ChildProcess[] = [];
   const anvil = spawnLogged(
     path.join(ROOT, "node_modules", ".bin", "anvil"),
-    ["--host", host, "--port", String(options.rpcPort), "--silent", "--config-out", configOut],
+    // 20 accounts: three for the stack, the rest for test wallets (one a browser scenario; anvil's default 10 runs out).
+    ["--host", host, "--port", String(options.rpcPort), "--accounts", "20", "--silent", "--config-out", configOut],
     {},
     log,
     "anvil",

@@ -1,4 +1,4 @@
-import { useId, useMemo, useState } from "react";
+import { useId, useMemo, useRef, useState } from "react";
 
 import {
   explainRejection,
@@ -40,6 +40,7 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
   const [review, setReview] = useState<Review>();
   const [pending, setPending] = useState<string>();
   const id = useId();
+  const reviewButton = useRef<HTMLButtonElement>(null);
   const maxLeverage = Number(market.maxLeverage);
 
   const request: TradeRequest = useMemo(
@@ -64,6 +65,12 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
   const quote = result.quote;
   const problem = result.problem ?? (quote?.rejection === undefined ? undefined : explainRejection(quote.rejection));
 
+  // Keyboard users land on the dialog's Confirm when it opens and back on Review when they leave it, so neither
+  // opening nor closing the review loses their place on the page.
+  const back = () => {
+    setReview(undefined);
+    reviewButton.current?.focus();
+  };
   const confirm = async (r: Review) => {
     setReview(undefined);
     await actions.run(`${r.quote.sizeDelta > 0n ? "Long" : "Short"} ${r.quote.symbol}`, async () => {
@@ -141,6 +148,7 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
         </p>
       )}
       <button
+        ref={reviewButton}
         className={`primary ${side}`}
         disabled={busy || quote === undefined || problem !== undefined}
         onClick={() => quote && setReview({ quote, stopLoss: request.stopLoss as string | undefined, takeProfit: request.takeProfit as string | undefined })}
@@ -148,15 +156,24 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
         Review {side} {market.symbol}
       </button>
       {review && (
-        <div className="review" role="dialog" aria-modal="false" aria-labelledby={`${id}-r`} data-testid="review">
+        <div
+          className="review"
+          role="dialog"
+          aria-modal="false"
+          aria-labelledby={`${id}-r`}
+          data-testid="review"
+          onKeyDown={(e) => {
+            if (e.key === "Escape") back();
+          }}
+        >
           <h3 id={`${id}-r`}>
             Confirm: {review.quote.sizeDelta > 0n ? "long" : "short"} {formatSize(abs(review.quote.sizeDelta))} {base}, {review.quote.isolated ? "isolated" : "cross"}
           </h3>
           <QuoteSummary quote={review.quote} base={base} testid="review-quote" />
           <p>The order is filled at the first price published at least {String(review.quote.settlement?.minDelay ?? 0n)} s after you send it, no worse than {formatPrice(review.quote.acceptablePrice)}.</p>
           <div className="actions">
-            <button className="primary" onClick={() => void confirm(review)}>Confirm</button>
-            <button onClick={() => setReview(undefined)}>Back</button>
+            <button className="primary" autoFocus onClick={() => void confirm(review)}>Confirm</button>
+            <button onClick={back}>Back</button>
           </div>
         </div>
       )}

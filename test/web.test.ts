@@ -15,7 +15,7 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { preview, type PreviewServer } from "vite";
 
-import { PerpClient, formatPrice, formatTokenUnits, formatUsd, getPriceTimes, type TradeRequest } from "@perp/sdk";
+import { PerpClient, formatPrice, formatSize, formatTokenUnits, formatUsd, getPriceTimes, toWad, type TradeRequest } from "@perp/sdk";
 import { PYTH_FEED_IDS } from "@perp/sdk/prices";
 
 import { installWallet, type TestWallet } from "../web/e2e/wallet.js";
@@ -193,9 +193,30 @@ describe("web: the trading page in Chromium", function () {
     btc = (await trader.positions()).find((p) => p.marketId === 1)!;
     expect(btc.margin).to.equal(marginBefore + 30n * 10n ** 18n);
 
-    await page.getByTestId("position-ETH-USD").getByRole("button", { name: "Close" }).click();
+    await page.getByTestId("position-ETH-USD").getByRole("button", { name: "Close", exact: true }).click();
     await waitText(page.getByTestId("notice"), /^Closed ETH-USD at \$/);
     expect((await trader.positions()).map((p) => p.symbol)).to.deep.equal(["BTC-USD"]);
+    await page.context().close();
+  });
+
+  it("closes part of a position: what remains is the position less the part; a part as large as the position is refused in words", async function () {
+    const { page, trader } = await open();
+    await fundAndDeposit(page, "1000");
+    const opened = await trade(page, trader, { market: 0, side: "long", margin: "500", leverage: 4, isolated: false });
+    const row = page.getByTestId("position-ETH-USD");
+    await row.waitFor();
+    await row.getByLabel("Size to close for ETH-USD (ETH)").fill("0.25");
+    await row.getByRole("button", { name: "Close part" }).click();
+    await waitText(page.getByTestId("notice"), /^Closed 0\.25 ETH of ETH-USD at \$/);
+    const remaining = opened.sizeDelta - toWad("0.25");
+    const [position] = await trader.positions();
+    expect(position.size).to.equal(remaining);
+    await waitText(row.getByTestId("pos-size"), `${formatSize(remaining)} ETH`);
+
+    await row.getByLabel("Size to close for ETH-USD (ETH)").fill("5");
+    await row.getByRole("button", { name: "Close part" }).click();
+    await waitText(page.getByTestId("notice"), `Close part of ETH-USD failed: 5 ETH is not less than the position's ${formatSize(remaining)} ETH: use Close to close all of it`);
+    expect((await trader.positions())[0].size).to.equal(remaining);
     await page.context().close();
   });
 

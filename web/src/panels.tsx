@@ -7,6 +7,8 @@ import {
   formatTokenUnits,
   formatUsd,
   getPriceTimes,
+  InvalidRequestError,
+  toWad,
   type MarketInfo,
   type OrderInfo,
   type PerpClient,
@@ -165,6 +167,17 @@ function PositionRow({ p, client, data, actions, busy }: PanelProps & { p: Posit
   const [stop, setStop] = useState("");
   const base = p.symbol.split("-")[0];
   const size = p.size < 0n ? -p.size : p.size;
+  const [closeSize, setCloseSize] = useState("");
+  // A partial close is a trade against the position, in its own mode; one at or above its size would close or flip
+  // it, which is what Close is for.
+  const closePart = () =>
+    actions.run(`Close part of ${p.symbol}`, async () => {
+      if (toWad(closeSize.trim()) >= size) throw new InvalidRequestError(`${closeSize.trim()} ${base} is not less than the position's ${formatSize(size)} ${base}: use Close to close all of it`);
+      const { outcome } = await client.trade({ market: p.marketId, side: p.side === "long" ? "short" : "long", size: closeSize.trim(), isolated: p.isolated, settle: "keeper" });
+      setCloseSize("");
+      const at = outcome?.status === "executed" && outcome.execution ? ` at ${formatPrice(outcome.execution.fillPrice)}, PnL ${formatUsd(outcome.execution.realizedPnl)}` : "";
+      return `Closed ${closeSize.trim()} ${base} of ${p.symbol}${at}.`;
+    });
   const stopOrder = data.orders.find((o) => o.marketId === p.marketId && o.kind === "stop-loss");
   return (
     <tr data-testid={`position-${p.symbol}`}>
@@ -189,6 +202,13 @@ function PositionRow({ p, client, data, actions, busy }: PanelProps & { p: Posit
           return `Closed ${p.symbol}${outcome?.status === "executed" && outcome.execution ? ` at ${formatPrice(outcome.execution.fillPrice)}, PnL ${formatUsd(outcome.execution.realizedPnl)}` : ""}.`;
         })}>
           Close
+        </button>
+        <label className="inline">
+          <span className="sr-only">Size to close for {p.symbol} ({base})</span>
+          <input inputMode="decimal" size={6} placeholder={base} value={closeSize} onChange={(e) => setCloseSize(e.target.value)} />
+        </label>
+        <button disabled={busy || closeSize.trim() === ""} onClick={() => void closePart()}>
+          Close part
         </button>
         {p.isolated && (
           <>

@@ -244,6 +244,29 @@ describe("web: the trading page in Chromium", function () {
     await page.context().close();
   });
 
+  it("moves an open take-profit's trigger from the open-orders table; a price that is not positive is refused in words", async function () {
+    const { page, trader } = await open();
+    await fundAndDeposit(page, "1000");
+    await trade(page, trader, { market: 0, side: "long", margin: "100", leverage: 3, isolated: true, takeProfit: "2400" });
+    const row = page.getByTestId("order-take-profit");
+    await row.waitFor();
+    const [order] = await trader.orders();
+    expect(order.triggerPrice).to.equal(toWad("2400"));
+    await row.getByLabel(`New trigger price for order #${order.id} (USD)`).fill("2350.5");
+    await row.getByRole("button", { name: "Update" }).click();
+    await waitText(page.getByTestId("notice"), `Order #${order.id} now triggers at $2,350.50.`);
+    expect((await trader.orders()).map((o) => [o.id, o.kind, o.triggerPrice])).to.deep.equal([[order.id, "take-profit", toWad("2350.5")]]);
+    await waitText(row.getByTestId("order-trigger"), "$2,350.50");
+    // The row inputs (close part, margin, stop, new trigger) are named for screen readers.
+    await expectAccessible(page, "trade, with a position and an open order");
+
+    await row.getByLabel(`New trigger price for order #${order.id} (USD)`).fill("-5");
+    await row.getByRole("button", { name: "Update" }).click();
+    await waitText(page.getByTestId("notice"), `Update order #${order.id} failed: The trigger price must be positive`);
+    expect((await trader.orders())[0].triggerPrice).to.equal(toWad("2350.5"));
+    await page.context().close();
+  });
+
   it("connects, funds and trades with the keyboard alone, every stop showing its focus ring", async function () {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();

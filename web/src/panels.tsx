@@ -281,6 +281,9 @@ export function OpenOrders({ client, data, actions, busy }: PanelProps) {
 
 function OrderRow({ o, client, actions, busy }: { o: OrderInfo; client: PerpClient; actions: Actions; busy: boolean }) {
   const size = o.sizeDelta < 0n ? -o.sizeDelta : o.sizeDelta;
+  const [trigger, setTrigger] = useState("");
+  // A trailing stop's trigger follows the price from its peak, so only fixed triggers are edited here.
+  const editable = o.kind !== "market" && o.kind !== "trailing-stop";
   return (
     <tr data-testid={`order-${o.kind}`}>
       <td>{String(o.id)}</td>
@@ -290,7 +293,27 @@ function OrderRow({ o, client, actions, busy }: { o: OrderInfo; client: PerpClie
       <td>{o.closeAll ? "whole position" : formatSize(size)}</td>
       <td data-testid="order-trigger">{o.kind === "market" ? "at the next price" : formatPrice(o.trailingTrigger ?? o.triggerPrice)}</td>
       <td>{formatUsd(o.keeperFee)}</td>
-      <td>
+      <td className="row-actions">
+        {editable && (
+          <>
+            <label className="inline">
+              <span className="sr-only">New trigger price for order #{String(o.id)} (USD)</span>
+              <input inputMode="decimal" size={7} placeholder="price" value={trigger} onChange={(e) => setTrigger(e.target.value)} />
+            </label>
+            <button
+              disabled={busy || trigger.trim() === ""}
+              onClick={() =>
+                void actions.run(`Update order #${o.id}`, async () => {
+                  const updated = await client.updateTriggerOrder({ orderId: o.id, triggerPrice: trigger.trim() });
+                  setTrigger("");
+                  return `Order #${o.id} now triggers at ${formatPrice(updated.triggerPrice)}.`;
+                })
+              }
+            >
+              Update
+            </button>
+          </>
+        )}
         {o.kind !== "market" && (
           <button disabled={busy} onClick={() => void actions.run(`Cancel order #${o.id}`, async () => void (await client.cancelOrder(o.id)))}>
             Cancel

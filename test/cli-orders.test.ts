@@ -20,7 +20,7 @@ import { JsonRpcProvider } from "ethers";
 import type { Deployment } from "@perp/sdk";
 import { LiquidityVault__factory, PerpEngine__factory } from "@perp/sdk/contracts";
 
-import { main } from "../scripts/cli/program.js";
+import { CLI_ENV, runCliInProcess } from "./helpers/cli.js";
 import { devWallet } from "../scripts/lib/dev.js";
 import { ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
 
@@ -30,29 +30,10 @@ interface Run {
   stderr: string;
 }
 
-const RUN_ENV = ["RPC_URL", "LOCALHOST_RPC_URL", "PERP_DEPLOYMENTS_DIR", "PRIVATE_KEY"] as const;
 const WAD = 10n ** 18n;
 
 /** A CLI run in this process with exactly `env` for the variables it reads. */
-async function perp(args: string[], env: Record<(typeof RUN_ENV)[number], string | undefined>): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const line = (text: string) => (text.endsWith("\n") ? text : `${text}\n`);
-  const io = { out: (text: string) => (stdout += line(text)), err: (text: string) => (stderr += line(text)) };
-  const saved = new Map(RUN_ENV.map((name) => [name, process.env[name]]));
-  for (const name of RUN_ENV) {
-    if (env[name] === undefined) delete process.env[name];
-    else process.env[name] = env[name];
-  }
-  try {
-    return { code: await main(["node", "perp", ...args], io), stdout, stderr };
-  } finally {
-    for (const [name, value] of saved) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
-}
+const perp = (args: string[], env: Record<(typeof CLI_ENV)[number], string | undefined>): Promise<Run> => runCliInProcess(args, env);
 
 /** A child process's output, once it exits (killed after `timeoutMs`). */
 function collect(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Run> {

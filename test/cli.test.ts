@@ -17,7 +17,7 @@ import { JsonRpcProvider } from "ethers";
 import { PerpClient, formatPercent, toWad, type Deployment } from "@perp/sdk";
 import { loadDeployment } from "@perp/sdk/node";
 import { requireLocalChain } from "../scripts/cli/context.js";
-import { main } from "../scripts/cli/program.js";
+import { CLI_ENV, runCliInProcess } from "./helpers/cli.js";
 import { devWallet } from "../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "@perp/sdk/contracts";
 import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
@@ -63,29 +63,9 @@ function collect(command: string, args: string[], env: NodeJS.ProcessEnv, input?
   });
 }
 
-/** Environment variables a run reads; each in-process run sets exactly these. */
-const RUN_ENV = ["RPC_URL", "LOCALHOST_RPC_URL", "PERP_DEPLOYMENTS_DIR", "PRIVATE_KEY"] as const;
-
 /** Runs the CLI in this process with `env` as its environment variables (restored afterwards). */
-async function runInProcess(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const line = (text: string) => (text.endsWith("\n") ? text : `${text}\n`);
-  const io = { out: (text: string) => (stdout += line(text)), err: (text: string) => (stderr += line(text)) };
-  const saved = new Map(RUN_ENV.map((name) => [name, process.env[name]]));
-  for (const name of RUN_ENV) {
-    if (env[name] === undefined) delete process.env[name];
-    else process.env[name] = env[name];
-  }
-  try {
-    const code = await main(["node", "perp", ...args], io);
-    return { code, stdout, stderr };
-  } finally {
-    for (const [name, value] of saved) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
+function runInProcess(args: string[], env: Record<string, string | undefined>): Promise<Run> {
+  return runCliInProcess(args, env);
 }
 
 describe("trader CLI: arguments refused before any connection", function () {
@@ -217,7 +197,7 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
       ...options.env,
     };
     const inProcess =
-      options.input === undefined && !options.spawn && Object.keys(vars).every((name) => (RUN_ENV as readonly string[]).includes(name));
+      options.input === undefined && !options.spawn && Object.keys(vars).every((name) => (CLI_ENV as readonly string[]).includes(name));
     let run: Run;
     if (inProcess) {
       run = await runInProcess(args, vars);

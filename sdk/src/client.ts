@@ -22,6 +22,7 @@ import { getVaultState, type GetVaultStateReturnType } from "./actions/read/getV
 import { addMargin } from "./actions/collateral/addMargin.js";
 import { deposit } from "./actions/collateral/deposit.js";
 import { depositWithPermit } from "./actions/collateral/depositWithPermit.js";
+import { quoteMarginChange, type MarginChangeQuote, type MarginChangeRequest } from "./actions/collateral/quoteMarginChange.js";
 import { removeMargin } from "./actions/collateral/removeMargin.js";
 import { withdraw } from "./actions/collateral/withdraw.js";
 import { cancelOrder, type CancelOrderReturnType } from "./actions/orders/cancelOrder.js";
@@ -283,6 +284,15 @@ export class PerpClient implements ClientContext {
   /** `addMargin` (USD: "100" or WAD). @example await client.addMargin("ETH-USD", "100") */
   addMargin(ref: MarketRef, amount: UsdAmount): Promise<TransactionReceipt> {
     return addMargin(this, { market: ref, amount });
+  }
+  /**
+   * `quoteMarginChange`: the new margin, liquidation price and distance, leverage and health of an isolated position
+   * after adding or removing margin, or the engine's rejection in words (a fresh snapshot unless `snap` is given).
+   * @example const q = await client.quoteMarginChange({ market: "BTC", action: "remove", amount: "20" })
+   */
+  async quoteMarginChange(request: MarginChangeRequest, trader?: string, snap?: Snapshot): Promise<MarginChangeQuote> {
+    const s = snap ?? (await getSnapshot(this, { trader }));
+    return quoteMarginChange(s, { trader: trader ?? (this.signer ? await this.address() : undefined), ...request });
   }
   /** `removeMargin` (USD). @example await client.removeMargin("ETH-USD", "50") */
   removeMargin(ref: MarketRef, amount: UsdAmount, priceUpdate: readonly string[] = []): Promise<TransactionReceipt> {

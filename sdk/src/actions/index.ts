@@ -6,6 +6,7 @@
 export * from "./collateral/addMargin.js";
 export * from "./collateral/deposit.js";
 export * from "./collateral/depositWithPermit.js";
+export * from "./collateral/quoteMarginChange.js";
 export * from "./collateral/removeMargin.js";
 export * from "./collateral/withdraw.js";
 export * from "./liquidation/autoDeleverage.js";

@@ -15,7 +15,19 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { preview, type PreviewServer } from "vite";
 
-import { PerpClient, formatPrice, formatSize, formatTokenUnits, formatUsd, getPriceTimes, toWad, type TradeRequest } from "@perp/sdk";
+import {
+  PerpClient,
+  formatDecimal,
+  formatPercent,
+  formatPrice,
+  formatSize,
+  formatTokenUnits,
+  formatUsd,
+  getPriceTimes,
+  toWad,
+  type MarginChangeQuote,
+  type TradeRequest,
+} from "@perp/sdk";
 import { PYTH_FEED_IDS } from "@perp/sdk/prices";
 
 import { installWallet, type TestWallet } from "../web/e2e/wallet.js";
@@ -24,10 +36,12 @@ import { ROOT, startStack, type Stack } from "../web/scripts/stack.js";
 const WEB = path.join(ROOT, "web");
 const DIST = path.join(WEB, "dist");
 const SHOTS = path.join(ROOT, "docs", "web");
-// The ports of this suite (anvil, price service, page): apart from every other helper's node.
-const RPC_PORT = 65445;
-const PRICE_PORT = 65446;
-const PAGE_PORT = 65447;
+// The ports of this suite (anvil, price service, page): three from WEB_TEST_PORT (default 65445), apart from every
+// other suite's node.
+const BASE_PORT = Number(process.env.WEB_TEST_PORT ?? 65445);
+const RPC_PORT = BASE_PORT;
+const PRICE_PORT = BASE_PORT + 1;
+const PAGE_PORT = BASE_PORT + 2;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const BUNDLE_LIMIT_GZIP = 250 * 1024;
 const QUOTE_LIMIT_MS = 100;
@@ -181,17 +195,38 @@ describe("web: the trading page in Chromium", function () {
     await waitText(row.getByTestId("pos-margin"), formatUsd(btc.margin));
     await waitText(row.getByTestId("pos-liq"), new RegExp(`^${escape(formatPrice(btc.liquidationPrice))}`));
 
+    // Each margin move is previewed from the page's snapshot: the SDK's quoteMarginChange, shown to the cent.
     const marginBefore = btc.margin;
-    await row.getByLabel("Margin amount for BTC-USD").fill("50");
-    await row.getByRole("button", { name: "Add margin" }).click();
+    const margins = page.getByTestId("margin-BTC-USD");
+    const amountField = margins.getByLabel("Margin amount for BTC-USD (USD)");
+    await amountField.fill("50");
+    await waitQuoted(margins.getByTestId("margin-preview-add"), async () => marginPreview("After adding", await trader.quoteMarginChange({ market: 1, action: "add", amount: "50" })));
+    await waitQuoted(margins.getByTestId("margin-preview-remove"), async () => marginPreview("After removing", await trader.quoteMarginChange({ market: 1, action: "remove", amount: "50" })));
+    await page.screenshot({ path: path.join(SHOTS, "08-margin-preview.png"), fullPage: true });
+    await margins.getByRole("button", { name: "Add margin" }).click();
     await waitText(page.getByTestId("notice"), "Add margin: done.");
     btc = (await trader.positions()).find((p) => p.marketId === 1)!;
     expect(btc.margin).to.equal(marginBefore + 50n * 10n ** 18n);
-    await row.getByLabel("Margin amount for BTC-USD").fill("20");
-    await row.getByRole("button", { name: "Remove margin" }).click();
+    await amountField.fill("20");
+    await margins.getByRole("button", { name: "Remove margin" }).click();
     await waitText(page.getByTestId("notice"), "Remove margin: done.");
     btc = (await trader.positions()).find((p) => p.marketId === 1)!;
     expect(btc.margin).to.equal(marginBefore + 30n * 10n ** 18n);
+
+    // A removal the engine would refuse is explained in its words, and its button stays disabled.
+    await amountField.fill("100000");
+    await waitText(margins.getByTestId("margin-preview-remove"), `After removing: RemovalExceedsMargin: the isolated margin in market 1 is ${formatUsd(btc.margin)}, less than the 100,000.00 USD asked`);
+    await waitText(margins.getByTestId("margin-preview-add"), /^After adding: InsufficientCrossBalance: cross balance [\d,.]+ USD < 100,000\.00 USD$/);
+    expect(await margins.getByRole("button", { name: "Remove margin" }).isDisabled()).to.equal(true);
+    expect(await margins.getByRole("button", { name: "Add margin" }).isDisabled()).to.equal(true);
+    const most = formatDecimal(btc.margin - 10n ** 18n, 18, 0, 2).replace(/,/g, "");
+    await amountField.fill(most);
+    await waitQuoted(margins.getByTestId("margin-preview-remove"), async () => {
+      const q = await trader.quoteMarginChange({ market: 1, action: "remove", amount: most });
+      expect(q.rejection).to.equal("RemovalBelowInitialMargin");
+      return `After removing: ${q.explanation!}`;
+    });
+    expect(await margins.getByRole("button", { name: "Remove margin" }).isDisabled()).to.equal(true);
 
     await page.getByTestId("position-ETH-USD").getByRole("button", { name: "Close", exact: true }).click();
     await waitText(page.getByTestId("notice"), /^Closed ETH-USD at \$/);
@@ -419,6 +454,27 @@ describe("web: the trading page in Chromium", function () {
     expect(sources(lazy).some((s) => s.includes("lightweight-charts"))).to.equal(true);
   });
 });
+
+/** The page's margin preview line for a quote (the same formatting as web/src/panels.tsx). */
+function marginPreview(what: string, q: MarginChangeQuote): string {
+  if (q.explanation) return `${what}: ${q.explanation}`;
+  return `${what}: margin ${formatUsd(q.margin)}, liq. ${formatPrice(q.liquidationPrice)} (${formatPercent(q.liquidationDistance)}), leverage ${formatDecimal(q.leverage, 18, 2, 2)}×`;
+}
+
+/**
+ * Waits until `locator` shows what `expected` computes from the chain now. The page quotes from its latest snapshot:
+ * a block mined in between (a keeper's price push) moves both, so a miss is retried with a fresh quote.
+ */
+async function waitQuoted(locator: Locator, expected: () => Promise<string>, attempts = 5): Promise<void> {
+  for (let i = 1; ; i++) {
+    const text = await expected();
+    try {
+      return await waitText(locator, text, 4_000);
+    } catch (error) {
+      if (i === attempts) throw error;
+    }
+  }
+}
 
 async function waitText(locator: Locator, expected: string | RegExp, timeout = 20_000): Promise<void> {
   const target = locator.first();

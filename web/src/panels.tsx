@@ -1,6 +1,7 @@
-import { useEffect, useId, useState } from "react";
+import { Fragment, useEffect, useId, useState } from "react";
 
 import {
+  formatDecimal,
   formatPercent,
   formatPrice,
   formatSize,
@@ -8,7 +9,9 @@ import {
   formatUsd,
   getPriceTimes,
   InvalidRequestError,
+  quoteMarginChange,
   toWad,
+  type MarginChangeQuote,
   type MarketInfo,
   type OrderInfo,
   type PerpClient,
@@ -17,6 +20,7 @@ import {
 } from "@perp/sdk";
 
 import type { Actions, ChainData } from "./App";
+import { describeError } from "./errors";
 
 interface PanelProps {
   readonly client: PerpClient;
@@ -152,7 +156,10 @@ export function Positions({ client, data, actions, busy }: PanelProps) {
             </thead>
             <tbody>
               {data.positions.map((p) => (
-                <PositionRow key={p.marketId} p={p} client={client} data={data} actions={actions} busy={busy} />
+                <Fragment key={p.marketId}>
+                  <PositionRow p={p} client={client} data={data} actions={actions} busy={busy} />
+                  {p.isolated && <MarginRow p={p} client={client} data={data} actions={actions} busy={busy} />}
+                </Fragment>
               ))}
             </tbody>
           </table>
@@ -163,7 +170,6 @@ export function Positions({ client, data, actions, busy }: PanelProps) {
 }
 
 function PositionRow({ p, client, data, actions, busy }: PanelProps & { p: PositionInfo }) {
-  const [marginInput, setMarginInput] = useState("10");
   const [stop, setStop] = useState("");
   const base = p.symbol.split("-")[0];
   const size = p.size < 0n ? -p.size : p.size;
@@ -210,20 +216,6 @@ function PositionRow({ p, client, data, actions, busy }: PanelProps & { p: Posit
         <button disabled={busy || closeSize.trim() === ""} onClick={() => void closePart()}>
           Close part
         </button>
-        {p.isolated && (
-          <>
-            <label className="inline">
-              <span className="sr-only">Margin amount for {p.symbol}</span>
-              <input inputMode="decimal" size={6} value={marginInput} onChange={(e) => setMarginInput(e.target.value)} />
-            </label>
-            <button disabled={busy} onClick={() => void actions.run("Add margin", async () => void (await client.addMargin(p.marketId, marginInput)))}>
-              Add margin
-            </button>
-            <button disabled={busy} onClick={() => void actions.run("Remove margin", async () => void (await client.removeMargin(p.marketId, marginInput)))}>
-              Remove margin
-            </button>
-          </>
-        )}
         <label className="inline">
           <span className="sr-only">Stop-loss price for {p.symbol}</span>
           <input inputMode="decimal" size={7} placeholder={stopOrder ? formatPrice(stopOrder.triggerPrice) : "stop"} value={stop} onChange={(e) => setStop(e.target.value)} />
@@ -240,6 +232,63 @@ function PositionRow({ p, client, data, actions, busy }: PanelProps & { p: Posit
         >
           {stopOrder ? "Move stop" : "Set stop"}
         </button>
+      </td>
+    </tr>
+  );
+}
+
+/**
+ * An isolated position's margin moves, each previewed by the SDK from the page's latest snapshot (the price and
+ * state the chain holds now): the new margin, liquidation price and distance and leverage, or the engine's refusal
+ * in words, which disables its button.
+ */
+function MarginRow({ p, client, data, actions, busy }: PanelProps & { p: PositionInfo }) {
+  const [amount, setAmount] = useState("10");
+  const preview = (action: "add" | "remove"): { quote?: MarginChangeQuote; problem?: string } => {
+    if (amount.trim() === "") return {};
+    try {
+      const quote = quoteMarginChange(data.snapshot, { market: p.marketId, action, amount: amount.trim() });
+      return { quote, problem: quote.explanation };
+    } catch (error) {
+      return { problem: describeError(error) };
+    }
+  };
+  const add = preview("add");
+  const remove = preview("remove");
+  const describe = (what: string, r: { quote?: MarginChangeQuote; problem?: string }, testid: string) => (
+    <span data-testid={testid} className={r.problem ? "rejection" : undefined}>
+      {r.problem
+        ? `${what}: ${r.problem}`
+        : r.quote
+          ? `${what}: margin ${formatUsd(r.quote.margin)}, liq. ${r.quote.liquidationPrice === 0n ? "none" : `${formatPrice(r.quote.liquidationPrice)} (${formatPercent(r.quote.liquidationDistance)})`}, leverage ${formatDecimal(r.quote.leverage, 18, 2, 2)}×`
+          : ""}
+    </span>
+  );
+  const send = (action: "add" | "remove") =>
+    actions.run(action === "add" ? "Add margin" : "Remove margin", async () => {
+      const value = amount.trim();
+      if (action === "add") await client.addMargin(p.marketId, value);
+      else await client.removeMargin(p.marketId, value);
+    });
+  return (
+    <tr data-testid={`margin-${p.symbol}`} className="margin-row">
+      <td colSpan={10}>
+        <div className="row-actions">
+          <label className="inline">
+            <span className="sr-only">Margin amount for {p.symbol} (USD)</span>
+            <input inputMode="decimal" size={6} value={amount} onChange={(e) => setAmount(e.target.value)} />
+          </label>
+          <button disabled={busy || add.quote === undefined || add.problem !== undefined} onClick={() => void send("add")}>
+            Add margin
+          </button>
+          <button disabled={busy || remove.quote === undefined || remove.problem !== undefined} onClick={() => void send("remove")}>
+            Remove margin
+          </button>
+        </div>
+        <div className="margin-preview" aria-live="polite">
+          {describe("After adding", add, "margin-preview-add")}
+          {describe("After removing", remove, "margin-preview-remove")}
+        </div>
       </td>
     </tr>
   );

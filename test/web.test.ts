@@ -279,6 +279,37 @@ describe("web: the trading page in Chromium", function () {
     await page.context().close();
   });
 
+  it("shows the funding a position settled and its liquidation in the history tables, from the chain's events", async function () {
+    const { page, trader } = await open();
+    await fundAndDeposit(page, "1000");
+    const opened = await trade(page, trader, { market: 0, side: "long", margin: "100", leverage: 20, isolated: true });
+    await page.getByTestId("position-ETH-USD").waitFor();
+    // Eight hours of funding, then a fall through the liquidation price: the stack's keeper (or this test, if it
+    // comes first) liquidates, and the close settles the funding.
+    await stack.provider.send("evm_increaseTime", [8 * 3600]);
+    const crash = formatDecimal(opened.liquidationPrice - 20n * 10n ** 18n, 18, 0, 0).replace(/,/g, "");
+    await stack.setPrice("ETH-USD", crash);
+    const liquidator = await PerpClient.connect({ runner: new Wallet(stack.traderKeys[nextTrader++], stack.provider), deployment: stack.deployment });
+    await liquidator.liquidate(await trader.address(), "ETH").catch(() => undefined);
+    await page.getByTestId("liquidation-history").waitFor({ timeout: 30_000 });
+    const history = await trader.accountHistory();
+    const [liquidation] = history.liquidations;
+    expect(history.liquidations.length).to.equal(1);
+    expect(liquidation.closes.map((c) => c.size)).to.deep.equal([opened.sizeDelta]);
+    expect(await page.getByTestId("liquidation-closed").textContent()).to.equal(`ETH-USD ${formatSize(opened.sizeDelta)} at ${formatPrice(liquidation.closes[0].price)}`);
+    expect(await page.getByTestId("liquidation-equity").textContent()).to.equal(formatUsd(liquidation.equity));
+    expect(await page.getByTestId("liquidation-returned").textContent()).to.equal(formatUsd(liquidation.traderRemainder));
+    const [funding] = history.funding;
+    expect(history.funding.map((f) => f.cause)).to.deep.equal(["liquidation"]);
+    expect(funding.amount).to.not.equal(0n);
+    await waitText(page.getByTestId("funding-amount"), funding.amount > 0n ? `paid ${formatUsd(funding.amount, 6)}` : `received ${formatUsd(-funding.amount, 6)}`);
+    expect(await page.getByTestId("funding-cause").textContent()).to.equal("the liquidation");
+    await page.getByTestId("no-positions").waitFor();
+    await page.screenshot({ path: path.join(SHOTS, "09-history.png"), fullPage: true });
+    await stack.setPrice("ETH-USD", "2000");
+    await page.context().close();
+  });
+
   it("moves an open take-profit's trigger from the open-orders table; a price that is not positive is refused in words", async function () {
     const { page, trader } = await open();
     await fundAndDeposit(page, "1000");

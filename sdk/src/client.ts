@@ -8,7 +8,9 @@
  */
 import type { ContractRunner, Provider, Signer, TransactionReceipt } from "ethers";
 
+import { accountSummary, type AccountSummary } from "./actions/read/accountSummary.js";
 import { getAccount } from "./actions/read/getAccount.js";
+import { getAccountHistory, type GetAccountHistoryParameters, type GetAccountHistoryReturnType } from "./actions/read/getAccountHistory.js";
 import { getCrossHealth } from "./actions/read/getCrossHealth.js";
 import { getFundingPaid, type GetFundingPaidReturnType } from "./actions/read/getFundingPaid.js";
 import { getFundingRate, type GetFundingRateReturnType } from "./actions/read/getFundingRate.js";
@@ -184,6 +186,20 @@ export class PerpClient implements ClientContext {
   /** `getFundingPaid`: funding settled by market. @example (await client.fundingPaid()).get(0)?.position */
   fundingPaid(trader?: string): Promise<GetFundingPaidReturnType> {
     return getFundingPaid(this, { trader });
+  }
+  /**
+   * `getAccountHistory`: trades, funding settlements and liquidations from the engine's events.
+   * @example for (const t of (await client.accountHistory()).trades) console.log(t.fillPrice)
+   */
+  accountHistory(parameters: GetAccountHistoryParameters = {}): Promise<GetAccountHistoryReturnType> {
+    return getAccountHistory(this, parameters);
+  }
+  /**
+   * `accountSummary`: free collateral, cross and isolated valuations and health (a fresh snapshot unless given).
+   * @example formatUsd((await client.accountSummary()).freeCollateral)
+   */
+  async accountSummary(trader?: string, snap?: Snapshot): Promise<AccountSummary> {
+    return accountSummary(snap ?? (await getSnapshot(this, { trader })));
   }
   /** `getCrossHealth`. @example (await client.crossHealth()).equity */
   crossHealth(trader?: string, snap?: Snapshot): Promise<Valuation> {

@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import type { Signer } from "ethers";
 
-import { PerpClient, PerpContractError, quoteMarginChange, type MarginChangeQuote } from "@perp/sdk";
+import { PerpClient, PerpContractError, eventsNamed, fundingPaidFromHistory, getFundingPaid, mergeAccountHistory, quoteMarginChange, type MarginChangeQuote } from "@perp/sdk";
 import { BTC, ETH, deployProtocol, usdc, wad, type Protocol } from "../../scripts/lib/fixture.js";
 import { networkHelpers } from "../../scripts/lib/network.js";
 
@@ -155,5 +155,121 @@ describe("SDK quoteMarginChange: the preview is what the engine does", function 
       const q = await refused(p, wad("3.5"), "RemovalBelowMaintenanceMargin");
       expect(q.explanation).to.match(/^RemovalBelowMaintenanceMargin: after this removal, equity in market 0 [\d.,-]+ USD < maintenance 2\.10 USD: the position would be liquidatable$/);
     });
+  });
+});
+
+describe("SDK getAccountHistory: trades, funding and liquidations from the chain's events", function () {
+  /** Alice's isolated long pays funding (Carol's cross long skews the market), trades again, then is liquidated. */
+  async function lived() {
+    const p = await deployProtocol();
+    for (const trader of [p.alice, p.carol]) await p.engine.connect(trader).deposit(usdc(100_000));
+    const alice = await PerpClient.connect({ runner: p.alice, deployment: p.deployment });
+    const keeper = await PerpClient.connect({ runner: p.keeper, deployment: p.deployment });
+    const receipts = [];
+    receipts.push(await alice.trade({ market: "ETH", side: "long", size: "5", margin: "1000", isolated: true }));
+    await p.engine.connect(p.carol).trade(ETH, wad(20), BUY_ANY, 0, false);
+    await networkHelpers.time.increase(86_400);
+    await p.eth.aggregator.setAnswer(2_000_00000000n);
+    const added = await alice.addMargin("ETH", "100");
+    receipts.push(await alice.trade({ market: "ETH", side: "long", size: "1", isolated: true }));
+    await networkHelpers.time.increase(3_600);
+    await p.eth.aggregator.setAnswer(1_700_00000000n);
+    const liquidated = await keeper.liquidate(p.alice.address, "ETH");
+    return { ...p, alice, receipts, added, liquidated };
+  }
+
+  it("matches the receipts: each trade, each funding settlement (trade and liquidation close), the liquidation and the margin move", async function () {
+    const p = await networkHelpers.loadFixture(lived);
+    const history = await p.alice.accountHistory();
+    const trades = p.receipts.map((r) => p.alice.tradeExecutions(r.receipt)).flat();
+    expect(history.trades).to.deep.equal(trades);
+    const [liquidation] = p.alice.liquidationEvents(p.liquidated);
+    const closes = eventsNamed(p.alice.events(p.liquidated), "PositionClosedAtIndex");
+    // At $1,700 the position is under water: the insurance fund covered the keeper's reward and the loss.
+    const [badDebt] = eventsNamed(p.alice.events(p.liquidated), "BadDebtCovered");
+    expect(badDebt.shortfall).to.equal(liquidation.keeperReward - liquidation.equity);
+    expect(history.liquidations).to.deep.equal([
+      {
+        ...liquidation,
+        txHash: p.liquidated.hash,
+        closes: closes.map((c) => ({ marketId: 0, size: c.size, price: c.price, realizedPnl: c.realizedPnl, fundingPaid: c.fundingPaid })),
+        shortfall: badDebt.shortfall,
+      },
+    ]);
+    expect(closes.map((c) => c.size)).to.deep.equal([wad(6)]);
+    // The first trade opened the position (nothing to settle); the second settled a day of funding, the
+    // liquidation's close the hour after.
+    expect(history.funding.map((f) => [f.cause, f.amount])).to.deep.equal([
+      ["trade", trades[1].fundingPaid],
+      ["liquidation", closes[0].fundingPaid],
+    ]);
+    expect(trades[1].fundingPaid > 0n && closes[0].fundingPaid > 0n).to.equal(true);
+    const paid = await p.alice.fundingPaid();
+    expect(history.funding.reduce((sum, f) => sum + f.amount, 0n)).to.equal(paid.get(0)!.lifetime);
+    // The funding a page shows per position comes from the history it already holds: the same as a scan.
+    expect(fundingPaidFromHistory(history)).to.deep.equal(paid);
+    const [moved] = eventsNamed(p.alice.events(p.added), "MarginAdded");
+    expect(history.margin).to.deep.equal([{ marketId: 0, amount: wad(100), newMargin: moved.newMargin, blockNumber: p.added.blockNumber, logIndex: moved.logIndex }]);
+    // Another trader's history holds none of it.
+    const carol = await p.alice.accountHistory({ trader: p.carol.address });
+    expect([carol.trades.length, carol.funding.length, carol.liquidations.length]).to.deep.equal([1, 0, 0]);
+  });
+
+  it("reads incrementally: the history to a block merged with the one after it is the whole history", async function () {
+    const p = await networkHelpers.loadFixture(lived);
+    const whole = await p.alice.accountHistory();
+    const split = p.added.blockNumber;
+    const first = await p.alice.accountHistory({ toBlock: split });
+    expect(first.toBlock).to.equal(split);
+    expect(mergeAccountHistory(first, await p.alice.accountHistory({ fromBlock: split + 1, toBlock: whole.toBlock }))).to.deep.equal(whole);
+    // Mid-life (the position open after its second trade), the settled funding equals getFundingPaid's.
+    const mid = await p.alice.accountHistory({ toBlock: p.receipts[1].receipt.blockNumber });
+    expect(fundingPaidFromHistory(mid)).to.deep.equal(await getFundingPaid(p.alice, { toBlock: p.receipts[1].receipt.blockNumber }));
+    expect(await p.alice.accountHistory({ fromBlock: whole.toBlock + 1, toBlock: whole.toBlock })).to.deep.equal({ trades: [], funding: [], liquidations: [], margin: [], toBlock: whole.toBlock });
+  });
+});
+
+describe("SDK accountSummary: free collateral and health as the engine counts them", function () {
+  /** Alice: a cross ETH long near its initial margin (Carol's short balances the skew: no funding) and an isolated BTC short. */
+  async function summarized() {
+    const p = await deployProtocol();
+    await p.engine.connect(p.alice).deposit(usdc(1_500));
+    await p.engine.connect(p.carol).deposit(usdc(100_000));
+    await p.engine.connect(p.carol).trade(ETH, wad(-40), 0, 0, false);
+    await p.engine.connect(p.alice).trade(ETH, wad(40), BUY_ANY, 0, false);
+    await p.engine.connect(p.alice).trade(BTC, wad("-0.1"), 0, wad(500), true);
+    return p;
+  }
+
+  it("free collateral is the largest debit the engine allows, to the wei; the units' health are the engine's valuations", async function () {
+    const p = await networkHelpers.loadFixture(summarized);
+    const alice = await PerpClient.connect({ runner: p.alice, deployment: p.deployment });
+    const summary = await alice.accountSummary();
+    const [cross, btc] = [await p.engine.positionHealth(p.alice, ETH), await p.engine.positionHealth(p.alice, BTC)];
+    expect(summary.units.map((u) => [u.marketId, u.valuation.equity, u.valuation.maintenanceMargin, u.liquidatable])).to.deep.equal([
+      [undefined, cross.equity, cross.maintenanceMargin, false],
+      [1, btc.equity, btc.maintenanceMargin, false],
+    ]);
+    expect(summary.isolatedMargin).to.equal((await p.engine.getPosition(p.alice, BTC)).margin);
+    expect(summary.totalEquity).to.equal(cross.equity + btc.equity);
+    const crossUnit = summary.units[0];
+    expect(crossUnit.health).to.equal(((cross.equityAtClose - cross.maintenanceMargin) * wad(1)) / cross.equityAtClose);
+    expect(summary.health).to.equal(summary.units.reduce((min, u) => (u.health < min ? u.health : min), wad(1)));
+    // The initial margin binds: less than the balance is free, and one wei more than it is refused.
+    const free = summary.freeCollateral;
+    expect(free > 0n && free < summary.crossBalance).to.equal(true);
+    await expect(alice.addMargin("BTC", free + 1n)).to.be.rejectedWith(PerpContractError, /^DebitBelowInitialMargin: /);
+    await alice.addMargin("BTC", free);
+    const after = await alice.accountSummary();
+    expect(after.freeCollateral).to.equal(0n);
+    expect(after.isolatedMargin).to.equal(summary.isolatedMargin + free);
+  });
+
+  it("with no cross position the whole balance is free and health is full", async function () {
+    const p = await deployProtocol();
+    await p.engine.connect(p.alice).deposit(usdc(250));
+    const alice = await PerpClient.connect({ runner: p.alice, deployment: p.deployment });
+    const summary = await alice.accountSummary();
+    expect([summary.freeCollateral, summary.health, summary.units.length, summary.liquidatable]).to.deep.equal([wad(250), wad(1), 0, false]);
   });
 });

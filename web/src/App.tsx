@@ -5,14 +5,13 @@ import {
   OrderCancelledError,
   PerpClient,
   WrongChainError,
-  eventsNamed,
-  getPerpEvents,
-  toTradeExecution,
+  mergeAccountHistory,
+  positionsWithFunding,
+  type AccountHistory,
   type Deployment,
   type OrderInfo,
   type PositionInfo,
   type Snapshot,
-  type TradeExecution,
 } from "@perp/sdk";
 
 import { chainName, hasFaucet, loadDeployments } from "./deployments";
@@ -27,7 +26,8 @@ export interface ChainData {
   readonly positions: PositionInfo[];
   readonly orders: OrderInfo[];
   readonly walletUsdc: bigint;
-  readonly history: TradeExecution[];
+  /** The account's trades, funding settlements and liquidations, read once and then block by block. */
+  readonly history: AccountHistory;
 }
 
 /** What the page tells the user about the last action: progress, success, or a decoded failure. */
@@ -124,16 +124,22 @@ export function App() {
     };
   }, [wallet, account, chainId, deployment]);
 
+  // The history read so far, for this client and account: each refresh reads only the blocks after it.
+  const historyRead = useRef<{ key: string; history: AccountHistory }>(undefined);
   const refresh = useCallback(async () => {
     if (client === undefined || account === undefined) return;
+    const key = `${client.deployment.chainId}:${client.deployment.contracts.PerpEngine}:${account.toLowerCase()}`;
+    const previous = historyRead.current?.key === key ? historyRead.current.history : undefined;
     const snapshot = await client.snapshot(account);
-    const [positions, orders, walletUsdc, history] = await Promise.all([
-      client.positions(account, snapshot, { withFunding: true }),
+    const [positions, orders, walletUsdc, increment] = await Promise.all([
+      client.positions(account, snapshot),
       client.orders(account),
       client.token.balanceOf(account),
-      readHistory(client, account, snapshot.blockNumber),
+      client.accountHistory({ trader: account, fromBlock: previous ? previous.toBlock + 1 : undefined, toBlock: snapshot.blockNumber }),
     ]);
-    setData({ snapshot, positions, orders, walletUsdc, history });
+    const history = previous ? mergeAccountHistory(previous, increment) : increment;
+    historyRead.current = { key, history };
+    setData({ snapshot, positions: positionsWithFunding(positions, history), orders, walletUsdc, history });
     setPrices((old) => {
       const next = new Map(old);
       for (const m of snapshot.markets.values()) {
@@ -307,14 +313,6 @@ function chartLines(data: ChainData, marketId: number) {
     if (o.kind === "take-profit") lines.push({ price: toNumber(o.triggerPrice), title: "target", color: "#3ddc97" });
   }
   return lines;
-}
-
-async function readHistory(client: PerpClient, account: string, toBlock: number): Promise<TradeExecution[]> {
-  const events = await getPerpEvents(client.provider, client.deployment, { fromBlock: client.deployment.deploymentBlock, toBlock, names: ["PositionModified"] });
-  return eventsNamed(events, "PositionModified")
-    .map(toTradeExecution)
-    .filter((t) => t.trader.toLowerCase() === account.toLowerCase())
-    .reverse();
 }
 
 export function noticeFor(label: string, error: unknown): Notice {

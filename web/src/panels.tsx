@@ -373,42 +373,74 @@ function OrderRow({ o, client, actions, busy }: { o: OrderInfo; client: PerpClie
   );
 }
 
+/** The account's history from the chain's events: trades, funding settlements and liquidations, newest first. */
 export function History({ data }: { data: ChainData }) {
-  const id = useId();
   const symbols = new Map([...data.snapshot.markets.values()].map((m) => [m.id, m.symbol]));
+  const { trades, funding, liquidations } = data.history;
+  const size = (v: bigint) => formatSize(v < 0n ? -v : v);
+  return (
+    <>
+      <HistoryTable title="Trade history" testid="history" empty="No trades yet." rows={[...trades].reverse()} rowKey={(t) => `${t.blockNumber}-${t.logIndex}`}
+        columns={[
+          ["Block", (t) => t.blockNumber],
+          ["Market", (t) => symbols.get(t.marketId)],
+          ["Trade", (t) => `${t.sizeDelta > 0n ? "buy" : "sell"} ${size(t.sizeDelta)}`],
+          ["Fill", (t) => formatPrice(t.fillPrice)],
+          ["Fee", (t) => formatUsd(t.fee)],
+          ["Realised PnL", (t) => formatUsd(t.realizedPnl)],
+          ["Funding", (t) => formatUsd(t.fundingPaid)],
+          ["Size after", (t) => (t.newSize === 0n ? "closed" : formatSize(t.newSize)), "history-size-after"],
+        ]}
+      />
+      <HistoryTable title="Funding" testid="funding-history" empty="No funding settled yet." rows={[...funding].reverse()} rowKey={(f) => `${f.blockNumber}-${f.logIndex}`}
+        columns={[
+          ["Block", (f) => f.blockNumber],
+          ["Market", (f) => symbols.get(f.marketId)],
+          // Funding settles in small amounts: six decimals, not cents.
+          ["Paid / received", (f) => (f.amount > 0n ? `paid ${formatUsd(f.amount, 6)}` : `received ${formatUsd(-f.amount, 6)}`), "funding-amount"],
+          ["Settled by", (f) => (f.cause === "trade" ? "a trade" : f.cause === "liquidation" ? "the liquidation" : "deleveraging"), "funding-cause"],
+        ]}
+      />
+      <HistoryTable title="Liquidations" testid="liquidation-history" empty="No liquidations." rows={[...liquidations].reverse()} rowKey={(l) => `${l.blockNumber}-${l.logIndex}`}
+        columns={[
+          ["Block", (l) => l.blockNumber],
+          ["Unit", (l) => (l.marketId === undefined ? "cross account" : `${symbols.get(l.marketId)} (isolated)`)],
+          ["Closed", (l) => l.closes.map((c) => `${symbols.get(c.marketId)} ${size(c.size)} at ${formatPrice(c.price)}`).join(", "), "liquidation-closed"],
+          ["Equity", (l) => formatUsd(l.equity), "liquidation-equity"],
+          ["Keeper reward", (l) => formatUsd(l.keeperReward)],
+          ["Returned to you", (l) => formatUsd(l.traderRemainder), "liquidation-returned"],
+          ["Bad debt covered", (l) => formatUsd(l.shortfall)],
+        ]}
+      />
+    </>
+  );
+}
+
+type Column<T> = readonly [header: string, cell: (row: T) => React.ReactNode, testid?: string];
+
+function HistoryTable<T>({ title, testid, empty, rows, rowKey, columns }: { title: string; testid: string; empty: string; rows: readonly T[]; rowKey: (row: T) => string; columns: readonly Column<T>[] }) {
+  const id = useId();
   return (
     <section className="card" aria-labelledby={`${id}-h`}>
-      <h2 id={`${id}-h`}>Trade history</h2>
-      {data.history.length === 0 ? (
-        <p>No trades yet.</p>
+      <h2 id={`${id}-h`}>{title}</h2>
+      {rows.length === 0 ? (
+        <p data-testid={`${testid}-empty`}>{empty}</p>
       ) : (
         <div className="scroll">
-          <table data-testid="history">
+          <table data-testid={testid}>
             <thead>
               <tr>
-                <th scope="col">Block</th>
-                <th scope="col">Market</th>
-                <th scope="col">Trade</th>
-                <th scope="col">Fill</th>
-                <th scope="col">Fee</th>
-                <th scope="col">Realised PnL</th>
-                <th scope="col">Funding</th>
-                <th scope="col">Size after</th>
+                {columns.map(([header]) => (
+                  <th key={header} scope="col">{header}</th>
+                ))}
               </tr>
             </thead>
             <tbody>
-              {data.history.map((t) => (
-                <tr key={`${t.blockNumber}-${t.logIndex}`}>
-                  <td>{t.blockNumber}</td>
-                  <td>{symbols.get(t.marketId)}</td>
-                  <td>
-                    {t.sizeDelta > 0n ? "buy" : "sell"} {formatSize(t.sizeDelta < 0n ? -t.sizeDelta : t.sizeDelta)}
-                  </td>
-                  <td>{formatPrice(t.fillPrice)}</td>
-                  <td>{formatUsd(t.fee)}</td>
-                  <td>{formatUsd(t.realizedPnl)}</td>
-                  <td>{formatUsd(t.fundingPaid)}</td>
-                  <td data-testid="history-size-after">{t.newSize === 0n ? "closed" : formatSize(t.newSize)}</td>
+              {rows.map((row) => (
+                <tr key={rowKey(row)}>
+                  {columns.map(([header, cell, cellId]) => (
+                    <td key={header} data-testid={cellId}>{cell(row)}</td>
+                  ))}
                 </tr>
               ))}
             </tbody>

@@ -17,6 +17,7 @@ import { preview, type PreviewServer } from "vite";
 
 import {
   PerpClient,
+  PerpContractError,
   formatDecimal,
   formatPercent,
   formatPrice,
@@ -109,7 +110,7 @@ describe("web: the trading page in Chromium", function () {
 
   async function fundAndDeposit(page: Page, amount: string) {
     await page.getByRole("button", { name: "Faucet" }).click();
-    await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC sent to your wallet.");
+    await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC and 10 ETH for gas sent to your wallet.");
     await page.getByLabel("Amount (USDC)").fill(amount);
     await page.getByRole("button", { name: "Deposit", exact: true }).click();
     await waitText(page.getByTestId("notice"), "Deposit: done.");
@@ -164,10 +165,19 @@ describe("web: the trading page in Chromium", function () {
     const { page, wallet, trader } = await open();
     await fundAndDeposit(page, "1000");
     await waitText(page.getByTestId("cross-balance"), "1,000.00 USD");
+    // The faucet's gas: the node's anvil_setBalance, asked through the wallet; the wallet then paid the mint and the
+    // deposit's gas out of the 10 ETH.
+    expect(wallet.calls).to.include("anvil_setBalance");
+    const gas = await stack.provider.getBalance(wallet.address);
+    expect(gas < 10n ** 19n && gas > 10n ** 19n - 10n ** 17n).to.equal(true);
     await page.getByLabel("Amount (USDC)").fill("500");
     await page.getByRole("button", { name: "Deposit (permit)" }).click();
     await waitText(page.getByTestId("notice"), "Deposit with permit: done.");
     await waitText(page.getByTestId("cross-balance"), "1,500.00 USD");
+    // With no position the whole balance is free and the health bar is full.
+    await waitText(page.getByTestId("free-collateral"), "1,500.00 USD");
+    expect(await page.getByTestId("health-text").textContent()).to.equal("no open position");
+    expect(await page.getByTestId("health-bar").evaluate((el) => (el as HTMLMeterElement).value)).to.equal(1);
     expect(wallet.calls).to.include("eth_signTypedData_v4");
     expect((await trader.account()).crossBalance).to.equal(1500n * 10n ** 18n);
     wallet.rejectNext();
@@ -182,6 +192,9 @@ describe("web: the trading page in Chromium", function () {
     await fundAndDeposit(page, "2000");
     await trade(page, trader, { market: 0, side: "long", margin: "1000", leverage: 10, isolated: false });
     await page.getByTestId("position-ETH-USD").waitFor();
+    // The account panel's free collateral and health are the SDK's accountSummary of the page's snapshot.
+    await waitQuoted(page.getByTestId("free-collateral"), async () => formatUsd((await trader.accountSummary()).freeCollateral));
+    await waitQuoted(page.getByTestId("health-text"), async () => formatPercent((await trader.accountSummary()).health, 0));
     // The chart (its own chunk, loaded on demand) draws the entry, liquidation, stop and target lines.
     await page.getByTestId("chart").locator("canvas").first().waitFor();
     await page.screenshot({ path: path.join(SHOTS, "02-trade.png"), fullPage: true });
@@ -348,7 +361,7 @@ describe("web: the trading page in Chromium", function () {
     // The ticket comes before the account panel: Tab forward to the faucet and deposit, Shift+Tab back to the ticket.
     await tabTo(page, page.getByRole("button", { name: "Faucet" }));
     await page.keyboard.press("Enter");
-    await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC sent to your wallet.");
+    await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC and 10 ETH for gas sent to your wallet.");
     await tabTo(page, page.getByLabel("Amount (USDC)"), "Shift+Tab");
     await typeOver(page, "1000");
     await tabTo(page, page.getByRole("button", { name: "Deposit", exact: true }));
@@ -421,22 +434,33 @@ describe("web: the trading page in Chromium", function () {
     await page.context().close();
   });
 
-  it("deposits into the LP vault: a request, settled by the keeper after the vault's delay, then claimed as shares", async function () {
-    const { page, trader } = await open();
+  it("deposits into the LP vault: a request, settled by a keeper after the vault's delay as the user clicks Settle, then claimed as shares", async function () {
+    const { page, wallet, trader } = await open();
     await page.getByRole("button", { name: "Faucet" }).click();
-    await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC sent to your wallet.");
+    await waitText(page.getByTestId("notice"), "Faucet: 10,000 test USDC and 10 ETH for gas sent to your wallet.");
     await page.getByRole("navigation", { name: "Screens" }).getByRole("button", { name: "LP vault" }).click();
     const vault = page.getByTestId("vault");
     await vault.getByLabel("Amount (USDC)").fill("1000");
     await vault.getByRole("button", { name: "Request deposit" }).click();
     await waitText(page.getByTestId("notice"), "LP deposit request: done.");
     await waitText(vault.getByTestId("vault-pending-deposit"), /^1,000\.00 USDC, settles after /);
+    // The user clicks "Settle deposit" just as a keeper settles the request (anyone may, for its fee): the wallet
+    // holds the page's gas estimate while the delay passes and another account settles it through the SDK (or the
+    // stack's keeper does first). The page then says so in words, not with the vault's raw NoPendingRequest.
     const { settleDelay } = await trader.lpRequests();
+    const hold = wallet.holdNext("eth_estimateGas");
+    await vault.getByRole("button", { name: "Settle deposit" }).click();
+    await hold.reached;
     await stack.provider.send("evm_increaseTime", [Number(settleDelay)]);
     // Mines a block at the later time and pushes fresh prices: the settlement prices the request at the NAV.
     await stack.setPrice("ETH-USD", "2000");
-    // The stack's keeper settles due LP requests (it earns the fee escrowed with them): the page shows the pending
-    // request gone and the shares it left to claim.
+    const other = await PerpClient.connect({ runner: new Wallet(stack.traderKeys[nextTrader++], stack.provider), deployment: stack.deployment });
+    await other.lpSettle("deposit", await trader.address()).catch((error: unknown) => {
+      if (!(error instanceof PerpContractError && error.errorName === "NoPendingRequest")) throw error;
+    });
+    expect((await trader.lpRequests()).pendingDeposit.amount).to.equal(0n);
+    hold.release();
+    await waitText(page.getByTestId("notice"), "Settle deposit: a keeper already settled this request; your shares are ready to claim.");
     await waitText(vault.getByTestId("vault-pending-deposit"), "none");
     await waitText(vault.getByTestId("vault-claimable"), /^[\d,]+\.\d\d USDC worth$/);
     await vault.getByRole("button", { name: "Claim shares" }).click();

@@ -15,6 +15,7 @@ import { getCrossHealth } from "./actions/read/getCrossHealth.js";
 import { getFundingPaid, type GetFundingPaidReturnType } from "./actions/read/getFundingPaid.js";
 import { getFundingRate, type GetFundingRateReturnType } from "./actions/read/getFundingRate.js";
 import { getMarket, resolveMarket } from "./actions/read/getMarket.js";
+import { getPriceHistory, type GetPriceHistoryParameters, type GetPriceHistoryReturnType } from "./actions/read/getPriceHistory.js";
 import { getMarkets } from "./actions/read/getMarkets.js";
 import { getPositions } from "./actions/read/getPositions.js";
 import { getProtocolParams } from "./actions/read/getProtocolParams.js";
@@ -200,6 +201,13 @@ export class PerpClient implements ClientContext {
    */
   async accountSummary(trader?: string, snap?: Snapshot): Promise<AccountSummary> {
     return accountSummary(snap ?? (await getSnapshot(this, { trader })));
+  }
+  /**
+   * `getPriceHistory`: each market's prices cached on chain (Pyth adapters' `PriceCached`), in publish-time order.
+   * @example for (const p of (await client.priceHistory()).markets.get(0) ?? []) console.log(p.publishTime, p.price)
+   */
+  priceHistory(parameters: GetPriceHistoryParameters = {}): Promise<GetPriceHistoryReturnType> {
+    return getPriceHistory(this, parameters);
   }
   /** `getCrossHealth`. @example (await client.crossHealth()).equity */
   crossHealth(trader?: string, snap?: Snapshot): Promise<Valuation> {

@@ -1,14 +1,16 @@
 /**
  * The SDK's margin-change quote against the engine (the quoted liquidation price is the `liquidationPrice` view after
  * the change, to the wei, for an add and a removal on an isolated long and short with funding accruing; each
- * removal rule's rejection is the decoded revert's sentence), and the account's history read from the chain's events.
+ * removal rule's rejection is the decoded revert's sentence); the account's history, summary and the price history
+ * read from the chain.
  */
 import { expect } from "chai";
-import type { Signer } from "ethers";
+import { ZeroAddress, type Signer } from "ethers";
 
-import { PerpClient, PerpContractError, eventsNamed, fundingPaidFromHistory, getFundingPaid, mergeAccountHistory, quoteMarginChange, type MarginChangeQuote } from "@perp/sdk";
+import { PerpClient, PerpContractError, eventsNamed, fundingPaidFromHistory, getFundingPaid, getPriceHistory, mergeAccountHistory, mergePriceHistory, quoteMarginChange, type MarginChangeQuote } from "@perp/sdk";
 import { BTC, ETH, deployProtocol, usdc, wad, type Protocol } from "../../scripts/lib/fixture.js";
 import { networkHelpers } from "../../scripts/lib/network.js";
+import { PYTH_FEE, deployOrders, now, priceUpdate } from "../helpers/orders.js";
 
 const BUY_ANY = wad(1e9);
 
@@ -271,5 +273,44 @@ describe("SDK accountSummary: free collateral and health as the engine counts th
     const alice = await PerpClient.connect({ runner: p.alice, deployment: p.deployment });
     const summary = await alice.accountSummary();
     expect([summary.freeCollateral, summary.health, summary.units.length, summary.liquidatable]).to.deep.equal([wad(250), wad(1), 0, false]);
+  });
+});
+
+describe("SDK getPriceHistory: the prices the engine's Pyth adapters cached, from their events", function () {
+  async function priced() {
+    const o = await deployOrders();
+    const deployment = {
+      ...o.deployment,
+      markets: [
+        ...o.deployment.markets,
+        { id: 2, symbol: "PETH-USD", priceFeed: await o.feed.getAddress(), aggregator: ZeroAddress },
+        { id: 3, symbol: "PBTC-USD", priceFeed: await o.btcFeed.getAddress(), aggregator: ZeroAddress },
+      ],
+    };
+    const published: Array<[bigint, bigint, number]> = [];
+    for (const price of ["2010.5", "1990", "2025.25"]) {
+      const t = (await now()) + 1n;
+      const receipt = await (await o.feed.updatePrice([priceUpdate(price, t)], { value: PYTH_FEE })).wait();
+      published.push([t, wad(price), receipt!.blockNumber]);
+    }
+    return { ...o, deployment, published };
+  }
+
+  it("lists each cached price with its publish time, in order, per market; Chainlink markets have none", async function () {
+    const o = await networkHelpers.loadFixture(priced);
+    const client = await PerpClient.connect({ runner: o.alice, deployment: o.deployment });
+    const history = await getPriceHistory(client);
+    const eth = history.markets.get(2)!;
+    // The listing's first price, then the three updates, each what the adapter holds after it.
+    expect(eth.slice(1).map((p) => [p.publishTime, p.price, p.blockNumber])).to.deep.equal(o.published);
+    expect(eth[0].price).to.equal(wad(2000));
+    expect(eth.at(-1)!.price).to.equal(await o.engine.indexPrice(2));
+    expect(history.markets.get(3)!.map((p) => p.price)).to.deep.equal([wad(60_000)]);
+    expect([history.markets.get(0), history.markets.get(1)]).to.deep.equal([[], []]);
+    // Incrementally: up to the second update, then the rest.
+    const split = o.published[1][2];
+    const first = await getPriceHistory(client, { toBlock: split });
+    expect(first.markets.get(2)!.length).to.equal(3);
+    expect(mergePriceHistory(first, await getPriceHistory(client, { fromBlock: split + 1, toBlock: history.toBlock }))).to.deep.equal(history);
   });
 });

@@ -20,6 +20,11 @@ export interface TestWallet {
   readonly calls: string[];
   /** The next signing request (transaction or signature) is rejected by "the user" (EIP-1193 code 4001). */
   rejectNext(): void;
+  /**
+   * Holds the page's next request of `method` (e.g. "eth_estimateGas") until `release()`: `reached` resolves when the
+   * page has made it. A test changes the chain in between, deterministically, as another party racing the user would.
+   */
+  holdNext(method: string): { reached: Promise<void>; release(): void };
   /** Fires a provider event inside the page (accountsChanged, chainChanged). */
   emit(event: string, ...args: unknown[]): Promise<void>;
 }
@@ -57,7 +62,14 @@ export async function installWallet(page: Page, options: TestWalletOptions): Pro
   let chainId = options.chainId;
   let reject = false;
   const calls: string[] = [];
+  const holds = new Map<string, { reached: () => void; released: Promise<void> }>();
   const handle = async (method: string, params: any[]): Promise<unknown> => {
+    const hold = holds.get(method);
+    if (hold) {
+      holds.delete(method);
+      hold.reached();
+      await hold.released;
+    }
     if (SIGNING.has(method) && reject) {
       reject = false;
       throw { code: 4001, message: "User rejected the request." };
@@ -116,6 +128,14 @@ export async function installWallet(page: Page, options: TestWalletOptions): Pro
     calls,
     rejectNext: () => {
       reject = true;
+    },
+    holdNext: (method: string) => {
+      let reached!: () => void;
+      let release!: () => void;
+      const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holds.set(method, { reached, released });
+      return { reached: reachedPromise, release };
     },
     emit,
   };

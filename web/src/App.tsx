@@ -6,15 +6,19 @@ import {
   PerpClient,
   WrongChainError,
   mergeAccountHistory,
+  mergePriceHistory,
   positionsWithFunding,
   type AccountHistory,
+  type PriceHistory,
   type Deployment,
   type OrderInfo,
   type PositionInfo,
   type Snapshot,
 } from "@perp/sdk";
 
+import { useNewBlocks } from "./blocks";
 import { chainName, hasFaucet, loadDeployments } from "./deployments";
+import { FAUCET_GAS_WEI, GAS_FAUCETS, setLocalBalance } from "./faucet";
 import { describeError } from "./errors";
 import { AccountPanel, History, MarketHeader, OpenOrders, Positions } from "./panels";
 import { OrderTicket } from "./ticket";
@@ -28,6 +32,8 @@ export interface ChainData {
   readonly walletUsdc: bigint;
   /** The account's trades, funding settlements and liquidations, read once and then block by block. */
   readonly history: AccountHistory;
+  /** Each market's prices cached on chain (the SDK's getPriceHistory), read once and then block by block. */
+  readonly prices: PriceHistory;
 }
 
 /** What the page tells the user about the last action: progress, success, or a decoded failure. */
@@ -43,9 +49,8 @@ export interface Actions {
   notify(notice: Notice): void;
 }
 
-const POLL_MS = 1000;
-/** Index prices kept per market for the chart (one per second read). */
-const HISTORY_POINTS = 600;
+/** Prices drawn per market: the latest ones. */
+const CHART_POINTS = 2000;
 const PriceChart = lazy(() => import("./chart"));
 
 export function App() {
@@ -60,7 +65,6 @@ export function App() {
   const [busy, setBusy] = useState(false);
   const [market, setMarket] = useState(0);
   const [screen, setScreen] = useState<"trade" | "vault">("trade");
-  const [prices, setPrices] = useState<Map<number, Array<{ time: number; value: number }>>>(new Map());
 
   useEffect(() => {
     void loadDeployments().then(setDeployments);
@@ -125,47 +129,28 @@ export function App() {
   }, [wallet, account, chainId, deployment]);
 
   // The history read so far, for this client and account: each refresh reads only the blocks after it.
-  const historyRead = useRef<{ key: string; history: AccountHistory }>(undefined);
+  const historyRead = useRef<{ key: string; history: AccountHistory; prices: PriceHistory }>(undefined);
   const refresh = useCallback(async () => {
     if (client === undefined || account === undefined) return;
     const key = `${client.deployment.chainId}:${client.deployment.contracts.PerpEngine}:${account.toLowerCase()}`;
-    const previous = historyRead.current?.key === key ? historyRead.current.history : undefined;
+    const previous = historyRead.current?.key === key ? historyRead.current : undefined;
     const snapshot = await client.snapshot(account);
-    const [positions, orders, walletUsdc, increment] = await Promise.all([
+    const fromBlock = previous ? previous.history.toBlock + 1 : undefined;
+    const [positions, orders, walletUsdc, increment, newPrices] = await Promise.all([
       client.positions(account, snapshot),
       client.orders(account),
       client.token.balanceOf(account),
-      client.accountHistory({ trader: account, fromBlock: previous ? previous.toBlock + 1 : undefined, toBlock: snapshot.blockNumber }),
+      client.accountHistory({ trader: account, fromBlock, toBlock: snapshot.blockNumber }),
+      client.priceHistory({ fromBlock, toBlock: snapshot.blockNumber }),
     ]);
-    const history = previous ? mergeAccountHistory(previous, increment) : increment;
-    historyRead.current = { key, history };
-    setData({ snapshot, positions: positionsWithFunding(positions, history), orders, walletUsdc, history });
-    setPrices((old) => {
-      const next = new Map(old);
-      for (const m of snapshot.markets.values()) {
-        const series = next.get(m.id) ?? [];
-        const time = Number(snapshot.now);
-        // A chart line, not an amount: the float is for drawing only.
-        if (series.length === 0 || series[series.length - 1].time < time) next.set(m.id, [...series, { time, value: Number(formatUnits(m.price, 18)) }].slice(-HISTORY_POINTS));
-      }
-      return next;
-    });
+    const history = previous ? mergeAccountHistory(previous.history, increment) : increment;
+    const prices = previous ? mergePriceHistory(previous.prices, newPrices) : newPrices;
+    historyRead.current = { key, history, prices };
+    setData({ snapshot, positions: positionsWithFunding(positions, history), orders, walletUsdc, history, prices });
   }, [client, account]);
 
-  const refreshing = useRef(false);
-  useEffect(() => {
-    if (client === undefined) return;
-    const tick = () => {
-      if (refreshing.current) return;
-      refreshing.current = true;
-      refresh()
-        .catch((error: unknown) => setNotice(noticeFor("Reading the chain", error)))
-        .finally(() => (refreshing.current = false));
-    };
-    tick();
-    const timer = setInterval(tick, POLL_MS);
-    return () => clearInterval(timer);
-  }, [client, refresh]);
+  // Re-read on new blocks only: one eth_blockNumber a second, the snapshot and the history's new blocks when it moves.
+  useNewBlocks(client, refresh, (error) => setNotice(noticeFor("Reading the chain", error)));
 
   const actions: Actions = useMemo(
     () => ({
@@ -215,17 +200,28 @@ export function App() {
   const faucet = async () => {
     if (client === undefined || account === undefined) return;
     await actions.run("Faucet", async () => {
-      if (chainId === 31337) {
-        // Gas for a fresh wallet: a local node sets balances on request.
-        await new JsonRpcProvider(LOCAL_RPC, chainId, { staticNetwork: true }).send("anvil_setBalance", [account, toQuantity(10n ** 19n)]).catch(() => undefined);
+      let gas = "";
+      if (chainId === 31337 && wallet !== undefined) {
+        // Gas for a fresh wallet: a local node sets balances on request (anvil or Hardhat's method), asked through
+        // the wallet first (it forwards to its node), then at the local RPC directly.
+        const local = new JsonRpcProvider(LOCAL_RPC, chainId, { staticNetwork: true });
+        const done = await setLocalBalance(
+          [(method, params) => wallet.provider.request({ method, params }), (method, params) => local.send(method, params)],
+          account,
+          FAUCET_GAS_WEI,
+        );
+        local.destroy();
+        gas = done ? " and 10 ETH for gas" : "";
       }
       // MockUSDC: anyone may mint on local and test chains.
       const token = new Contract(client.deployment.contracts.CollateralToken, ["function mint(address to, uint256 amount)"], client.signer);
       await (await token.getFunction("mint")(account, 10_000n * 10n ** 6n)).wait();
-      return "Faucet: 10,000 test USDC sent to your wallet.";
+      return `Faucet: 10,000 test USDC${gas} sent to your wallet.`;
     });
   };
 
+  const points = useMemo(() => (data ? chartPoints(data, market) : []), [data, market]);
+  const lines = useMemo(() => (data ? chartLines(data, market) : []), [data, market]);
   const wrongNetwork = account !== undefined && chainId !== undefined && deployment === undefined && deployments.length > 0;
   const snapshotMarket = data?.snapshot.markets.get(market);
 
@@ -280,11 +276,11 @@ export function App() {
           </nav>
           <MarketHeader market={snapshotMarket} snapshot={data.snapshot} client={client} />
           <Suspense fallback={<div className="chart" role="status">Loading the chart…</div>}>
-            <PriceChart label={`${snapshotMarket.symbol} index price`} points={prices.get(market) ?? []} lines={chartLines(data, market)} />
+            <PriceChart label={`${snapshotMarket.symbol} index price`} points={points} lines={lines} />
           </Suspense>
           <div className="grid">
             <OrderTicket client={client} data={data} marketId={market} actions={actions} busy={busy} />
-            <AccountPanel client={client} data={data} actions={actions} busy={busy} faucet={hasFaucet(chainId!) ? faucet : undefined} />
+            <AccountPanel client={client} data={data} actions={actions} busy={busy} faucet={hasFaucet(chainId!) ? faucet : undefined} gasFaucet={GAS_FAUCETS[chainId!]} />
           </div>
           <Positions client={client} data={data} actions={actions} busy={busy} />
           <OpenOrders client={client} data={data} actions={actions} busy={busy} />
@@ -297,6 +293,11 @@ export function App() {
 }
 
 const LOCAL_RPC = "http://127.0.0.1:8545";
+
+/** The market's prices cached on chain, as chart points (floats for drawing only, never amounts). */
+function chartPoints(data: ChainData, marketId: number) {
+  return (data.prices.markets.get(marketId) ?? []).slice(-CHART_POINTS).map((p) => ({ time: Number(p.publishTime), value: Number(formatUnits(p.price, 18)) }));
+}
 
 /** The open position's entry and liquidation price, and its stop-loss and take-profit triggers. */
 function chartLines(data: ChainData, marketId: number) {

@@ -1,6 +1,7 @@
 /**
  * The price chart (lightweight-charts, loaded on demand so the trading screen's first load stays small): the index
- * prices the page has read since it opened, and the position's entry, liquidation, stop and target as price lines.
+ * prices the market's oracle adapter cached on chain (the SDK's getPriceHistory), and the position's entry,
+ * liquidation, stop and target as price lines.
  */
 import { useEffect, useRef } from "react";
 import { LineSeries, createChart, type IChartApi, type ISeriesApi, type IPriceLine, type UTCTimestamp } from "lightweight-charts";
@@ -43,8 +44,15 @@ export default function PriceChart({ points, lines, label }: { points: readonly 
   }, [lines]);
   return (
     <figure className="chart-figure">
-      <figcaption className="sr-only">{label}: the index price since the page opened, with the position's entry, liquidation, stop and target lines</figcaption>
-      <div ref={box} data-testid="chart" className="chart" />
+      <figcaption className="sr-only">{label}: the prices cached on chain, with the position's entry, liquidation, stop and target lines</figcaption>
+      <div
+        ref={box}
+        data-testid="chart"
+        className="chart"
+        data-points={points.length}
+        data-first-time={points[0]?.time}
+        data-lines={lines.map((l) => l.title).join(" ")}
+      />
     </figure>
   );
 }

@@ -9,6 +9,7 @@ import {
   formatUsd,
   getPriceTimes,
   InvalidRequestError,
+  accountSummary,
   quoteMarginChange,
   toWad,
   type MarginChangeQuote,
@@ -81,10 +82,21 @@ function Stat({ label, testid, children }: { label: string; testid: string; chil
   );
 }
 
-export function AccountPanel({ client, data, actions, busy, faucet }: PanelProps & { faucet?: () => Promise<void> }) {
+export function AccountPanel({
+  client,
+  data,
+  actions,
+  busy,
+  faucet,
+  gasFaucet,
+}: PanelProps & { faucet?: () => Promise<void>; gasFaucet?: { readonly name: string; readonly url: string } }) {
   const [amount, setAmount] = useState("1000");
   const id = useId();
-  const health = data.positions.find((p) => !p.isolated)?.health;
+  // The SDK's account summary from the page's snapshot: free collateral by the engine's debit rule, and the health
+  // of the weakest unit (the cross account or an isolated position).
+  const summary = accountSummary(data.snapshot);
+  const health = Number(formatDecimal(summary.health, 18, 0, 4));
+  const healthText = summary.units.length === 0 ? "no open position" : `${formatPercent(summary.health, 0)}${summary.liquidatable ? ": liquidatable" : ""}`;
   return (
     <section className="card account" aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Account</h2>
@@ -97,15 +109,34 @@ export function AccountPanel({ client, data, actions, busy, faucet }: PanelProps
           <dt>Cross balance</dt>
           <dd data-testid="cross-balance">{formatUsd(data.snapshot.account.crossBalance)}</dd>
         </div>
-        {health && (
-          <div>
-            <dt>Cross equity / maintenance</dt>
-            <dd>
-              {formatUsd(health.equity)} / {formatUsd(health.maintenanceMargin)}
-            </dd>
-          </div>
+        <div>
+          <dt>Free collateral</dt>
+          <dd data-testid="free-collateral">{formatUsd(summary.freeCollateral)}</dd>
+        </div>
+        {summary.units.length > 0 && (
+          <>
+            <div>
+              <dt>Cross equity / maintenance</dt>
+              <dd data-testid="cross-equity">
+                {formatUsd(summary.cross.equity)} / {formatUsd(summary.cross.maintenanceMargin)}
+              </dd>
+            </div>
+            <div>
+              <dt>Isolated margin</dt>
+              <dd data-testid="isolated-margin">{formatUsd(summary.isolatedMargin)}</dd>
+            </div>
+            <div>
+              <dt>Total equity</dt>
+              <dd data-testid="total-equity">{formatUsd(summary.totalEquity)}</dd>
+            </div>
+          </>
         )}
       </dl>
+      <div className="health">
+        <span className="label" id={`${id}-health`}>Health (weakest position; 0 % is liquidation)</span>
+        <meter aria-labelledby={`${id}-health`} min={0} max={1} low={0.25} high={0.5} optimum={1} value={health} data-testid="health-bar" />
+        <span data-testid="health-text">{healthText}</span>
+      </div>
       <label>
         Amount (USDC)
         <input inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />
@@ -126,6 +157,11 @@ export function AccountPanel({ client, data, actions, busy, faucet }: PanelProps
           </button>
         )}
       </div>
+      {gasFaucet && (
+        <p data-testid="gas-faucet">
+          Test ETH for gas: <a href={gasFaucet.url} target="_blank" rel="noreferrer">{gasFaucet.name}</a>. The Faucet button mints test USDC.
+        </p>
+      )}
     </section>
   );
 }

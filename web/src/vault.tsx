@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useState } from "react";
+import { useCallback, useId, useState } from "react";
 
 import {
   formatDecimal,
@@ -7,10 +7,13 @@ import {
   type GetLpPositionReturnType,
   type GetLpRequestsReturnType,
   type GetVaultStateReturnType,
+  PerpContractError,
+  toPerpError,
   type PerpClient,
 } from "@perp/sdk";
 
 import type { Actions } from "./App";
+import { useNewBlocks } from "./blocks";
 
 interface VaultData {
   readonly state: GetVaultStateReturnType;
@@ -33,14 +36,27 @@ export function VaultPage({ client, account, actions, busy }: { client: PerpClie
     ]);
     setData({ state, sharePrice, position, requests });
   }, [client, account]);
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load().catch(() => undefined), 1000);
-    return () => clearInterval(timer);
-  }, [load]);
+  useNewBlocks(client, load, () => undefined);
   if (data === undefined) return <p role="status">Loading the vault…</p>;
   const { state, sharePrice, position, requests } = data;
   const run = (label: string, action: () => Promise<unknown>) => void actions.run(label, async () => void (await action())).then(load);
+  // Anyone may settle a due request, and the stack's keeper does: a request settled between this page's last read and
+  // the click is not a failure, it is done. Too early, the vault's SettleTooEarly says when, in words.
+  const settleDeposit = () =>
+    void actions
+      .run("Settle deposit", async () => {
+        try {
+          await client.lpSettle("deposit", account);
+        } catch (error) {
+          const e = toPerpError(error);
+          if (!(e instanceof PerpContractError) || e.errorName !== "NoPendingRequest") throw error;
+          const now = await client.lpRequests(account);
+          return now.claimableDeposit.shares > 0n
+            ? "Settle deposit: a keeper already settled this request; your shares are ready to claim."
+            : "Settle deposit: there is no pending deposit any more (it was settled or cancelled).";
+        }
+      })
+      .then(load);
   return (
     <section className="card" aria-labelledby={`${id}-h`} data-testid="vault">
       <h2 id={`${id}-h`}>LP vault</h2>
@@ -73,7 +89,7 @@ export function VaultPage({ client, account, actions, busy }: { client: PerpClie
       </label>
       <div className="actions">
         <button disabled={busy} onClick={() => run("LP deposit request", () => client.lpDeposit(amount))}>Request deposit</button>
-        <button disabled={busy || !requests.pendingDeposit.due} onClick={() => run("Settle deposit", () => client.lpSettle("deposit", account))}>Settle deposit</button>
+        <button disabled={busy || requests.pendingDeposit.amount === 0n} onClick={settleDeposit}>Settle deposit</button>
         <button disabled={busy || requests.claimableDeposit.shares === 0n} onClick={() => run("Claim shares", () => client.lpClaim("deposit"))}>Claim shares</button>
         <button disabled={busy || position.maxWithdraw === 0n} onClick={() => run("LP withdraw request", () => client.lpWithdraw(amount))}>Request withdrawal</button>
       </div>

@@ -36,6 +36,7 @@ export * from "./read/getFundingPaid.js";
 export * from "./read/getFundingRate.js";
 export * from "./read/getMarket.js";
 export * from "./read/getMarkets.js";
+export * from "./read/getPriceHistory.js";
 export * from "./read/getPriceTimes.js";
 export * from "./read/getPositions.js";
 export * from "./read/getProtocolParams.js";

@@ -156,14 +156,39 @@ export async function getPerpEvents(
     ? [...new Set(options.names.flatMap((name) => [engine.getEvent(name), vault.getEvent(name)].flatMap((e) => (e ? [e.topicHash] : []))))]
     : undefined;
   const address = [deployment.contracts.PerpEngine, deployment.contracts.LiquidityVault];
+  const logs = await getLogsChunked(provider, { ...options, address, topics: topics ? [topics] : undefined });
+  return decodeLogs(logs, deployment);
+}
+
+/** What `getLogsChunked` reads: `eth_getLogs` filter fields and the chunking. */
+export interface GetLogsChunkedOptions {
+  readonly address: string | readonly string[];
+  readonly topics?: readonly (string | readonly string[] | null)[];
+  readonly fromBlock: number;
+  readonly toBlock: number;
+  /** Blocks per `eth_getLogs` (default 10,000; a range the endpoint refuses is halved until it passes). */
+  readonly chunk?: number;
+  /** Retries of each request (default: one attempt). */
+  readonly retry?: RetryOptions;
+}
+
+/**
+ * The SDK's one log reader: `eth_getLogs` over a block range (inclusive) in chunks, halving a range the endpoint
+ * refuses (too many results, range too wide) until it passes; logs in chain order. `getPerpEvents` and
+ * `getPriceHistory` read through it.
+ * @example const logs = await getLogsChunked(provider, { address: feed, topics: [topic], fromBlock, toBlock })
+ */
+export async function getLogsChunked(provider: Provider, options: GetLogsChunkedOptions): Promise<Log[]> {
   const logs: Log[] = [];
   let size = options.chunk ?? 10_000;
+  const address = typeof options.address === "string" ? options.address : [...options.address];
+  const topics = options.topics?.map((t) => (t === null || typeof t === "string" ? t : [...t]));
   for (let start = options.fromBlock; start <= options.toBlock; ) {
     const end = Math.min(options.toBlock, start + size - 1);
     try {
       logs.push(
         ...(await withRetry(
-          () => provider.getLogs({ address, fromBlock: start, toBlock: end, ...(topics ? { topics: [topics] } : {}) }),
+          () => provider.getLogs({ address, fromBlock: start, toBlock: end, ...(topics ? { topics } : {}) }),
           options.retry ?? { attempts: 1 },
         )),
       );
@@ -174,7 +199,7 @@ export async function getPerpEvents(
     }
     start = end + 1;
   }
-  return decodeLogs(logs, deployment);
+  return logs;
 }
 
 // ===================================================================== records the client returns

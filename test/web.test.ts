@@ -280,6 +280,8 @@ describe("web: the trading page in Chromium", function () {
     await page.getByTestId("position-ETH-USD").waitFor();
     // The chart (its own chunk, loaded on demand) draws the entry, liquidation, stop and target lines.
     await page.getByTestId("chart").locator("canvas").first().waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="chart"]')?.getAttribute("data-lines")?.split(" ").length === 4);
+    expect((await page.getByTestId("chart").getAttribute("data-lines"))!.split(" ").sort()).to.deep.equal(["entry", "liquidation", "stop", "target"]);
     await page.screenshot({ path: path.join(SHOTS, "03-bracket.png"), fullPage: true });
 
     await stack.setPrice("ETH-USD", "1890");
@@ -474,9 +476,22 @@ describe("web: the trading page in Chromium", function () {
     await page.context().close();
   });
 
-  it("fits a phone screen", async function () {
-    const { page } = await open({ viewport: { width: 390, height: 844 } });
+  it("fits a phone screen; re-reads only new blocks, the history and the chart's prices incrementally", async function () {
+    const { page, wallet, trader } = await open({ viewport: { width: 390, height: 844 } });
     await waitText(page.getByTestId("header-index"), /^\$2,000\.00/);
+    // Three blocks later (the stack mines one a second): only the first account-history and price-history reads
+    // start at the deployment block; every later one starts after the block already read.
+    const first = Number(await page.locator("main").getAttribute("data-block"));
+    await page.waitForFunction((b) => Number(document.querySelector("main")?.dataset.block) >= b + 3, first, { timeout: 20_000 });
+    const fromDeployment = wallet.logRanges.filter((r) => r.fromBlock <= stack.deployment.deploymentBlock);
+    expect(fromDeployment.length).to.equal(2);
+    expect(wallet.logRanges.length > 2).to.equal(true);
+    for (const r of wallet.logRanges.slice(2)) expect(r.toBlock - r.fromBlock < 10).to.equal(true);
+    // The chart draws the prices cached on chain since the deployment (not since the page opened).
+    const history = await trader.priceHistory();
+    const eth = history.markets.get(0)!;
+    expect(await page.getByTestId("chart").getAttribute("data-first-time")).to.equal(String(eth[0].publishTime));
+    expect(Number(await page.getByTestId("chart").getAttribute("data-points")) > 1).to.equal(true);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).to.equal(0);
     await page.screenshot({ path: path.join(SHOTS, "06-mobile.png"), fullPage: true });

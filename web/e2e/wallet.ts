@@ -18,6 +18,8 @@ export interface TestWallet {
   readonly address: string;
   /** Methods the page called, in order. */
   readonly calls: string[];
+  /** The block range of each `eth_getLogs` the page made, in order. */
+  readonly logRanges: { fromBlock: number; toBlock: number }[];
   /** The next signing request (transaction or signature) is rejected by "the user" (EIP-1193 code 4001). */
   rejectNext(): void;
   /**
@@ -62,6 +64,7 @@ export async function installWallet(page: Page, options: TestWalletOptions): Pro
   let chainId = options.chainId;
   let reject = false;
   const calls: string[] = [];
+  const logRanges: { fromBlock: number; toBlock: number }[] = [];
   const holds = new Map<string, { reached: () => void; released: Promise<void> }>();
   const handle = async (method: string, params: any[]): Promise<unknown> => {
     const hold = holds.get(method);
@@ -112,6 +115,7 @@ export async function installWallet(page: Page, options: TestWalletOptions): Pro
   };
   await page.exposeFunction("__wallet", async (method: string, params: any[]) => {
     calls.push(method);
+    if (method === "eth_getLogs") logRanges.push({ fromBlock: Number(params[0].fromBlock), toBlock: Number(params[0].toBlock) });
     try {
       return { result: await handle(method, params ?? []) };
     } catch (e: any) {
@@ -126,6 +130,7 @@ export async function installWallet(page: Page, options: TestWalletOptions): Pro
   return {
     address: wallet.address,
     calls,
+    logRanges,
     rejectNext: () => {
       reject = true;
     },

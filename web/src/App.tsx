@@ -268,7 +268,7 @@ export function App() {
         </main>
       )}
       {screen === "trade" && data && client && snapshotMarket && (
-        <main>
+        <main data-block={data.snapshot.blockNumber}>
           <nav className="markets" aria-label="Markets">
             {[...data.snapshot.markets.values()].map((m) => (
               <button key={m.id} aria-pressed={m.id === market} onClick={() => setMarket(m.id)}>{m.symbol}</button>

@@ -215,7 +215,7 @@ function PositionRow({ p, client, data, actions, busy }: PanelProps & { p: Posit
   const closePart = () =>
     actions.run(`Close part of ${p.symbol}`, async () => {
       if (toWad(closeSize.trim()) >= size) throw new InvalidRequestError(`${closeSize.trim()} ${base} is not less than the position's ${formatSize(size)} ${base}: use Close to close all of it`);
-      const { outcome } = await client.trade({ market: p.marketId, side: p.side === "long" ? "short" : "long", size: closeSize.trim(), isolated: p.isolated, settle: "keeper" });
+      const { outcome } = await client.trade({ market: p.marketId, side: p.side === "long" ? "short" : "long", size: closeSize.trim(), isolated: p.isolated, settle: "keeper", pollMs: 250 });
       setCloseSize("");
       const at = outcome?.status === "executed" && outcome.execution ? ` at ${formatPrice(outcome.execution.fillPrice)}, PnL ${formatUsd(outcome.execution.realizedPnl)}` : "";
       return `Closed ${closeSize.trim()} ${base} of ${p.symbol}${at}.`;
@@ -240,7 +240,7 @@ function PositionRow({ p, client, data, actions, busy }: PanelProps & { p: Posit
       <td>{p.isolated ? "isolated" : "cross"}</td>
       <td className="row-actions">
         <button disabled={busy} onClick={() => void actions.run(`Close ${p.symbol}`, async () => {
-          const { outcome } = await client.closePosition(p.marketId, { settle: "keeper" });
+          const { outcome } = await client.closePosition(p.marketId, { settle: "keeper", pollMs: 250 });
           return `Closed ${p.symbol}${outcome?.status === "executed" && outcome.execution ? ` at ${formatPrice(outcome.execution.fillPrice)}, PnL ${formatUsd(outcome.execution.realizedPnl)}` : ""}.`;
         })}>
           Close

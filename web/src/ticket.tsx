@@ -79,6 +79,8 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
         stopLoss: r.stopLoss,
         takeProfit: r.takeProfit,
         settle: "keeper",
+        // The keeper settles within a block or two: look for the settlement four times a second.
+        pollMs: 250,
         onCommitted: (o) => {
           setPending(`Order #${o.orderId} is waiting for a keeper: it settles at the first price published after ${new Date(Number(o.settleableAt) * 1000).toLocaleTimeString()}.`);
           actions.notify({ kind: "pending", text: `Order #${o.orderId} committed; waiting for a keeper to settle it…` });

@@ -22,7 +22,8 @@ import { LiquidityVault__factory, PerpEngine__factory } from "@perp/sdk/contract
 
 import { CLI_ENV, runCliInProcess } from "./helpers/cli.js";
 import { devWallet } from "../scripts/lib/dev.js";
-import { ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { ROOT, freePort, rpc, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { deployInProcess } from "./helpers/deploy.js";
 
 interface Run {
   code: number | null;
@@ -101,7 +102,7 @@ describe("CLI and keeper defaults on the default local deployment (order book, l
     const port = await freePort();
     serviceUrl = `http://127.0.0.1:${port}`;
     service = await startPriceServiceProcess(port, node.url);
-    const run = await runDeploy(node.url, {
+    const run = await deployInProcess(node.url, {
       PERP_DEPLOYMENTS_DIR: deploymentsDir,
       PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
       PERP_PRICE_SERVICE_URL: serviceUrl,

@@ -20,7 +20,8 @@ import { requireLocalChain } from "../scripts/cli/context.js";
 import { CLI_ENV, runCliInProcess } from "./helpers/cli.js";
 import { devWallet } from "../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "@perp/sdk/contracts";
-import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { HARDHAT_CLI, ROOT, freePort, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { deployInProcess } from "./helpers/deploy.js";
 
 const CLI = path.join(ROOT, "scripts", "cli", "main.ts");
 const USDC = 10n ** 6n;
@@ -229,7 +230,7 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     tmp = await mkdtemp(path.join(os.tmpdir(), "perp-cli-"));
     deploymentsDir = path.join(tmp, "deployments");
     node = await startLocalNode("hardhat");
-    const run = await runDeploy(node.url, {
+    const run = await deployInProcess(node.url, {
       // v1: the Chainlink-priced engine without an order book (the local default is PerpPythLocal).
       PERP_MODULE: "PerpLocal",
       PERP_DEPLOYMENTS_DIR: deploymentsDir,

@@ -43,7 +43,8 @@ import { ChainIndex } from "@perp/sdk/keeper";
 import { devWallet } from "../scripts/lib/dev.js";
 // The benchmark's scenario builders, shared: the test plays a small book of the same shape.
 import * as scenario from "../scripts/keeper/bench/scenario.js";
-import { HARDHAT_CLI, ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { HARDHAT_CLI, ROOT, freePort, rpc, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { deployInProcess } from "./helpers/deploy.js";
 import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "@perp/sdk/contracts";
 import { Writable } from "node:stream";
 import { createLogger, prettyLine, type Logger } from "../scripts/keeper/logger.js";
@@ -473,7 +474,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
     before(async function () {
       tmp = await mkdtemp(path.join(os.tmpdir(), `perp-keeper-${kind}-`));
       node = await startLocalNode(kind);
-      const run = await runDeploy(node.url, {
+      const run = await deployInProcess(node.url, {
         // v1: the Chainlink-priced engine without an order book (the local default is PerpPythLocal).
         PERP_MODULE: "PerpLocal",
         PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
@@ -1293,7 +1294,14 @@ for (const kind of ["hardhat", "anvil"] as const) {
           expect(started).to.deep.include({ keeper: new Wallet(key).address, keySource: 'the keystore value "KEEPER_TEST_KEY"' });
           expect(ok.stdout + ok.stderr).to.not.include(key.slice(2));
 
-          const missing = await run([...args, "--keystore", "NOPE"], env, true);
+          // In this process: the keystore is read by a `hardhat keystore get` child, which takes XDG_CONFIG_HOME from
+          // this process's environment (set for the call only).
+          const saved = process.env.XDG_CONFIG_HOME;
+          process.env.XDG_CONFIG_HOME = config;
+          const missing = await run([...args, "--keystore", "NOPE"], env).finally(() => {
+            if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
+            else process.env.XDG_CONFIG_HOME = saved;
+          });
           expect(missing.code).to.equal(2);
           expect(missing.stderr).to.equal(
             'keeper: cannot read "NOPE" from the Hardhat development keystore: Key "NOPE" not found in the development keystore\n',

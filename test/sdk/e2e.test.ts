@@ -33,7 +33,8 @@ import {
 import { loadDeployment } from "@perp/sdk/node";
 import { devWallet } from "../../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "@perp/sdk/contracts";
-import { runDeploy, startLocalNode, stopNode, type Node } from "../../scripts/lib/nodes.js";
+import { startLocalNode, stopNode, type Node } from "../../scripts/lib/nodes.js";
+import { deployInProcess } from "../helpers/deploy.js";
 
 const WAD = 10n ** 18n;
 const USDC = 10n ** 6n;
@@ -96,7 +97,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
     before(async function () {
       tmp = await mkdtemp(path.join(os.tmpdir(), `perp-sdk-e2e-${kind}-`));
       node = await startLocalNode(kind);
-      const run = await runDeploy(node.url, {
+      const run = await deployInProcess(node.url, {
         PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
         PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
         // v1's atomic engine without an order book: this file drives the engine's own trade path end to end.

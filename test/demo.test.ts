@@ -1,7 +1,7 @@
 /**
  * `npm start` end to end: the demo's body (`demoMain`, scripts/demo/main.ts, what scripts/demo.ts runs) in this
- * process with its output captured, first on a fresh in-process network, then over a connection to a `hardhat node`
- * on a free port (`--network localhost`), with the deployment record and Ignition journal in a temporary directory
+ * process with its output captured, first on a fresh in-process network, then over a connection to a Hardhat node
+ * served from this process on a free port (`--network localhost`, test/helpers/node.ts), with the deployment record and Ignition journal in a temporary directory
  * (the committed deployments/localhost.json is never touched). The entry point itself runs once as a real child
  * `hardhat run --no-compile scripts/demo.ts` (what `npm start` runs, minus the compile step), against a node that
  * cannot be reached: one line on stderr and a non-zero exit code.
@@ -16,7 +16,8 @@ import type { NetworkConnectionParams } from "hardhat/types/network";
 
 import type { Deployment } from "@perp/sdk";
 import { demoMain } from "../scripts/demo/main.js";
-import { freePort, runHardhatScript, startLocalNode, stopNode, type Node, type ScriptRun } from "../scripts/lib/nodes.js";
+import { freePort, runHardhatScript, type ScriptRun } from "../scripts/lib/nodes.js";
+import { startTestNode, type TestNode } from "./helpers/node.js";
 import { withDeployEnv, type DeployEnv } from "./helpers/deploy.js";
 
 /** The requirement on the in-process run. */
@@ -276,14 +277,14 @@ describe("npm start: the demo", function () {
   });
 
   describe("--network localhost against a hardhat node", function () {
-    let node: Node | undefined;
+    let node: TestNode | undefined;
     let tmp: string;
     let env: DeployEnv;
     let localhost: NetworkConnectionParams;
 
     before(async function () {
       tmp = await mkdtemp(path.join(os.tmpdir(), "perp-demo-"));
-      node = await startLocalNode("hardhat");
+      node = await startTestNode("hardhat");
       localhost = { network: "localhost", override: { url: node.url } };
       env = {
         PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
@@ -292,7 +293,7 @@ describe("npm start: the demo", function () {
     });
 
     after(async function () {
-      await stopNode(node);
+      await node?.stop();
       if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
     });
 

@@ -14,28 +14,10 @@
  *
  * Output is identical from run to run on the in-process network (block timestamps are chosen by the demo, see
  * scripts/demo/chain.ts). A progress bar is drawn only when stdout is a terminal. On failure: one line on stderr
- * and exit code 1.
+ * and exit code 1. The body is demoMain (scripts/demo/main.ts), which test/demo.test.ts also runs in process.
  */
 import hre from "hardhat";
-import type { NetworkConnection } from "hardhat/types/network";
 
-import { toPerpError } from "@perp/sdk";
-import { Output } from "./demo/report.js";
-import { runDemo } from "./demo/run.js";
+import { demoMain } from "./demo/main.js";
 
-const started = performance.now();
-const out = new Output(process.stdout);
-let connection: NetworkConnection | undefined;
-try {
-  connection = await hre.network.getOrCreate();
-  await runDemo(hre, connection, out);
-  // Wall time varies from run to run: shown on a terminal only, so that redirected output stays identical.
-  if (out.interactive) out.print(`\nFinished in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
-} catch (error) {
-  out.stopProgress();
-  const message = toPerpError(error).message.replace(/\s+/g, " ").trim();
-  process.stderr.write(`Demo failed: ${message}\n`);
-  process.exitCode = 1;
-} finally {
-  await connection?.close();
-}
+process.exitCode = await demoMain(hre);

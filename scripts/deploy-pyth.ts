@@ -17,4 +17,4 @@ import hre from "hardhat";
 
 import { deployMain } from "./lib/deploy-main.js";
 
-await deployMain(hre, { pyth: true });
+process.exitCode = await deployMain(hre, { pyth: true });

@@ -1,7 +1,7 @@
 /**
  * The CLI's and the keeper's defaults on the default local deployment, end to end, as the README's quick start runs
- * them: a `hardhat node` mining a block every second, `npm run price-service -- --chain-rpc … --interval 1` in its
- * own process, `npm run deploy` (PerpPythLocal with the order book; its record names that price service as
+ * them: a Hardhat node (served from this process, test/helpers/node.ts) mining a block every second, `npm run price-service -- --chain-rpc … --interval 1` in its
+ * own process, `npm run deploy` (its body in this process, test/helpers/deploy.ts; PerpPythLocal with the order book; its record names that price service as
  * `hermesUrl`), then the CLI (in this process) and the keeper (`npm run keeper -- --once`, a child process):
  *
  * - the keeper, with no price option, settles the LP's due deposit request at the record's price service;
@@ -22,7 +22,9 @@ import { LiquidityVault__factory, PerpEngine__factory } from "@perp/sdk/contract
 
 import { CLI_ENV, runCliInProcess } from "./helpers/cli.js";
 import { devWallet } from "../scripts/lib/dev.js";
-import { ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { ROOT, freePort, rpc } from "../scripts/lib/nodes.js";
+import { startTestNode, type TestNode } from "./helpers/node.js";
+import { deployInProcess } from "./helpers/deploy.js";
 
 interface Run {
   code: number | null;
@@ -74,7 +76,7 @@ function startPriceServiceProcess(port: number, chainRpc: string): Promise<Child
 describe("CLI and keeper defaults on the default local deployment (order book, local price service)", function () {
   this.timeout(240_000);
 
-  let node: Node | undefined;
+  let node: TestNode | undefined;
   let service: ChildProcess | undefined;
   let tmp: string;
   let deploymentsDir: string;
@@ -95,13 +97,13 @@ describe("CLI and keeper defaults on the default local deployment (order book, l
   before(async function () {
     tmp = await mkdtemp(path.join(os.tmpdir(), "perp-cli-orders-"));
     deploymentsDir = path.join(tmp, "deployments");
-    node = await startLocalNode("hardhat");
+    node = await startTestNode("hardhat");
     // A block every second: chain time moves as on a live chain, so settlement windows open without help.
     await rpc(node.url, "evm_setIntervalMining", [1000]);
     const port = await freePort();
     serviceUrl = `http://127.0.0.1:${port}`;
     service = await startPriceServiceProcess(port, node.url);
-    const run = await runDeploy(node.url, {
+    const run = await deployInProcess(node.url, {
       PERP_DEPLOYMENTS_DIR: deploymentsDir,
       PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
       PERP_PRICE_SERVICE_URL: serviceUrl,
@@ -114,7 +116,7 @@ describe("CLI and keeper defaults on the default local deployment (order book, l
   after(async function () {
     provider?.destroy();
     service?.kill("SIGTERM");
-    await stopNode(node);
+    await node?.stop();
     if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
   });
 

@@ -1,6 +1,6 @@
 /**
- * The trader CLI (`@perp/cli`, scripts/cli/) against a `hardhat node` in its own process, with the protocol deployed
- * by the deploy script into a temporary directory. Commands run in this process (`main(argv, io)`, environment
+ * The trader CLI (`@perp/cli`, scripts/cli/) against a Hardhat node served from this process (test/helpers/node.ts),
+ * with the protocol deployed by the deploy script's body (test/helpers/deploy.ts) into a temporary directory. Commands run in this process (`main(argv, io)`, environment
  * set for the run), except where the process boundary is the point: no terminal on stdin (confirmations) and the
  * keystore's password prompt, which spawn `node --import tsx scripts/cli/main.ts`. The key comes from the
  * environment (a dev account derived at runtime) or from a Hardhat keystore in a temporary config directory; no
@@ -20,7 +20,10 @@ import { requireLocalChain } from "../scripts/cli/context.js";
 import { CLI_ENV, runCliInProcess } from "./helpers/cli.js";
 import { devWallet } from "../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "@perp/sdk/contracts";
-import { HARDHAT_CLI, ROOT, freePort, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { HARDHAT_CLI, ROOT, freePort } from "../scripts/lib/nodes.js";
+import { startTestNode, type TestNode } from "./helpers/node.js";
+import { KeystoreError, readKeystoreValue } from "../scripts/lib/keystore.js";
+import { deployInProcess } from "./helpers/deploy.js";
 
 const CLI = path.join(ROOT, "scripts", "cli", "main.ts");
 const USDC = 10n ** 6n;
@@ -173,7 +176,7 @@ async function keystoreSet(configHome: string, name: string, password: string, v
 describe("trader CLI (scripts/cli) against a hardhat node", function () {
   this.timeout(90_000);
 
-  let node: Node | undefined;
+  let node: TestNode | undefined;
   let tmp: string;
   let provider: JsonRpcProvider;
   let deployment: Deployment;
@@ -228,8 +231,8 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
   before(async function () {
     tmp = await mkdtemp(path.join(os.tmpdir(), "perp-cli-"));
     deploymentsDir = path.join(tmp, "deployments");
-    node = await startLocalNode("hardhat");
-    const run = await runDeploy(node.url, {
+    node = await startTestNode("hardhat");
+    const run = await deployInProcess(node.url, {
       // v1: the Chainlink-priced engine without an order book (the local default is PerpPythLocal).
       PERP_MODULE: "PerpLocal",
       PERP_DEPLOYMENTS_DIR: deploymentsDir,
@@ -244,7 +247,7 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
 
   after(async function () {
     provider?.destroy();
-    await stopNode(node);
+    await node?.stop();
     if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
   });
 
@@ -596,10 +599,15 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     expect(wrong.code).to.equal(1);
     expect(wrong.stdout).to.equal("");
     expect(wrong.stderr).to.match(/^error: cannot read "PERP_CLI_TEST_KEY" from the Hardhat keystore: .*Invalid password.*\n$/);
-    const missing = await perp(["account", "--keystore", "NO_SUCH_KEY"], { key: null, env, input: `${password}\n` });
-    expect([missing.code, missing.stdout]).to.deep.equal([1, ""]);
-    expect(missing.stderr).to.equal(
-      'error: cannot read "NO_SUCH_KEY" from the Hardhat keystore: Key "NO_SUCH_KEY" not found in the production keystore\n',
+    // A missing key: the same path (the CLI prints the KeystoreError after "error: ", as above), read here without a
+    // CLI process around the `hardhat keystore get` child.
+    const missing = await readKeystoreValue("NO_SUCH_KEY", { dev: false, password, env: { ...process.env, ...env } }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(missing).to.be.instanceOf(KeystoreError);
+    expect((missing as KeystoreError).message).to.equal(
+      'cannot read "NO_SUCH_KEY" from the Hardhat keystore: Key "NO_SUCH_KEY" not found in the production keystore',
     );
   });
 

@@ -1,26 +1,49 @@
 /**
- * `npm start` end to end: scripts/demo.ts runs as a child `hardhat run --no-compile scripts/demo.ts` (what `npm start`
- * runs, minus the compile step `hardhat test` has just done), first on the in-process network, then with
- * `--network localhost` against a `hardhat node` on a free port, with the deployment record and Ignition journal in
- * a temporary directory (the committed deployments/localhost.json is never touched).
+ * `npm start` end to end: the demo's body (`demoMain`, scripts/demo/main.ts, what scripts/demo.ts runs) in this
+ * process with its output captured, first on a fresh in-process network, then over a connection to a Hardhat node
+ * served from this process on a free port (`--network localhost`, test/helpers/node.ts), with the deployment record and Ignition journal in a temporary directory
+ * (the committed deployments/localhost.json is never touched). The entry point itself runs once as a real child
+ * `hardhat run --no-compile scripts/demo.ts` (what `npm start` runs, minus the compile step), against a node that
+ * cannot be reached: one line on stderr and a non-zero exit code.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
+import hre from "hardhat";
+import type { NetworkConnectionParams } from "hardhat/types/network";
 
 import type { Deployment } from "@perp/sdk";
-import { freePort, runHardhatScript, startLocalNode, stopNode, type Node, type ScriptRun } from "../scripts/lib/nodes.js";
+import { demoMain } from "../scripts/demo/main.js";
+import { freePort, runHardhatScript, type ScriptRun } from "../scripts/lib/nodes.js";
+import { startTestNode, type TestNode } from "./helpers/node.js";
+import { withDeployEnv, type DeployEnv } from "./helpers/deploy.js";
 
-/** The requirement on the in-process run, wall time of the whole child process included. */
+/** The requirement on the in-process run. */
 const MAX_RUNTIME_MS = 60_000;
 /** A hung demo must not outlive the test (against a node the demo makes thousands of RPC round trips: minutes on a loaded machine). */
 const KILL_AFTER_MS = 240_000;
 
-function runDemo(args: readonly string[], env: Record<string, string> = {}): Promise<ScriptRun> {
+/** `npm start` as a child process (`hardhat run --no-compile scripts/demo.ts`). */
+function runDemoProcess(args: readonly string[], env: Record<string, string> = {}): Promise<ScriptRun> {
   const cleared = { LOCALHOST_RPC_URL: "", PERP_DEPLOYMENTS_DIR: "", PERP_IGNITION_DEPLOYMENTS_DIR: "" };
   return runHardhatScript("scripts/demo.ts", args, { ...cleared, ...env }, KILL_AFTER_MS);
+}
+
+/** `demoMain` in this process over a new connection (`network`; default the in-process network), output captured. */
+async function runDemo(network?: NetworkConnectionParams, env: DeployEnv = {}): Promise<ScriptRun> {
+  const started = performance.now();
+  let stdout = "";
+  let stderr = "";
+  const code = await withDeployEnv(env, () =>
+    demoMain(hre, {
+      network,
+      stdout: { isTTY: false, write: (text: string) => (stdout += text) },
+      stderr: (text) => (stderr += text),
+    }),
+  );
+  return { code, stdout, stderr, output: stdout + stderr, ms: performance.now() - started };
 }
 
 /** The text from the line starting with `from` up to (not including) the line starting with `to`. */
@@ -61,10 +84,10 @@ describe("npm start: the demo", function () {
   let run: ScriptRun;
 
   before(async function () {
-    run = await runDemo([]);
+    run = await runDemo();
   });
 
-  it(`runs on the in-process network and exits 0 within ${MAX_RUNTIME_MS / 1000} s`, function () {
+  it(`runs on a fresh in-process network and exits 0 within ${MAX_RUNTIME_MS / 1000} s`, function () {
     expect(run.code, `${run.stdout}\n${run.stderr}`).to.equal(0);
     expect(run.stderr).to.not.match(/Demo failed/);
     expect(run.ms).to.be.below(MAX_RUNTIME_MS);
@@ -243,38 +266,39 @@ describe("npm start: the demo", function () {
     ]);
   });
 
-  it("fails with a one-line message and a non-zero exit code when the node cannot be reached", async function () {
-    const failed = await runDemo(["--network", "localhost"], {
+  it("npm start's entry point, a child process: a node that cannot be reached is one line on stderr and exit code 1", async function () {
+    const failed = await runDemoProcess(["--network", "localhost"], {
       LOCALHOST_RPC_URL: `http://127.0.0.1:${await freePort()}`,
     });
-    expect(failed.code).to.not.equal(0);
+    expect(failed.code).to.equal(1);
     const messages = failed.stderr.split("\n").filter((line) => line.startsWith("Demo failed: "));
     expect(messages, failed.stderr).to.have.length(1);
     expect(messages[0]).to.match(/localhost/);
   });
 
   describe("--network localhost against a hardhat node", function () {
-    let node: Node | undefined;
+    let node: TestNode | undefined;
     let tmp: string;
-    let env: Record<string, string>;
+    let env: DeployEnv;
+    let localhost: NetworkConnectionParams;
 
     before(async function () {
       tmp = await mkdtemp(path.join(os.tmpdir(), "perp-demo-"));
-      node = await startLocalNode("hardhat");
+      node = await startTestNode("hardhat");
+      localhost = { network: "localhost", override: { url: node.url } };
       env = {
-        LOCALHOST_RPC_URL: node.url,
         PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
         PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
       };
     });
 
     after(async function () {
-      await stopNode(node);
+      await node?.stop();
       if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
     });
 
     it("deploys to a fresh node, records the deployment and tells the same story as in process", async function () {
-      const first = await runDemo(["--network", "localhost"], env);
+      const first = await runDemo(localhost, env);
       expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(0);
       expect(first.stdout).to.match(/^Perp protocol demo on network "localhost" \(JSON-RPC node, chain 31337\)$/m);
       expect(first.stdout).to.include("Deployed PerpPythLocal with Ignition");
@@ -287,7 +311,7 @@ describe("npm start: the demo", function () {
     });
 
     it("runs again on the same node: reuses the deployment and starts from zero", async function () {
-      const second = await runDemo(["--network", "localhost"], env);
+      const second = await runDemo(localhost, env);
       expect(second.code, `${second.stdout}\n${second.stderr}`).to.equal(0);
       expect(second.stdout).to.match(/matches the chain/);
       expect(second.stdout).to.not.include("Deployed PerpPythLocal");

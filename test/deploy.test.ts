@@ -2,21 +2,28 @@
  * The deployment (scripts/deploy.ts, scripts/deploy-pyth.ts, one path: scripts/lib/deploy-protocol.ts, and the
  * Ignition modules) against real JSON-RPC nodes in separate processes: a `hardhat node`, and `anvil`. The local
  * default is `PerpPythLocal` (Pyth markets on StrictMockPyth, the order book), listed from a price service the
- * deploy script starts for the listing. Each node listens on a free 127.0.0.1 port; the deploy script runs as a child
- * `hardhat run scripts/deploy.ts --network localhost` with `LOCALHOST_RPC_URL` pointing at it, and writes its record
- * and Ignition journal into a temporary directory, so the committed `deployments/localhost.json` is never touched:
- * it is compared with what a fresh node produces instead.
+ * deploy script starts for the listing. Each node listens on a free 127.0.0.1 port; the record and the Ignition
+ * journal go into a temporary directory, so the committed `deployments/localhost.json` is never touched: it is
+ * compared with what a fresh node produces instead.
+ *
+ * The scripts run in this process (`deployInProcess`, test/helpers/deploy.ts: their own body, `deployMain`, on a
+ * connection to the node), except one real child `hardhat run scripts/deploy.ts --network localhost` and one
+ * `scripts/deploy-pyth.ts` against the hardhat node, so that the entry points themselves stay tested.
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
+import hre from "hardhat";
+import type { NetworkConnection } from "hardhat/types/network";
 import { Contract, JsonRpcProvider, ZeroAddress, ZeroHash, getAddress, id, type Signer } from "ethers";
 
 import type { Deployment } from "@perp/sdk";
 import { PYTH_FEED_IDS, encodeMockPriceUpdate } from "@perp/sdk/prices";
-import { ROOT, rpc, runDeploy, runHardhatScript, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { ROOT, rpc, runDeploy, runHardhatScript, startLocalNode, stopNode, type Node, type RunResult } from "../scripts/lib/nodes.js";
+import { chooseModule } from "../scripts/lib/deployment.js";
+import { deployInProcess, withDeployEnv, type DeployEnv } from "./helpers/deploy.js";
 import {
   ChainlinkPriceFeed__factory,
   IOrderEngine__factory,
@@ -46,8 +53,14 @@ function everyAddress(deployment: Deployment): string[] {
   ];
 }
 
+/** `npm run deploy -- --network localhost` against `url`: a child process (`spawned`) or in this process. */
+function deploy(url: string, env: DeployEnv, options: { spawned?: boolean } = {}): Promise<RunResult> {
+  return options.spawned === true ? runDeploy(url, env as Record<string, string>) : deployInProcess(url, env);
+}
+
 /** `npm run deploy:pyth -- --network localhost` against `url` (same environment rules as runDeploy). */
-function runDeployPyth(url: string, env: Record<string, string>) {
+function deployPyth(url: string, env: DeployEnv, options: { spawned?: boolean } = {}): Promise<RunResult> {
+  if (options.spawned !== true) return deployInProcess(url, env, { pyth: true });
   const cleared = { PERP_MODULE: "", PERP_PARAMETERS: "", PERP_DEPLOYMENTS_DIR: "", PERP_IGNITION_DEPLOYMENTS_DIR: "" };
   return runHardhatScript("scripts/deploy-pyth.ts", ["--network", "localhost"], { LOCALHOST_RPC_URL: url, ...cleared, ...env }, 50_000);
 }
@@ -116,7 +129,9 @@ for (const kind of ["hardhat", "anvil"] as const) {
     let provider: JsonRpcProvider;
     let tmp: string;
     let accounts: string[];
-    let env: Record<string, string>;
+    let env: DeployEnv;
+    // The entry points run as real child processes on the hardhat node; every other run is in process.
+    const spawned = kind === "hardhat";
 
     before(async function () {
       tmp = await mkdtemp(path.join(os.tmpdir(), `perp-deploy-${kind}-`));
@@ -135,9 +150,9 @@ for (const kind of ["hardhat", "anvil"] as const) {
       if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
     });
 
-    it("deploys the local Pyth protocol with its order book and records it as committed in deployments/localhost.json", async function () {
+    it(`deploys the local Pyth protocol with its order book and records it as committed in deployments/localhost.json${spawned ? " (scripts/deploy.ts as a child process)" : ""}`, async function () {
       const committedBefore = await readFile(COMMITTED_LOCALHOST, "utf8");
-      const run = await runDeploy(node!.url, env);
+      const run = await deploy(node!.url, env, { spawned });
       expect(run.code, run.output).to.equal(0);
 
       const { text, deployment } = await readDeployment(path.join(tmp, "deployments", "localhost.json"));
@@ -175,17 +190,17 @@ for (const kind of ["hardhat", "anvil"] as const) {
       const blockBefore = await provider.getBlockNumber();
       await rm(file);
 
-      const run = await runDeploy(node!.url, env);
+      const run = await deploy(node!.url, env);
       expect(run.code, run.output).to.equal(0);
       expect(await provider.getBlockNumber()).to.equal(blockBefore);
       expect(await readFile(file, "utf8")).to.equal(before);
     });
 
-    it("deploy:pyth takes the same path on a local chain: nothing sent, the same record", async function () {
+    it(`deploy:pyth takes the same path on a local chain: nothing sent, the same record${spawned ? " (scripts/deploy-pyth.ts as a child process)" : ""}`, async function () {
       const file = path.join(tmp, "deployments", "localhost.json");
       const before = await readFile(file, "utf8");
       const blockBefore = await provider.getBlockNumber();
-      const run = await runDeployPyth(node!.url, env);
+      const run = await deployPyth(node!.url, env, { spawned });
       expect(run.code, run.output).to.equal(0);
       expect(await provider.getBlockNumber()).to.equal(blockBefore);
       expect(await readFile(file, "utf8")).to.equal(before);
@@ -194,7 +209,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
     if (kind === "hardhat") {
       it("refuses a parameters file with values still marked TODO, before sending anything", async function () {
         const blockBefore = await provider.getBlockNumber();
-        const run = await runDeploy(node!.url, {
+        const run = await deploy(node!.url, {
           ...env,
           PERP_MODULE: "PerpProtocol",
           PERP_PARAMETERS: path.join(ROOT, "ignition", "parameters", "seiTestnet.json"),
@@ -240,7 +255,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
           PERP_PARAMETERS: parametersFile,
           PERP_DEPLOYMENTS_DIR: path.join(tmp, "protocol-deployments"),
         };
-        const run = await runDeploy(node!.url, protocolEnv);
+        const run = await deploy(node!.url, protocolEnv);
         expect(run.code, run.output).to.equal(0);
 
         const addresses = JSON.parse(
@@ -261,7 +276,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
 
         // Rerun: nothing sent.
         const blockBefore = await provider.getBlockNumber();
-        const rerun = await runDeploy(node!.url, protocolEnv);
+        const rerun = await deploy(node!.url, protocolEnv);
         expect(rerun.code, rerun.output).to.equal(0);
         expect(await provider.getBlockNumber()).to.equal(blockBefore);
 
@@ -321,7 +336,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
         };
         // StrictMockPyth stores only what updatePriceFeeds pushed: the preflight refuses, before anything is sent.
         const blockBeforeRefusal = await provider.getBlockNumber();
-        const refused = await runDeployPyth(node!.url, pythEnv);
+        const refused = await deployPyth(node!.url, pythEnv);
         expect(refused.code).to.equal(1);
         expect(refused.output).to.include(
           `ETH-USD feed ${PYTH_FEED_IDS["ETH/USD"]}: unknown to the Pyth contract at ${local.pyth} (priceFeedExists = false)`,
@@ -338,7 +353,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
         const pyth = new Contract(local.pyth!, ["function updatePriceFeeds(bytes[]) payable"], deployer);
         await (await pyth.updatePriceFeeds(seeds, { value: 2n })).wait();
 
-        const run = await runDeployPyth(node!.url, pythEnv);
+        const run = await deployPyth(node!.url, pythEnv);
         expect(run.code, run.output).to.equal(0);
         expect(run.output).to.match(/Pyth 0x[0-9a-fA-F]{40} on chain 31337: code present/);
         const addresses = JSON.parse(
@@ -354,13 +369,90 @@ for (const kind of ["hardhat", "anvil"] as const) {
 
         // Rerun: the journal's listing updates are reused, nothing is sent.
         const blockBefore = await provider.getBlockNumber();
-        const rerun = await runDeployPyth(node!.url, pythEnv);
+        const rerun = await deployPyth(node!.url, pythEnv);
         expect(rerun.code, rerun.output).to.equal(0);
         expect(await provider.getBlockNumber()).to.equal(blockBefore);
       });
     }
   });
 }
+
+describe("npm run deploy on a public Pyth testnet: v2 (PerpPyth with the order book) by default", function () {
+  const TESTNETS = [
+    ["seiTestnet (atlantic-2)", 1328],
+    ["arbitrumSepolia", 421614],
+    ["baseSepolia", 84532],
+    ["sepolia", 11155111],
+  ] as const;
+
+  it("chooses PerpPyth on every public testnet, PerpPythLocal locally; v1 only by PERP_MODULE", async function () {
+    for (const [name, chainId] of TESTNETS) {
+      await withDeployEnv({}, async () => {
+        expect(chooseModule(chainId, { pyth: false }), name).to.equal("PerpPyth");
+        expect(chooseModule(chainId, { pyth: true }), name).to.equal("PerpPyth");
+      });
+      await withDeployEnv({ PERP_MODULE: "PerpProtocol" }, async () => {
+        expect(chooseModule(chainId, { pyth: false }), name).to.equal("PerpProtocol");
+        expect(() => chooseModule(chainId, { pyth: true })).to.throw(
+          "PERP_MODULE=PerpProtocol: expected one of PerpPythLocal, PerpPyth",
+        );
+      });
+    }
+    for (const chainId of [31337, 1337]) {
+      await withDeployEnv({}, async () => expect(chooseModule(chainId)).to.equal("PerpPythLocal"));
+      await withDeployEnv({ PERP_MODULE: "PerpLocal" }, async () => expect(chooseModule(chainId)).to.equal("PerpLocal"));
+    }
+  });
+
+  /** The in-process network under a testnet's chain id (its signers are the default accounts), closed after `fn`. */
+  async function onChain(chainId: number, fn: (connection: NetworkConnection) => Promise<void>): Promise<void> {
+    const connection = await hre.network.create({ network: "default", override: { chainId } });
+    try {
+      await fn(connection);
+    } finally {
+      await connection.close();
+    }
+  }
+
+  /** Block number and the deployer's nonce: both unchanged when nothing was sent. */
+  async function sent(connection: NetworkConnection): Promise<[number, number]> {
+    const [deployer] = await connection.ethers.getSigners();
+    return [await connection.ethers.provider.getBlockNumber(), await connection.ethers.provider.getTransactionCount(deployer)];
+  }
+
+  it("on Base Sepolia's chain id with its parameters, the preflight refuses before anything is sent", async function () {
+    const file = path.join(ROOT, "ignition", "parameters", "baseSepolia.json");
+    const pyth = (JSON.parse(await readFile(file, "utf8")) as { PerpPyth: { pyth: string } }).PerpPyth.pyth;
+    await onChain(84532, async (connection) => {
+      // Base Sepolia's Pyth address has no code on this chain, as on a wrong network.
+      const before = await sent(connection);
+      const run = await deployInProcess(connection, { PERP_PARAMETERS: file });
+      expect(run.code, run.output).to.equal(1);
+      expect(run.output).to.equal(
+        "Pyth preflight refused the deployment:\n" +
+          `  no contract at the Pyth address ${pyth} on chain 84532: wrong address for this network (see docs/deployment.md, "Pyth markets")\n`,
+      );
+      expect(await sent(connection)).to.deep.equal(before);
+    });
+  });
+
+  it("a TODO in the parameters is refused for the module chosen: PerpPyth by default, PerpProtocol when asked", async function () {
+    const PERP_PARAMETERS = path.join(ROOT, "ignition", "parameters", "seiTestnet.json");
+    await onChain(1328, async (connection) => {
+      const before = await sent(connection);
+      const v2 = await deployInProcess(connection, { PERP_PARAMETERS });
+      expect(v2.code, v2.output).to.equal(1);
+      expect(v2.output).to.match(
+        /^ignition\/parameters\/seiTestnet\.json still has values marked TODO for PerpPyth; fill them in first:\n  collateralToken: TODO/,
+      );
+      const v1 = await deployInProcess(connection, { PERP_PARAMETERS, PERP_MODULE: "PerpProtocol" });
+      expect(v1.code, v1.output).to.equal(1);
+      expect(v1.output).to.match(/still has values marked TODO for PerpProtocol; fill them in first:\n  collateralToken: TODO/);
+      expect(v1.output).to.include("ethUsdAggregator: TODO");
+      expect(await sent(connection)).to.deep.equal(before);
+    });
+  });
+});
 
 async function reverts(promise: Promise<unknown>): Promise<boolean> {
   try {

@@ -1,5 +1,6 @@
 /**
- * The liquidation keeper (scripts/keeper/) end to end, against a separate `hardhat node` and `anvil`: 27 traders open
+ * The liquidation keeper (scripts/keeper/) end to end, against a Hardhat node (served from this process, test/helpers/node.ts) and `anvil` (its own process), the
+ * protocol deployed by the deploy script's body in this process (test/helpers/deploy.ts): 27 traders open
  * 33 positions (long and short, isolated and cross, one- and two-market cross accounts, 2x to 40x), ETH drops 10 % and
  * BTC rises 5 %, which makes exactly 12 units (14 positions) liquidatable; the keeper must liquidate those and only
  * those. Then: two keepers racing, a restarted keeper, unprofitable batches, RPC failures, bad configuration.
@@ -43,7 +44,10 @@ import { ChainIndex } from "@perp/sdk/keeper";
 import { devWallet } from "../scripts/lib/dev.js";
 // The benchmark's scenario builders, shared: the test plays a small book of the same shape.
 import * as scenario from "../scripts/keeper/bench/scenario.js";
-import { HARDHAT_CLI, ROOT, freePort, rpc, runDeploy, startLocalNode, stopNode, type Node } from "../scripts/lib/nodes.js";
+import { HARDHAT_CLI, ROOT, freePort, rpc, startLocalNode, stopNode } from "../scripts/lib/nodes.js";
+import { startTestNode, type TestNode } from "./helpers/node.js";
+import { KeystoreError, readKeystoreValue } from "../scripts/lib/keystore.js";
+import { deployInProcess } from "./helpers/deploy.js";
 import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "@perp/sdk/contracts";
 import { Writable } from "node:stream";
 import { createLogger, prettyLine, type Logger } from "../scripts/keeper/logger.js";
@@ -416,7 +420,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
   describe(`keeper against ${kind === "hardhat" ? "a hardhat node" : "anvil"}`, function () {
     this.timeout(60_000);
 
-    let node: Node | undefined;
+    let node: TestNode | undefined;
     let provider: JsonRpcProvider;
     let tmp: string;
     let deployment: Deployment;
@@ -472,8 +476,8 @@ for (const kind of ["hardhat", "anvil"] as const) {
 
     before(async function () {
       tmp = await mkdtemp(path.join(os.tmpdir(), `perp-keeper-${kind}-`));
-      node = await startLocalNode(kind);
-      const run = await runDeploy(node.url, {
+      node = await startTestNode(kind);
+      const run = await deployInProcess(node.url, {
         // v1: the Chainlink-priced engine without an order book (the local default is PerpPythLocal).
         PERP_MODULE: "PerpLocal",
         PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
@@ -510,7 +514,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
     after(async function () {
       for (const p of keepers) p.destroy();
       provider?.destroy();
-      await stopNode(node);
+      await node?.stop();
       if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
     });
 
@@ -1198,11 +1202,11 @@ for (const kind of ["hardhat", "anvil"] as const) {
       });
 
       describe("bad configuration: one line on stderr, exit code 2, nothing sent", function () {
-        // In this process (the CLI's own function, `env` as its whole environment), except where a child process is
-        // the point: the keystore's password read from a stdin that is not a terminal.
-        const run = async (args: string[], env: Record<string, string | undefined>, child = false) => {
+        // In this process (the CLI's own function, `env` as its whole environment); the keystore's success path runs
+        // the real keeper process.
+        const run = async (args: string[], env: Record<string, string | undefined>) => {
           const blockBefore = await provider.getBlockNumber();
-          const result = child ? await runKeeperCli(args, env) : await keeperCliInProcess(args, env);
+          const result = await keeperCliInProcess(args, env);
           expect(await provider.getBlockNumber(), "no transaction").to.equal(blockBefore);
           expect(result.stdout).to.equal("");
           return result;
@@ -1293,17 +1297,33 @@ for (const kind of ["hardhat", "anvil"] as const) {
           expect(started).to.deep.include({ keeper: new Wallet(key).address, keySource: 'the keystore value "KEEPER_TEST_KEY"' });
           expect(ok.stdout + ok.stderr).to.not.include(key.slice(2));
 
-          const missing = await run([...args, "--keystore", "NOPE"], env, true);
+          // In this process: the keystore is read by a `hardhat keystore get` child, which takes XDG_CONFIG_HOME from
+          // this process's environment (set for the call only).
+          const saved = process.env.XDG_CONFIG_HOME;
+          process.env.XDG_CONFIG_HOME = config;
+          const missing = await run([...args, "--keystore", "NOPE"], env).finally(() => {
+            if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
+            else process.env.XDG_CONFIG_HOME = saved;
+          });
           expect(missing.code).to.equal(2);
           expect(missing.stderr).to.equal(
             'keeper: cannot read "NOPE" from the Hardhat development keystore: Key "NOPE" not found in the development keystore\n',
           );
-          // The production keystore (password from stdin when it is not a terminal): none was ever set up here.
-          const production = await run(["--rpc", node!.url, "--deployment", deploymentFile, "--keystore", "KEEPER_TEST_KEY"], env, true);
-          expect(production.code).to.equal(2);
-          expect(production.stderr).to.equal(
-            'keeper: cannot read "KEEPER_TEST_KEY" from the Hardhat keystore: No production keystore found. Please set one up ' +
-              "using npx hardhat keystore set {key}\n",
+          // The production keystore: none was ever set up here. Read by the keeper's function (scripts/lib/keystore.ts)
+          // with a password, as the keeper does after reading it from the terminal or stdin (test/cli.test.ts runs that
+          // prompt through a child's stdin); the keeper turns the error into the one line above, exit code 2.
+          const production = await readKeystoreValue("KEEPER_TEST_KEY", {
+            dev: false,
+            password: "",
+            env: { ...process.env, XDG_CONFIG_HOME: config },
+          }).then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          expect(production).to.be.instanceOf(KeystoreError);
+          expect((production as KeystoreError).message).to.equal(
+            'cannot read "KEEPER_TEST_KEY" from the Hardhat keystore: No production keystore found. Please set one up ' +
+              "using npx hardhat keystore set {key}",
           );
         });
       });

@@ -8,6 +8,12 @@ import Table from "cli-table3";
 import type { PositionInfo } from "@perp/sdk";
 import { formatDecimal, formatPercent, formatPrice, formatSize } from "@perp/sdk";
 
+/** What the output writes to: a stream (a terminal gets the progress bar and colours), or a capture in a test. */
+export interface OutputStream {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+}
+
 export class Output {
   private readonly tty: boolean;
   private bar: SingleBar | undefined;
@@ -15,7 +21,7 @@ export class Output {
   private value = 0;
   private label = "";
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stdout) {
+  constructor(private readonly stream: OutputStream = process.stdout) {
     this.tty = stream.isTTY === true;
   }
 
@@ -31,7 +37,8 @@ export class Output {
     if (!this.tty) return;
     this.bar = new SingleBar(
       {
-        stream: this.stream,
+        // Only ever a terminal here (tty above): a real stream.
+        stream: this.stream as NodeJS.WritableStream,
         format: " {bar} {percentage}% | {label}",
         barsize: 24,
         hideCursor: true,

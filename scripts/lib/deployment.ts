@@ -36,7 +36,7 @@ export function isPythModule(moduleId: string): boolean {
 
 /** Environment variables the deploy script reads (all optional). */
 export const ENV = {
-  /** One of MODULE_IDS; default: `PerpPythLocal` on a local chain, `PerpProtocol` (`PerpPyth` for deploy:pyth) elsewhere. */
+  /** One of MODULE_IDS; default: `PerpPythLocal` on a local chain, `PerpPyth` elsewhere (v1: `PerpProtocol`, `PerpLocal`). */
   module: "PERP_MODULE",
   /** Parameters file; default `ignition/parameters/<network>.json` if it exists. */
   parameters: "PERP_PARAMETERS",
@@ -47,17 +47,15 @@ export const ENV = {
 } as const;
 
 /**
- * The module to deploy: `$PERP_MODULE`, else Pyth markets with the order book on a local chain (`PerpPythLocal`: the
- * v2 protocol that the demo, CLI and keeper default to) and, elsewhere, `PerpPyth` when `pyth` (deploy:pyth) or
- * `PerpProtocol`. With `pyth`, only a Pyth module is accepted.
+ * The module to deploy: `$PERP_MODULE`, else the v2 protocol (Pyth markets and the order book, what the SDK, CLI,
+ * keeper and web page default to): `PerpPythLocal` on a local chain, `PerpPyth` on any other (the public Pyth
+ * testnets: Sei atlantic-2, Arbitrum Sepolia, Base Sepolia, Ethereum Sepolia). v1's Chainlink-priced engine only when
+ * asked for: `PERP_MODULE=PerpProtocol` (`PerpLocal` locally). With `pyth` (deploy:pyth) only a Pyth module is accepted.
  */
 export function chooseModule(chainId: number, options: { pyth?: boolean } = {}): ModuleId {
   const requested = process.env[ENV.module];
   const local = LOCAL_CHAIN_IDS.includes(chainId);
-  if (requested === undefined || requested === "") {
-    if (local) return "PerpPythLocal";
-    return options.pyth === true ? "PerpPyth" : "PerpProtocol";
-  }
+  if (requested === undefined || requested === "") return local ? "PerpPythLocal" : "PerpPyth";
   const allowed = options.pyth === true ? PYTH_MODULE_IDS : MODULE_IDS;
   if (!(allowed as readonly string[]).includes(requested)) {
     throw new Error(`${ENV.module}=${requested}: expected one of ${allowed.join(", ")}`);

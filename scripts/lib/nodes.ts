@@ -1,6 +1,8 @@
 /**
  * Separate JSON-RPC node processes for end-to-end tests: a `hardhat node` or `anvil` on a free 127.0.0.1 port, and the
- * deploy script run against it. Shared by the deployment, SDK, CLI and keeper tests.
+ * deploy script run against it as a child process. The test files start anvil through test/helpers/node.ts (which
+ * serves the Hardhat chain from the test process instead); test/deploy.test.ts runs a real `hardhat node` and the
+ * deploy scripts as children, test/keeper-faults.test.ts its own anvil.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";

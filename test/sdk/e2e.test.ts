@@ -1,6 +1,7 @@
 /**
- * The SDK end to end over real JSON-RPC: a `hardhat node`, then `anvil`, each in its own process (scripts/lib/nodes.ts),
- * the protocol deployed by the deploy script into temporary directories, and the whole life cycle driven through
+ * The SDK end to end over real JSON-RPC: a Hardhat node served from this process, then `anvil` in its own process
+ * (test/helpers/node.ts), the protocol deployed by the deploy script's body (test/helpers/deploy.ts) into temporary
+ * directories, and the whole life cycle driven through
  * `PerpClient` over `JsonRpcProvider` + `Wallet`: LP deposit, trader deposits (approval and permit), quotes then
  * isolated and cross positions, reduce, margin moves, funding over time, a price drop, finding the liquidatable
  * positions from events and liquidating them in one batch, decoded errors, closes and withdrawals.
@@ -33,7 +34,8 @@ import {
 import { loadDeployment } from "@perp/sdk/node";
 import { devWallet } from "../../scripts/lib/dev.js";
 import { MockAggregator__factory, MockUSDC__factory } from "@perp/sdk/contracts";
-import { runDeploy, startLocalNode, stopNode, type Node } from "../../scripts/lib/nodes.js";
+import { startTestNode, type TestNode } from "../helpers/node.js";
+import { deployInProcess } from "../helpers/deploy.js";
 
 const WAD = 10n ** 18n;
 const USDC = 10n ** 6n;
@@ -55,7 +57,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
   describe(`SDK end to end over JSON-RPC (${kind === "hardhat" ? "hardhat node" : "anvil"})`, function () {
     this.timeout(60_000);
 
-    let node: Node | undefined;
+    let node: TestNode | undefined;
     let tmp: string;
     let provider: JsonRpcProvider;
     let deployment: Deployment;
@@ -95,8 +97,8 @@ for (const kind of ["hardhat", "anvil"] as const) {
 
     before(async function () {
       tmp = await mkdtemp(path.join(os.tmpdir(), `perp-sdk-e2e-${kind}-`));
-      node = await startLocalNode(kind);
-      const run = await runDeploy(node.url, {
+      node = await startTestNode(kind);
+      const run = await deployInProcess(node.url, {
         PERP_DEPLOYMENTS_DIR: path.join(tmp, "deployments"),
         PERP_IGNITION_DEPLOYMENTS_DIR: path.join(tmp, "ignition"),
         // v1's atomic engine without an order book: this file drives the engine's own trade path end to end.
@@ -120,7 +122,7 @@ for (const kind of ["hardhat", "anvil"] as const) {
 
     after(async function () {
       provider?.destroy();
-      await stopNode(node);
+      await node?.stop();
       if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
     });
 

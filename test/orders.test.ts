@@ -32,9 +32,9 @@ async function cross(o: Orders, who: Signer | string): Promise<bigint> {
 
 /** Commits a market order; returns its id and createdAt. */
 async function commit(o: Orders, trader: Signer, size: bigint, acceptable = size > 0n ? BUY_ANY : SELL_ANY) {
-  const id = await o.book.nextOrderId();
   const tx = await o.book.connect(trader).commitOrder(PETH, size, acceptable, 0, false);
   const receipt = (await tx.wait())!;
+  const id = await o.book.pendingMarketOrder(trader, PETH);
   const createdAt = BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp);
   return { id, createdAt, receipt };
 }
@@ -342,8 +342,8 @@ describe("order book", function () {
     it("voided after liquidation", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       const { id, createdAt } = await (async () => {
-        const id = await o.book.nextOrderId();
         const r = (await (await o.book.connect(o.alice).commitOrder(PETH, wad(5), BUY_ANY, wad(150), true)).wait())!;
+        const id = await o.book.pendingMarketOrder(o.alice, PETH);
         return { id, createdAt: BigInt((await ethers.provider.getBlock(r.blockNumber))!.timestamp) };
       })();
       await settle(o, o.keeper, id, createdAt, "2000");
@@ -505,7 +505,7 @@ describe("order book", function () {
   describe("engine hooks and parameters", function () {
     it("only the order book calls the hooks; the book is set once", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
-      await expect(o.engine.connect(o.alice).executeOrder(o.alice, PETH, wad(1), BUY_ANY, 0, false, wad(1)))
+      await expect(o.engine.connect(o.alice).executeOrder(o.alice, PETH, wad(1), BUY_ANY, 0, false, wad(1), 0, o.alice))
         .to.be.revertedWithCustomError(o.engine, "NotOrderBook")
         .withArgs(o.alice.address);
       await expect(o.engine.connect(o.alice).lockEscrow(o.alice, 1))

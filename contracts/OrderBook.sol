@@ -184,7 +184,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function settleOrder(uint256 orderId, bytes[] calldata priceUpdate) external payable nonReentrant {
-        (, uint256 spent) = _settle(orderId, priceUpdate, msg.value, true);
+        Verified memory none;
+        (, uint256 spent) = _settle(orderId, priceUpdate, msg.value, true, none);
         _refund(spent);
     }
 
@@ -197,18 +198,32 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     {
         if (orderIds.length > MAX_BATCH) revert TooManyIds(orderIds.length, MAX_BATCH);
         uint256 spent;
+        Verified memory last;
         for (uint256 i; i < orderIds.length; ++i) {
-            // Each market order has its own window, so each needs its own verification (and oracle fee).
-            (bool done, uint256 used) = _settle(orderIds[i], priceUpdate, msg.value - spent, false);
+            // Each market order has its own window; a price verified for an earlier one serves a later one whose
+            // window it also opens (`_settle`), otherwise it is verified (and paid for) again.
+            (bool done, uint256 used) = _settle(orderIds[i], priceUpdate, msg.value - spent, false, last);
             spent += used;
             if (done) ++settled;
         }
         _refund(spent);
     }
 
+    /// @dev The last window price a batch verified: Pyth proved `prevPublishTime < windowStart <= publishTime`.
+    struct Verified {
+        IPythPriceFeed feed;
+        uint64 windowStart;
+        uint256 price;
+        uint256 publishTime;
+    }
+
     /// @dev Settles one market order; returns whether it left the book and the oracle fee spent. In a batch
     /// (`strict` false) an unusable id returns `done` false instead of reverting.
-    function _settle(uint256 orderId, bytes[] calldata priceUpdate, uint256 value, bool strict)
+    /// A batch verifies once per run of orders that one price serves: if `last` (same feed) was proved the first price
+    /// at or after `last.windowStart`, its predecessor is older than any later window start `w >= last.windowStart`,
+    /// so for a window `[w, end]` with `w <= last.publishTime <= end` it is that window's unique first price too
+    /// (SPEC invariant 7): the same fill `verifyAt` would return, without a second verification or oracle fee.
+    function _settle(uint256 orderId, bytes[] calldata priceUpdate, uint256 value, bool strict, Verified memory last)
         internal
         returns (bool done, uint256 fee)
     {
@@ -233,25 +248,27 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             return (false, 0);
         }
         IPythPriceFeed feed = _feed(o.marketId);
-        fee = feed.getUpdateFee(priceUpdate);
-        if (value < fee) {
-            if (strict) revert MsgValueTooLow(fee, value);
-            return (false, 0);
-        }
         // SPEC invariant 7: the unique first price published in [createdAt + min, createdAt + max]; every keeper
         // gets the same fill. A keeper's bad data reverts here (the order stays).
         uint64 windowStart = uint64(settleableAt);
         uint64 windowEnd = uint64(uint256(o.createdAt) + p.maxSettleDelay);
         uint256 price;
         uint256 publishTime;
-        if (strict) {
-            (price, publishTime) = feed.verifyAt{value: fee}(priceUpdate, windowStart, windowEnd);
+        if (
+            last.feed == feed && windowStart >= last.windowStart && windowStart <= last.publishTime
+                && last.publishTime <= windowEnd
+        ) {
+            (price, publishTime) = (last.price, last.publishTime);
         } else {
-            try feed.verifyAt{value: fee}(priceUpdate, windowStart, windowEnd) returns (uint256 pr, uint256 t) {
-                (price, publishTime) = (pr, t);
-            } catch {
+            fee = feed.getUpdateFee(priceUpdate);
+            if (value < fee) {
+                if (strict) revert MsgValueTooLow(fee, value);
                 return (false, 0);
             }
+            (bool ok, uint256 pr, uint256 t) = _verify(feed, priceUpdate, fee, windowStart, windowEnd, strict);
+            if (!ok) return (false, 0);
+            (price, publishTime) = (pr, t);
+            (last.feed, last.windowStart, last.price, last.publishTime) = (feed, windowStart, price, publishTime);
         }
         _requireGas(p.minExecutionGas);
 
@@ -259,6 +276,27 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         _positionOrders[o.trader][o.marketId].pending = false;
         _execute(orderId, o, price, publishTime);
         done = true;
+    }
+
+    /// @dev `verifyAt`, reverting (`strict`) or reporting failure (a batch skips the order).
+    function _verify(
+        IPythPriceFeed feed,
+        bytes[] calldata priceUpdate,
+        uint256 fee,
+        uint64 windowStart,
+        uint64 windowEnd,
+        bool strict
+    ) internal returns (bool ok, uint256 price, uint256 publishTime) {
+        if (strict) {
+            (price, publishTime) = feed.verifyAt{value: fee}(priceUpdate, windowStart, windowEnd);
+        } else {
+            try feed.verifyAt{value: fee}(priceUpdate, windowStart, windowEnd) returns (uint256 pr, uint256 t) {
+                (price, publishTime) = (pr, t);
+            } catch {
+                return (false, 0, 0);
+            }
+        }
+        ok = true;
     }
 
     /// @inheritdoc IOrderBook

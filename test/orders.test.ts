@@ -458,13 +458,35 @@ describe("order book", function () {
       const update = priceUpdate("2000", b.createdAt + 2n, a.createdAt + 1n);
       await networkHelpers.time.setNextBlockTimestamp(b.createdAt + 2n);
       const ids = [999n, a.id, trigger.id, b.id];
+      const pythBefore = await ethers.provider.getBalance(o.pyth);
       await expect(o.book.connect(o.keeper).settleOrders(ids, [update], { value: 10n }))
         .to.emit(o.book, "OrderExecuted")
         .withArgs(b.id, o.bob.address, PETH, Kind.Market, wad(1), wad(2000), b.createdAt + 2n, o.keeper.address, FEE);
+      // a's verification proved the price the first one at or after a's window start; b's window starts later and
+      // the price is in it, so it is b's first price too: verified (and paid to Pyth) once for both.
+      expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(PYTH_FEE);
       expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(1));
       expect((await o.engine.getPosition(o.bob, PETH)).size).to.equal(wad(1));
       expect(await cross(o, o.keeper)).to.equal(2n * FEE);
       expect((await o.book.getOrder(trigger.id)).trader).to.equal(o.carol.address);
+    });
+
+    it("settleOrders reuses a verified price only for a window it opens; a later window is verified on its own", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const a = await commit(o, o.alice, wad(1));
+      await networkHelpers.time.setNextBlockTimestamp(a.createdAt + 5n);
+      const b = await commit(o, o.bob, wad(1));
+      // a's first price (published at a.createdAt + 2) is before b's window (from b.createdAt + 2): b must not get it.
+      await networkHelpers.time.setNextBlockTimestamp(b.createdAt + 2n);
+      const pythBefore = await ethers.provider.getBalance(o.pyth);
+      await expect(o.book.connect(o.keeper).settleOrders([a.id, b.id], [windowUpdate(a.createdAt, "2000")], { value: 2n }))
+        .to.emit(o.book, "OrderExecuted")
+        .withArgs(a.id, o.alice.address, PETH, Kind.Market, wad(1), wad(2000), a.createdAt + 2n, o.keeper.address, FEE);
+      expect(await o.book.pendingMarketOrder(o.bob, PETH)).to.equal(b.id);
+      expect((await o.engine.getPosition(o.bob, PETH)).size).to.equal(0n);
+      // b's own verification failed (its window holds no price of this data): its fee was not spent.
+      expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(PYTH_FEE);
+      expect(await ethers.provider.getBalance(o.book)).to.equal(0n);
     });
 
     it("settleOrders skips orders too early or expired, and returns the unspent oracle fee", async function () {

@@ -28,9 +28,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Storage form of `CLOSE_ALL` (a real size of -2^127 is refused, so the sentinel is unambiguous).
     int128 internal constant CLOSE_ALL_STORED = type(int128).min;
     uint64 internal constant FREED_LANE = type(uint64).max;
-    /// @dev Body lane of a market order: one per market (one pending market order per trader and market), after
-    /// the trigger lanes.
-    uint256 internal constant MARKET_LANE = MAX_TRIGGER_ORDERS;
+    /// @dev A market order's id is `seq << MARKET_ID_SHIFT | trader << 8 | marketId` (seq >= 1); trigger order ids
+    /// count from 1 and stay below 2^64, so `id >> MARKET_ID_SHIFT != 0` means a market order.
+    uint256 internal constant MARKET_ID_SHIFT = 168;
 
     /// @notice A trigger order's price is older than `triggerMaxAge` at execution.
     error TriggerPriceTooOld(uint256 orderId, uint256 publishTime, uint256 blockTime, uint256 maxAge);
@@ -61,12 +61,12 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint64 ocoPartner;
     }
 
-    /// @dev One slot per order id: who, where its body is, and the fields every path reads first. Deleted when the
+    /// @dev One slot per trigger order id: who, where its body is, and the fields every path reads first. Deleted when the
     /// order leaves the book (a refund); it is what makes an id exist.
     struct OrderHeader {
         address trader;
         uint16 marketId;
-        /// @dev The body's lane under the trader: 0..7 a trigger lane, `MARKET_LANE + marketId` a pending market order.
+        /// @dev The body's trigger lane under the trader (0..7).
         uint8 lane;
         uint40 createdAt;
         OrderKind kind;
@@ -74,19 +74,18 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         bool reduceOnly;
     }
 
-    /// @dev The rest of an order, stored per trader and lane and never cleared: a trader's next order in the lane
-    /// (their next market order in that market, or trigger order in a freed lane) rewrites non-zero slots (2,900 gas
-    /// each) instead of fresh ones (20,000). Only the header says whether a body is live. A market order writes the
-    /// first two slots only (it never reads the third).
+    /// @dev The rest of a trigger order, stored per trader and lane and never cleared: a trader's next trigger order
+    /// in a freed lane rewrites non-zero slots (2,900 gas each) instead of fresh ones (20,000). Only the header says
+    /// whether a body is live.
     struct OrderBody {
         // slots 0 and 1
         OrderCore core;
-        // slot 2 (trigger orders only)
+        // slot 2
         uint128 triggerPrice;
         uint64 ocoPartner;
     }
 
-    /// @dev What every order has besides its header (two slots, written as one struct).
+    /// @dev What every trigger order has besides its header and trigger (two slots, written as one struct).
     struct OrderCore {
         int128 sizeDelta;
         uint128 acceptablePrice;
@@ -97,13 +96,25 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         bool isBuy;
     }
 
-    /// @dev Per trader and market: the pending market order and how many trigger orders name the market. `used`
-    /// stays set once written, so the slot never returns to zero and the next order pays 2,900 gas for it, not
-    /// 20,000.
+    /// @dev Per trader and market, one slot: the pending market order's header (its id is `seq << 168 | trader << 8 |
+    /// marketId`, so the id itself says where the order is: no per-id slot and no global counter) and how many
+    /// trigger orders name the market. `used` stays set once written and `seq` only grows, so the slot never
+    /// returns to zero and the next order pays 2,900 gas for it, not 20,000.
     struct PositionOrders {
-        uint64 pendingMarketOrder;
+        uint32 seq;
         uint8 triggerCount;
         bool used;
+        bool pending;
+        bool isolated;
+        uint32 createdAt;
+        uint64 keeperFee;
+        uint96 marginDelta;
+    }
+
+    /// @dev The rest of a pending market order (one slot, rewritten by the trader's next order in the market).
+    struct MarketBody {
+        int128 sizeDelta;
+        uint128 acceptablePrice;
     }
 
     IOrderEngine public immutable engine;
@@ -112,6 +123,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     mapping(uint256 => OrderHeader) internal _headers;
     mapping(address => mapping(uint256 => OrderBody)) internal _bodies;
     mapping(address => mapping(uint256 => PositionOrders)) internal _positionOrders;
+    mapping(address => mapping(uint256 => MarketBody)) internal _marketBodies;
     /// @dev A trader's open trigger order ids in fixed lanes: O(1) add/remove, no unbounded array. A lane is free
     /// when 0 (never used) or `FREED_LANE` (used before: kept non-zero so that reusing the slot costs 2,900 gas,
     /// not 20,000).
@@ -137,32 +149,24 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         if (sizeDelta == 0) revert ZeroSize();
         // Reverts `UnknownMarket` for an unlisted id (one cheap read, no market count).
         engine.priceFeedOf(marketId);
-        PositionOrders storage po = _positionOrders[msg.sender][marketId];
-        if (po.pendingMarketOrder != 0) revert PendingMarketOrder(msg.sender, marketId, po.pendingMarketOrder);
+        PositionOrders memory po = _positionOrders[msg.sender][marketId];
+        if (po.pending) revert PendingMarketOrder(msg.sender, marketId, _marketOrderId(po.seq, msg.sender, marketId));
         uint96 fee = _params.keeperFee;
-        orderId = nextOrderId++;
-        uint256 lane = MARKET_LANE + marketId;
-        // Whole-slot writes: each slot is stored once, not once per field.
-        _headers[orderId] = OrderHeader({
-            trader: msg.sender,
-            marketId: marketId.toUint16(),
-            lane: uint8(lane),
-            createdAt: uint40(block.timestamp),
-            kind: OrderKind.Market,
+        uint32 seq = po.seq + 1;
+        orderId = _marketOrderId(seq, msg.sender, marketId);
+        // Two whole-slot writes, both to slots the trader's earlier orders left non-zero.
+        _positionOrders[msg.sender][marketId] = PositionOrders({
+            seq: seq,
+            triggerCount: po.triggerCount,
+            used: true,
+            pending: true,
             isolated: isolated,
-            reduceOnly: false
+            createdAt: uint32(block.timestamp),
+            keeperFee: uint64(fee),
+            marginDelta: marginDelta.toUint96()
         });
-        _bodies[msg.sender][lane].core = OrderCore({
-            sizeDelta: _storeSize(sizeDelta),
-            acceptablePrice: _clampPrice(acceptablePrice),
-            keeperFee: fee,
-            marginDelta: marginDelta.toUint96(),
-            positionEpoch: 0,
-            trailBps: 0,
-            isBuy: false
-        });
-        _positionOrders[msg.sender][marketId] =
-            PositionOrders({pendingMarketOrder: orderId.toUint64(), triggerCount: po.triggerCount, used: true});
+        _marketBodies[msg.sender][marketId] =
+            MarketBody({sizeDelta: _storeSize(sizeDelta), acceptablePrice: _clampPrice(acceptablePrice)});
         if (fee != 0) engine.lockEscrow(msg.sender, fee);
         emit OrderCommitted(
             orderId,
@@ -180,7 +184,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function settleOrder(uint256 orderId, bytes[] calldata priceUpdate) external payable nonReentrant {
-        (, uint256 spent) = _settle(orderId, priceUpdate, msg.value, true);
+        Verified memory none;
+        (, uint256 spent) = _settle(orderId, priceUpdate, msg.value, true, none);
         _refund(spent);
     }
 
@@ -193,18 +198,32 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     {
         if (orderIds.length > MAX_BATCH) revert TooManyIds(orderIds.length, MAX_BATCH);
         uint256 spent;
+        Verified memory last;
         for (uint256 i; i < orderIds.length; ++i) {
-            // Each market order has its own window, so each needs its own verification (and oracle fee).
-            (bool done, uint256 used) = _settle(orderIds[i], priceUpdate, msg.value - spent, false);
+            // Each market order has its own window; a price verified for an earlier one serves a later one whose
+            // window it also opens (`_settle`), otherwise it is verified (and paid for) again.
+            (bool done, uint256 used) = _settle(orderIds[i], priceUpdate, msg.value - spent, false, last);
             spent += used;
             if (done) ++settled;
         }
         _refund(spent);
     }
 
+    /// @dev The last window price a batch verified: Pyth proved `prevPublishTime < windowStart <= publishTime`.
+    struct Verified {
+        IPythPriceFeed feed;
+        uint64 windowStart;
+        uint256 price;
+        uint256 publishTime;
+    }
+
     /// @dev Settles one market order; returns whether it left the book and the oracle fee spent. In a batch
     /// (`strict` false) an unusable id returns `done` false instead of reverting.
-    function _settle(uint256 orderId, bytes[] calldata priceUpdate, uint256 value, bool strict)
+    /// A batch verifies once per run of orders that one price serves: if `last` (same feed) was proved the first price
+    /// at or after `last.windowStart`, its predecessor is older than any later window start `w >= last.windowStart`,
+    /// so for a window `[w, end]` with `w <= last.publishTime <= end` it is that window's unique first price too
+    /// (SPEC invariant 7): the same fill `verifyAt` would return, without a second verification or oracle fee.
+    function _settle(uint256 orderId, bytes[] calldata priceUpdate, uint256 value, bool strict, Verified memory last)
         internal
         returns (bool done, uint256 fee)
     {
@@ -229,33 +248,55 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             return (false, 0);
         }
         IPythPriceFeed feed = _feed(o.marketId);
-        fee = feed.getUpdateFee(priceUpdate);
-        if (value < fee) {
-            if (strict) revert MsgValueTooLow(fee, value);
-            return (false, 0);
-        }
         // SPEC invariant 7: the unique first price published in [createdAt + min, createdAt + max]; every keeper
         // gets the same fill. A keeper's bad data reverts here (the order stays).
         uint64 windowStart = uint64(settleableAt);
         uint64 windowEnd = uint64(uint256(o.createdAt) + p.maxSettleDelay);
         uint256 price;
         uint256 publishTime;
+        if (
+            last.feed == feed && windowStart >= last.windowStart && windowStart <= last.publishTime
+                && last.publishTime <= windowEnd
+        ) {
+            (price, publishTime) = (last.price, last.publishTime);
+        } else {
+            fee = feed.getUpdateFee(priceUpdate);
+            if (value < fee) {
+                if (strict) revert MsgValueTooLow(fee, value);
+                return (false, 0);
+            }
+            (bool ok, uint256 pr, uint256 t) = _verify(feed, priceUpdate, fee, windowStart, windowEnd, strict);
+            if (!ok) return (false, 0);
+            (price, publishTime) = (pr, t);
+            (last.feed, last.windowStart, last.price, last.publishTime) = (feed, windowStart, price, publishTime);
+        }
+        _requireGas(p.minExecutionGas);
+
+        // Effects before the engine call: the order leaves the book whatever the engine says.
+        _positionOrders[o.trader][o.marketId].pending = false;
+        _execute(orderId, o, price, publishTime);
+        done = true;
+    }
+
+    /// @dev `verifyAt`, reverting (`strict`) or reporting failure (a batch skips the order).
+    function _verify(
+        IPythPriceFeed feed,
+        bytes[] calldata priceUpdate,
+        uint256 fee,
+        uint64 windowStart,
+        uint64 windowEnd,
+        bool strict
+    ) internal returns (bool ok, uint256 price, uint256 publishTime) {
         if (strict) {
             (price, publishTime) = feed.verifyAt{value: fee}(priceUpdate, windowStart, windowEnd);
         } else {
             try feed.verifyAt{value: fee}(priceUpdate, windowStart, windowEnd) returns (uint256 pr, uint256 t) {
                 (price, publishTime) = (pr, t);
             } catch {
-                return (false, 0);
+                return (false, 0, 0);
             }
         }
-        _requireGas(p.minExecutionGas);
-
-        // Effects before the engine call: the order leaves the book whatever the engine says.
-        delete _positionOrders[o.trader][o.marketId].pendingMarketOrder;
-        delete _headers[orderId];
-        _execute(orderId, o, price, publishTime);
-        done = true;
+        ok = true;
     }
 
     /// @inheritdoc IOrderBook
@@ -266,8 +307,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             // A market order is no free option: it stays until it can no longer settle.
             uint256 expiresAt = uint256(o.createdAt) + _params.marketOrderExpiry;
             if (block.timestamp <= expiresAt) revert MarketOrderNotExpired(orderId, expiresAt, block.timestamp);
-            delete _positionOrders[o.trader][o.marketId].pendingMarketOrder;
-            delete _headers[orderId];
+            _positionOrders[o.trader][o.marketId].pending = false;
             // Anyone may clean up; a third party earns the fee for doing so.
             _cancelled(orderId, o, msg.sender == o.trader ? CancelReason.ByTrader : CancelReason.Expired, "");
         } else {
@@ -428,8 +468,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         epoch = pos.epoch;
         int256 size = pos.size;
         if (size == 0) {
-            uint256 pending = _positionOrders[trader][marketId].pendingMarketOrder;
-            int128 pendingSize = pending == 0 ? int128(0) : _bodies[trader][MARKET_LANE + marketId].core.sizeDelta;
+            bool pending = _positionOrders[trader][marketId].pending;
+            int128 pendingSize = pending ? _marketBodies[trader][marketId].sizeDelta : int128(0);
             if (pendingSize == CLOSE_ALL_STORED) pendingSize = 0;
             size = pendingSize;
         }
@@ -444,6 +484,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         external
         nonReentrant
     {
+        _refuseMarketId(orderId);
         OrderHeader storage h = _headers[orderId];
         address trader = h.trader;
         if (trader == address(0)) revert OrderNotFound(orderId);
@@ -540,7 +581,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             Position memory pos = IPerpEngine(address(engine)).getPosition(o.trader, o.marketId);
             // A bracket placed with its entry waits for the entry: while the position is flat and the entry pending,
             // nobody may void the legs for the cleanup fee (they would strip the trader's stop before it exists).
-            uint256 pendingEntry = pos.size == 0 ? _positionOrders[o.trader][o.marketId].pendingMarketOrder : 0;
+            uint256 pendingEntry = pos.size == 0 ? pendingMarketOrder(o.trader, o.marketId) : 0;
             // The epoch comes with the position (`getPosition`): no second engine call.
             if (pendingEntry != 0 && pos.epoch == o.positionEpoch) {
                 if (strict) revert PendingMarketOrder(o.trader, o.marketId, pendingEntry);
@@ -597,6 +638,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function ratchetTrailingStop(uint256 orderId, bytes[] calldata priceUpdate) external payable nonReentrant {
+        _refuseMarketId(orderId);
         OrderHeader memory h = _headers[orderId];
         if (h.trader == address(0)) revert OrderNotFound(orderId);
         if (h.kind != OrderKind.TrailingStop) revert WrongOrderKind(orderId, h.kind);
@@ -655,8 +697,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             }
         }
         uint256 acceptable = o.acceptablePrice == type(uint128).max ? type(uint256).max : o.acceptablePrice;
-        try engine.executeOrder(o.trader, o.marketId, size, acceptable, o.marginDelta, isolated, price) {
-            _payFee(o, msg.sender);
+        // The engine pays the keeper its fee from the escrow in the same call (no second engine call).
+        try engine.executeOrder(
+            o.trader, o.marketId, size, acceptable, o.marginDelta, isolated, price, o.keeperFee, msg.sender
+        ) {
             emit OrderExecuted(orderId, o.trader, o.marketId, o.kind, size, price, publishTime, msg.sender, o.keeperFee);
             return true;
         } catch (bytes memory reason) {
@@ -757,6 +801,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev The order `orderId` (all zero if it is not in the book: a body without a header is a freed one).
     function _load(uint256 orderId) internal view returns (StoredOrder memory o) {
+        if (orderId >> MARKET_ID_SHIFT != 0) return _loadMarket(orderId);
         OrderHeader memory h = _headers[orderId];
         if (h.trader == address(0)) return o;
         OrderBody storage body = _bodies[h.trader][h.lane];
@@ -775,11 +820,39 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         o.positionEpoch = b.positionEpoch;
         o.trailBps = b.trailBps;
         o.isBuy = b.isBuy;
-        // A market order never wrote the third slot: what is there belongs to an older order.
-        if (h.kind != OrderKind.Market) {
-            o.triggerPrice = body.triggerPrice;
-            o.ocoPartner = body.ocoPartner;
-        }
+        o.triggerPrice = body.triggerPrice;
+        o.ocoPartner = body.ocoPartner;
+    }
+
+    /// @dev A market order from its id: the trader's and market's slot must hold it, pending, at the id's seq.
+    function _loadMarket(uint256 orderId) internal view returns (StoredOrder memory o) {
+        uint256 seq = orderId >> MARKET_ID_SHIFT;
+        address trader = address(uint160(orderId >> 8));
+        uint256 marketId = orderId & 0xff;
+        if (seq > type(uint32).max) return o;
+        PositionOrders memory po = _positionOrders[trader][marketId];
+        if (!po.pending || po.seq != seq) return o;
+        MarketBody memory b = _marketBodies[trader][marketId];
+        o.trader = trader;
+        o.marketId = uint16(marketId);
+        o.createdAt = po.createdAt;
+        o.kind = OrderKind.Market;
+        o.isolated = po.isolated;
+        o.sizeDelta = b.sizeDelta;
+        o.acceptablePrice = b.acceptablePrice;
+        o.keeperFee = po.keeperFee;
+        o.marginDelta = po.marginDelta;
+    }
+
+    /// @dev Paths for trigger orders only: a live market order's id is the wrong kind, any other is not found.
+    function _refuseMarketId(uint256 orderId) internal view {
+        if (orderId >> MARKET_ID_SHIFT == 0) return;
+        if (_loadMarket(orderId).trader != address(0)) revert WrongOrderKind(orderId, OrderKind.Market);
+        revert OrderNotFound(orderId);
+    }
+
+    function _marketOrderId(uint256 seq, address trader, uint256 marketId) internal pure returns (uint256) {
+        return seq << MARKET_ID_SHIFT | uint256(uint160(trader)) << 8 | marketId;
     }
 
     function _storeSize(int256 sizeDelta) internal pure returns (int128) {
@@ -827,8 +900,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IOrderBook
-    function pendingMarketOrder(address trader, uint256 marketId) external view returns (uint256) {
-        return _positionOrders[trader][marketId].pendingMarketOrder;
+    function pendingMarketOrder(address trader, uint256 marketId) public view returns (uint256) {
+        PositionOrders memory po = _positionOrders[trader][marketId];
+        return po.pending ? _marketOrderId(po.seq, trader, marketId) : 0;
     }
 
     /// @inheritdoc IOrderBook
@@ -855,7 +929,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             if (_isId(triggers[i])) ids[n++] = triggers[i];
         }
         for (uint256 m; m < markets; ++m) {
-            uint256 pending = _positionOrders[trader][m].pendingMarketOrder;
+            uint256 pending = pendingMarketOrder(trader, m);
             if (pending != 0) ids[n++] = pending;
         }
         assembly ("memory-safe") {

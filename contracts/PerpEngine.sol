@@ -174,11 +174,23 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         uint256 acceptablePrice,
         uint256 marginDelta,
         bool isolated,
-        uint256 price
+        uint256 price,
+        uint256 keeperFee,
+        address keeper
     ) external nonReentrant {
         _onlyOrderBook();
         // The order book verified `price` for this market (window or freshness); the trade path is unchanged.
         _trade(trader, marketId, sizeDelta, acceptablePrice, marginDelta, isolated, price);
+        // The keeper's fee leaves the escrow in the same call (one engine call per settlement, not two).
+        if (keeperFee != 0) {
+            uint256 stored = s.escrowOf[trader];
+            // `stored` is escrow + 1 once used (MarketAdminLogic.escrowOf).
+            if (keeperFee >= stored) revert InsufficientEscrow(trader, stored == 0 ? 0 : stored - 1, keeperFee);
+            stored -= keeperFee;
+            s.escrowOf[trader] = stored;
+            s.creditCross(keeper, keeperFee);
+            emit EscrowReleased(trader, keeper, keeperFee, stored - 1);
+        }
     }
 
     /// @inheritdoc IOrderEngine
@@ -657,12 +669,12 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
 
     /// @inheritdoc IPerpEngine
     function vaultNav() external view returns (uint256) {
-        return s.vaultNav();
+        return LiquidationPriceLogic.vaultNav(s);
     }
 
     /// @inheritdoc IPerpEngine
     function vaultWithdrawable() public view returns (uint256) {
-        return s.vaultWithdrawable();
+        return LiquidationPriceLogic.vaultWithdrawable(s);
     }
 
     /// @inheritdoc IPerpEngine

@@ -104,9 +104,10 @@ async function main(): Promise<void> {
   };
   /** Commits a market order (next block); returns its id and createdAt. */
   const commit = async (trader: (typeof signers)[number], market: bigint, size: bigint, margin = 0n, name?: string) => {
-    const id = await book.nextOrderId();
     await at();
     const createdAt = await run(book.connect(trader).commitOrder(market, size, size > 0n ? BUY_ANY : SELL_ANY, margin, margin > 0n), name);
+    // A market order's id encodes its trader, market and per-market sequence number.
+    const id = await book.pendingMarketOrder(trader, market);
     return { id, createdAt };
   };
   /** The window's first price of orders committed at `first`..`last`: published at last + 2, previous at first + 1. */

@@ -151,9 +151,13 @@ describe("CLI and keeper defaults on the default local deployment (order book, l
     await ok(["faucet", "10000"], trader.privateKey);
     await ok(["deposit", "5000"], trader.privateKey);
     const open = await ok(["open", "ETH", "long", "--margin", "500", "--leverage", "5", "--yes"], trader.privateKey);
-    expect(open.stderr).to.include("Committed order #1 (keeper fee 0.50 USD in escrow); settling it with the price source…");
+    // A market order's id is seq << 168 | trader << 8 | marketId (the book's storage location, docs/orders.md "Gas").
+    const marketOrderId = (seq: bigint) => (seq << 168n) | (BigInt(trader.address) << 8n);
+    expect(open.stderr).to.include(`Committed order #${marketOrderId(1n)} (keeper fee 0.50 USD in escrow); settling it with the price source…`);
     // 1.25 ETH at the index $2,000 plus the skew premium (0.625 / 1,000,000 of the index): $2,000.00125.
-    expect(open.stdout).to.match(/: order #1 executed at \$2,000\.00 \(published [0-9T:-]+Z\), keeper fee 0\.50 USD: filled at \$2,000\.0013, fee 1\.25 USD/);
+    expect(open.stdout).to.match(
+      new RegExp(`: order #${marketOrderId(1n)} executed at \\$2,000\\.00 \\(published [0-9T:-]+Z\\), keeper fee 0\\.50 USD: filled at \\$2,000\\.0013, fee 1\\.25 USD`),
+    );
     const engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider);
     expect((await engine.getPosition(trader.address, 0)).size).to.equal((125n * WAD) / 100n);
     // Settling itself, the trader got the keeper fee back; the taker fee is 0.05 % of the fill's notional,
@@ -161,8 +165,8 @@ describe("CLI and keeper defaults on the default local deployment (order book, l
     expect((await engine.getAccount(trader.address)).crossBalance).to.equal(5_000n * WAD - 1_250_000_781_250_000_000n);
 
     const close = await ok(["close", "ETH", "--yes"], trader.privateKey);
-    expect(close.stderr).to.include("Committed order #2 (keeper fee 0.50 USD in escrow); settling it with the price source…");
-    expect(close.stdout).to.match(/: order #2 executed at \$2,000\.00 /);
+    expect(close.stderr).to.include(`Committed order #${marketOrderId(2n)} (keeper fee 0.50 USD in escrow); settling it with the price source…`);
+    expect(close.stdout).to.match(new RegExp(`: order #${marketOrderId(2n)} executed at \\$2,000\\.00 `));
     expect((await engine.getPosition(trader.address, 0)).size).to.equal(0n);
   });
 

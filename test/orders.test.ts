@@ -32,9 +32,9 @@ async function cross(o: Orders, who: Signer | string): Promise<bigint> {
 
 /** Commits a market order; returns its id and createdAt. */
 async function commit(o: Orders, trader: Signer, size: bigint, acceptable = size > 0n ? BUY_ANY : SELL_ANY) {
-  const id = await o.book.nextOrderId();
   const tx = await o.book.connect(trader).commitOrder(PETH, size, acceptable, 0, false);
   const receipt = (await tx.wait())!;
+  const id = await o.book.pendingMarketOrder(trader, PETH);
   const createdAt = BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp);
   return { id, createdAt, receipt };
 }
@@ -342,8 +342,8 @@ describe("order book", function () {
     it("voided after liquidation", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       const { id, createdAt } = await (async () => {
-        const id = await o.book.nextOrderId();
         const r = (await (await o.book.connect(o.alice).commitOrder(PETH, wad(5), BUY_ANY, wad(150), true)).wait())!;
+        const id = await o.book.pendingMarketOrder(o.alice, PETH);
         return { id, createdAt: BigInt((await ethers.provider.getBlock(r.blockNumber))!.timestamp) };
       })();
       await settle(o, o.keeper, id, createdAt, "2000");
@@ -458,13 +458,35 @@ describe("order book", function () {
       const update = priceUpdate("2000", b.createdAt + 2n, a.createdAt + 1n);
       await networkHelpers.time.setNextBlockTimestamp(b.createdAt + 2n);
       const ids = [999n, a.id, trigger.id, b.id];
+      const pythBefore = await ethers.provider.getBalance(o.pyth);
       await expect(o.book.connect(o.keeper).settleOrders(ids, [update], { value: 10n }))
         .to.emit(o.book, "OrderExecuted")
         .withArgs(b.id, o.bob.address, PETH, Kind.Market, wad(1), wad(2000), b.createdAt + 2n, o.keeper.address, FEE);
+      // a's verification proved the price the first one at or after a's window start; b's window starts later and
+      // the price is in it, so it is b's first price too: verified (and paid to Pyth) once for both.
+      expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(PYTH_FEE);
       expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(1));
       expect((await o.engine.getPosition(o.bob, PETH)).size).to.equal(wad(1));
       expect(await cross(o, o.keeper)).to.equal(2n * FEE);
       expect((await o.book.getOrder(trigger.id)).trader).to.equal(o.carol.address);
+    });
+
+    it("settleOrders reuses a verified price only for a window it opens; a later window is verified on its own", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const a = await commit(o, o.alice, wad(1));
+      await networkHelpers.time.setNextBlockTimestamp(a.createdAt + 5n);
+      const b = await commit(o, o.bob, wad(1));
+      // a's first price (published at a.createdAt + 2) is before b's window (from b.createdAt + 2): b must not get it.
+      await networkHelpers.time.setNextBlockTimestamp(b.createdAt + 2n);
+      const pythBefore = await ethers.provider.getBalance(o.pyth);
+      await expect(o.book.connect(o.keeper).settleOrders([a.id, b.id], [windowUpdate(a.createdAt, "2000")], { value: 2n }))
+        .to.emit(o.book, "OrderExecuted")
+        .withArgs(a.id, o.alice.address, PETH, Kind.Market, wad(1), wad(2000), a.createdAt + 2n, o.keeper.address, FEE);
+      expect(await o.book.pendingMarketOrder(o.bob, PETH)).to.equal(b.id);
+      expect((await o.engine.getPosition(o.bob, PETH)).size).to.equal(0n);
+      // b's own verification failed (its window holds no price of this data): its fee was not spent.
+      expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(PYTH_FEE);
+      expect(await ethers.provider.getBalance(o.book)).to.equal(0n);
     });
 
     it("settleOrders skips orders too early or expired, and returns the unspent oracle fee", async function () {
@@ -505,7 +527,7 @@ describe("order book", function () {
   describe("engine hooks and parameters", function () {
     it("only the order book calls the hooks; the book is set once", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
-      await expect(o.engine.connect(o.alice).executeOrder(o.alice, PETH, wad(1), BUY_ANY, 0, false, wad(1)))
+      await expect(o.engine.connect(o.alice).executeOrder(o.alice, PETH, wad(1), BUY_ANY, 0, false, wad(1), 0, o.alice))
         .to.be.revertedWithCustomError(o.engine, "NotOrderBook")
         .withArgs(o.alice.address);
       await expect(o.engine.connect(o.alice).lockEscrow(o.alice, 1))

@@ -24,7 +24,8 @@ interface IOrderEngine {
 
     /// @notice Executes a trader's order at `price` (WAD), a price the order book verified for `marketId`; every
     /// other market the check touches is valued at its adapter's `latestPrice()`. Same rules, effects, events and
-    /// errors as v1's `trade` (the trade path is unchanged), with `sizeDelta != 0`.
+    /// errors as v1's `trade` (the trade path is unchanged), with `sizeDelta != 0`. Then moves `keeperFee` of the
+    /// trader's escrow to `keeper`'s cross balance (as `releaseEscrow`, in the same call).
     function executeOrder(
         address trader,
         uint256 marketId,
@@ -32,7 +33,9 @@ interface IOrderEngine {
         uint256 acceptablePrice,
         uint256 marginDelta,
         bool isolated,
-        uint256 price
+        uint256 price,
+        uint256 keeperFee,
+        address keeper
     ) external;
 
     /// @notice Moves `amount` (USD WAD) of `trader`'s free cross balance into order escrow. Reverts with

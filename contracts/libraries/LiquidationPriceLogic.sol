@@ -29,6 +29,17 @@ library LiquidationPriceLogic {
         uint256 unit;
     }
 
+    /// @notice See `IPerpEngine.vaultNav` (here, not in the engine, for EIP-170: the market loop is only read by views
+    /// and the vault's withdrawal).
+    function vaultNav(EngineState storage s) external view returns (uint256) {
+        return s.vaultNav();
+    }
+
+    /// @notice See `IPerpEngine.vaultWithdrawable`.
+    function vaultWithdrawable(EngineState storage s) external view returns (uint256) {
+        return s.vaultWithdrawable();
+    }
+
     /// @notice See `IPerpEngine.liquidationPrice`.
     function liquidationPrice(EngineState storage s, address trader, uint256 marketId)
         external

@@ -31,8 +31,15 @@ export async function getOrders(ctx: ClientContext, parameters: GetOrdersParamet
     withPerpErrors(() => book.params(overrides)),
     getAccount(ctx, { trader, blockTag: parameters.blockTag }),
   ]);
-  // Oldest first (the book keeps its own order, which a removal reshuffles).
-  ids = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // Pending market orders first, then trigger orders oldest first (the book keeps its own order, which a removal
+  // reshuffles). A market order's id is `seq << 168 | trader << 8 | marketId` (not a count: it encodes where the
+  // order is stored), so it sorts by market; trigger order ids count up from 1.
+  const isMarket = (id: bigint) => id >> 168n !== 0n;
+  const key = (id: bigint) => (isMarket(id) ? id & 0xffn : id + 256n);
+  ids = [...ids].sort((a, b) => {
+    const [ka, kb] = [key(a), key(b)];
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
   const orders = await withPerpErrors(() => Promise.all(ids.map((id) => book.getOrder(id, overrides))));
   const engine = IOrderEngine__factory.connect(ctx.deployment.contracts.PerpEngine, ctx.provider);
   const markets = [...new Set(orders.map((o) => Number(o.marketId)))];

@@ -90,6 +90,10 @@ contract PerpLens {
     /// equity at close is within `nearMarginWad x notional` of its maintenance margin (a cross position carries its
     /// account's health, so every cross position of a flagged account is returned). A price move of less than
     /// `nearMarginWad / (1 + maintenance margin ratio)` cannot make a position this call left out liquidatable.
+    /// @dev Cheapest with the pairs grouped by trader: a cross account is valued once for its consecutive pairs
+    /// (`crossAccountHealth`, what `positionHealth` returns for each of them), and its mode is read once. A healthy
+    /// pair costs one `positionHealth` (no position read: only a flagged one is returned with its position), and
+    /// the memory its call used is given back.
     /// @return open Pairs that hold a position.
     /// @return invalid Open positions whose health needs a price that is unavailable (left out of `flagged`).
     /// @return flagged The liquidatable and near positions, in page order.
@@ -101,29 +105,86 @@ contract PerpLens {
         uint256 length = traders.length;
         if (length != marketIds.length) revert IPerpEngine.InvalidBatch(length, marketIds.length);
         if (length > MAX_SCAN_PAGE) revert ScanPageTooLarge(length, MAX_SCAN_PAGE);
-        flagged = new PositionView[](length);
+        // Room for `length` pointers, not `length` zeroed views: only the flagged entries are ever written.
+        assembly ("memory-safe") {
+            flagged := mload(0x40)
+            mstore(flagged, length)
+            mstore(0x40, add(flagged, mul(add(length, 1), 0x20)))
+        }
         uint256 kept;
+        // The account of the last trader read: its cross markets and, once needed, its cross health.
+        address account;
+        uint256 crossMarkets;
+        uint256 crossState; // 0 not read yet, 1 valid (`crossHealth`), 2 unavailable
+        Health memory crossHealth;
         for (uint256 i; i < length; ++i) {
-            Position memory position = engine.getPosition(traders[i], marketIds[i]);
-            if (position.size == 0) continue;
-            ++open;
-            Health memory health;
-            try engine.positionHealth(traders[i], marketIds[i]) returns (Health memory h) {
-                health = h;
-            } catch {
-                ++invalid;
-                continue;
+            address trader = traders[i];
+            uint256 marketId = marketIds[i];
+            uint256 mark;
+            assembly ("memory-safe") {
+                mark := mload(0x40)
             }
-            if (!health.liquidatable && !_near(health, nearMarginWad)) continue;
-            (, uint256 crossMarkets) = engine.getAccount(traders[i]);
-            flagged[kept++] = PositionView({
-                trader: traders[i],
-                marketId: marketIds[i],
-                position: position,
-                isolated: crossMarkets & (1 << marketIds[i]) == 0,
-                health: health,
-                healthValid: true
-            });
+            // Whether this iteration allocated something a later one reads (a new cross health, a flagged view).
+            bool keep;
+            if (trader != account) {
+                (, crossMarkets) = engine.getAccount(trader);
+                account = trader;
+                crossState = 0;
+            }
+            bool cross = marketId < 256 && crossMarkets & (1 << marketId) != 0;
+            Health memory health;
+            if (cross) {
+                // A cross bit is an open position; its health is the account's (positionHealth's own answer).
+                ++open;
+                if (crossState == 0) {
+                    try engine.crossAccountHealth(trader) returns (Health memory h) {
+                        crossHealth = h;
+                        crossState = 1;
+                        keep = true;
+                    } catch {
+                        crossState = 2;
+                    }
+                }
+                if (crossState == 2) {
+                    ++invalid;
+                    assembly ("memory-safe") {
+                        mstore(0x40, mark)
+                    }
+                    continue;
+                }
+                health = crossHealth;
+            } else {
+                try engine.positionHealth(trader, marketId) returns (Health memory h) {
+                    health = h;
+                    ++open;
+                } catch {
+                    // No position, an unknown market, or a price that is unavailable: only the last counts.
+                    if (engine.getPosition(trader, marketId).size != 0) {
+                        ++open;
+                        ++invalid;
+                    }
+                    assembly ("memory-safe") {
+                        mstore(0x40, mark)
+                    }
+                    continue;
+                }
+            }
+            if (health.liquidatable || _near(health, nearMarginWad)) {
+                flagged[kept++] = PositionView({
+                    trader: trader,
+                    marketId: marketId,
+                    position: engine.getPosition(trader, marketId),
+                    isolated: !cross,
+                    health: health,
+                    healthValid: true
+                });
+                keep = true;
+            }
+            if (!keep) {
+                assembly ("memory-safe") {
+                    mstore(0x40, mark)
+                }
+            }
         }
         // Shrink to the flagged entries: the tail was never written.
         assembly ("memory-safe") {

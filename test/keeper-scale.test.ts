@@ -125,6 +125,15 @@ describe("keeper at scale (issue 12)", function () {
           expect(generic.flagged.map((v) => [v.trader.toLowerCase(), Number(v.marketId), v.isolated])).to.deep.equal(
             scan.flagged.map((v) => [v.trader, v.marketId, v.isolated]),
           );
+          // The lens values a cross account once for its consecutive pairs: interleaved pairs (each account's pairs
+          // apart) and a market that does not exist give the same answer, the unknown market not counted as open.
+          const shuffled = [...p.pairs, { trader: p.alice.address, marketId: 7n }].sort(() => p.rand.next() - 0.5);
+          const apart = await lensScan(p.lens, shuffled, near);
+          expect(apart.flagged.map((v) => `${v.trader}:${v.marketId}`).sort()).to.deep.equal([...expected.flagged].sort());
+          expect(apart.flagged.map((v) => [v.equityAtClose, v.maintenanceMargin]).sort()).to.deep.equal(
+            scan.flagged.map((v) => [v.equityAtClose, v.maintenanceMargin]).sort(),
+          );
+          expect([apart.open, apart.invalid]).to.deep.equal([expected.open, 0]);
           const ethMove = 1 + (p.rand.next() - 0.6) * 0.12;
           const btcMove = 1 + (p.rand.next() - 0.4) * 0.1;
           await p.eth.aggregator.setAnswer(BigInt(Math.round(2000 * ethMove * 1e8)));

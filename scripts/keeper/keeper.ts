@@ -240,6 +240,8 @@ export interface RunSummary {
   readonly rewardsUsd: bigint;
   /** Wall time of the scan (index sync, lens reads, evaluation) and of the liquidation phase. */
   readonly scanSeconds: number;
+  /** Where the scan's time went, ms: the index sync with the market and protocol reads, the health reads, the ranking. */
+  readonly scanMs: { readonly index: number; readonly health: number; readonly evaluate: number };
   readonly liquidationSeconds: number;
   /** Index sync of this run: blocks and events read; rebuilt from the start block (first run, or a reorganisation). */
   readonly index: IndexSync;
@@ -648,6 +650,7 @@ export class Keeper {
     this.headBlock = latest;
     this.metrics?.headBlock.set(latest);
     const previousIndexBlock = this.index.block;
+    const indexStarted = performance.now();
     const [sync, marketList, protocol] = await Promise.all([
       this.index.sync(latest),
       withRetry(() => this.client.markets(latest), this.retry),
@@ -666,6 +669,7 @@ export class Keeper {
     }
     const markets = new Map(marketList.map((market) => [market.id, market]));
     const timestamp = BigInt(sync.block.timestamp);
+    const healthStarted = performance.now();
     if (sync.rebuilt) this.watch.reset();
     let views: LensPosition[];
     let positionsScanned: number;
@@ -690,9 +694,16 @@ export class Keeper {
       invalidHealth = read.invalid;
       scan = { full: plan.full, reason: plan.reason, read: plan.keys.length, flagged: views.length, calls: read.calls };
     }
+    const evaluateStarted = performance.now();
     const evaluation = evaluate(views, markets, protocol, timestamp);
     for (const key of evaluation.closed) this.index.drop(key);
-    const scanSeconds = (performance.now() - started) / 1000;
+    const scanEnded = performance.now();
+    const scanSeconds = (scanEnded - started) / 1000;
+    const scanMs = {
+      index: Math.round(healthStarted - indexStarted),
+      health: Math.round(evaluateStarted - healthStarted),
+      evaluate: Math.round(scanEnded - evaluateStarted),
+    };
     const rpcAtScan = this.options.rpcStats?.();
     this.log[evaluation.units.length > 0 ? "info" : "debug"](
       {
@@ -752,6 +763,7 @@ export class Keeper {
       gasCostWei: tally.gasCostWei,
       rewardsUsd: tally.rewardsUsd,
       scanSeconds,
+      scanMs,
       liquidationSeconds: (performance.now() - liquidationStarted) / 1000,
       index: {
         fromBlock: sync.fromBlock,

@@ -283,8 +283,9 @@ async function main(): Promise<void> {
     .option("--out <file>", "result file (this size's entry is replaced, the others kept)", path.join(PROJECT_ROOT, "bench", "keeper.json"))
     .option("--runs <n>", "keeper runs on the shocked book, each a fresh process and a warm one (default 3 up to 10,000 positions, else 1)")
     .option("--port <n>", "the node's port (default: any free one)")
+    .option("--hold <file>", "after the shock, write the node's URL, the deployment file and a snapshot id to <file> and keep the node until SIGINT (for keeper runs by hand; nothing is measured)")
     .parse()
-    .opts<{ positions: string; node: string; seed: string; out: string; runs?: string; port?: string }>();
+    .opts<{ positions: string; node: string; seed: string; out: string; runs?: string; port?: string; hold?: string }>();
   const count = Number(options.positions);
   if (!Number.isInteger(count) || count < 10) throw new Error("--positions must be an integer >= 10");
   if (options.node !== "anvil" && options.node !== "hardhat") throw new Error("--node must be anvil or hardhat");
@@ -419,6 +420,16 @@ async function main(): Promise<void> {
     // ran the same SDK code). Blocks are mined every second from the shock on, as on a chain, so that the
     // liquidation latency is counted in blocks.
     let snapshotId = (await provider.send("evm_snapshot", [])) as string;
+    if (options.hold !== undefined) {
+      const info = { url, deploymentFile, snapshot: snapshotId, shockBlock: shockBlock.number, expectedUnits: expected.size, keeperKey: devWallet(1).privateKey };
+      await writeFile(options.hold, `${JSON.stringify(info, null, 2)}\n`);
+      log(`holding the node: ${options.hold} (SIGINT ends)`);
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      return;
+    }
     const runs: RunResult[] = [];
     for (let run = 1; run <= runsWanted; run++) {
       for (const mode of ["fresh", "warm"] as const) {

@@ -26,9 +26,11 @@ import {
   formatUsd,
   getPriceTimes,
   toWad,
+  tokenUnits,
   type MarginChangeQuote,
   type TradeRequest,
 } from "@perp/sdk";
+import { MockUSDC__factory } from "@perp/sdk/contracts";
 import { PYTH_FEED_IDS } from "@perp/sdk/prices";
 
 import { installWallet, type TestWallet } from "../web/e2e/wallet.js";
@@ -96,15 +98,25 @@ describe("web: the trading page in Chromium", function () {
   }
 
   /** A fresh page with a test wallet of the next unused dev account, connected, on `chainId`. */
-  async function open(options: { chainId?: number; viewport?: { width: number; height: number } } = {}) {
+  /**
+   * A fresh page with a test wallet of the next unused dev account, connected, on `chainId`. With `deposit`, the
+   * account is funded first through the SDK (test USDC minted, then deposited), for scenarios that are not about
+   * the faucet or the deposit screens (those have their own tests): two transactions instead of four page actions.
+   */
+  async function open(options: { chainId?: number; viewport?: { width: number; height: number }; deposit?: string } = {}) {
+    const key = stack.traderKeys[nextTrader++];
+    const trader = await PerpClient.connect({ runner: new Wallet(key, new JsonRpcProvider(stack.rpcUrl, stack.chainId, { staticNetwork: true, cacheTimeout: -1 })), deployment: stack.deployment });
+    if (options.deposit !== undefined) {
+      await (await MockUSDC__factory.connect(stack.deployment.contracts.CollateralToken, trader.signer!).mint(await trader.address(), tokenUnits(options.deposit))).wait();
+      await trader.deposit(options.deposit);
+    }
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
     const page = await context.newPage();
     page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
-    const key = stack.traderKeys[nextTrader++];
     const wallet = await installWallet(page, { rpcUrl: stack.rpcUrl, privateKey: key, chainId: options.chainId ?? stack.chainId, nodeChainId: stack.chainId });
     await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
     await page.getByRole("button", { name: "Connect Test Wallet" }).click();
-    const trader = await PerpClient.connect({ runner: new Wallet(key, new JsonRpcProvider(stack.rpcUrl, stack.chainId, { staticNetwork: true, cacheTimeout: -1 })), deployment: stack.deployment });
+    if (options.deposit !== undefined) await waitText(page.getByTestId("cross-balance"), formatUsd(toWad(options.deposit)));
     return { page, wallet, trader };
   }
 
@@ -248,8 +260,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("closes part of a position: what remains is the position less the part; a part as large as the position is refused in words", async function () {
-    const { page, trader } = await open();
-    await fundAndDeposit(page, "1000");
+    const { page, trader } = await open({ deposit: "1000" });
     const opened = await trade(page, trader, { market: 0, side: "long", margin: "500", leverage: 4, isolated: false });
     const row = page.getByTestId("position-ETH-USD");
     await row.waitFor();
@@ -269,8 +280,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("places a bracket at entry; the stop fires after the price falls and the page shows the closed trade", async function () {
-    const { page, trader } = await open();
-    await fundAndDeposit(page, "1000");
+    const { page, trader } = await open({ deposit: "1000" });
     const quote = await trade(page, trader, { market: 0, side: "long", margin: "100", leverage: 5, isolated: true, stopLoss: "1900", takeProfit: "2300" });
     expect(await page.getByTestId("quote-at-stop").count()).to.equal(1);
     await page.getByTestId("order-stop-loss").waitFor();
@@ -295,8 +305,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("shows the funding a position settled and its liquidation in the history tables, from the chain's events", async function () {
-    const { page, trader } = await open();
-    await fundAndDeposit(page, "1000");
+    const { page, trader } = await open({ deposit: "1000" });
     const opened = await trade(page, trader, { market: 0, side: "long", margin: "100", leverage: 20, isolated: true });
     await page.getByTestId("position-ETH-USD").waitFor();
     // Eight hours of funding, then a fall through the liquidation price: the stack's keeper (or this test, if it
@@ -326,8 +335,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("moves an open take-profit's trigger from the open-orders table; a price that is not positive is refused in words", async function () {
-    const { page, trader } = await open();
-    await fundAndDeposit(page, "1000");
+    const { page, trader } = await open({ deposit: "1000" });
     await trade(page, trader, { market: 0, side: "long", margin: "100", leverage: 3, isolated: true, takeProfit: "2400" });
     const row = page.getByTestId("order-take-profit");
     await row.waitFor();
@@ -406,8 +414,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("explains a trade the engine would reject and keeps its button disabled; measures the quote latency and accessibility", async function () {
-    const { page } = await open();
-    await fundAndDeposit(page, "100");
+    const { page } = await open({ deposit: "100" });
     await page.getByLabel("Margin (USD)").fill("5000");
     await waitText(page.getByTestId("rejection"), /^TradeBelowInitialMargin: not enough margin/);
     expect(await page.getByRole("button", { name: /^Review long/ }).isDisabled()).to.equal(true);

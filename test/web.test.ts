@@ -4,9 +4,10 @@
  * with the local price service and the order keeper (web/scripts/stack.ts). Each scenario uses its own trader.
  * Screenshots go to docs/web/ (the README shows them). With WRITE_BENCH=1 the measured numbers go to bench/web.json.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 
 import AxeBuilder from "@axe-core/playwright";
@@ -45,6 +46,7 @@ const BASE_PORT = Number(process.env.WEB_TEST_PORT ?? 65445);
 const RPC_PORT = BASE_PORT;
 const PRICE_PORT = BASE_PORT + 1;
 const PAGE_PORT = BASE_PORT + 2;
+const execFileAsync = promisify(execFile);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const BUNDLE_LIMIT_GZIP = 250 * 1024;
 const QUOTE_LIMIT_MS = 100;
@@ -60,7 +62,8 @@ describe("web: the trading page in Chromium", function () {
 
   before(async function () {
     started = Date.now();
-    const [stackStarted] = await Promise.all([
+    // The stack (anvil, deployment, price service, keeper), the page's build and the browser start side by side.
+    const [stackStarted, , launched] = await Promise.all([
       startStack({
         rpcPort: RPC_PORT,
         pricePort: PRICE_PORT,
@@ -68,15 +71,17 @@ describe("web: the trading page in Chromium", function () {
         // WEB_TEST_LOG=1 shows the node, deploy and keeper output.
         log: process.env.WEB_TEST_LOG === "1" ? (line) => console.error(line) : undefined,
       }),
-      Promise.resolve().then(() => execFileSync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: WEB, stdio: "pipe", env: { ...process.env, NODE_ENV: "production" } })),
+      // Asynchronous (a synchronous build would block the event loop, and the stack's start-up with it).
+      execFileAsync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: WEB, env: { ...process.env, NODE_ENV: "production" } }),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+      }),
     ]);
     stack = stackStarted;
+    browser = launched;
     writeFileSync(path.join(DIST, "deployments.local.json"), JSON.stringify(stack.deployment));
     server = await preview({ root: WEB, logLevel: "warn", preview: { port: PAGE_PORT, host: "127.0.0.1", strictPort: true } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-    });
     mkdirSync(SHOTS, { recursive: true });
     bench.setupSeconds = round((Date.now() - started) / 1000);
   });

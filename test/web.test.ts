@@ -4,9 +4,10 @@
  * with the local price service and the order keeper (web/scripts/stack.ts). Each scenario uses its own trader.
  * Screenshots go to docs/web/ (the README shows them). With WRITE_BENCH=1 the measured numbers go to bench/web.json.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 
 import AxeBuilder from "@axe-core/playwright";
@@ -26,9 +27,11 @@ import {
   formatUsd,
   getPriceTimes,
   toWad,
+  tokenUnits,
   type MarginChangeQuote,
   type TradeRequest,
 } from "@perp/sdk";
+import { MockUSDC__factory } from "@perp/sdk/contracts";
 import { PYTH_FEED_IDS } from "@perp/sdk/prices";
 
 import { installWallet, type TestWallet } from "../web/e2e/wallet.js";
@@ -43,6 +46,7 @@ const BASE_PORT = Number(process.env.WEB_TEST_PORT ?? 65445);
 const RPC_PORT = BASE_PORT;
 const PRICE_PORT = BASE_PORT + 1;
 const PAGE_PORT = BASE_PORT + 2;
+const execFileAsync = promisify(execFile);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const BUNDLE_LIMIT_GZIP = 250 * 1024;
 const QUOTE_LIMIT_MS = 100;
@@ -58,7 +62,8 @@ describe("web: the trading page in Chromium", function () {
 
   before(async function () {
     started = Date.now();
-    const [stackStarted] = await Promise.all([
+    // The stack (anvil, deployment, price service, keeper), the page's build and the browser start side by side.
+    const [stackStarted, , launched] = await Promise.all([
       startStack({
         rpcPort: RPC_PORT,
         pricePort: PRICE_PORT,
@@ -66,15 +71,17 @@ describe("web: the trading page in Chromium", function () {
         // WEB_TEST_LOG=1 shows the node, deploy and keeper output.
         log: process.env.WEB_TEST_LOG === "1" ? (line) => console.error(line) : undefined,
       }),
-      Promise.resolve().then(() => execFileSync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: WEB, stdio: "pipe", env: { ...process.env, NODE_ENV: "production" } })),
+      // Asynchronous (a synchronous build would block the event loop, and the stack's start-up with it).
+      execFileAsync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: WEB, env: { ...process.env, NODE_ENV: "production" } }),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+      }),
     ]);
     stack = stackStarted;
+    browser = launched;
     writeFileSync(path.join(DIST, "deployments.local.json"), JSON.stringify(stack.deployment));
     server = await preview({ root: WEB, logLevel: "warn", preview: { port: PAGE_PORT, host: "127.0.0.1", strictPort: true } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-    });
     mkdirSync(SHOTS, { recursive: true });
     bench.setupSeconds = round((Date.now() - started) / 1000);
   });
@@ -96,15 +103,25 @@ describe("web: the trading page in Chromium", function () {
   }
 
   /** A fresh page with a test wallet of the next unused dev account, connected, on `chainId`. */
-  async function open(options: { chainId?: number; viewport?: { width: number; height: number } } = {}) {
+  /**
+   * A fresh page with a test wallet of the next unused dev account, connected, on `chainId`. With `deposit`, the
+   * account is funded first through the SDK (test USDC minted, then deposited), for scenarios that are not about
+   * the faucet or the deposit screens (those have their own tests): two transactions instead of four page actions.
+   */
+  async function open(options: { chainId?: number; viewport?: { width: number; height: number }; deposit?: string } = {}) {
+    const key = stack.traderKeys[nextTrader++];
+    const trader = await PerpClient.connect({ runner: new Wallet(key, new JsonRpcProvider(stack.rpcUrl, stack.chainId, { staticNetwork: true, cacheTimeout: -1 })), deployment: stack.deployment });
+    if (options.deposit !== undefined) {
+      await (await MockUSDC__factory.connect(stack.deployment.contracts.CollateralToken, trader.signer!).mint(await trader.address(), tokenUnits(options.deposit))).wait();
+      await trader.deposit(options.deposit);
+    }
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
     const page = await context.newPage();
     page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
-    const key = stack.traderKeys[nextTrader++];
     const wallet = await installWallet(page, { rpcUrl: stack.rpcUrl, privateKey: key, chainId: options.chainId ?? stack.chainId, nodeChainId: stack.chainId });
     await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
     await page.getByRole("button", { name: "Connect Test Wallet" }).click();
-    const trader = await PerpClient.connect({ runner: new Wallet(key, new JsonRpcProvider(stack.rpcUrl, stack.chainId, { staticNetwork: true, cacheTimeout: -1 })), deployment: stack.deployment });
+    if (options.deposit !== undefined) await waitText(page.getByTestId("cross-balance"), formatUsd(toWad(options.deposit)));
     return { page, wallet, trader };
   }
 
@@ -248,8 +265,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("closes part of a position: what remains is the position less the part; a part as large as the position is refused in words", async function () {
-    const { page, trader } = await open();
-    await fundAndDeposit(page, "1000");
+    const { page, trader } = await open({ deposit: "1000" });
     const opened = await trade(page, trader, { market: 0, side: "long", margin: "500", leverage: 4, isolated: false });
     const row = page.getByTestId("position-ETH-USD");
     await row.waitFor();
@@ -269,8 +285,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("places a bracket at entry; the stop fires after the price falls and the page shows the closed trade", async function () {
-    const { page, trader } = await open();
-    await fundAndDeposit(page, "1000");
+    const { page, trader } = await open({ deposit: "1000" });
     const quote = await trade(page, trader, { market: 0, side: "long", margin: "100", leverage: 5, isolated: true, stopLoss: "1900", takeProfit: "2300" });
     expect(await page.getByTestId("quote-at-stop").count()).to.equal(1);
     await page.getByTestId("order-stop-loss").waitFor();
@@ -295,8 +310,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("shows the funding a position settled and its liquidation in the history tables, from the chain's events", async function () {
-    const { page, trader } = await open();
-    await fundAndDeposit(page, "1000");
+    const { page, trader } = await open({ deposit: "1000" });
     const opened = await trade(page, trader, { market: 0, side: "long", margin: "100", leverage: 20, isolated: true });
     await page.getByTestId("position-ETH-USD").waitFor();
     // Eight hours of funding, then a fall through the liquidation price: the stack's keeper (or this test, if it
@@ -326,8 +340,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("moves an open take-profit's trigger from the open-orders table; a price that is not positive is refused in words", async function () {
-    const { page, trader } = await open();
-    await fundAndDeposit(page, "1000");
+    const { page, trader } = await open({ deposit: "1000" });
     await trade(page, trader, { market: 0, side: "long", margin: "100", leverage: 3, isolated: true, takeProfit: "2400" });
     const row = page.getByTestId("order-take-profit");
     await row.waitFor();
@@ -406,8 +419,7 @@ describe("web: the trading page in Chromium", function () {
   });
 
   it("explains a trade the engine would reject and keeps its button disabled; measures the quote latency and accessibility", async function () {
-    const { page } = await open();
-    await fundAndDeposit(page, "100");
+    const { page } = await open({ deposit: "100" });
     await page.getByLabel("Margin (USD)").fill("5000");
     await waitText(page.getByTestId("rejection"), /^TradeBelowInitialMargin: not enough margin/);
     expect(await page.getByRole("button", { name: /^Review long/ }).isDisabled()).to.equal(true);

@@ -1,13 +1,17 @@
+import { zeroPadValue } from "ethers";
+
 import { withPerpErrors, type NoSignerError, type PerpTransportError } from "../../errors.js";
 import { accountOf, type ClientContext } from "../../client/context.js";
 import {
+  decodeLogs,
   eventsNamed,
-  getPerpEvents,
+  getLogsChunked,
   liquidationDetails,
   toLiquidationRecord,
   toTradeExecution,
   type PerpEvent,
 } from "../../events/decode.js";
+import { PerpEngine__factory } from "../../generated/index.js";
 import { latestBlock } from "../../transport/latestBlock.js";
 import type { LiquidationRecord, PositionInfo, TradeExecution } from "../../types.js";
 import type { FundingPaid } from "./getFundingPaid.js";
@@ -85,7 +89,8 @@ export const ACCOUNT_HISTORY_EVENTS = [
 /**
  * The trader's trades, funding settlements (each trade's `fundingPaid`, each liquidation or deleveraging close's)
  * and liquidations (with the positions they closed and any bad debt), and isolated margin moves, read from the
- * engine's events with the SDK's one event reader (`getPerpEvents`). Read incrementally: pass the previous result's
+ * engine's events with the SDK's one log reader (`getLogsChunked`, filtered by the trader's topic) and event decoder
+ * (`decodeLogs`). Read incrementally: pass the previous result's
  * `toBlock + 1` as `fromBlock` and join the two with `mergeAccountHistory`.
  * @example
  * ```ts
@@ -101,8 +106,16 @@ export async function getAccountHistory(
   const toBlock = parameters.toBlock ?? (await withPerpErrors(() => latestBlock(ctx.provider))).number;
   const fromBlock = parameters.fromBlock ?? ctx.deployment.deploymentBlock;
   if (fromBlock > toBlock) return { trades: [], funding: [], liquidations: [], margin: [], toBlock };
-  const all = await getPerpEvents(ctx.provider, ctx.deployment, { fromBlock, toBlock, names: ACCOUNT_HISTORY_EVENTS, chunk: parameters.chunk });
-  return accountHistoryFromEvents(all, trader, toBlock);
+  // Every event of the history names the trader as its first indexed argument: the node filters by it.
+  const iface = PerpEngine__factory.createInterface();
+  const logs = await getLogsChunked(ctx.provider, {
+    address: ctx.deployment.contracts.PerpEngine,
+    topics: [ACCOUNT_HISTORY_EVENTS.map((name) => iface.getEvent(name).topicHash), zeroPadValue(trader, 32)],
+    fromBlock,
+    toBlock,
+    chunk: parameters.chunk,
+  });
+  return accountHistoryFromEvents(decodeLogs(logs, { engine: ctx.deployment.contracts.PerpEngine }), trader, toBlock);
 }
 
 /**

@@ -578,7 +578,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         bool isolated = o.isolated;
         if (o.reduceOnly) {
             // SPEC invariant 10: a reduce-only order of a closed, flipped or liquidated position never executes.
-            Position memory pos = IPerpEngine(address(engine)).getPosition(o.trader, o.marketId);
+            // The position and the cross bits in one engine call.
+            (Position memory pos, uint256 crossMarkets) = engine.positionAndCrossMarkets(o.trader, o.marketId);
             // A bracket placed with its entry waits for the entry: while the position is flat and the entry pending,
             // nobody may void the legs for the cleanup fee (they would strip the trader's stop before it exists).
             uint256 pendingEntry = pos.size == 0 ? pendingMarketOrder(o.trader, o.marketId) : 0;
@@ -601,7 +602,6 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             if (size == CLOSE_ALL_STORED || (size < 0 ? -size : size) > (pos.size < 0 ? -pos.size : pos.size)) {
                 size = -int256(pos.size);
             }
-            (, uint256 crossMarkets) = IPerpEngine(address(engine)).getAccount(o.trader);
             isolated = crossMarkets & (uint256(1) << o.marketId) == 0;
         }
         if (publishTime <= o.createdAt) {
@@ -683,8 +683,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         bool isolated = o.isolated;
         if (size == CLOSE_ALL_STORED) {
             // Resolved now, from the position the order finds (market CLOSE_ALL).
-            size = -int256(IPerpEngine(address(engine)).getPosition(o.trader, o.marketId).size);
-            (, uint256 crossMarkets) = IPerpEngine(address(engine)).getAccount(o.trader);
+            (Position memory pos, uint256 crossMarkets) = engine.positionAndCrossMarkets(o.trader, o.marketId);
+            size = -int256(pos.size);
             isolated = crossMarkets & (uint256(1) << o.marketId) == 0;
             if (size == 0) {
                 _cancelled(

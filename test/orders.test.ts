@@ -174,6 +174,55 @@ describe("order book", function () {
       );
     });
 
+    it("a market order's id is seq << 168 | trader << 8 | marketId; an old id never reaches the newer order", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const first = await commit(o, o.alice, wad(5));
+      const id = (seq: bigint, trader: string, market: bigint) => (seq << 168n) | (BigInt(trader) << 8n) | market;
+      expect(first.id).to.equal(id(1n, o.alice.address, PETH));
+      await settle(o, o.keeper, first.id, first.createdAt, "2000");
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(0n);
+      const second = await commit(o, o.alice, -wad(5));
+      expect(second.id).to.equal(id(2n, o.alice.address, PETH));
+      // Each market counts its own sequence; so does each trader.
+      await o.book.connect(o.alice).commitOrder(PBTC, wad(1), BUY_ANY, 0, false);
+      expect(await o.book.pendingMarketOrder(o.alice, PBTC)).to.equal(id(1n, o.alice.address, PBTC));
+      expect((await commit(o, o.bob, wad(1))).id).to.equal(id(1n, o.bob.address, PETH));
+      // The settled first id reads as absent, though its slot now holds the second order.
+      expect((await o.book.getOrder(first.id)).trader).to.equal(ethers.ZeroAddress);
+      await expect(o.book.connect(o.keeper).settleOrder(first.id, [windowUpdate(second.createdAt, "2000")], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.book, "OrderNotFound")
+        .withArgs(first.id);
+      await expect(o.book.connect(o.alice).cancelOrder(first.id))
+        .to.be.revertedWithCustomError(o.book, "OrderNotFound")
+        .withArgs(first.id);
+      // A future or out-of-range sequence number is no order either.
+      for (const forged of [id(3n, o.alice.address, PETH), id(2n ** 32n, o.alice.address, PETH)]) {
+        expect((await o.book.getOrder(forged)).trader).to.equal(ethers.ZeroAddress);
+      }
+      // The trigger-order paths name a live market order's kind.
+      await expect(o.book.connect(o.alice).updateTriggerOrder(second.id, -wad(1), wad(1900), 0))
+        .to.be.revertedWithCustomError(o.book, "WrongOrderKind")
+        .withArgs(second.id, Kind.Market);
+      await expect(o.book.connect(o.keeper).ratchetTrailingStop(second.id, [await fresh("2000")], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.book, "WrongOrderKind")
+        .withArgs(second.id, Kind.Market);
+      await expect(execute(o, second.id, "2000"))
+        .to.be.revertedWithCustomError(o.book, "WrongOrderKind")
+        .withArgs(second.id, Kind.Market);
+      await expect(o.book.connect(o.alice).updateTriggerOrder(first.id, -wad(1), wad(1900), 0))
+        .to.be.revertedWithCustomError(o.book, "OrderNotFound")
+        .withArgs(first.id);
+      const order = await o.book.getOrder(second.id);
+      expect([order.trader, order.marketId, order.kind, order.sizeDelta, order.keeperFee, order.createdAt]).to.deep.equal([
+        o.alice.address,
+        PETH,
+        BigInt(Kind.Market),
+        -wad(5),
+        FEE,
+        second.createdAt,
+      ]);
+    });
+
     it("cancel: not before expiry; after it a third party earns the fee", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       const { id, createdAt } = await commit(o, o.alice, wad(5));

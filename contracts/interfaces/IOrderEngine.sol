@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Position} from "./IPerpEngine.sol";
+
 /// @title IOrderEngine
 /// @notice What the engine exposes to its order book (SPEC "Orders"). Only the order book set once by the owner may
 /// call the state-changing hooks; traders have no atomic trading path.
@@ -56,4 +58,11 @@ interface IOrderEngine {
     /// @notice Counter that increases each time the position in `marketId` is closed to zero (trade, liquidation,
     /// ADL): reduce-only orders placed at an older epoch are void (SPEC invariant 10) without a loop over orders.
     function positionEpoch(address trader, uint256 marketId) external view returns (uint256);
+
+    /// @notice `getPosition(trader, marketId)` and `getAccount(trader)`'s cross-market bits in one call: what a
+    /// reduce-only order reads before it executes.
+    function positionAndCrossMarkets(address trader, uint256 marketId)
+        external
+        view
+        returns (Position memory position, uint256 crossMarkets);
 }

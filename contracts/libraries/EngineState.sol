@@ -73,7 +73,7 @@ struct EngineState {
     uint256 receivable;
     /// @notice USD WAD the order book holds in escrow per trader (keeper fees of open orders): owed to traders like a
     /// cross balance (solvency counts it), but outside the account's equity, so no liquidation or loss can take it.
-    /// Stored + 1 once used (`MarketAdminLogic.escrowOf` reads it).
+    /// Stored + 1 once used (`PerpEngine._escrowOf` reads it).
     mapping(address => uint256) escrowOf;
 }
 

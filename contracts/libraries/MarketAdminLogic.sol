@@ -5,7 +5,6 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IPerpEngine, MarketParams, MarketState} from "../interfaces/IPerpEngine.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
-import {IOrderEngine} from "../interfaces/IOrderEngine.sol";
 import {EngineState, Market, Account} from "./EngineState.sol";
 import {LedgerLib} from "./LedgerLib.sol";
 import {MarginLib} from "./MarginLib.sol";
@@ -79,33 +78,5 @@ library MarketAdminLogic {
                 (int256(uint256(s.ledger.markNotionalUsd6)) + markChange).toUint256().toUint56();
         }
         emit IPerpEngine.FundingAccrued(marketId, state.fundingIndex, state.fundingRatePerDay);
-    }
-
-    // ------------------------------------------------------------ order escrow (here only to keep the engine small)
-
-    /// @notice See `IOrderEngine.lockEscrow`: the same checks as a withdrawal (SPEC invariant 12), so a fee is only
-    /// ever escrowed from free cash of a healthy account.
-    function lockEscrow(EngineState storage s, address trader, uint256 amount) external {
-        s.accounts[trader].crossBalance = s.debitCross(trader, s.accounts[trader], amount);
-        uint256 escrowed = escrowOf(s, trader) + amount;
-        s.escrowOf[trader] = escrowed + 1;
-        emit IOrderEngine.EscrowLocked(trader, amount, escrowed);
-    }
-
-    /// @dev `EngineState.escrowOf` stores escrow + 1 once a trader has used it (0 = never): the slot never returns to
-    /// zero, so each later order pays 2,900 gas for it instead of 20,000. The extra 1 is no money.
-    function escrowOf(EngineState storage s, address trader) internal view returns (uint256) {
-        uint256 stored = s.escrowOf[trader];
-        return stored == 0 ? 0 : stored - 1;
-    }
-
-    /// @notice See `IOrderEngine.releaseEscrow`: escrow moves to a cross balance, never out of the engine.
-    function releaseEscrow(EngineState storage s, address trader, uint256 amount, address to) external {
-        uint256 escrowed = escrowOf(s, trader);
-        if (amount > escrowed) revert IOrderEngine.InsufficientEscrow(trader, escrowed, amount);
-        escrowed -= amount;
-        s.escrowOf[trader] = escrowed + 1;
-        s.creditCross(to, amount);
-        emit IOrderEngine.EscrowReleased(trader, to, amount, escrowed);
     }
 }

@@ -9,7 +9,7 @@
  * The stack's node is fresh on every start, so Ignition's journal and the `<network>.json` record go to a temporary
  * directory: the repository's committed `deployments/localhost.json` and journals are never touched.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -28,6 +28,8 @@ process.env[ENV.ignitionDeploymentsDir] = scratch;
 try {
   const connection = await hre.network.getOrCreate();
   const { deployment } = await deployProtocol({ hre, connection, moduleId: "PerpPythLocal" });
+  // web/public/ is not in a fresh clone: the record is the only file there and it is ignored by git.
+  await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, JSON.stringify(deployment, null, 2) + "\n");
   console.log(`deployment written to ${out}`);
 } finally {

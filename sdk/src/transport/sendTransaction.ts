@@ -21,6 +21,7 @@ import { DEFAULT_GAS_MARGIN_PERCENT } from "../constants.js";
 import { PerpError, PerpTransportError, isNonceError, toPerpError, withRetry, type RetryOptions } from "../errors.js";
 import { replacementFees, type TransactionFees } from "./feeBump.js";
 import { pendingNonce } from "./latestBlock.js";
+import { hasRawRequests, rawRequest } from "./rawRpc.js";
 
 /**
  * How a transaction is signed. `"signer"`: the signer sends it (any wallet: browser, node account, ethers
@@ -201,7 +202,7 @@ export class TransactionSender {
       try {
         await withRetry(async () => {
           try {
-            await this.provider.broadcastTransaction(raw);
+            await this.broadcast(raw);
           } catch (error) {
             if (/already known|known transaction|already imported/i.test(toPerpError(error).message)) return;
             throw error;
@@ -236,7 +237,7 @@ export class TransactionSender {
           try {
             await withRetry(async () => {
               try {
-                await this.provider.broadcastTransaction(raw);
+                await this.broadcast(raw);
               } catch (error) {
                 // A retry of a broadcast that reached the node the first time.
                 if (/already known|known transaction|already imported/i.test(toPerpError(error).message)) return;
@@ -273,6 +274,19 @@ export class TransactionSender {
       this.next = response.nonce + 1;
       return { hash: response.hash, nonce: response.nonce, gasLimit, response };
     }
+  }
+
+  /**
+   * `eth_sendRawTransaction` of a locally signed transaction. On an ethers JSON-RPC provider posted as such: its
+   * `broadcastTransaction` also reads the block number and re-parses the transaction (its sender recovered from the
+   * signature), 30 ms a transaction against 3 ms for the request on a local node. Errors are ethers' own mapping.
+   */
+  private async broadcast(raw: string): Promise<void> {
+    if (hasRawRequests(this.provider, "broadcastTransaction")) {
+      await rawRequest(this.provider, "eth_sendRawTransaction", [raw]);
+      return;
+    }
+    await this.provider.broadcastTransaction(raw);
   }
 
   private async chooseNonce(from: string, retry: RetryOptions): Promise<number> {

@@ -301,7 +301,10 @@ interface Pending {
 interface Simulated {
   readonly units: LiquidationUnit[];
   readonly expected: number;
+  /** The gas estimate the limit is made from (the send policy adds its margin). */
   readonly gas: bigint;
+  /** The gas the simulation used (eth_simulateV1), what the batch costs; undefined: `gas` is the cost too. */
+  readonly gasUsed?: bigint;
   /** The price update the batch carries (empty without a price source) and the `msg.value` paying its fees. */
   readonly update: readonly string[];
   readonly value: bigint;
@@ -497,6 +500,7 @@ export class Keeper {
           retry: options.retry,
           pollMs: options.pollMs,
           txTimeoutMs: options.txTimeoutMs,
+          feeBump: options.feeBump,
           sender: keeper.sender,
           rpcStats: options.rpcStats,
           priceIds: keeper.priceIds,
@@ -966,7 +970,8 @@ export class Keeper {
         continue;
       }
       const reward = simulated.units.reduce((sum, unit) => sum + unit.reward, 0n);
-      const costUsd = (simulated.gas * gasPrice * ethUsd) / math.WAD;
+      // What the batch costs is the gas it uses, not its limit (the limit covers refunds and nested calls' 1/64).
+      const costUsd = ((simulated.gasUsed ?? simulated.gas) * gasPrice * ethUsd) / math.WAD;
       if (reward - costUsd < this.minProfitUsd) {
         tally.skippedUnprofitable += simulated.units.length;
         this.log.info(
@@ -1086,7 +1091,7 @@ export class Keeper {
     const ceiling = (blockGasLimit * 100n) / BigInt(100 + this.gasLimitMarginPercent);
     const gasNeeded = gasFromUsed(outcome.gasUsed);
     const gas = gasNeeded < ceiling ? gasNeeded : ceiling;
-    return { simulated: { units, expected, gas: expected === 0 ? 0n : gas, update: update.update, value: update.value } };
+    return { simulated: { units, expected, gas: expected === 0 ? 0n : gas, gasUsed: outcome.gasUsed, update: update.update, value: update.value } };
   }
 
   /** `liquidateMany(traders, marketIds, priceUpdate)` calldata. */

@@ -234,8 +234,12 @@ export class TransactionSender {
         if (raw !== undefined) {
           const signed = { ...tx, fees: { gasPrice: fees.gasPrice, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas } };
           const hash = keccak256(raw);
+          // Attempts of this broadcast: after a failed one (a time-out, a dropped connection) the node may have
+          // taken the transaction even though no answer came back.
+          let broadcasts = 0;
           try {
             await withRetry(async () => {
+              broadcasts += 1;
               try {
                 await this.broadcast(raw);
               } catch (error) {
@@ -250,7 +254,11 @@ export class TransactionSender {
             if (!isNonceError(error) || attempt >= this.policy.nonceAttempts) throw error;
             // Our own earlier broadcast may have been mined in between; otherwise another sender used the nonce.
             const known = await withRetry(() => this.provider.getTransaction(hash), retry).catch(() => null);
-            if (known) {
+            if (known || broadcasts > 1) {
+              // Known: ours was mined. Not known but an earlier attempt may have reached the node: a node restarted
+              // from a state dump can have mined it and not know it by hash (anvil). Signing the same call again
+              // at the next nonce would send it twice (issue 12's node-restart test once saw 5 transactions for 4):
+              // it counts as sent at this nonce, and the receipt (or its time-out) says what became of it.
               this.next = nonce + 1;
               return { hash, nonce, gasLimit, signed };
             }

@@ -155,6 +155,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       orderBook,
       prices,
       orderBatchSize: config.orderBatchSize,
+      feeBump: config.feeBump,
     });
     let server: OpsServer | undefined;
     if (metrics) {

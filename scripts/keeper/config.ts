@@ -62,6 +62,8 @@ export interface KeeperCliConfig {
   readonly orderBook: string | undefined;
   readonly orders: boolean;
   readonly orderBatchSize: number;
+  /** Fee bumping of a pending transaction (`--max-bumps`, `--bump-after-ms`, `--bump-percent`). */
+  readonly feeBump: { readonly maxBumps: number; readonly bumpAfterMs: number; readonly bumpPercent: bigint };
 }
 
 /** The `commander` program (exported for `--help` in the docs and tests). */
@@ -101,6 +103,9 @@ export function buildProgram(): Command {
     .option("--order-book <address>", "the OrderBook to keep (default: the deployment's OrderBook)")
     .option("--no-orders", "liquidations only: do not settle, execute or clean up orders")
     .option("--order-batch-size <n>", `orders per settleOrders/executeOrders transaction (1-${MAX_ORDER_BATCH})`, String(DEFAULT_ORDER_BATCH))
+    .option("--max-bumps <n>", "replacements of a transaction that stays in the pool, at most (0: never replace)", "3")
+    .option("--bump-after-ms <n>", "time without a receipt before a pending transaction is replaced with higher fees", "30000")
+    .option("--bump-percent <n>", "fee increase of each replacement, percent (at least 10, what a geth pool accepts; one wei is added on top)", "10")
     .helpOption("-h, --help")
     .exitOverride()
     .configureOutput({
@@ -192,6 +197,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ke
     orderBook: o.orderBook === undefined ? undefined : address("--order-book", o.orderBook as string),
     orders: o.orders !== false,
     orderBatchSize: integer("--order-batch-size", o.orderBatchSize as string, 1, MAX_ORDER_BATCH),
+    feeBump: {
+      maxBumps: integer("--max-bumps", o.maxBumps as string, 0, 100),
+      bumpAfterMs: integer("--bump-after-ms", o.bumpAfterMs as string, 100),
+      bumpPercent: BigInt(integer("--bump-percent", o.bumpPercent as string, 10, 1_000)),
+    },
   };
 }
 

@@ -17,6 +17,7 @@
 import type { FeeData, Signer, TransactionReceipt } from "ethers";
 
 import {
+  CROSS,
   MAX_BATCH,
   TransactionSender,
   abortableDelay,
@@ -44,13 +45,16 @@ import type { KeeperMetrics } from "./metrics.js";
 import { PendingTransaction, type FeeBumpPolicy, type PollOutcome } from "./sender.js";
 import { OrderKeeper, orderSummaryJson, pythPriceIds, type OrderRunSummary } from "./orders.js";
 import type { PriceSource } from "@perp/sdk/prices";
-import { IPriceFeed__factory } from "@perp/sdk/contracts";
+import { IPriceFeed__factory, PerpEngine__factory } from "@perp/sdk/contracts";
 import {
   ChainIndex,
   DEFAULT_NEAR_MARGIN,
   HealthWatch,
+  SimulationUnsupportedError,
   evaluate,
   scanHealth,
+  simulateCalls,
+  type CallOutcome,
   type Evaluation,
   type IndexSync,
   type LensPosition,
@@ -215,6 +219,11 @@ export interface RunSummary {
   readonly positionsScanned: number;
   /** Liquidatable units found (isolated positions, and cross accounts counted once). */
   readonly liquidatableFound: number;
+  /**
+   * Where the liquidation phase's time went, ms: simulating the batches before the first send, signing and
+   * broadcasting them (with any re-simulation), and waiting for the receipts.
+   */
+  readonly liquidationMs?: { readonly prepare: number; readonly send: number; readonly receipts: number };
   /** Units this keeper liquidated (its `Liquidated` events). */
   readonly liquidated: number;
   /** Positions those liquidations closed (a cross account may hold several). */
@@ -292,10 +301,31 @@ interface Pending {
 interface Simulated {
   readonly units: LiquidationUnit[];
   readonly expected: number;
+  /** The gas estimate the limit is made from (the send policy adds its margin). */
   readonly gas: bigint;
+  /** The gas the simulation used (eth_simulateV1), what the batch costs; undefined: `gas` is the cost too. */
+  readonly gasUsed?: bigint;
   /** The price update the batch carries (empty without a price source) and the `msg.value` paying its fees. */
   readonly update: readonly string[];
   readonly value: bigint;
+}
+
+/** A batch prepared before the sending starts: its simulation, or why it failed (undefined: simulate it when its turn comes). */
+type Prepared = { readonly simulated: Simulated } | { readonly error: unknown } | undefined;
+
+/** Batch simulations in flight at once where the node has no `eth_simulateV1`. */
+const SIMULATION_CONCURRENCY = 4;
+
+/** `Liquidated(address indexed trader, uint256 indexed marketId, address indexed keeper, ...)`'s topic. */
+const LIQUIDATED_TOPIC = PerpEngine__factory.createInterface().getEvent("Liquidated").topicHash;
+
+/**
+ * The gas limit a simulation's gas used calls for, before the send policy's margin: the gas used is after the
+ * refunds (EIP-3529: at most a fifth of the gas spent), and each nested call keeps 1/64 back (three levels), so
+ * 132 % of it is what the transaction needs at most on the simulated state.
+ */
+function gasFromUsed(gasUsed: bigint): bigint {
+  return (gasUsed * 132n + 99n) / 100n;
 }
 
 /** Mutable counters of one run. */
@@ -314,6 +344,7 @@ class Tally {
   rewardsUsd = 0n;
   readonly hashes: string[] = [];
   readonly errors: string[] = [];
+  phases: { prepare: number; send: number; receipts: number } | undefined;
 }
 
 export class Keeper {
@@ -359,6 +390,8 @@ export class Keeper {
   orders: OrderKeeper | undefined;
   /** Pyth price ids of the markets (for liquidation price updates without an order book). */
   private priceIds: ReadonlyMap<number, string> | undefined;
+  /** False once the node said it has no `eth_simulateV1`: batches are then simulated call by call. */
+  private simulateV1 = true;
 
   private constructor(
     private readonly options: KeeperOptions,
@@ -467,6 +500,7 @@ export class Keeper {
           retry: options.retry,
           pollMs: options.pollMs,
           txTimeoutMs: options.txTimeoutMs,
+          feeBump: options.feeBump,
           sender: keeper.sender,
           rpcStats: options.rpcStats,
           priceIds: keeper.priceIds,
@@ -737,7 +771,7 @@ export class Keeper {
     // ------------------------------------------------------------------ liquidate
     const liquidationStarted = performance.now();
     if (evaluation.units.length > 0 && !this.stopping) {
-      await this.liquidate(evaluation.units, markets, tally);
+      await this.liquidate(evaluation.units, markets, tally, sync.block.gasLimit);
     } else {
       tally.deferred += evaluation.units.length;
     }
@@ -750,6 +784,7 @@ export class Keeper {
       block: latest,
       positionsScanned,
       liquidatableFound: evaluation.units.length,
+      liquidationMs: tally.phases,
       liquidated: tally.liquidated,
       positionsClosed: tally.positionsClosed,
       noLongerLiquidatable: tally.noLongerLiquidatable,
@@ -860,7 +895,12 @@ export class Keeper {
 
   // ====================================================================================== liquidation phase
 
-  private async liquidate(units: readonly LiquidationUnit[], markets: ReadonlyMap<number, MarketInfo>, tally: Tally): Promise<void> {
+  private async liquidate(
+    units: readonly LiquidationUnit[],
+    markets: ReadonlyMap<number, MarketInfo>,
+    tally: Tally,
+    blockGasLimit: bigint,
+  ): Promise<void> {
     const batches: LiquidationUnit[][] = [];
     for (let i = 0; i < units.length; i += this.batchSize) batches.push(units.slice(i, i + this.batchSize));
     const fees = await withRetry(() => this.client.provider.getFeeData(), this.retry);
@@ -868,19 +908,41 @@ export class Keeper {
     const gasPrice = fees.gasPrice ?? fees.maxFeePerGas ?? 0n;
     const ethUsd = this.options.ethUsd ?? markets.get(this.ethMarket!.id)?.price ?? 0n;
 
+    // Every batch is prepared before the first is sent (issue 12: one after the other, 20 batches took 11-15
+    // blocks): in one eth_simulateV1 where the node has it, each batch on the state the ones before it leave, else
+    // call by call, several in flight. Nothing is sent before its own simulation says what it liquidates.
+    const wanted = Math.min(batches.length, this.maxBatchesPerRun === Number.POSITIVE_INFINITY ? batches.length : this.maxBatchesPerRun);
+    const prepareStarted = performance.now();
+    const prepared = this.stopping ? [] : await this.prepare(batches.slice(0, wanted), blockGasLimit);
+    const sendStarted = performance.now();
+
     const pending: Pending[] = [];
     let sent = 0;
-    const queue = [...batches];
-    for (let batch = queue.shift(); batch !== undefined; batch = queue.shift()) {
+    const queue: { batch: LiquidationUnit[]; prepared?: Prepared }[] = batches.map((batch, i) => ({ batch, prepared: prepared[i] }));
+    // The prepared batches go out in increasing gas order (the others after them, in urgency order): a node that
+    // fills a block and leaves transaction N out must not find a smaller N+1 that fits, because anvil then drops N+1
+    // for its nonce gap (seen: the last batch of a run stuck until its fee bump, 30 s later). All are sent within
+    // the same second or two, so the order moves no unit by more than a block.
+    const gasOf = (entry: { prepared?: Prepared }) =>
+      entry.prepared && "simulated" in entry.prepared ? entry.prepared.simulated.gas : undefined;
+    queue.sort((a, b) => {
+      const x = gasOf(a);
+      const y = gasOf(b);
+      if (x === undefined || y === undefined) return x === undefined ? (y === undefined ? 0 : 1) : -1;
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      const batch = item.batch;
       if (this.stopping || sent >= this.maxBatchesPerRun) {
         tally.deferred += batch.length;
         continue;
       }
       let simulated: Simulated;
       try {
-        simulated = await this.simulate(batch);
+        if (item.prepared && "error" in item.prepared) throw item.prepared.error;
+        simulated = item.prepared?.simulated ?? (await this.simulate(batch));
       } catch (error) {
-        // Issue 12's race: this simulation ran before the previous batch was mined, against a block environment
+        // Issue 12's race: a simulation that ran before the previous batch was mined, against a block environment
         // older than state it read. Again, pinned to the block that mined the previous batch (or the head).
         const pinned = await this.pinnedSimulation(batch, pending, toPerpError(error).message);
         if (pinned.simulated) {
@@ -889,7 +951,7 @@ export class Keeper {
           // Still reverting: one bad unit must not take the others down. Halves go to the front of the queue.
           const half = Math.ceil(batch.length / 2);
           this.log.warn({ units: batch.length, error: pinned.error }, "batch simulation reverts; bisecting it");
-          queue.unshift(batch.slice(0, half), batch.slice(half));
+          queue.unshift({ batch: batch.slice(0, half) }, { batch: batch.slice(half) });
           continue;
         } else {
           tally.failed += 1;
@@ -908,7 +970,8 @@ export class Keeper {
         continue;
       }
       const reward = simulated.units.reduce((sum, unit) => sum + unit.reward, 0n);
-      const costUsd = (simulated.gas * gasPrice * ethUsd) / math.WAD;
+      // What the batch costs is the gas it uses, not its limit (the limit covers refunds and nested calls' 1/64).
+      const costUsd = ((simulated.gasUsed ?? simulated.gas) * gasPrice * ethUsd) / math.WAD;
       if (reward - costUsd < this.minProfitUsd) {
         tally.skippedUnprofitable += simulated.units.length;
         this.log.info(
@@ -950,7 +1013,90 @@ export class Keeper {
         this.log.error({ units: simulated.units.length, error: message }, "sending failed");
       }
     }
+    const receiptsStarted = performance.now();
     await this.collect(pending, tally);
+    tally.phases = {
+      prepare: Math.round(sendStarted - prepareStarted),
+      send: Math.round(receiptsStarted - sendStarted),
+      receipts: Math.round(performance.now() - receiptsStarted),
+    };
+  }
+
+  /**
+   * Simulates every batch before any is sent. With `eth_simulateV1`, in one request, each batch on the state the
+   * ones before it leave (so batch N+1 cannot race batch N: they are simulated in order), with the chain's block gas
+   * limit each; the `Liquidated` logs say which units each would take. Without it (Hardhat's in-process network),
+   * `liquidateMany` as `eth_call` + `eth_estimateGas` per batch, `SIMULATION_CONCURRENCY` batches in flight.
+   */
+  private async prepare(batches: readonly LiquidationUnit[][], blockGasLimit: bigint): Promise<Prepared[]> {
+    if (batches.length === 0) return [];
+    const updates = await Promise.all(batches.map((batch) => this.liquidationUpdate(batch)));
+    if (this.simulateV1 && blockGasLimit > 0n) {
+      const engine = this.client.deployment.contracts.PerpEngine;
+      const calls = batches.map((batch, i) => ({
+        to: engine,
+        data: this.liquidateManyData(batch, updates[i].update),
+        value: updates[i].value,
+      }));
+      try {
+        const outcomes = await withRetry(() => simulateCalls(this.client.provider, this.address, calls, blockGasLimit), this.retry);
+        return outcomes.map((outcome, i) => this.preparedFrom(batches[i], outcome, updates[i], blockGasLimit));
+      } catch (error) {
+        if (error instanceof SimulationUnsupportedError) {
+          this.simulateV1 = false;
+          this.log.info({ reason: error.message }, "the node has no eth_simulateV1: batches are simulated one by one");
+        } else {
+          this.log.warn({ error: toPerpError(error).message }, "eth_simulateV1 failed; simulating the batches one by one");
+        }
+      }
+    }
+    const results: Prepared[] = new Array(batches.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length && !this.stopping) {
+        const i = next++;
+        try {
+          results[i] = { simulated: await this.simulate(batches[i], undefined, updates[i]) };
+        } catch (error) {
+          results[i] = { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SIMULATION_CONCURRENCY, batches.length) }, worker));
+    return results;
+  }
+
+  /** One batch's `eth_simulateV1` outcome as a simulation: the units its `Liquidated` logs name, the gas it needs. */
+  private preparedFrom(
+    batch: readonly LiquidationUnit[],
+    outcome: CallOutcome,
+    update: { readonly update: readonly string[]; readonly value: bigint },
+    blockGasLimit: bigint,
+  ): Prepared {
+    if (!outcome.ok) return { error: outcome.error };
+    if (outcome.returnData.length < 66) return undefined;
+    const expected = Number(BigInt(outcome.returnData.slice(0, 66)));
+    const engine = this.client.deployment.contracts.PerpEngine.toLowerCase();
+    const me = `0x${this.address.toLowerCase().slice(2).padStart(64, "0")}`;
+    const taken = new Set<string>();
+    for (const log of outcome.logs) {
+      if (log.address !== engine || log.topics[0] !== LIQUIDATED_TOPIC || log.topics[3] !== me) continue;
+      const marketId = BigInt(log.topics[2]);
+      taken.add(`0x${log.topics[1].slice(26)}:${marketId === CROSS ? "cross" : marketId}`);
+    }
+    const units = batch.filter((u) => taken.has(`${u.trader.toLowerCase()}:${u.isolated ? u.marketId : "cross"}`));
+    // Every unit the count says, found in the logs; else the batch is simulated again when its turn comes.
+    if (units.length !== expected) return undefined;
+    // Sufficient on the simulated state, and never above what a block holds (the simulation had that much).
+    const ceiling = (blockGasLimit * 100n) / BigInt(100 + this.gasLimitMarginPercent);
+    const gasNeeded = gasFromUsed(outcome.gasUsed);
+    const gas = gasNeeded < ceiling ? gasNeeded : ceiling;
+    return { simulated: { units, expected, gas: expected === 0 ? 0n : gas, gasUsed: outcome.gasUsed, update: update.update, value: update.value } };
+  }
+
+  /** `liquidateMany(traders, marketIds, priceUpdate)` calldata. */
+  private liquidateManyData(units: readonly LiquidationUnit[], update: readonly string[]): string {
+    return this.client.engine.interface.encodeFunctionData("liquidateMany", [units.map((u) => u.trader), units.map((u) => BigInt(u.marketId)), [...update]]);
   }
 
   /**
@@ -979,9 +1125,13 @@ export class Keeper {
    * node's pending state). When it would liquidate fewer units than the batch holds, the lens tells which are gone
    * and the rest is simulated again, once.
    */
-  private async simulate(batch: readonly LiquidationUnit[], blockTag?: number): Promise<Simulated> {
+  private async simulate(
+    batch: readonly LiquidationUnit[],
+    blockTag?: number,
+    prices?: { readonly update: readonly string[]; readonly value: bigint },
+  ): Promise<Simulated> {
     let units = [...batch];
-    let { update, value } = await this.liquidationUpdate(units);
+    let { update, value } = prices ?? (await this.liquidationUpdate(units));
     for (let round = 0; ; round++) {
       const traders = units.map((u) => u.trader);
       const ids = units.map((u) => BigInt(u.marketId));
@@ -1046,12 +1196,7 @@ export class Keeper {
 
   /** Signs and broadcasts one `liquidateMany`. */
   private async send(simulated: Simulated, fees: FeeData): Promise<Pending> {
-    const data = this.client.engine.interface.encodeFunctionData("liquidateMany", [
-      simulated.units.map((u) => u.trader),
-      simulated.units.map((u) => BigInt(u.marketId)),
-      [...simulated.update],
-    ]);
-    const sent = await this.sendToEngine(data, simulated.gas, fees, simulated.value);
+    const sent = await this.sendToEngine(this.liquidateManyData(simulated.units, simulated.update), simulated.gas, fees, simulated.value);
     return { tx: new PendingTransaction(sent), units: simulated.units, expected: simulated.expected };
   }
 
@@ -1071,15 +1216,20 @@ export class Keeper {
     // Not aborted by stop(): the transactions are out, their outcome is part of this run.
     const retry = { ...this.retry, signal: undefined };
     while (open.length > 0) {
+      // Every pending nonce polled at once (each its own receipt reads and, when due, its replacement).
+      const outcomes = await Promise.all(
+        open.map(async (p): Promise<PollOutcome> => {
+          try {
+            return await p.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, retry);
+          } catch (error) {
+            if (Date.now() > deadline) throw error;
+            return { kind: "pending" };
+          }
+        }),
+      );
       const receipts: (TransactionReceipt | null)[] = [];
-      for (const p of open) {
-        let outcome: PollOutcome;
-        try {
-          outcome = await p.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, retry);
-        } catch (error) {
-          if (Date.now() > deadline) throw error;
-          outcome = { kind: "pending" };
-        }
+      for (const [i, p] of open.entries()) {
+        const outcome = outcomes[i];
         if (outcome.kind === "bumped") {
           this.metrics?.feeBumps.inc();
           this.log.warn(

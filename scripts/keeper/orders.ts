@@ -53,6 +53,7 @@ import { formatPlain } from "./format.js";
 import { LpRequestSettler } from "./lp.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
+import { PendingTransaction, type FeeBumpPolicy, type PollOutcome } from "./sender.js";
 
 /** Orders per `settleOrders` / `executeOrders` transaction by default. */
 export const DEFAULT_ORDER_BATCH = 50;
@@ -76,6 +77,8 @@ export interface OrderKeeperOptions {
   readonly retry?: Pick<RetryOptions, "attempts" | "baseDelayMs" | "maxDelayMs">;
   readonly pollMs?: number;
   readonly txTimeoutMs?: number;
+  /** Replacing an order transaction that stays in the pool (sender.ts; default: after 30 s, at most 3 bumps of 10 % + 1 wei). */
+  readonly feeBump?: FeeBumpPolicy;
   readonly gasLimitMarginPercent?: number;
   /** The sender to share with the liquidation keeper (one nonce sequence per key). Default: one of its own. */
   readonly sender?: TransactionSender;
@@ -154,6 +157,8 @@ interface Planned {
 interface Sent extends Planned {
   readonly hash: string;
   readonly nonce: number;
+  /** The nonce's transactions: the first and its fee-bumped replacements. */
+  readonly tx: PendingTransaction;
 }
 
 class Tally {
@@ -347,8 +352,9 @@ export class OrderKeeper {
     for (const planned of prepared) {
       if (this.stopping) break;
       try {
-        const { hash, nonce } = await this.sender.submit({ to: this.bookAddress, data: planned.data, value: planned.value, gas: planned.gas, fees });
-        sent.push({ ...planned, hash, nonce });
+        const submitted = await this.sender.submit({ to: this.bookAddress, data: planned.data, value: planned.value, gas: planned.gas, fees });
+        const { hash, nonce } = submitted;
+        sent.push({ ...planned, hash, nonce, tx: new PendingTransaction(submitted) });
         this.log.info({ hash, nonce, action: planned.action, orders: planned.orders.map((o) => o.id.toString()), gas: planned.gas }, "order transaction sent");
       } catch (error) {
         this.fail(tally, planned.orders.length, `sending ${planned.action} of ${planned.orders.length} failed: ${toPerpError(error).message}`);
@@ -593,17 +599,30 @@ export class OrderKeeper {
     let open = [...sent];
     const me = this.address.toLowerCase();
     while (open.length > 0) {
-      const receipts: (TransactionReceipt | null)[] = await withRetry(
-        () => Promise.all(open.map((s) => this.client.provider.getTransactionReceipt(s.hash))),
-        { ...this.retry, signal: undefined },
-      ).catch(() => open.map(() => null));
+      // Every pending nonce at once: its receipt (of whichever hash was mined), or, when due, a replacement with
+      // higher fees at the same nonce (issue 12: order transactions were never bumped).
+      const outcomes = await Promise.all(
+        open.map((s): Promise<PollOutcome> =>
+          s.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, { ...this.retry, signal: undefined }).catch(() => ({ kind: "pending" }) as const),
+        ),
+      );
+      const receipts: (TransactionReceipt | null)[] = outcomes.map((o, i) => {
+        if (o.kind === "bumped") {
+          this.metrics?.feeBumps.inc();
+          this.log.warn({ nonce: open[i].nonce, hash: o.hash, bumps: o.bumps, action: open[i].action }, "order transaction still pending; replaced with higher fees at the same nonce");
+        } else if (o.kind === "bump-refused") {
+          this.log.warn({ nonce: open[i].nonce, reason: o.reason }, "fee bump not sent");
+        }
+        return o.kind === "mined" ? o.receipt : null;
+      });
       const still: Sent[] = [];
-      open.forEach((tx, i) => {
+      open.forEach((sentTx, i) => {
         const receipt = receipts[i];
         if (!receipt) {
-          still.push(tx);
+          still.push(sentTx);
           return;
         }
+        const tx = { ...sentTx, hash: receipt.hash };
         tally.transactions += 1;
         tally.hashes.push(tx.hash);
         tally.gasUsed += receipt.gasUsed;

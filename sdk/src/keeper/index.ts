@@ -30,4 +30,5 @@ export { liquidatableUnits } from "./liquidatableUnits.js";
 export { PositionIndex, type PositionEvent, type PositionKey } from "./positionIndex.js";
 export { readHealth } from "./readHealth.js";
 export { scanPositionEvents } from "./scanPositionEvents.js";
+export { SimulationUnsupportedError, simulateCalls, type CallOutcome, type SimulatedCall } from "./simulateCalls.js";
 export * from "./orders/index.js";

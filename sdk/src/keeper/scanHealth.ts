@@ -10,7 +10,7 @@ import type { ClientContext } from "../client/context.js";
 import { PerpError, toPerpError, withRetry, type RetryOptions } from "../errors.js";
 import { decodeViewAt, VIEW_WORDS, type PositionHealth } from "./lensCodec.js";
 import type { PositionKey } from "./positionIndex.js";
-import { blockTagHex, hasRawRequests, rawRequest } from "./rawRpc.js";
+import { blockTagHex, hasRawRequests, rawRequest } from "../transport/rawRpc.js";
 
 /** `PerpLens.MAX_SCAN_PAGE`: the most pairs one `scan` call reads. */
 export const MAX_SCAN_PAGE = 1_000;

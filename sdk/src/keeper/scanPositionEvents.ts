@@ -6,7 +6,7 @@
 import type { ClientContext } from "../client/context.js";
 import { PerpError, toPerpError, withRetry, type RetryOptions } from "../errors.js";
 import type { PositionEvent } from "./positionIndex.js";
-import { hasRawRequests, rawRequest } from "./rawRpc.js";
+import { hasRawRequests, rawRequest } from "../transport/rawRpc.js";
 
 /** What `scanPositionEvents` reads of a log. */
 interface RawLog {

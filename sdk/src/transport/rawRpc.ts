@@ -1,6 +1,8 @@
 /**
  * One JSON-RPC request posted on its own, its answer left as the node's JSON: for the keeper's large reads, where
- * ethers' formatting (a checksum keccak per log address, property definitions per object) costs more than the read.
+ * ethers' formatting (a checksum keccak per log address, property definitions per object) costs more than the read,
+ * and for broadcasts (ethers' `broadcastTransaction` reads the block number and re-parses the transaction, its
+ * sender recovered from the signature: ten times the cost of the request on a local node).
  *
  * @packageDocumentation
  */
@@ -31,7 +33,7 @@ export async function rawRequest(provider: Provider, method: string, params: unk
  * Whether `rawRequest` may stand in for `provider[method]`: an ethers JSON-RPC provider whose `method` is ethers' own.
  * A provider that overrides or wraps it (a subclass, a `Proxy` that rewrites its answers) is used through it.
  */
-export function hasRawRequests(provider: Provider, method: "call" | "getLogs"): provider is JsonRpcApiProvider {
+export function hasRawRequests(provider: Provider, method: "call" | "getLogs" | "broadcastTransaction"): provider is JsonRpcApiProvider {
   return provider instanceof JsonRpcApiProvider && provider[method] === JsonRpcApiProvider.prototype[method];
 }
 

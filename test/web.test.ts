@@ -12,7 +12,7 @@ import { gzipSync } from "node:zlib";
 
 import AxeBuilder from "@axe-core/playwright";
 import { expect } from "chai";
-import { JsonRpcProvider, Wallet } from "ethers";
+import { JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { preview, type PreviewServer } from "vite";
 
@@ -121,6 +121,8 @@ describe("web: the trading page in Chromium", function () {
     const wallet = await installWallet(page, { rpcUrl: stack.rpcUrl, privateKey: key, chainId: options.chainId ?? stack.chainId, nodeChainId: stack.chainId });
     await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
     await page.getByRole("button", { name: "Connect Test Wallet" }).click();
+    // Connected: the read-only view before it is gone (its header and ticket would otherwise match the same test ids).
+    await page.getByTestId("account").waitFor();
     if (options.deposit !== undefined) await waitText(page.getByTestId("cross-balance"), formatUsd(toWad(options.deposit)));
     return { page, wallet, trader };
   }
@@ -160,6 +162,56 @@ describe("web: the trading page in Chromium", function () {
     await waitText(page.getByTestId("notice"), /^Order #\d+ filled/);
     return expected;
   }
+
+  it("shows the market, the chart, the LP vault and a quote read-only without a wallet, with a call to connect one", async function () {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on("console", (message) => void (message.type() === "error" && problems.push(`console: ${message.text()}`)));
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("response", (response) => void (response.status() >= 400 && problems.push(`${response.status()} ${response.url()}`)));
+    await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
+    const view = page.getByTestId("read-only");
+    await waitText(page.getByRole("banner"), /No browser wallet found: install MetaMask or Rabby\./);
+
+    // The header is the chain's, read by the SDK: index price to the cent, the oracle's age, the maximum leverage.
+    const reader = await PerpClient.connect({ runner: stack.provider, deployment: stack.deployment });
+    const eth = await reader.market("ETH-USD");
+    await waitText(view.getByTestId("header-index"), new RegExp(`^${escape(formatPrice(eth.price))} oracle \\d+ s ago$`));
+    expect(await view.getByTestId("header-max-leverage").textContent()).to.equal(`${String(eth.maxLeverage)}×`);
+    await waitText(view.getByTestId("header-oi"), `${formatSize(eth.state.longOpenInterest)} long / ${formatSize(eth.state.shortOpenInterest)} short ETH`);
+    await view.getByTestId("chart").locator("canvas").first().waitFor();
+    expect(Number(await view.getByTestId("chart").getAttribute("data-points")) > 0).to.equal(true);
+    await waitQuoted(view.getByTestId("vault-nav"), async () => formatUsd((await reader.vaultState()).nav));
+    await waitQuoted(view.getByTestId("vault-share-price"), async () => formatDecimal(await reader.vaultSharePrice(), 18, 2, 6));
+
+    // The ticket quotes its default (a 100 USD cross long at 5x) for a new account that deposits the margin and the
+    // keeper fees: what a real account funded with exactly that is quoted by the SDK, to the cent.
+    const request = { market: 0, side: "long", margin: "100", leverage: "5", isolated: false, slippage: "0.5%" } as const;
+    const fees = (await reader.quoteTrade(request, ZeroAddress)).orderFees;
+    const key = stack.traderKeys[nextTrader++];
+    const funded = await PerpClient.connect({ runner: new Wallet(key, new JsonRpcProvider(stack.rpcUrl, stack.chainId, { staticNetwork: true, cacheTimeout: -1 })), deployment: stack.deployment });
+    const deposit = formatDecimal(toWad("100") + fees, 18, 0, 6).replace(/,/g, "");
+    await (await MockUSDC__factory.connect(stack.deployment.contracts.CollateralToken, funded.signer!).mint(await funded.address(), tokenUnits(deposit))).wait();
+    await funded.deposit(deposit);
+    await waitText(view.getByTestId("quote-basis"), `Quoted for a new account that deposits ${formatUsd(toWad(deposit))}: the margin and the order's keeper fees.`);
+    await waitQuoted(view.getByTestId("quote-liq"), async () => {
+      const q = await funded.quoteTrade(request);
+      expect(q.rejection).to.equal(undefined);
+      expect(q.liquidationPrice).to.not.equal(0n);
+      return `${formatPrice(q.liquidationPrice)} (${formatPercent(q.liquidationDistance)} away)`;
+    });
+    await waitQuoted(view.getByTestId("quote-fill"), async () => formatPrice((await funded.quoteTrade(request)).fillPrice));
+    await waitQuoted(view.getByTestId("quote-fee"), async () => formatUsd((await funded.quoteTrade(request)).fee));
+    expect(await view.getByTestId("rejection").count()).to.equal(0);
+    // No wallet to send with: the call to action stands where Review would.
+    expect(await view.getByTestId("connect-cta").first().textContent()).to.equal("Connect a wallet to trade: install MetaMask or Rabby, then reload this page.");
+    expect(await page.getByRole("button", { name: /^Review / }).count()).to.equal(0);
+    await page.screenshot({ path: path.join(SHOTS, "00-read-only.png"), fullPage: true });
+    await expectAccessible(page, "read-only, no wallet");
+    expect(problems).to.deep.equal([]);
+    await context.close();
+  });
 
   it("finds the wallet through EIP-6963, shows the wrong network and switches to the deployment's", async function () {
     const { page, wallet } = await open({ chainId: 1 });
@@ -369,9 +421,12 @@ describe("web: the trading page in Chromium", function () {
     await installWallet(page, { rpcUrl: stack.rpcUrl, privateKey: key, chainId: stack.chainId, nodeChainId: stack.chainId });
     const trader = await PerpClient.connect({ runner: new Wallet(key, new JsonRpcProvider(stack.rpcUrl, stack.chainId, { staticNetwork: true, cacheTimeout: -1 })), deployment: stack.deployment });
     await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
+    // Before connecting, the page is read-only, its wallet action the call to connect the wallet found.
+    await page.getByRole("button", { name: "Connect a wallet to trade" }).waitFor();
 
     await tabTo(page, page.getByRole("button", { name: "Connect Test Wallet" }));
     await page.keyboard.press("Enter");
+    await page.getByTestId("account").waitFor();
     await waitText(page.getByTestId("header-index"), /^\$2,000\.00 /);
     // The ticket comes before the account panel: Tab forward to the faucet and deposit, Shift+Tab back to the ticket.
     await tabTo(page, page.getByRole("button", { name: "Faucet" }));

@@ -30,7 +30,9 @@ try {
   const { deployment } = await deployProtocol({ hre, connection, moduleId: "PerpPythLocal" });
   // web/public/ is not in a fresh clone: the record is the only file there and it is ignored by git.
   await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, JSON.stringify(deployment, null, 2) + "\n");
+  // With the node's RPC URL: the page reads the chain through it before a wallet is connected.
+  const rpcUrl = process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545";
+  await writeFile(out, JSON.stringify({ ...deployment, rpcUrl }, null, 2) + "\n");
   console.log(`deployment written to ${out}`);
 } finally {
   await rm(scratch, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { BrowserProvider, Contract, JsonRpcProvider, formatUnits, toQuantity } from "ethers";
+import { BrowserProvider, Contract, JsonRpcProvider, ZeroAddress, formatUnits, toQuantity } from "ethers";
 
 import {
   OrderCancelledError,
@@ -10,19 +10,18 @@ import {
   positionsWithFunding,
   type AccountHistory,
   type PriceHistory,
-  type Deployment,
   type OrderInfo,
   type PositionInfo,
   type Snapshot,
 } from "@perp/sdk";
 
 import { useNewBlocks } from "./blocks";
-import { chainName, hasFaucet, loadDeployments } from "./deployments";
+import { LOCAL_RPC, chainName, hasFaucet, loadDeployments, readRpcUrl, type PageDeployment } from "./deployments";
 import { FAUCET_GAS_WEI, GAS_FAUCETS, setLocalBalance } from "./faucet";
 import { describeError } from "./errors";
 import { AccountPanel, History, MarketHeader, OpenOrders, Positions } from "./panels";
 import { OrderTicket } from "./ticket";
-import { VaultPage } from "./vault";
+import { VaultOverview, VaultPage } from "./vault";
 import { discoverWallets, type DiscoveredWallet } from "./wallet";
 
 export interface ChainData {
@@ -54,7 +53,7 @@ const CHART_POINTS = 2000;
 const PriceChart = lazy(() => import("./chart"));
 
 export function App() {
-  const [deployments, setDeployments] = useState<Deployment[]>([]);
+  const [deployments, setDeployments] = useState<PageDeployment[]>([]);
   const [wallets, setWallets] = useState<DiscoveredWallet[]>([]);
   const [wallet, setWallet] = useState<DiscoveredWallet>();
   const [account, setAccount] = useState<string>();
@@ -65,6 +64,8 @@ export function App() {
   const [busy, setBusy] = useState(false);
   const [market, setMarket] = useState(0);
   const [screen, setScreen] = useState<"trade" | "vault">("trade");
+  const [readClient, setReadClient] = useState<PerpClient>();
+  const [preview, setPreview] = useState<{ snapshot: Snapshot; prices: PriceHistory }>();
 
   useEffect(() => {
     void loadDeployments().then(setDeployments);
@@ -127,6 +128,38 @@ export function App() {
       live = false;
     };
   }, [wallet, account, chainId, deployment]);
+
+  // Before a wallet is connected (or with none installed), the page reads the deployment's chain through its own
+  // JSON-RPC provider: markets, chart, vault and quotes, read-only.
+  const disconnected = account === undefined;
+  useEffect(() => {
+    setReadClient(undefined);
+    setPreview(undefined);
+    const url = target && readRpcUrl(target);
+    if (!disconnected || target === undefined || url === undefined) return;
+    const provider = new JsonRpcProvider(url, target.chainId, { staticNetwork: true });
+    let live = true;
+    PerpClient.connect({ runner: provider, deployment: target }).then(
+      (c) => live && setReadClient(c),
+      (error: unknown) => live && setNotice(noticeFor("Reading the chain", error)),
+    );
+    return () => {
+      live = false;
+      provider.destroy();
+    };
+  }, [disconnected, target]);
+  const pricesRead = useRef<{ client: PerpClient; prices: PriceHistory }>(undefined);
+  const refreshPreview = useCallback(async () => {
+    if (readClient === undefined) return;
+    const previous = pricesRead.current?.client === readClient ? pricesRead.current.prices : undefined;
+    // No account: the snapshot's is the zero address's, empty.
+    const snapshot = await readClient.snapshot(ZeroAddress);
+    const newPrices = await readClient.priceHistory({ fromBlock: previous ? previous.toBlock + 1 : undefined, toBlock: snapshot.blockNumber });
+    const prices = previous ? mergePriceHistory(previous, newPrices) : newPrices;
+    pricesRead.current = { client: readClient, prices };
+    setPreview({ snapshot, prices });
+  }, [readClient]);
+  useNewBlocks(readClient, refreshPreview, (error) => setNotice(noticeFor("Reading the chain", error)));
 
   // The history read so far, for this client and account: each refresh reads only the blocks after it.
   const historyRead = useRef<{ key: string; history: AccountHistory; prices: PriceHistory }>(undefined);
@@ -220,10 +253,27 @@ export function App() {
     });
   };
 
-  const points = useMemo(() => (data ? chartPoints(data, market) : []), [data, market]);
+  const points = useMemo(() => (data ? chartPoints(data.prices, market) : preview ? chartPoints(preview.prices, market) : []), [data, preview, market]);
   const lines = useMemo(() => (data ? chartLines(data, market) : []), [data, market]);
   const wrongNetwork = account !== undefined && chainId !== undefined && deployment === undefined && deployments.length > 0;
   const snapshotMarket = data?.snapshot.markets.get(market);
+  const previewMarket = account === undefined ? preview?.snapshot.markets.get(market) : undefined;
+  /** What a visitor without a connected wallet is offered in place of a wallet action. */
+  const connectCta = (what: string) =>
+    wallets.length > 0 ? (
+      <button
+        className="primary"
+        data-testid="connect-cta"
+        onClick={() => (wallets.length === 1 ? void connect(wallets[0]) : document.querySelector<HTMLButtonElement>(".wallets button")?.focus())}
+      >
+        Connect a wallet to {what}
+      </button>
+    ) : (
+      <p className="connect-cta" data-testid="connect-cta">
+        Connect a wallet to {what}: install <a href="https://metamask.io/download/">MetaMask</a> or <a href="https://rabby.io/">Rabby</a>, then reload
+        this page.
+      </p>
+    );
 
   return (
     <div className="app">
@@ -279,7 +329,7 @@ export function App() {
             <PriceChart label={`${snapshotMarket.symbol} index price`} points={points} lines={lines} />
           </Suspense>
           <div className="grid">
-            <OrderTicket client={client} data={data} marketId={market} actions={actions} busy={busy} />
+            <OrderTicket client={client} snapshot={data.snapshot} marketId={market} actions={actions} busy={busy} />
             <AccountPanel client={client} data={data} actions={actions} busy={busy} faucet={hasFaucet(chainId!) ? faucet : undefined} gasFaucet={GAS_FAUCETS[chainId!]} />
           </div>
           <Positions client={client} data={data} actions={actions} busy={busy} />
@@ -288,15 +338,35 @@ export function App() {
         </main>
       )}
       {account !== undefined && deployment !== undefined && data === undefined && <p role="status">Loading the market…</p>}
+      {readClient && preview && previewMarket && (
+        <main data-testid="read-only">
+          <p className="read-only-note">
+            Viewing {chainName(readClient.deployment.chainId)} read-only: markets, the chart, the LP vault and quotes come from the chain. Connect a
+            wallet to trade.
+          </p>
+          <nav className="markets" aria-label="Markets">
+            {[...preview.snapshot.markets.values()].map((m) => (
+              <button key={m.id} aria-pressed={m.id === market} onClick={() => setMarket(m.id)}>{m.symbol}</button>
+            ))}
+          </nav>
+          <MarketHeader market={previewMarket} snapshot={preview.snapshot} client={readClient} />
+          <Suspense fallback={<div className="chart" role="status">Loading the chart…</div>}>
+            <PriceChart label={`${previewMarket.symbol} index price`} points={points} lines={[]} />
+          </Suspense>
+          <div className="grid">
+            <OrderTicket snapshot={preview.snapshot} marketId={market} busy={false} connect={connectCta("trade")} />
+            <VaultOverview client={readClient} connect={connectCta("provide liquidity")} />
+          </div>
+        </main>
+      )}
     </div>
   );
 }
 
-const LOCAL_RPC = "http://127.0.0.1:8545";
 
 /** The market's prices cached on chain, as chart points (floats for drawing only, never amounts). */
-function chartPoints(data: ChainData, marketId: number) {
-  return (data.prices.markets.get(marketId) ?? []).slice(-CHART_POINTS).map((p) => ({ time: Number(p.publishTime), value: Number(formatUnits(p.price, 18)) }));
+function chartPoints(prices: PriceHistory, marketId: number) {
+  return (prices.markets.get(marketId) ?? []).slice(-CHART_POINTS).map((p) => ({ time: Number(p.publishTime), value: Number(formatUnits(p.price, 18)) }));
 }
 
 /** The open position's entry and liquidation price, and its stop-loss and take-profit triggers. */

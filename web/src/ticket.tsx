@@ -10,12 +10,14 @@ import {
   priceImpact,
   quoteFromSnapshot,
   sendOrder,
+  toWad,
   type PerpClient,
+  type Snapshot,
   type TradeQuote,
   type TradeRequest,
 } from "@perp/sdk";
 
-import type { Actions, ChainData } from "./App";
+import type { Actions } from "./App";
 import { describeError } from "./errors";
 
 interface Review {
@@ -24,12 +26,23 @@ interface Review {
   readonly takeProfit?: string;
 }
 
-export function OrderTicket(props: { client: PerpClient; data: ChainData; marketId: number; actions: Actions; busy: boolean }) {
-  const { client, data, marketId, actions, busy } = props;
-  const market = data.snapshot.markets.get(marketId)!;
+/**
+ * With a wallet, `client` and `actions` trade. Without one (`connect` given: the call to action shown in place of the
+ * Review button), the ticket quotes margin × leverage for a new account that deposits the margin and the order's
+ * keeper fees, from the read-only client's snapshot.
+ */
+type TicketProps = { snapshot: Snapshot; marketId: number; busy: boolean } & (
+  | { client: PerpClient; actions: Actions; connect?: undefined }
+  | { client?: undefined; actions?: undefined; connect: React.ReactNode }
+);
+
+export function OrderTicket(props: TicketProps) {
+  const { snapshot, marketId, busy, connect } = props;
+  const market = snapshot.markets.get(marketId)!;
   const base = market.symbol.split("-")[0];
   const [side, setSide] = useState<"long" | "short">("long");
-  const [sizing, setSizing] = useState<"margin" | "size">("margin");
+  const [chosenSizing, setSizing] = useState<"margin" | "size">("margin");
+  const sizing = connect === undefined ? chosenSizing : "margin";
   const [margin, setMargin] = useState("100");
   const [size, setSize] = useState("0.1");
   const [leverage, setLeverage] = useState(5);
@@ -55,13 +68,16 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
     }),
     [marketId, side, sizing, size, margin, leverage, isolated, slippage, stopLoss, takeProfit],
   );
-  const result = useMemo(() => {
+  const result = useMemo((): { quote?: TradeQuote; deposit?: bigint; problem?: string } => {
     try {
-      return { quote: quoteFromSnapshot(data.snapshot, request) };
+      if (connect === undefined) return { quote: quoteFromSnapshot(snapshot, request) };
+      // No account: the escrowed keeper fees are the SDK's (a first quote's orderFees), the deposit the margin plus them.
+      const deposit = toWad(margin) + quoteFromSnapshot(snapshot, request).orderFees;
+      return { quote: quoteFromSnapshot({ ...snapshot, account: { ...snapshot.account, crossBalance: deposit } }, request), deposit };
     } catch (error) {
       return { problem: describeError(error) ?? "" };
     }
-  }, [data.snapshot, request]);
+  }, [snapshot, request, connect, margin]);
   const quote = result.quote;
   const problem = result.problem ?? (quote?.rejection === undefined ? undefined : explainRejection(quote.rejection));
 
@@ -73,6 +89,8 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
   };
   const confirm = async (r: Review) => {
     setReview(undefined);
+    const { client, actions } = props;
+    if (client === undefined) return;
     await actions.run(`${r.quote.sizeDelta > 0n ? "Long" : "Short"} ${r.quote.symbol}`, async () => {
       const { outcome, order } = await sendOrder(client, {
         quote: r.quote,
@@ -103,10 +121,12 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
         <button aria-pressed={!isolated} onClick={() => setIsolated(false)}>Cross</button>
         <button aria-pressed={isolated} onClick={() => setIsolated(true)}>Isolated</button>
       </div>
-      <div className="segmented" role="group" aria-label="Sizing">
-        <button aria-pressed={sizing === "margin"} onClick={() => setSizing("margin")}>Margin × leverage</button>
-        <button aria-pressed={sizing === "size"} onClick={() => setSizing("size")}>Size</button>
-      </div>
+      {connect === undefined && (
+        <div className="segmented" role="group" aria-label="Sizing">
+          <button aria-pressed={sizing === "margin"} onClick={() => setSizing("margin")}>Margin × leverage</button>
+          <button aria-pressed={sizing === "size"} onClick={() => setSizing("size")}>Size</button>
+        </div>
+      )}
       {sizing === "margin" ? (
         <>
           <label>
@@ -149,6 +169,14 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
           {pending}
         </p>
       )}
+      {result.deposit !== undefined && (
+        <p className="basis" data-testid="quote-basis">
+          Quoted for a new account that deposits {formatUsd(result.deposit)}: the margin and the order's keeper fees.
+        </p>
+      )}
+      {connect !== undefined ? (
+        connect
+      ) : (
       <button
         ref={reviewButton}
         className={`primary ${side}`}
@@ -157,6 +185,7 @@ export function OrderTicket(props: { client: PerpClient; data: ChainData; market
       >
         Review {side} {market.symbol}
       </button>
+      )}
       {review && (
         <div
           className="review"

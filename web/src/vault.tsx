@@ -61,11 +61,7 @@ export function VaultPage({ client, account, actions, busy }: { client: PerpClie
     <section className="card" aria-labelledby={`${id}-h`} data-testid="vault">
       <h2 id={`${id}-h`}>LP vault</h2>
       <dl className="summary">
-        <Row k="Net asset value" v={formatUsd(state.nav)} t="nav" />
-        <Row k="Cash" v={formatUsd(state.cash)} t="cash" />
-        <Row k="Withdrawable by LPs now" v={formatUsd(state.withdrawable)} t="withdrawable" />
-        <Row k="Insurance fund" v={formatUsd(state.insuranceFund)} t="insurance" />
-        <Row k="Share price (USDC per share)" v={formatDecimal(sharePrice, 18, 2, 6)} t="share-price" />
+        <PoolRows state={state} sharePrice={sharePrice} />
         <Row k="Your shares' value" v={`${formatTokenUnits(position.assets, 6, 2)} USDC`} t="lp-assets" />
         <Row
           k="Cooldown"
@@ -94,6 +90,46 @@ export function VaultPage({ client, account, actions, busy }: { client: PerpClie
         <button disabled={busy || position.maxWithdraw === 0n} onClick={() => run("LP withdraw request", () => client.lpWithdraw(amount))}>Request withdrawal</button>
       </div>
     </section>
+  );
+}
+
+/**
+ * The vault's own numbers, for a visitor with no wallet connected (read through the page's read-only client): NAV,
+ * cash, withdrawable, insurance fund and share price, re-read on each new block.
+ */
+export function VaultOverview({ client, connect }: { client: PerpClient; connect: React.ReactNode }) {
+  const [data, setData] = useState<{ state: GetVaultStateReturnType; sharePrice: bigint }>();
+  const id = useId();
+  const load = useCallback(async () => {
+    const [state, sharePrice] = await Promise.all([client.vaultState(), client.vaultSharePrice()]);
+    setData({ state, sharePrice });
+  }, [client]);
+  useNewBlocks(client, load, () => undefined);
+  return (
+    <section className="card" aria-labelledby={`${id}-h`} data-testid="vault-overview">
+      <h2 id={`${id}-h`}>LP vault</h2>
+      {data === undefined ? (
+        <p role="status">Loading the vault…</p>
+      ) : (
+        <dl className="summary">
+          <PoolRows state={data.state} sharePrice={data.sharePrice} />
+        </dl>
+      )}
+      <p>LPs back the traders' positions and earn their fees; deposits and withdrawals are requests priced at the NAV when settled.</p>
+      {connect}
+    </section>
+  );
+}
+
+function PoolRows({ state, sharePrice }: { state: GetVaultStateReturnType; sharePrice: bigint }) {
+  return (
+    <>
+      <Row k="Net asset value" v={formatUsd(state.nav)} t="nav" />
+      <Row k="Cash" v={formatUsd(state.cash)} t="cash" />
+      <Row k="Withdrawable by LPs now" v={formatUsd(state.withdrawable)} t="withdrawable" />
+      <Row k="Insurance fund" v={formatUsd(state.insuranceFund)} t="insurance" />
+      <Row k="Share price (USDC per share)" v={formatDecimal(sharePrice, 18, 2, 6)} t="share-price" />
+    </>
   );
 }
 

@@ -7,7 +7,10 @@
  * price of every Pyth market first (`OrderBook.pokePrices`; the vault prices a request at the NAV of the engine's
  * price cache, which must hold prices published after the request, RT-01b), then simulate and send one
  * `settleDeposit` / `settleRedeem` per request. Races are harmless: a request another keeper settled first is gone
- * from the simulation's view (`RequestNotDue`/no pending request) and nothing is sent.
+ * from the simulation's view (`RequestNotDue`/no pending request) and nothing is sent. Each transaction is waited for
+ * like the order and liquidation batches (sender.ts `waitMined`): one that stays in the pool past the keeper's
+ * `feeBump.bumpAfterMs` is replaced at its nonce with higher fees, so a stuck price push does not hold the
+ * settlements (and every later transaction of the key) behind it.
  */
 import { getAddress, type FeeData, type TransactionReceipt } from "ethers";
 
@@ -16,6 +19,8 @@ import { IOrderBook__factory, IPriceFeed__factory, LiquidityVault__factory } fro
 import type { PriceSource } from "@perp/sdk/prices";
 
 import type { Logger } from "./logger.js";
+import type { KeeperMetrics } from "./metrics.js";
+import { waitMined, type FeeBumpPolicy } from "./sender.js";
 
 export type LpRequestKind = "deposit" | "redeem";
 
@@ -54,6 +59,10 @@ export class LpRequestSettler {
       readonly fromBlock: number;
       readonly retry: RetryOptions;
       readonly txTimeoutMs: number;
+      /** The order keeper's fee-bump policy (default: after 30 s, at most 3 bumps of 10 % + 1 wei). */
+      readonly feeBump?: FeeBumpPolicy;
+      readonly pollMs?: number;
+      readonly metrics?: KeeperMetrics;
       readonly log: Logger;
     },
   ) {
@@ -106,7 +115,7 @@ export class LpRequestSettler {
     let settled = 0;
     let paid = 0n;
     if (due.length === 0) return { due: 0, settled, fees: paid, transactions, gasUsed, errors };
-    const { sender, txTimeoutMs, log } = this.options;
+    const { sender, log } = this.options;
     const mined = (receipt: TransactionReceipt) => {
       transactions += 1;
       gasUsed += receipt.gasUsed;
@@ -114,7 +123,7 @@ export class LpRequestSettler {
     sender.resetNonce();
     try {
       const poke = await this.pokeRequest();
-      if (poke !== undefined) mined(await sender.send({ ...poke, fees }, txTimeoutMs));
+      if (poke !== undefined) mined(await this.sendAndWait({ ...poke, fees }, "price push"));
     } catch (error) {
       // Without fresh prices the vault would price the requests at a cache older than them: wait for the next run.
       const message = `pushing prices before the LP settlements failed: ${toPerpError(error).message}`;
@@ -137,7 +146,7 @@ export class LpRequestSettler {
         continue;
       }
       try {
-        const receipt = await sender.send({ to: tx.to, data, gas, fees }, txTimeoutMs);
+        const receipt = await this.sendAndWait({ to: tx.to, data, gas, fees }, `settle ${request.kind}`);
         mined(receipt);
         for (const entry of receipt.logs) {
           if (entry.address.toLowerCase() !== tx.to.toLowerCase()) continue;
@@ -155,6 +164,29 @@ export class LpRequestSettler {
       }
     }
     return { due: due.length, settled, fees: paid, transactions, gasUsed, errors };
+  }
+
+  /** Broadcasts one transaction and waits for it, fee-bumped by the keeper's policy while it stays in the pool. */
+  private async sendAndWait(request: { to: string; data: string; gas: bigint; value?: bigint; fees: FeeData }, what: string): Promise<TransactionReceipt> {
+    const { sender, log, metrics } = this.options;
+    const sent = await sender.submit(request);
+    const { receipt } = await waitMined(sent, {
+      provider: this.client.provider,
+      sender,
+      policy: this.options.feeBump ?? {},
+      retry: { ...this.options.retry, signal: undefined },
+      timeoutMs: this.options.txTimeoutMs,
+      pollMs: Math.min(this.options.pollMs ?? 500, 500),
+      onOutcome: (outcome, tx) => {
+        if (outcome.kind === "bumped") {
+          metrics?.feeBumps.inc();
+          log.warn({ nonce: tx.nonce, hash: outcome.hash, bumps: outcome.bumps, what }, "LP transaction still pending; replaced with higher fees at the same nonce");
+        } else if (outcome.kind === "bump-refused") {
+          log.warn({ nonce: tx.nonce, reason: outcome.reason, what }, "fee bump not sent");
+        }
+      },
+    });
+    return receipt;
   }
 
   /** `pokePrices` of every Pyth market with the latest update, paying each feed's fee; undefined without Pyth markets. */

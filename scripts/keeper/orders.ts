@@ -23,6 +23,7 @@ import { getAddress, type Signer, type TransactionReceipt } from "ethers";
 import {
   TransactionSender,
   abortableDelay,
+  isTransientError,
   rpcStatsSince,
   toPerpError,
   withRetry,
@@ -47,7 +48,7 @@ import {
   type PositionState,
 } from "@perp/sdk/keeper";
 
-import { normalizePriceId, type PriceSource, type PriceUpdateBundle } from "@perp/sdk/prices";
+import { PriceSourceError, normalizePriceId, type PriceSource, type PriceUpdateBundle } from "@perp/sdk/prices";
 
 import { formatPlain } from "./format.js";
 import { LpRequestSettler } from "./lp.js";
@@ -255,6 +256,9 @@ export class OrderKeeper {
             fromBlock: options.fromBlock ?? this.client.deployment.deploymentBlock,
             retry: this.retry,
             txTimeoutMs: this.txTimeoutMs,
+            feeBump: options.feeBump,
+            pollMs: this.pollMs,
+            metrics: this.metrics,
             log: this.log,
           });
     this.index = new OrderChainIndex(
@@ -436,7 +440,7 @@ export class OrderKeeper {
     if (ids.length === 0) return { bundle: undefined, prices };
     let bundle: PriceUpdateBundle;
     try {
-      bundle = await this.options.prices.latest([...new Set(ids)]);
+      bundle = await this.priceRequest(() => this.options.prices.latest([...new Set(ids)]));
     } catch (error) {
       tally.errors.push(`latest prices: ${(error as Error).message}`);
       this.log.error({ error: (error as Error).message }, "the price source failed: trigger orders wait for the next run");
@@ -513,7 +517,7 @@ export class OrderKeeper {
       byTime.set(o.settleableAt, ids);
     }
     const times = [...byTime];
-    const bundles: PriceUpdateBundle[] = await Promise.all(times.map(([time, ids]) => this.options.prices.at([...ids], Number(time))));
+    const bundles: PriceUpdateBundle[] = await Promise.all(times.map(([time, ids]) => this.priceRequest(() => this.options.prices.at([...ids], Number(time)))));
     const firstPrice = new Map(times.map(([time], i) => [time, bundles[i]]));
     const orders = batch.filter((o) => {
       const id = this.priceIds.get(o.marketId);
@@ -575,6 +579,23 @@ export class OrderKeeper {
         return undefined;
       }
     }
+  }
+
+  /**
+   * One price-source request, tried again within the run (the keeper's retry policy: back-off from `baseDelayMs`)
+   * when it failed for a passing reason: rate limited (HTTP 429), a server error (5xx), no answer in time, a dropped
+   * connection. Not a 404 (nothing published at or after the time yet: the next run asks again) or a malformed
+   * answer. Without it a 429 from Hermes cost the orders a whole run (`pollMs`) each.
+   */
+  private priceRequest<T>(request: () => Promise<T>): Promise<T> {
+    return withRetry(request, {
+      ...this.retry,
+      retryIf: transientPriceError,
+      onRetry: ({ attempt, delayMs, error }) => {
+        this.metrics?.rpcErrors.inc();
+        this.log.warn({ attempt, delayMs, error: error.message }, "price service request failed; retrying");
+      },
+    });
   }
 
   /** The oracle fee of `update` (the market's feed prices it: `pyth.getUpdateFee`). */
@@ -699,6 +720,16 @@ export async function pythPriceIds(client: PerpClient): Promise<Map<number, stri
     }),
   );
   return ids;
+}
+
+/** A price-source failure worth another attempt: 429, 5xx, a time-out or a dropped connection (not a 404). */
+export function transientPriceError(error: unknown): boolean {
+  if (error instanceof PriceSourceError && error.status !== undefined) return error.status === 429 || error.status >= 500;
+  if (isTransientError(error)) return true;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e.name === "TimeoutError" || e.name === "AbortError" || /timed? ?out|aborted|fetch failed|ECONNRESET|ECONNREFUSED/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 /** Cancellations whose fee goes to the caller (the book's `_cancelled`): the keeper's work. */

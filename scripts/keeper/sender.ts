@@ -8,7 +8,7 @@
  */
 import type { Provider, TransactionReceipt } from "ethers";
 
-import { replacementFees, withRetry, type Replacement, type RetryOptions, type SentTransaction, type TransactionSender } from "@perp/sdk";
+import { abortableDelay, replacementFees, withRetry, type Replacement, type RetryOptions, type SentTransaction, type TransactionSender } from "@perp/sdk";
 
 /** When and how often a pending transaction is replaced. */
 export interface FeeBumpPolicy {
@@ -96,5 +96,43 @@ export class PendingTransaction {
     this.bumpCount += 1;
     this.lastSentAt = now;
     return { kind: "bumped", hash: replacement.sent.hash, bumps: this.bumpCount, maxFeePerGas: signed.maxFeePerGas, gasPrice: signed.gasPrice };
+  }
+}
+
+/** How `waitMined` polls one transaction. */
+export interface WaitOptions {
+  readonly provider: Provider;
+  readonly sender: TransactionSender;
+  readonly policy: FeeBumpPolicy;
+  /** Receipt and fee reads (without an abort signal: a stopping keeper still waits for what it sent). */
+  readonly retry: RetryOptions;
+  readonly timeoutMs: number;
+  /** Between polls (default 500 ms). */
+  readonly pollMs?: number;
+  /** Each poll's outcome other than "pending" (bumps for the logs and metrics). */
+  readonly onOutcome?: (outcome: PollOutcome, tx: PendingTransaction) => void;
+}
+
+/**
+ * Polls one nonce's transactions (`PendingTransaction.poll`: receipts of every hash, fee bumps by `policy`) until one
+ * is mined; the same policy as the liquidation and order batches, for transactions sent one at a time (the LP
+ * settlements). Throws when none is mined within `timeoutMs` (the sender's nonce is re-read then) or the mined one
+ * reverted.
+ */
+export async function waitMined(sent: SentTransaction, options: WaitOptions): Promise<{ receipt: TransactionReceipt; tx: PendingTransaction }> {
+  const tx = new PendingTransaction(sent);
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const outcome = await tx.poll(options.provider, options.sender, options.policy, options.retry).catch((): PollOutcome => ({ kind: "pending" }));
+    if (outcome.kind !== "pending") options.onOutcome?.(outcome, tx);
+    if (outcome.kind === "mined") {
+      if (outcome.receipt.status !== 1) throw new Error(`transaction ${outcome.receipt.hash} (nonce ${tx.nonce}) reverted`);
+      return { receipt: outcome.receipt, tx };
+    }
+    if (Date.now() > deadline) {
+      options.sender.resetNonce();
+      throw new Error(`transaction ${tx.hash} (nonce ${tx.nonce}, ${tx.bumps} fee bumps) not mined after ${options.timeoutMs} ms`);
+    }
+    await abortableDelay(options.pollMs ?? 500);
   }
 }

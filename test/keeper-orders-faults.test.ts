@@ -7,7 +7,10 @@
  *   nonce with +10 % + 1 wei fees (the same sender and policy as the order and liquidation batches) and land once;
  * - a market-order settlement stuck in the pool is replaced with a bumped fee and lands once;
  * - the price service answering HTTP 429 and then timing out: the keeper retries the request within the run (back-off)
- *   and settles every order once.
+ *   and settles every order once;
+ * - a liquidation carrying a fresh Pyth update while the node goes away (the answer to its broadcast lost, the next
+ *   requests refused; played by an EIP-1193 front of the in-process network, not a real process restart: that one is
+ *   test/keeper-faults.test.ts on anvil) lands once.
  *
  * Each ends with every settleable order / due request settled exactly once and the keeper's nonce equal to the
  * transactions mined for it. Synchronisation is by polling with a deadline (the keeper's fee-bump counter, the
@@ -20,10 +23,11 @@ import { expect } from "chai";
 import { BrowserProvider, type Eip1193Provider, type FeeData } from "ethers";
 import { network } from "hardhat";
 
-import { PerpClient, bumpedFee } from "@perp/sdk";
-import { LiquidityVault__factory } from "@perp/sdk/contracts";
+import { CROSS, PerpClient, bumpedFee } from "@perp/sdk";
+import { LiquidityVault__factory, PythPriceFeed__factory } from "@perp/sdk/contracts";
 import { HermesPriceSource } from "@perp/sdk/prices";
 
+import { Keeper } from "../scripts/keeper/keeper.js";
 import { KeeperMetrics } from "../scripts/keeper/metrics.js";
 import { OrderKeeper } from "../scripts/keeper/orders.js";
 import { E8, ETH_ID, KEEPER_FEE, ORDER_PARAMS, deployOrderWorld } from "../scripts/keeper/bench/orderWorld.js";
@@ -97,6 +101,40 @@ async function faultyFront(target: string, plan: readonly ("429" | "hang" | "pas
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * An EIP-1193 provider in front of the in-process network that can play a node going away: once armed, the answer
+ * to the next `eth_sendRawTransaction` is lost (the node took the transaction; the caller sees a refused connection)
+ * and the `outage` requests after it are refused too, then everything is forwarded again.
+ */
+class FlakyNode implements Eip1193Provider {
+  readonly methods: string[] = [];
+  readonly refused: string[] = [];
+  private armed = false;
+  private down = 0;
+  constructor(private readonly inner: Eip1193Provider) {}
+  arm(outage: number): void {
+    this.armed = true;
+    this.down = outage;
+  }
+  async request(args: { method: string; params?: unknown[] | Record<string, unknown> }): Promise<unknown> {
+    this.methods.push(args.method);
+    const refuse = () => {
+      this.refused.push(args.method);
+      return Object.assign(new Error("fetch failed"), { code: "ECONNREFUSED" });
+    };
+    if (!this.armed && this.down > 0) {
+      this.down -= 1;
+      throw refuse();
+    }
+    const answer = await this.inner.request(args);
+    if (this.armed && args.method === "eth_sendRawTransaction") {
+      this.armed = false;
+      throw refuse();
+    }
+    return answer;
+  }
 }
 
 describe("order keeper faults: stuck transactions, price service failures (Pyth path)", function () {
@@ -273,5 +311,49 @@ describe("order keeper faults: stuck transactions, price service failures (Pyth 
     expect(await executedOrders(block)).to.have.length(TRADERS);
     await expectNonceIsMined(address, nonce, from, 1);
     expect(await keeper.runOnce()).to.include({ openOrders: 0, transactions: 0 });
+  });
+
+  it("a liquidation with a price update while the node goes away (broadcast answer lost, requests refused) lands once", async function () {
+    const node = new FlakyNode(connection.provider as unknown as Eip1193Provider);
+    const provider = new BrowserProvider(node, world.deployment.chainId, { cacheTimeout: -1 });
+    const client = await PerpClient.connect({ runner: devWallet(2, provider), deployment: world.deployment });
+    const prices = new HermesPriceSource({ endpoint: service.url, httpRetries: 0, timeoutMs: 500 });
+    const bot = await Keeper.create({ client, prices, orderBook: await world.book.getAddress(), pollMs: 20, retry: { attempts: 8, baseDelayMs: 20, maxDelayMs: 100 } });
+    const trader = world.traders[0];
+    // A 40 ETH long on $10,000 (8x), opened through a market order that the bot's order phase settles.
+    await world.book.connect(trader).commitOrder(0, wad(40), wad(2_100), 0, false);
+    const createdAt = await time.latest();
+    service.setPrice(ETH_ID, 2_000n * E8, createdAt + 2);
+    await time.increaseTo(createdAt + 2);
+    expect((await bot.runOnce()).orders).to.include({ settled: 1 });
+    expect((await world.engine.getPosition(trader.address, 0)).size).to.equal(wad(40));
+    // ETH at $1,700 reaches the cache (anyone's poke), then 20 s pass: the cache is older than a liquidation
+    // accepts, so the liquidation must carry a fresh update from the price service.
+    const t = (await time.latest()) + 1;
+    service.setPrice(ETH_ID, 1_700n * E8, t);
+    await time.increaseTo(t);
+    const poke = await prices.latest([ETH_ID]);
+    await world.book.connect(world.owner).pokePrices([0], poke.updateData, { value: 1n });
+    service.setPrice(ETH_ID, 1_700n * E8, t + 20);
+    await time.increaseTo(t + 20);
+    const address = world.keeperA.address;
+    const nonce = await ethers.provider.getTransactionCount(address);
+    const from = (await ethers.provider.getBlockNumber()) + 1;
+
+    node.arm(3);
+    const run = await bot.runOnce();
+    // The broadcast's answer and the three requests after it were refused; the keeper's retries found the
+    // transaction already taken (mined) and did not send another.
+    expect(node.refused[0]).to.equal("eth_sendRawTransaction");
+    expect(node.refused).to.have.length(4);
+    expect(run).to.include({ liquidatableFound: 1, liquidated: 1, failed: 0 });
+    const liquidated = await world.engine.queryFilter(world.engine.filters.Liquidated(), from);
+    expect(liquidated.map((e) => [e.args.trader, e.args.marketId])).to.deep.equal([[trader.address, CROSS]]); // a cross position: its unit is the cross account
+    expect((await world.engine.getPosition(trader.address, 0)).size).to.equal(0n);
+    await expectNonceIsMined(address, nonce, from, 1);
+    const feed = PythPriceFeed__factory.connect(world.deployment.markets[0].priceFeed, ethers.provider);
+    expect([...(await feed.cachedPrice())].slice(0, 2)).to.deep.equal([wad(1_700), BigInt(t + 20)]);
+    // Nothing left for the next run.
+    expect(await bot.runOnce()).to.include({ liquidatableFound: 0, transactions: 0 });
   });
 });

@@ -31,7 +31,7 @@ export class KeeperMetrics {
   readonly deleveraged = this.counter("deleveraged_total", "Positions closed with autoDeleverage.");
   readonly rpcErrors = this.counter("rpc_errors_total", "Failed RPC requests (each retry, each failed poll).");
   readonly rateLimited = this.counter("rpc_rate_limited_total", "RPC requests answered with HTTP 429 and retried (after Retry-After, if given).");
-  readonly feeBumps = this.counter("fee_bumps_total", "Pending liquidations replaced at their nonce with fees 10 % + 1 wei higher.");
+  readonly feeBumps = this.counter("fee_bumps_total", "Pending transactions (liquidations, order batches, LP settlements) replaced at their nonce with higher fees.");
   readonly runFailures = this.counter("run_failures_total", "Runs that failed after their retries.");
   readonly indexSize = this.gauge("index_positions", "Open positions in the keeper's index.");
   readonly positionsScanned = this.gauge("positions_scanned", "Positions whose health the last scan read.");

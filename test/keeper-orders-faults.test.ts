@@ -157,7 +157,7 @@ describe("order keeper faults: stuck transactions, price service failures (Pyth 
 
   async function keeperOf(options: Partial<Parameters<typeof OrderKeeper.create>[0]> & { endpoint?: string } = {}) {
     const { endpoint, ...rest } = options;
-    const prices = new HermesPriceSource({ endpoint: endpoint ?? service.url, httpRetries: 0, timeoutMs: 500 });
+    const prices = new HermesPriceSource({ endpoint: endpoint ?? service.url, httpRetries: 0, timeoutMs: 2_000 });
     // A replacement needs a locally signed transaction: keeper A's key (development account #2) in a Wallet.
     const provider = new BrowserProvider(connection.provider as unknown as Eip1193Provider, world.deployment.chainId, { cacheTimeout: -1 });
     const wallet = devWallet(2, provider);
@@ -285,7 +285,8 @@ describe("order keeper faults: stuck transactions, price service failures (Pyth 
   });
 
   it("the price service answers 429, then times out: the keeper retries within the run and settles every order once", async function () {
-    // The run's first two price requests (the settlement window's first price): 429, then no answer (500 ms time-out).
+    // The run's first two price requests (the settlement window's first price): 429, then no answer (the client gives
+    // up after 2 s: a generous bound, so that a slow answer on a loaded machine is not a second time-out).
     const front = await faultyFront(service.url, ["429", "hang"]);
     closers.push(front.close);
     const { keeper, metrics } = await keeperOf({ endpoint: front.url, lpRequests: false });
@@ -317,7 +318,7 @@ describe("order keeper faults: stuck transactions, price service failures (Pyth 
     const node = new FlakyNode(connection.provider as unknown as Eip1193Provider);
     const provider = new BrowserProvider(node, world.deployment.chainId, { cacheTimeout: -1 });
     const client = await PerpClient.connect({ runner: devWallet(2, provider), deployment: world.deployment });
-    const prices = new HermesPriceSource({ endpoint: service.url, httpRetries: 0, timeoutMs: 500 });
+    const prices = new HermesPriceSource({ endpoint: service.url, httpRetries: 0, timeoutMs: 2_000 });
     const bot = await Keeper.create({ client, prices, orderBook: await world.book.getAddress(), pollMs: 20, retry: { attempts: 8, baseDelayMs: 20, maxDelayMs: 100 } });
     const trader = world.traders[0];
     // A 40 ETH long on $10,000 (8x), opened through a market order that the bot's order phase settles.

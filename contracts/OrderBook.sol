@@ -25,6 +25,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     uint256 public constant MAX_POSITION_ORDERS = 4;
     uint256 public constant MAX_BATCH = 50;
     uint256 internal constant BPS = 10_000;
+    /// @dev A market order stores its keeper fee in 64 bits (`commitOrder`) while the engine escrows the full amount:
+    /// the cap must stay below 2^64 (~1.8e19) or the stored fee would truncate and strand escrow (invariant 9).
+    uint256 internal constant MAX_KEEPER_FEE = 10e18;
     /// @dev Storage form of `CLOSE_ALL` (a real size of -2^127 is refused, so the sentinel is unambiguous).
     int128 internal constant CLOSE_ALL_STORED = type(int128).min;
     uint32 internal constant FREED_LANE = type(uint32).max;
@@ -162,7 +165,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             pending: true,
             isolated: isolated,
             createdAt: uint32(block.timestamp),
-            keeperFee: uint64(fee),
+            keeperFee: uint64(fee), // fee <= MAX_KEEPER_FEE < 2^64
             marginDelta: marginDelta.toUint96()
         });
         _marketBodies[msg.sender][marketId] =
@@ -956,7 +959,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     /// maxSettleDelay <= marketOrderExpiry <= 1 day (an order must not expire while it can still settle);
     /// 1 s <= triggerMaxAge <= 60 s; minExecutionGas <= 5,000,000 (below a block's gas, so a settle can fit).
     function _setParams(OrderBookParams memory p) internal {
-        if (p.keeperFee > 10e18) revert InvalidOrderBookParam("keeperFee");
+        if (p.keeperFee > MAX_KEEPER_FEE) revert InvalidOrderBookParam("keeperFee");
         if (p.minSettleDelay < 1 || p.minSettleDelay > 10) revert InvalidOrderBookParam("minSettleDelay");
         if (p.maxSettleDelay <= p.minSettleDelay || p.maxSettleDelay > 120) {
             revert InvalidOrderBookParam("maxSettleDelay");

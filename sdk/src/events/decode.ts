@@ -192,8 +192,8 @@ export interface GetLogsChunkedOptions {
 
 /**
  * The SDK's one log reader: `eth_getLogs` over a block range (inclusive) in chunks, halving a range the endpoint
- * refuses (too many results, range too wide) until it passes; logs in chain order. `getPerpEvents` and
- * `getPriceHistory` read through it.
+ * refuses (too many results, range too wide) until it passes; logs in chain order. `getPerpEvents`,
+ * `getPriceHistory`, `getAccountHistory` and `getFundingPaid` read through it.
  * @example const logs = await getLogsChunked(provider, { address: feed, topics: [topic], fromBlock, toBlock })
  */
 export async function getLogsChunked(provider: Provider, options: GetLogsChunkedOptions): Promise<Log[]> {

@@ -7,7 +7,7 @@
 import type { Provider } from "ethers";
 
 import { PerpError } from "../errors.js";
-import { hasRawRequests, rawRequest } from "../transport/rawRpc.js";
+import { blockTagHex, hasRawRequests, rawRequest } from "../transport/rawRpc.js";
 
 /** One call of `simulateCalls`. */
 export interface SimulatedCall {
@@ -68,7 +68,7 @@ export async function simulateCalls(
   };
   let result: unknown;
   try {
-    result = await rawRequest(provider, "eth_simulateV1", [request, blockTag === "latest" ? "latest" : hex(blockTag)]);
+    result = await rawRequest(provider, "eth_simulateV1", [request, blockTagHex(blockTag)]);
   } catch (error) {
     if (unsupported(error)) throw new SimulationUnsupportedError(`the node has no eth_simulateV1: ${(error as Error).message}`);
     throw error;

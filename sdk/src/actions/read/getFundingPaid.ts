@@ -1,8 +1,8 @@
 import { zeroPadValue } from "ethers";
 
-import { toPerpError, withPerpErrors, type NoSignerError, type PerpTransportError } from "../../errors.js";
+import { withPerpErrors, type NoSignerError, type PerpTransportError } from "../../errors.js";
 import { accountOf, type ClientContext } from "../../client/context.js";
-import { decodeLog } from "../../events/decode.js";
+import { decodeLog, getLogsChunked } from "../../events/decode.js";
 import { PerpEngine__factory } from "../../generated/index.js";
 import { latestBlock } from "../../transport/latestBlock.js";
 
@@ -45,19 +45,13 @@ export async function getFundingPaid(ctx: ClientContext, parameters: GetFundingP
   ];
   const address = ctx.deployment.contracts.PerpEngine;
   const toBlock = parameters.toBlock ?? (await withPerpErrors(() => latestBlock(ctx.provider))).number;
-  let size = parameters.chunk ?? 10_000;
-  const logs = [];
-  for (let start = parameters.fromBlock ?? ctx.deployment.deploymentBlock; start <= toBlock; ) {
-    const end = Math.min(toBlock, start + size - 1);
-    try {
-      logs.push(...(await ctx.provider.getLogs({ address, topics, fromBlock: start, toBlock: end })));
-    } catch (error) {
-      if (end === start) throw toPerpError(error);
-      size = Math.max(1, Math.floor((end - start + 1) / 2));
-      continue;
-    }
-    start = end + 1;
-  }
+  const logs = await getLogsChunked(ctx.provider, {
+    address,
+    topics,
+    fromBlock: parameters.fromBlock ?? ctx.deployment.deploymentBlock,
+    toBlock,
+    ...(parameters.chunk === undefined ? {} : { chunk: parameters.chunk }),
+  });
   const out = new Map<number, { position: bigint; lifetime: bigint }>();
   const events = logs
     .map((log) => decodeLog(log, { engine: address }))

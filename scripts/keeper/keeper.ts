@@ -1030,17 +1030,23 @@ export class Keeper {
    */
   private async prepare(batches: readonly LiquidationUnit[][], blockGasLimit: bigint): Promise<Prepared[]> {
     if (batches.length === 0) return [];
-    const updates = await Promise.all(batches.map((batch) => this.liquidationUpdate(batch)));
+    // A batch whose prices could not be fetched (a 429, a time-out) is prepared as failed, so that it alone goes the
+    // slow way (simulated again when its turn comes, fetching its prices then); the others are not held up.
+    const fetched = await Promise.all(
+      batches.map((batch) => this.liquidationUpdate(batch).then((update) => ({ update }), (error: unknown) => ({ error }))),
+    );
+    const updates = fetched.map((f) => ("update" in f ? f.update : undefined));
     if (this.simulateV1 && blockGasLimit > 0n) {
       const engine = this.client.deployment.contracts.PerpEngine;
-      const calls = batches.map((batch, i) => ({
-        to: engine,
-        data: this.liquidateManyData(batch, updates[i].update),
-        value: updates[i].value,
-      }));
+      const ready = batches.flatMap((batch, i) => (updates[i] === undefined ? [] : [{ batch, i, update: updates[i] }]));
+      const calls = ready.map(({ batch, update }) => ({ to: engine, data: this.liquidateManyData(batch, update.update), value: update.value }));
       try {
         const outcomes = await withRetry(() => simulateCalls(this.client.provider, this.address, calls, blockGasLimit), this.retry);
-        return outcomes.map((outcome, i) => this.preparedFrom(batches[i], outcome, updates[i], blockGasLimit));
+        const results: Prepared[] = fetched.map((f) => ("error" in f ? { error: f.error } : undefined));
+        outcomes.forEach((outcome, k) => {
+          results[ready[k].i] = this.preparedFrom(ready[k].batch, outcome, ready[k].update, blockGasLimit);
+        });
+        return results;
       } catch (error) {
         if (error instanceof SimulationUnsupportedError) {
           this.simulateV1 = false;
@@ -1056,7 +1062,8 @@ export class Keeper {
       while (next < batches.length && !this.stopping) {
         const i = next++;
         try {
-          results[i] = { simulated: await this.simulate(batches[i], undefined, updates[i]) };
+          const f = fetched[i];
+          results[i] = "error" in f ? { error: f.error } : { simulated: await this.simulate(batches[i], undefined, f.update) };
         } catch (error) {
           results[i] = { error };
         }

@@ -1,4 +1,5 @@
 import { Fragment, useEffect, useId, useState } from "react";
+import { MaxUint256 } from "ethers";
 
 import {
   formatDecimal,
@@ -296,7 +297,7 @@ function MarginRow({ p, client, data, actions, busy }: PanelProps & { p: Positio
       {r.problem
         ? `${what}: ${r.problem}`
         : r.quote
-          ? `${what}: margin ${formatUsd(r.quote.margin)}, liq. ${r.quote.liquidationPrice === 0n ? "none" : `${formatPrice(r.quote.liquidationPrice)} (${formatPercent(r.quote.liquidationDistance)})`}, leverage ${formatDecimal(r.quote.leverage, 18, 2, 2)}×`
+          ? `${what}: margin ${formatUsd(r.quote.margin)}, liq. ${r.quote.liquidationPrice === 0n ? "none" : `${formatPrice(r.quote.liquidationPrice)} (${formatPercent(r.quote.liquidationDistance)})`}, leverage ${r.quote.leverage === MaxUint256 ? "unbounded (no equity)" : `${formatDecimal(r.quote.leverage, 18, 2, 2)}×`}`
           : ""}
     </span>
   );

@@ -1,11 +1,11 @@
 import { InvalidRequestError } from "../../errors.js";
 import { explainContractError } from "../../errors/explain.js";
 import type { ContractErrorName } from "../../errors/abi.js";
-import * as m from "../../math.js";
 import type { MarketInfo, MarketRef, Snapshot } from "../../types.js";
 import { toUsdWad, type UsdAmount, type Wad, type WadAmount } from "../../units.js";
 import {
   isLiquidatable,
+  leverageOf,
   liquidationPrice,
   valueCross,
   valueIsolated,
@@ -53,7 +53,7 @@ export interface MarginChangeQuote {
   /** |index - new liquidation price| / index, WAD. */
   readonly liquidationDistance: Wad;
   readonly leverageBefore: Wad;
-  /** Notional / equity after the change (WAD; 0 when equity is not positive). */
+  /** Notional / equity after the change (WAD, rounded up as the engine's health view; max uint256 when equity is not positive). */
   readonly leverage: Wad;
   /** The position's health after the change (maintenance includes the minimum keeper reward). */
   readonly health: Valuation;
@@ -151,7 +151,6 @@ export function quoteMarginChange(
   const after: AccountSnapshot = { ...s.account, crossBalance: s.account.crossBalance - delta, positions };
   const liqBefore = liquidationPrice(s.account, markets, info.id, now, kmin);
   const liq = liquidationPrice(after, markets, info.id, now, kmin);
-  const leverageOf = (v: Valuation) => (v.equity > 0n ? m.mulDivDown(v.notional, m.WAD, v.equity) : 0n);
   const market = markets.get(info.id)!;
   return {
     marketId: info.id,

@@ -357,4 +357,40 @@ describe("order keeper faults: stuck transactions, price service failures (Pyth 
     // Nothing left for the next run.
     expect(await bot.runOnce()).to.include({ liquidatableFound: 0, transactions: 0 });
   });
+  it("a liquidation whose price fetch is refused (429) while its batch is prepared is re-simulated alone and lands once", async function () {
+    // The bot's price source goes through a front whose first answer is a 429 (no retry in the source itself): the
+    // fetch made while every batch is prepared fails; that batch alone is simulated again at its turn and lands.
+    const front = await faultyFront(service.url, ["429"]);
+    closers.push(front.close);
+    const client = await PerpClient.connect({ runner: devWallet(2, ethers.provider), deployment: world.deployment });
+    const setup = new HermesPriceSource({ endpoint: service.url, httpRetries: 0, timeoutMs: 2_000 });
+    const trader = world.traders[1];
+    const opener = await Keeper.create({ client, prices: setup, orderBook: await world.book.getAddress(), pollMs: 20 });
+    await world.book.connect(trader).commitOrder(0, wad(40), wad(2_100), 0, false);
+    const createdAt = await time.latest();
+    service.setPrice(ETH_ID, 2_000n * E8, createdAt + 2);
+    await time.increaseTo(createdAt + 2);
+    expect((await opener.runOnce()).orders).to.include({ settled: 1 });
+    const t = (await time.latest()) + 1;
+    service.setPrice(ETH_ID, 1_700n * E8, t);
+    await time.increaseTo(t);
+    const poke = await setup.latest([ETH_ID]);
+    await world.book.connect(world.owner).pokePrices([0], poke.updateData, { value: 1n });
+    service.setPrice(ETH_ID, 1_700n * E8, t + 20);
+    await time.increaseTo(t + 20);
+    const address = world.keeperA.address;
+    const nonce = await ethers.provider.getTransactionCount(address);
+    const from = (await ethers.provider.getBlockNumber()) + 1;
+
+    const prices = new HermesPriceSource({ endpoint: front.url, httpRetries: 0, timeoutMs: 2_000 });
+    const bot = await Keeper.create({ client, prices, orderBook: await world.book.getAddress(), pollMs: 20 });
+    const run = await bot.runOnce();
+    expect(front.seen[0]).to.match(/^429 /);
+    expect(front.seen.slice(1).every((line) => line.startsWith("pass "))).to.equal(true);
+    expect(run).to.include({ liquidatableFound: 1, liquidated: 1, failed: 0 });
+    const liquidated = await world.engine.queryFilter(world.engine.filters.Liquidated(), from);
+    expect(liquidated.map((e) => [e.args.trader, e.args.marketId])).to.deep.equal([[trader.address, CROSS]]);
+    await expectNonceIsMined(address, nonce, from, 1);
+    expect(await bot.runOnce()).to.include({ liquidatableFound: 0, transactions: 0 });
+  });
 });

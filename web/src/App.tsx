@@ -9,6 +9,7 @@ import {
   mergePriceHistory,
   positionsWithFunding,
   type AccountHistory,
+  type MarketInfo,
   type PriceHistory,
   type OrderInfo,
   type PositionInfo,
@@ -16,6 +17,7 @@ import {
 } from "@perp/sdk";
 
 import { useNewBlocks } from "./blocks";
+import type { ChartLine, ChartPoint } from "./chart";
 import { LOCAL_RPC, chainName, hasFaucet, loadDeployments, readRpcUrl, type PageDeployment } from "./deployments";
 import { FAUCET_GAS_WEI, GAS_FAUCETS, setLocalBalance } from "./faucet";
 import { describeError } from "./errors";
@@ -319,15 +321,7 @@ export function App() {
       )}
       {screen === "trade" && data && client && snapshotMarket && (
         <main data-block={data.snapshot.blockNumber}>
-          <nav className="markets" aria-label="Markets">
-            {[...data.snapshot.markets.values()].map((m) => (
-              <button key={m.id} aria-pressed={m.id === market} onClick={() => setMarket(m.id)}>{m.symbol}</button>
-            ))}
-          </nav>
-          <MarketHeader market={snapshotMarket} snapshot={data.snapshot} client={client} />
-          <Suspense fallback={<div className="chart" role="status">Loading the chart…</div>}>
-            <PriceChart label={`${snapshotMarket.symbol} index price`} points={points} lines={lines} />
-          </Suspense>
+          <MarketOverview market={snapshotMarket} snapshot={data.snapshot} client={client} onSelect={setMarket} points={points} lines={lines} />
           <div className="grid">
             <OrderTicket client={client} snapshot={data.snapshot} marketId={market} actions={actions} busy={busy} />
             <AccountPanel client={client} data={data} actions={actions} busy={busy} faucet={hasFaucet(chainId!) ? faucet : undefined} gasFaucet={GAS_FAUCETS[chainId!]} />
@@ -344,15 +338,7 @@ export function App() {
             Viewing {chainName(readClient.deployment.chainId)} read-only: markets, the chart, the LP vault and quotes come from the chain. Connect a
             wallet to trade.
           </p>
-          <nav className="markets" aria-label="Markets">
-            {[...preview.snapshot.markets.values()].map((m) => (
-              <button key={m.id} aria-pressed={m.id === market} onClick={() => setMarket(m.id)}>{m.symbol}</button>
-            ))}
-          </nav>
-          <MarketHeader market={previewMarket} snapshot={preview.snapshot} client={readClient} />
-          <Suspense fallback={<div className="chart" role="status">Loading the chart…</div>}>
-            <PriceChart label={`${previewMarket.symbol} index price`} points={points} lines={[]} />
-          </Suspense>
+          <MarketOverview market={previewMarket} snapshot={preview.snapshot} client={readClient} onSelect={setMarket} points={points} lines={[]} />
           <div className="grid">
             <OrderTicket snapshot={preview.snapshot} marketId={market} busy={false} connect={connectCta("trade")} />
             <VaultOverview client={readClient} connect={connectCta("provide liquidity")} />
@@ -363,6 +349,30 @@ export function App() {
   );
 }
 
+
+/** The market picker, the market's header and its lazy-loaded chart: the same whether a wallet is connected or not. */
+function MarketOverview({ market, snapshot, client, onSelect, points, lines }: {
+  market: MarketInfo;
+  snapshot: Snapshot;
+  client: PerpClient;
+  onSelect: (id: number) => void;
+  points: readonly ChartPoint[];
+  lines: readonly ChartLine[];
+}) {
+  return (
+    <>
+      <nav className="markets" aria-label="Markets">
+        {[...snapshot.markets.values()].map((m) => (
+          <button key={m.id} aria-pressed={m.id === market.id} onClick={() => onSelect(m.id)}>{m.symbol}</button>
+        ))}
+      </nav>
+      <MarketHeader market={market} snapshot={snapshot} client={client} />
+      <Suspense fallback={<div className="chart" role="status">Loading the chart…</div>}>
+        <PriceChart label={`${market.symbol} index price`} points={points} lines={lines} />
+      </Suspense>
+    </>
+  );
+}
 
 /** The market's prices cached on chain, as chart points (floats for drawing only, never amounts). */
 function chartPoints(prices: PriceHistory, marketId: number) {

@@ -37,13 +37,13 @@ export interface RestartableAnvil {
   start(): Promise<void>;
 }
 
-/** Starts anvil on a free port with `--state <stateFile>`. */
-export async function startRestartableAnvil(stateFile: string): Promise<RestartableAnvil> {
+/** Starts anvil on a free port with `--state <stateFile>` (and `extraArgs`, at every start: `--accounts 20`...). */
+export async function startRestartableAnvil(stateFile: string, extraArgs: readonly string[] = []): Promise<RestartableAnvil> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let current: Node | undefined;
   const launch = async () => {
-    const child = spawn(process.execPath, [ANVIL_CLI, "--host", "127.0.0.1", "--port", String(port), "--state", stateFile], {
+    const child = spawn(process.execPath, [ANVIL_CLI, "--host", "127.0.0.1", "--port", String(port), "--state", stateFile, ...extraArgs], {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],

@@ -251,6 +251,29 @@ describe("order keeper faults: stuck transactions, price service failures (Pyth 
     expect(await keeper.runOnce()).to.include({ lpDue: 0, lpSettled: 0, transactions: 0 });
   });
 
+  it("the LP price push's price request answered 429: retried within the run, the deposit settled in the same run", async function () {
+    const front = await faultyFront(service.url, ["429"]);
+    closers.push(front.close);
+    const [, lp] = await ethers.getSigners();
+    const vault = LiquidityVault__factory.connect(world.deployment.contracts.LiquidityVault, lp);
+    const { keeper, metrics } = await keeperOf({ endpoint: front.url });
+    await vault.requestDeposit(usdc(1_000), lp.address, lp.address);
+    const due = (await time.latest()) + Number(await vault.lpSettleDelay());
+    service.setPrice(ETH_ID, 2_000n * E8, due);
+    await time.increaseTo(due);
+    const address = world.keeperA.address;
+    const nonce = await ethers.provider.getTransactionCount(address);
+    const from = (await ethers.provider.getBlockNumber()) + 1;
+
+    const run = await keeper.runOnce();
+    expect(front.seen).to.deep.equal([`429 /v2/updates/price/latest?ids%5B%5D=${ETH_ID}&encoding=hex&parsed=true`, `pass /v2/updates/price/latest?ids%5B%5D=${ETH_ID}&encoding=hex&parsed=true`]);
+    expect((await metrics.rpcErrors.get()).values[0]?.value).to.equal(1);
+    expect(run).to.include({ lpDue: 1, lpSettled: 1, transactions: 2, failed: 0 });
+    expect(run.errors).to.deep.equal([]);
+    expect((await vault.claimableDeposit(lp.address)).assets).to.equal(usdc(1_000));
+    await expectNonceIsMined(address, nonce, from, 2);
+  });
+
   it("a market-order settlement stuck in the pool is replaced with a bumped fee and lands once", async function () {
     const { keeper, metrics } = await keeperOf({ feeBump: { bumpAfterMs: 100, maxBumps: 2 }, txTimeoutMs: 30_000, lpRequests: false });
     const { ids, createdAt, block } = await burst(wad(1));

@@ -64,6 +64,11 @@ export class LpRequestSettler {
       readonly pollMs?: number;
       readonly metrics?: KeeperMetrics;
       readonly log: Logger;
+      /**
+       * How a price-source request is made: the order keeper's `priceRequest` (a 429, 5xx or time-out tried again
+       * within the run, like its other price fetches). Default: once.
+       */
+      readonly priceRequest?: <T>(request: () => Promise<T>) => Promise<T>;
     },
   ) {
     this.vault = LiquidityVault__factory.connect(client.deployment.contracts.LiquidityVault, client.provider);
@@ -194,7 +199,8 @@ export class LpRequestSettler {
     const markets = this.client.deployment.markets.filter((m) => this.options.priceIds.has(m.id));
     if (markets.length === 0) return undefined;
     const ids = [...new Set(markets.map((m) => this.options.priceIds.get(m.id)!))];
-    const { updateData } = await this.options.prices.latest(ids);
+    const latest = () => this.options.prices.latest(ids);
+    const { updateData } = await (this.options.priceRequest ? this.options.priceRequest(latest) : latest());
     const fees = await Promise.all(markets.map((m) => IPriceFeed__factory.connect(m.priceFeed, this.client.provider).getUpdateFee(updateData)));
     const value = fees.reduce((a, b) => a + b, 0n);
     const book = IOrderBook__factory.connect(this.options.orderBook, this.client.provider);

@@ -260,6 +260,7 @@ export class OrderKeeper {
             pollMs: this.pollMs,
             metrics: this.metrics,
             log: this.log,
+            priceRequest: (request) => this.priceRequest(request),
           });
     this.index = new OrderChainIndex(
       this.client.provider,

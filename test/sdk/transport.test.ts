@@ -74,6 +74,34 @@ describe("SDK: transport (the one send policy)", function () {
     expect(sender.nextNonce).to.equal(1);
   });
 
+  it("after a retried broadcast finds the nonce used, accepts it only if the transaction mined there is its own", async function () {
+    const { p, wallet } = await localWallet();
+    const notices: SendNotice[] = [];
+    let calls = 0;
+    let theirs = "";
+    const provider = withBroadcast(ethers.provider, async (raw) => {
+      calls += 1;
+      if (calls === 1) {
+        // Ours never reaches the node; another process with the same key uses nonce 0 meanwhile.
+        const other = new Wallet(wallet.privateKey, ethers.provider);
+        const tx = await other.sendTransaction({ to: p.alice.address, value: 1n, nonce: 0 });
+        theirs = tx.hash;
+        await tx.wait();
+        throw makeError("request timeout", "TIMEOUT", { operation: "request", reason: "timeout" });
+      }
+      return ethers.provider.broadcastTransaction(raw);
+    });
+    const sender = new TransactionSender(wallet, { signing: "local", provider, retry: { attempts: 3, baseDelayMs: 1 }, onNotice: (n) => notices.push(n) });
+    const sent = await sender.submit(await p.usdc.connect(wallet).transfer.populateTransaction(p.alice.address, usdc(1)));
+    // Not counted as sent at nonce 0 (that is the other process's transaction): signed again at nonce 1, and mined.
+    expect(sent.nonce).to.equal(1);
+    expect(notices.map((n) => [n.kind, n.kind === "nonce-retry" ? n.nonce : undefined])).to.deep.equal([["nonce-retry", 0]]);
+    expect((await sender.wait(sent)).status).to.equal(1);
+    expect((await ethers.provider.getTransaction(theirs))!.nonce).to.equal(0);
+    expect(await p.usdc.balanceOf(wallet.address)).to.equal(usdc(999));
+    expect(await ethers.provider.getTransactionCount(wallet.address)).to.equal(2);
+  });
+
   it("re-reads the nonce and signs again when another sender took it", async function () {
     const { p, wallet } = await localWallet();
     const notices: SendNotice[] = [];

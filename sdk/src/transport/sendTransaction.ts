@@ -254,7 +254,10 @@ export class TransactionSender {
             if (!isNonceError(error) || attempt >= this.policy.nonceAttempts) throw error;
             // Our own earlier broadcast may have been mined in between; otherwise another sender used the nonce.
             const known = await withRetry(() => this.provider.getTransaction(hash), retry).catch(() => null);
-            if (known || broadcasts > 1) {
+            // Not known, after a retried broadcast: accepted only if the transaction mined at the nonce is ours, or
+            // that cannot be told (the node keeps no history that far back); another sender's means ours never landed.
+            const mined = known || broadcasts < 2 ? undefined : await this.minedHashAt(from, nonce, retry).catch(() => undefined);
+            if (known || (broadcasts > 1 && (mined === undefined || mined === hash))) {
               // Known: ours was mined. Not known but an earlier attempt may have reached the node: a node restarted
               // from a state dump can have mined it and not know it by hash (anvil). Signing the same call again
               // at the next nonce would send it twice (issue 12's node-restart test once saw 5 transactions for 4):
@@ -295,6 +298,26 @@ export class TransactionSender {
       return;
     }
     await this.provider.broadcastTransaction(raw);
+  }
+
+  /**
+   * The hash of the transaction of `from` mined at `nonce` within the last `window` blocks (binary search on the
+   * account's nonce by block, then that block's transactions); undefined when it is not found there.
+   */
+  private async minedHashAt(from: string, nonce: number, retry: RetryOptions, window = 256): Promise<string | undefined> {
+    const count = (block: number) => withRetry(() => this.provider.getTransactionCount(from, block), retry);
+    let hi = await withRetry(() => this.provider.getBlockNumber(), retry);
+    let lo = Math.max(0, hi - window);
+    if ((await count(hi)) <= nonce || (await count(lo)) > nonce) return undefined;
+    // count(lo) <= nonce < count(hi): the block that used the nonce is in (lo, hi].
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((await count(mid)) > nonce) hi = mid;
+      else lo = mid;
+    }
+    const block = await withRetry(() => this.provider.getBlock(hi, true), retry);
+    const me = from.toLowerCase();
+    return block?.prefetchedTransactions.find((tx) => tx.from.toLowerCase() === me && tx.nonce === nonce)?.hash;
   }
 
   private async chooseNonce(from: string, retry: RetryOptions): Promise<number> {

@@ -53,6 +53,17 @@ describe("SDK: transport (the one send policy)", function () {
     expect((await sender.wait(sent)).status).to.equal(1);
   });
 
+  it("signs a gas limit it is given as is, without the margin (the keeper's bound from a simulation's gas used)", async function () {
+    const { p, wallet } = await localWallet();
+    const sender = new TransactionSender(wallet, { signing: "local", nonce: "local", chainId: 31337, gasMarginPercent: 25 });
+    const fees = { gasPrice: null, maxFeePerGas: 3_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+    const call = await p.usdc.connect(wallet).transfer.populateTransaction(p.alice.address, 1n);
+    const sent = await sender.submit({ to: call.to, data: call.data, gas: 100_000n, gasLimit: 110_001n, fees });
+    expect(sent.gasLimit).to.equal(110_001n);
+    expect((await ethers.provider.getTransaction(sent.hash))!.gasLimit).to.equal(110_001n);
+    expect((await sender.wait(sent)).status).to.equal(1);
+  });
+
   it("recognises its own transaction when a broadcast's answer was lost and the retry finds the nonce used", async function () {
     const { p, wallet } = await localWallet();
     let calls = 0;

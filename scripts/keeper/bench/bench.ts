@@ -16,7 +16,7 @@ import path from "node:path";
 
 import cliProgress from "cli-progress";
 import { Command } from "commander";
-import { JsonRpcProvider, Wallet, ZeroAddress } from "ethers";
+import { JsonRpcProvider, Wallet, ZeroAddress, toBeHex } from "ethers";
 
 import {
   LIQUIDATABLE_AT_ANY_PRICE,
@@ -75,6 +75,9 @@ interface PrintedSummary {
   readonly gasUsed: string | bigint;
   readonly transactionHashes: readonly string[];
   readonly errors: readonly string[];
+  readonly skippedUnprofitable?: number;
+  readonly scanMs?: { readonly index: number; readonly health: number; readonly evaluate: number };
+  readonly liquidationMs?: { readonly prepare: number; readonly send: number; readonly receipts: number };
 }
 
 const KEEPER_MAIN = path.join(PROJECT_ROOT, "scripts", "keeper", "main.ts");
@@ -119,6 +122,48 @@ async function warmKeeper(url: string, deployment: Deployment, key: string): Pro
   }
 }
 
+/** The three keepers: a new process, a new `Keeper` in this process, a `Keeper` that was running before the move. */
+const MODES = ["fresh", "warm", "running"] as const;
+
+/**
+ * A `Keeper` in this process that runs once before the price move (index built from the deployment block, every
+ * position scanned, nothing liquidatable) and is measured on its next run, after the move: what an operator's
+ * keeper, polling every block, does when the price moves.
+ */
+class RunningKeeper {
+  private constructor(
+    private readonly provider: CountingJsonRpcProvider,
+    private readonly keeper: Keeper,
+  ) {}
+
+  static async start(url: string, deployment: Deployment, key: string): Promise<RunningKeeper> {
+    const provider = new CountingJsonRpcProvider(url, 31337, { staticNetwork: true, cacheTimeout: -1, timeoutMs: 30_000 });
+    const client = await PerpClient.connect({ runner: new Wallet(key, provider), deployment });
+    const keeper = await Keeper.create({ client, logger: createLogger("warn"), rpcStats: () => provider.stats, pollMs: 200 });
+    return new RunningKeeper(provider, keeper);
+  }
+
+  /** The run before the move: must find nothing to liquidate. */
+  readonly runBefore = async (): Promise<void> => {
+    const before = await this.keeper.runOnce();
+    if (before.liquidatableFound !== 0 || before.transactions !== 0) throw new Error(`the running keeper found ${before.liquidatableFound} units before the price move`);
+  };
+
+  async run(): Promise<{ summary: PrintedSummary; seconds: number; maxRssMb: null }> {
+    try {
+      const started = performance.now();
+      const summary: RunSummary = await this.keeper.runOnce();
+      return { summary, seconds: (performance.now() - started) / 1000, maxRssMb: null };
+    } finally {
+      this.destroy();
+    }
+  }
+
+  destroy(): void {
+    this.provider.destroy();
+  }
+}
+
 /** Positions the shock made liquidatable and still open, and positions it did not that changed. */
 function compareBooks(
   book: ReadonlyMap<string, AccountSnapshot>,
@@ -154,6 +199,8 @@ const SOL_USD_PARAMS = {
   maxShortOpenInterest: wad("100000"),
 };
 const START_PRICES = ["2000", "60000", "150"] as const;
+/** The block gas limit of the set-up's blocks only (the measured phase has the chain's 30M). */
+const SETUP_BLOCK_GAS = 300_000_000;
 /** The shock: ETH -7 %, BTC -5 %, SOL +6 %. */
 const SHOCK = ["1860", "57000", "159"] as const;
 const LEVERAGES = [2, 3, 5, 8, 10, 15, 20, 25, 30, 40];
@@ -262,7 +309,7 @@ function liquidatableByValuation(
   return units;
 }
 
-async function gasUsed(provider: JsonRpcProvider, deployment: Deployment, from: string, units: readonly Unit[]): Promise<bigint> {
+async function gasUsed(provider: JsonRpcProvider, deployment: Deployment, from: string, units: readonly Unit[]): Promise<{ used: bigint; estimate: bigint }> {
   const engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, await provider.getSigner(from));
   const args = [units.map((u) => u.trader), units.map((u) => BigInt(u.marketId))] as const;
   const estimate = await engine.liquidateMany.estimateGas(...args, []);
@@ -271,7 +318,7 @@ async function gasUsed(provider: JsonRpcProvider, deployment: Deployment, from: 
   if (!receipt || receipt.status !== 1) throw new Error("probe liquidation failed");
   const liquidated = liquidationEvents(receipt, deployment).length;
   if (liquidated !== units.length) throw new Error(`probe batch liquidated ${liquidated} of ${units.length}`);
-  return receipt.gasUsed;
+  return { used: receipt.gasUsed, estimate };
 }
 
 async function main(): Promise<void> {
@@ -333,6 +380,13 @@ async function main(): Promise<void> {
     const plans = planTraders(count, Number(options.seed));
     const planned = plans.reduce((n, plan) => n + plan.positions.length, 0);
     const lp = traderAddress("bench-lp", 0);
+    // The base fee before the set-up: the set-up's thousands of full blocks push it up (EIP-1559, +12.5 % a full
+    // block: 58 gwei after the 10,000-position set-up), which no chain would show at the moment of a price move.
+    const beforeSetup = (await provider.getBlock("latest"))!;
+    const baseFeeBeforeSetup = beforeSetup.baseFeePerGas ?? 0n;
+    // For the set-up only, blocks of SETUP_BLOCK_GAS (the 50,000-position set-up is ~117,000 transactions: ~4,000
+    // blocks of 30M), the base fee held at its value before the set-up; the chain's own limit back before the move.
+    await provider.send("evm_setBlockGasLimit", [toBeHex(SETUP_BLOCK_GAS)]);
     const setupStarted = performance.now();
     await prepareAccounts(provider, [lp, ...plans.map((p) => p.address)], 10n ** 21n);
     const nonces = new Map<string, number>();
@@ -345,9 +399,13 @@ async function main(): Promise<void> {
       cliProgress.Presets.shades_classic,
     );
     bar.start(txs.length, 0);
-    await sendWave(provider, txs, nonces, (mined) => bar.update(mined));
+    await sendWave(provider, txs, nonces, (mined) => bar.update(mined), { baseFeePerGas: baseFeeBeforeSetup });
     bar.stop();
     const setupSeconds = (performance.now() - setupStarted) / 1000;
+    await provider.send("evm_setBlockGasLimit", [toBeHex(beforeSetup.gasLimit)]);
+    await provider.send("evm_mine", []);
+    const setupBlocks = (await provider.getBlockNumber()) - beforeSetup.number;
+    if ((await provider.getBlock("latest"))!.gasLimit !== beforeSetup.gasLimit) throw new Error("the block gas limit was not restored after the set-up");
 
     // ------------------------------------------------------------------ expectations (SDK)
     const reader = await PerpClient.connect({ runner: provider, deployment });
@@ -367,9 +425,27 @@ async function main(): Promise<void> {
       }
     }
 
+    // Back to the base fee of before the set-up for the price move: the next block's base fee set, as a quiet chain
+    // would have it (the keeper's profitability rule is unchanged; it prices gas at what the node quotes).
+    const baseFeeAfterSetup = (await provider.getBlock("latest"))!.baseFeePerGas ?? 0n;
+    // The state before the price move, kept: every keeper run starts from it and replays the same move (the same
+    // three transactions at the same timestamps and base fee: the same blocks, checked by their state root), so that
+    // a keeper can be running already when the price moves.
+    let preShock = (await provider.send("evm_snapshot", [])) as string;
+    const shockTime = (await provider.getBlock("latest"))!.timestamp + 1;
+    const applyShock = async () => {
+      await provider.send(kind === "anvil" ? "anvil_setNextBlockBaseFeePerGas" : "hardhat_setNextBlockBaseFeePerGas", [toBeHex(baseFeeBeforeSetup)]);
+      for (let id = 0; id < 3; id++) {
+        await provider.send("evm_setNextBlockTimestamp", [shockTime + id]);
+        await setPrice(provider, deployment, id, SHOCK[id], accounts[0]);
+      }
+      return (await provider.getBlock("latest"))!;
+    };
     log("price shock: ETH -7 %, BTC -5 %, SOL +6 % ...");
-    for (let id = 0; id < 3; id++) await setPrice(provider, deployment, id, SHOCK[id], accounts[0]);
-    const shockBlock = (await provider.getBlock("latest"))!;
+    const shockBlock = await applyShock();
+    const stateRoot = async (block: number) =>
+      ((await provider.send("eth_getBlockByNumber", [toBeHex(block), false])) as { stateRoot: string }).stateRoot;
+    const shockRoot = await stateRoot(shockBlock.number);
     const shockMarkets = new Map((await reader.markets(shockBlock.number)).map((mk) => [mk.id, mk]));
     const book = await readBook(provider, deployment, plans, shockBlock.number);
     const expected = liquidatableByValuation(book, shockMarkets, BigInt(shockBlock.timestamp), protocol.keeperRewardMin);
@@ -405,22 +481,37 @@ async function main(): Promise<void> {
       const batch = await gasUsed(provider, deployment, prober, units.slice(1, k));
       const positionsInBatch = units.slice(1, k).reduce((n, u) => n + u.positions, 0);
       return {
-        batchOf1: Number(one),
-        [`batchOf${k - 1}`]: Number(batch),
-        marginalPerUnit: Math.round(Number(batch - one) / (k - 2)),
-        marginalPerPosition: Math.round(Number(batch - one) / (positionsInBatch - units[0].positions)),
+        batchOf1: Number(one.used),
+        [`batchOf${k - 1}`]: Number(batch.used),
+        // The node's gas estimate of that batch (the least limit it succeeds with) over its gas used: what a
+        // transaction's limit must exceed its cost by (refunds, nested calls' 1/64).
+        [`estimateOverUsedBatchOf${k - 1}`]: Math.round((Number(batch.estimate) / Number(batch.used)) * 1000) / 1000,
+        marginalPerUnit: Math.round(Number(batch.used - one.used) / (k - 2)),
+        marginalPerPosition: Math.round(Number(batch.used - one.used) / (positionsInBatch - units[0].positions)),
       };
     };
     const marginal = { isolated: await probe(iso), cross: await probe(cross) };
     if (!(await provider.send("evm_revert", [snapshot]))) throw new Error("evm_revert failed");
+    /** Back to the state before the price move (kept for the next time), then the move replayed. */
+    const replayShock = async (beforeMove?: () => Promise<void>) => {
+      if (!(await provider.send("evm_revert", [preShock]))) throw new Error("evm_revert failed");
+      preShock = (await provider.send("evm_snapshot", [])) as string;
+      await beforeMove?.();
+      const again = await applyShock();
+      const root = await stateRoot(again.number);
+      if (again.number !== shockBlock.number || again.timestamp !== shockBlock.timestamp || root !== shockRoot) {
+        throw new Error(`the replayed price move is block ${again.number} (state ${root}), not ${shockBlock.number} (state ${shockRoot})`);
+      }
+    };
 
     // ------------------------------------------------------------------ the keeper, `runs` times on the same book
     // Each run starts from the shocked book (snapshot, revert): first a fresh keeper process (cold: its own node
     // start-up, module load and JIT, as an operator runs it), then a keeper in this process (warm: the bench already
     // ran the same SDK code). Blocks are mined every second from the shock on, as on a chain, so that the
     // liquidation latency is counted in blocks.
-    let snapshotId = (await provider.send("evm_snapshot", [])) as string;
     if (options.hold !== undefined) {
+      await replayShock();
+      const snapshotId = (await provider.send("evm_snapshot", [])) as string;
       const info = { url, deploymentFile, snapshot: snapshotId, shockBlock: shockBlock.number, expectedUnits: expected.size, keeperKey: devWallet(1).privateKey };
       await writeFile(options.hold, `${JSON.stringify(info, null, 2)}\n`);
       log(`holding the node: ${options.hold} (SIGINT ends)`);
@@ -432,16 +523,45 @@ async function main(): Promise<void> {
     }
     const runs: RunResult[] = [];
     for (let run = 1; run <= runsWanted; run++) {
-      for (const mode of ["fresh", "warm"] as const) {
+      for (const mode of MODES) {
         log(`run ${run}/${runsWanted}: ${mode} keeper ...`);
+        const load = os.loadavg()[0];
+        const keeperKey = devWallet(1).privateKey;
+        // A running keeper has built its index and scanned the book before the price moves (nothing to do then).
+        const running = mode === "running" ? await RunningKeeper.start(url, deployment, keeperKey) : undefined;
+        try {
+          await replayShock(running?.runBefore);
+        } catch (error) {
+          running?.destroy();
+          throw error;
+        }
         await provider.send("evm_setAutomine", [false]);
         await provider.send("evm_setIntervalMining", [1]);
-        const keeperKey = devWallet(1).privateKey;
-        const outcome = mode === "fresh" ? await freshKeeper(url, deploymentFile, keeperKey) : await warmKeeper(url, deployment, keeperKey);
+        const outcome =
+          mode === "fresh"
+            ? await freshKeeper(url, deploymentFile, keeperKey)
+            : mode === "warm"
+              ? await warmKeeper(url, deployment, keeperKey)
+              : await running!.run();
         await provider.send("evm_setIntervalMining", [0]);
         await provider.send("evm_setAutomine", [true]);
         const blocks = await Promise.all(outcome.summary.transactionHashes.map((hash) => provider.getTransactionReceipt(hash)));
         const lastBlock = Math.max(shockBlock.number, ...blocks.map((r) => r?.blockNumber ?? 0));
+        // Where the blocks went: each block after the shock, its gas and the keeper's transactions in it.
+        const mined = await Promise.all(
+          Array.from({ length: lastBlock - shockBlock.number }, (_, i) => provider.getBlock(shockBlock.number + 1 + i)),
+        );
+        const perBlock = mined.map((b) => {
+          const mine = blocks.filter((r) => r?.blockNumber === b!.number);
+          return {
+            block: b!.number - shockBlock.number,
+            gasUsed: Number(b!.gasUsed),
+            liquidations: mine.length,
+            baseFeeGwei: Number(b!.baseFeePerGas ?? 0n) / 1e9,
+          };
+        });
+        const phases = outcome.summary.liquidationMs;
+        const keeperMs = Math.round(outcome.summary.scanSeconds * 1000) + (phases ? phases.prepare + phases.send + phases.receipts : 0);
         const after = await readBook(provider, deployment, plans, await provider.getBlockNumber());
         const check = compareBooks(book, after, expected);
         runs.push({
@@ -465,15 +585,28 @@ async function main(): Promise<void> {
           wronglyTouched: check.wronglyTouched,
           allLiquidated: outcome.summary.liquidated === expected.size && check.missed === 0 && check.wronglyTouched === 0,
           errors: outcome.summary.errors.slice(0, 5),
+          skippedUnprofitable: outcome.summary.skippedUnprofitable ?? 0,
+          // From the mining start to the keeper's pass (process start-up, module load, connect), then its phases.
+          ms: {
+            beforePass: Math.max(0, Math.round(outcome.seconds * 1000) - keeperMs),
+            index: outcome.summary.scanMs?.index ?? null,
+            health: outcome.summary.scanMs?.health ?? null,
+            evaluate: outcome.summary.scanMs?.evaluate ?? null,
+            prepare: phases?.prepare ?? null,
+            send: phases?.send ?? null,
+            receipts: phases?.receipts ?? null,
+          },
+          blocks: perBlock,
+          loadAverage1m: round(load),
         });
         log(`  scan ${round(outcome.summary.scanSeconds)} s, ${outcome.summary.scanRpc?.calls} calls, liquidated ${outcome.summary.liquidated} of ${expected.size}, ${lastBlock - shockBlock.number} blocks, ${outcome.maxRssMb} MB`);
-        if (!(await provider.send("evm_revert", [snapshotId]))) throw new Error("evm_revert failed");
-        snapshotId = (await provider.send("evm_snapshot", [])) as string;
+        log(`  ms ${JSON.stringify(runs.at(-1)!.ms)}; blocks ${perBlock.map((b) => `${b.liquidations}tx/${(b.gasUsed / 1e6).toFixed(1)}M`).join(" ")}`);
       }
     }
 
     const fresh = runs.filter((r) => r.mode === "fresh");
     const warm = runs.filter((r) => r.mode === "warm");
+    const runningRuns = runs.filter((r) => r.mode === "running");
     const marginalPerPosition = Math.max(marginal.isolated?.marginalPerPosition ?? 0, marginal.cross?.marginalPerPosition ?? 0);
     const result = {
       positions: planned,
@@ -486,6 +619,15 @@ async function main(): Promise<void> {
         cross: plans.reduce((n, p) => n + p.positions.filter((x) => !x.isolated).length, 0),
         setupTransactions: txs.length,
         setupSeconds: round(setupSeconds),
+        setupBlocks,
+        setupBlockGasLimit: SETUP_BLOCK_GAS,
+      },
+      // Base fee (gwei) before the set-up, after it, and in the block of the price move (set back before it).
+      blockGasLimitAtPriceMove: Number(shockBlock.gasLimit),
+      baseFeeGwei: {
+        beforeSetup: Number(baseFeeBeforeSetup) / 1e9,
+        afterSetup: Number(baseFeeAfterSetup) / 1e9,
+        atPriceMove: Number(shockBlock.baseFeePerGas ?? 0n) / 1e9,
       },
       expected: {
         liquidatableUnits: expected.size,
@@ -498,9 +640,11 @@ async function main(): Promise<void> {
       median: {
         scanSecondsFresh: median(fresh.map((r) => r.scanSeconds)),
         scanSecondsWarm: median(warm.map((r) => r.scanSeconds)),
+        scanSecondsRunning: median(runningRuns.map((r) => r.scanSeconds)),
         scanRpcCalls: median(runs.map((r) => r.scanRpcCalls)),
         keeperMaxRssMbFresh: median(fresh.map((r) => r.keeperMaxRssMb)),
         blocksAfterPriceMove: median(runs.map((r) => r.blocksAfterPriceMove)),
+        blocksAfterPriceMoveRunning: median(runningRuns.map((r) => r.blocksAfterPriceMove)),
         secondsUntilLastLiquidationMined: median(runs.map((r) => r.secondsUntilLastLiquidationMined)),
       },
       liquidatedPerRun: runs.map((r) => `${r.mode} ${r.liquidated}/${expected.size}`),

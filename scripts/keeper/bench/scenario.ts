@@ -71,6 +71,15 @@ export interface RawTx {
   readonly gas: bigint;
 }
 
+/** Options of `sendWave`. */
+export interface SendWaveOptions {
+  /**
+   * The next block's base fee set to this (wei) before each slice is sent: hundreds of full blocks would otherwise
+   * raise it 12.5 % a block past what the set-up transactions offer (`MAX_FEE`), and they would stay pending.
+   */
+  readonly baseFeePerGas?: bigint;
+}
+
 /**
  * Sends `txs` with automine off and mines blocks until every one is in, then switches automine back on and checks
  * every receipt's status; returns the hashes. Each sender's transactions keep their order (nonces from `nonces`,
@@ -84,6 +93,7 @@ export async function sendWave(
   txs: readonly RawTx[],
   nonces: Map<string, number>,
   onMined?: (mined: number) => void,
+  options: SendWaveOptions = {},
 ): Promise<string[]> {
   if (txs.length === 0) return [];
   const rounds: RawTx[][] = [];
@@ -108,6 +118,7 @@ export async function sendWave(
       for (let at = 0; at < whole.length; at += WAVE_SLICE) {
         const round = whole.slice(at, at + WAVE_SLICE);
         const roundHashes: string[] = [];
+        if (options.baseFeePerGas !== undefined) await nodeRpc(provider, "hardhat_setNextBlockBaseFeePerGas", [toBeHex(options.baseFeePerGas)]);
         const requests = round.map((tx) => {
           const sender = tx.from.toLowerCase();
           const nonce = nonces.get(sender)!;

@@ -73,6 +73,11 @@ export interface SendRequest {
   readonly value?: bigint;
   /** Gas estimate (before the margin); estimated when absent. */
   readonly gas?: bigint;
+  /**
+   * The gas limit itself, signed as given without the margin (`gas` is then not used): for a limit that is already
+   * a bound, such as the keeper's from a simulation's gas used (refunds and nested calls' 1/64 counted in).
+   */
+  readonly gasLimit?: bigint;
   /** Fees of a locally signed transaction (default: the provider's fee data). Ignored when the signer sends. */
   readonly fees?: Pick<FeeData, "gasPrice" | "maxFeePerGas" | "maxPriorityFeePerGas">;
 }
@@ -223,8 +228,10 @@ export class TransactionSender {
     const retry = this.policy.retry ?? { attempts: 1 };
     const from = (this.address ??= await this.signer.getAddress());
     const tx = { to: request.to, data: request.data, ...(request.value ? { value: request.value } : {}) };
-    const estimate = "gas" in request && request.gas !== undefined ? request.gas : await this.signer.estimateGas({ ...tx, from });
-    const gasLimit = this.gasLimit(estimate);
+    const given = "gasLimit" in request && request.gasLimit !== undefined && request.gasLimit !== null ? BigInt(request.gasLimit) : undefined;
+    const estimate =
+      given !== undefined ? undefined : "gas" in request && request.gas !== undefined ? request.gas : await this.signer.estimateGas({ ...tx, from });
+    const gasLimit = given ?? this.gasLimit(estimate!);
     for (let attempt = 1; ; attempt++) {
       const nonce = await this.chooseNonce(from, retry);
       if (this.signing !== "signer") {

@@ -953,13 +953,15 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         _setParams(params_);
     }
 
-    /// @dev Hard bounds (docs/orders.md): keeperFee <= $10 (a fee a trader cannot be surprised by);
+    /// @dev Hard bounds (docs/orders.md): keeperFee <= $10 (a fee a trader cannot be surprised by), in whole
+    /// micro-dollars (the engine's escrow unit);
     /// 1 s <= minSettleDelay <= 10 s (at least one second so that no price known at commit can settle it);
     /// minSettleDelay < maxSettleDelay <= 120 s (a short window keeps the free option small);
     /// maxSettleDelay <= marketOrderExpiry <= 1 day (an order must not expire while it can still settle);
     /// 1 s <= triggerMaxAge <= 60 s; minExecutionGas <= 5,000,000 (below a block's gas, so a settle can fit).
     function _setParams(OrderBookParams memory p) internal {
-        if (p.keeperFee > MAX_KEEPER_FEE) revert InvalidOrderBookParam("keeperFee");
+        // Whole micro-dollars: the engine keeps a trader's escrow in USD with 6 decimals (in the account's slot).
+        if (p.keeperFee > MAX_KEEPER_FEE || p.keeperFee % 1e12 != 0) revert InvalidOrderBookParam("keeperFee");
         if (p.minSettleDelay < 1 || p.minSettleDelay > 10) revert InvalidOrderBookParam("minSettleDelay");
         if (p.maxSettleDelay <= p.minSettleDelay || p.maxSettleDelay > 120) {
             revert InvalidOrderBookParam("maxSettleDelay");

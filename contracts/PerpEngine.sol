@@ -190,9 +190,12 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
     /// healthy account. In the engine, not a linked library: no cold library call on every commit and placement.
     function lockEscrow(address trader, uint256 amount) external nonReentrant {
         _onlyOrderBook();
-        s.accounts[trader].crossBalance = s.debitCross(trader, s.accounts[trader], amount);
-        uint256 escrowed = _escrowOf(trader) + amount;
-        s.escrowOf[trader] = escrowed + 1;
+        Account memory account = s.accounts[trader];
+        // The new balance is at least zero (the debit is at most the balance): the receivable does not move.
+        account.crossBalance = s.debitCross(trader, account, amount);
+        uint256 escrowed = uint256(account.escrowUsd6) * 1e12 + amount;
+        account.escrowUsd6 = _escrowUsd6(escrowed);
+        s.accounts[trader] = account;
         emit EscrowLocked(trader, amount, escrowed);
     }
 
@@ -203,25 +206,26 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
     }
 
     /// @dev Escrow moves to a cross balance, never out of the engine.
+    /// The escrow shares the trader's account slot (`Account.escrowUsd6`), which the trade has just read and written.
     function _releaseEscrow(address trader, uint256 amount, address to) internal {
-        uint256 escrowed = _escrowOf(trader);
+        Account storage account = s.accounts[trader];
+        uint256 escrowed = uint256(account.escrowUsd6) * 1e12;
         if (amount > escrowed) revert InsufficientEscrow(trader, escrowed, amount);
         escrowed -= amount;
-        s.escrowOf[trader] = escrowed + 1;
+        account.escrowUsd6 = _escrowUsd6(escrowed);
         s.creditCross(to, amount);
         emit EscrowReleased(trader, to, amount, escrowed);
     }
 
-    /// @dev `EngineState.escrowOf` stores escrow + 1 once a trader has used it (0 = never): the slot never returns to
-    /// zero, so each later order pays 2,900 gas for it instead of 20,000. The extra 1 is no money.
-    function _escrowOf(address trader) internal view returns (uint256) {
-        uint256 stored = s.escrowOf[trader];
-        return stored == 0 ? 0 : stored - 1;
+    /// @dev An escrow (USD WAD) in the account's micro-dollar field: keeper fees are whole micro-dollars.
+    function _escrowUsd6(uint256 escrowed) internal pure returns (uint32) {
+        if (escrowed % 1e12 != 0) revert InvalidParameter("escrowUnit");
+        return (escrowed / 1e12).toUint32();
     }
 
     /// @inheritdoc IOrderEngine
     function orderEscrow(address trader) external view returns (uint256) {
-        return _escrowOf(trader);
+        return uint256(s.accounts[trader].escrowUsd6) * 1e12;
     }
 
     /// @inheritdoc IOrderEngine
@@ -391,7 +395,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
         if (t.isolated) {
             if (pos.size == 0) {
                 // Closed: the margin goes home; a negative one is bad debt, never charged to the cross balance.
-                if (t.collateral > 0) account.crossBalance += t.collateral.toInt128();
+                if (t.collateral > 0) account.crossBalance = (account.crossBalance + t.collateral).toInt96();
                 else if (t.collateral < 0) s.coverBadDebt(t.trader, uint256(-t.collateral));
                 pos.margin = 0;
             } else {
@@ -399,7 +403,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
                 pos.margin = uint256(t.collateral).toUint96();
             }
         } else {
-            account.crossBalance = t.collateral.toInt128();
+            account.crossBalance = t.collateral.toInt96();
             uint128 marketBit = uint128(BitMap.bit(t.marketId));
             if (pos.size == 0) {
                 account.crossMarkets &= ~marketBit;

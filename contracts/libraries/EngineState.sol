@@ -12,10 +12,17 @@ struct Market {
     MarketState state;
 }
 
-/// @notice A trader's cross account in one slot.
+/// @notice A trader's cross account and order escrow in one slot: every settlement, execution, commit, placement and
+/// cancellation reads and writes both, so one cold slot instead of two.
 struct Account {
-    /// @notice Signed USD WAD: a realised loss may take it below zero while other cross positions carry it.
-    int128 crossBalance;
+    /// @notice Signed USD WAD: a realised loss may take it below zero while other cross positions carry it. Below
+    /// $39.6 billion in magnitude (like the vault's cash); past it a change reverts (SafeCast) rather than wraps.
+    int96 crossBalance;
+    /// @notice USD with 6 decimals (1e12 WAD) the order book holds in escrow for the trader (keeper fees of open
+    /// orders): owed to the trader like a cross balance (solvency counts it), but outside the account's equity, so
+    /// no liquidation or loss can take it. Keeper fees are whole micro-dollars (`OrderBook` refuses others); at most
+    /// $4,294 (8 trigger orders and one market order per market at the $10 fee cap are $1,360).
+    uint32 escrowUsd6;
     /// @notice Bit i set = an open cross position in market i (hence at most 128 markets).
     uint128 crossMarkets;
 }
@@ -71,10 +78,6 @@ struct EngineState {
     /// yet. Vault cash minus this is the cash that exists; only that may be paid out. `owes` is set while it is
     /// non-zero.
     uint256 receivable;
-    /// @notice USD WAD the order book holds in escrow per trader (keeper fees of open orders): owed to traders like a
-    /// cross balance (solvency counts it), but outside the account's equity, so no liquidation or loss can take it.
-    /// Stored + 1 once used (`PerpEngine._escrowOf` reads it).
-    mapping(address => uint256) escrowOf;
 }
 
 /// @notice Sums over a set of positions valued together: one isolated position, or a cross account.

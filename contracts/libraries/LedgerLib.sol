@@ -118,7 +118,7 @@ library LedgerLib {
     function setCross(EngineState storage s, address trader, int256 balance) internal {
         Account storage account = s.accounts[trader];
         trackReceivable(s, account.crossBalance, balance);
-        account.crossBalance = balance.toInt128();
+        account.crossBalance = balance.toInt96();
     }
 
     /// @dev Credits `amount` to `trader`'s cross balance (first paying off a negative one).
@@ -126,7 +126,7 @@ library LedgerLib {
         Account storage account = s.accounts[trader];
         int256 old = account.crossBalance;
         int256 balance = old + amount.toInt256();
-        account.crossBalance = balance.toInt128();
+        account.crossBalance = balance.toInt96();
         if (old < 0) trackReceivable(s, old, balance);
     }
 

@@ -172,7 +172,8 @@ library LiquidationLogic {
         }
         // v.equityAtClose is exactly the cross balance plus these closes' values: the same formulas, the same
         // roundings, each market's skew untouched until its own close.
-        s.storeAccount(trader, Account(0, 0));
+        // The order escrow is not the account's to lose: it stays.
+        s.storeAccount(trader, Account(0, account.escrowUsd6, 0));
         _distribute(s, Target(trader, CROSS, keeper), v, collected, rewardBase, insuranceBase);
         return (true, v.equityAtClose, v.maintenanceMargin);
     }
@@ -337,9 +338,9 @@ library LiquidationLogic {
         uint128 marketBit = uint128(BitMap.bit(marketId));
         if (account.crossMarkets & marketBit != 0) {
             account.crossMarkets &= ~marketBit;
-            account.crossBalance += credit.toInt128();
+            account.crossBalance = (account.crossBalance + credit).toInt96();
         } else {
-            account.crossBalance += (int256(uint256(pos.margin)) + credit).toInt128();
+            account.crossBalance = (account.crossBalance + int256(uint256(pos.margin)) + credit).toInt96();
         }
         s.storeAccount(trader, account);
         // Not reachable for an account that was not liquidatable unless the vault could not pay: then, as on the

@@ -23,7 +23,7 @@ library MarginLib {
     function debitCross(EngineState storage s, address trader, Account memory account, uint256 amount)
         internal
         view
-        returns (int128)
+        returns (int96)
     {
         if (amount == 0) revert IPerpEngine.ZeroAmount();
         if (amount.toInt256() > account.crossBalance) {
@@ -45,7 +45,7 @@ library MarginLib {
                 revert IPerpEngine.DebitBelowMaintenanceMargin(equityAfter, v.maintenanceMargin);
             }
         }
-        return account.crossBalance - amount.toInt256().toInt128();
+        return (int256(account.crossBalance) - amount.toInt256()).toInt96();
     }
 
     /// @dev After a trade that adds risk, `v` valued with the trade applied: equity at close prices >= initial

@@ -8,6 +8,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
 
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet, makeError, toBeHex } from "ethers";
@@ -15,6 +16,7 @@ import { JsonRpcProvider, Wallet, makeError, toBeHex } from "ethers";
 import { CROSS, CountingJsonRpcProvider, PerpClient, bumpedFee, replacementFees, retryAfter, withRetry, type Deployment } from "@perp/sdk";
 import { PerpEngine__factory, type PerpEngine } from "@perp/sdk/contracts";
 import { Keeper, type KeeperOptions, type RunSummary } from "../scripts/keeper/keeper.js";
+import { createLogger } from "../scripts/keeper/logger.js";
 import { KeeperMetrics } from "../scripts/keeper/metrics.js";
 import * as scenario from "../scripts/keeper/bench/scenario.js";
 import { devWallet } from "../scripts/lib/dev.js";
@@ -318,6 +320,35 @@ describe("keeper faults: RPC, node and mempool failures, racing keepers", functi
     // The next run sees the reorganisation under its index, rebuilds it and finds nothing left to do.
     const next = await keeper.runOnce();
     expect(next).to.deep.include({ liquidatableFound: 0, transactions: 0, errors: [] });
+  });
+
+  it("batches are simulated in the order they are sent: each receipt's gas is its simulation's, to the unit", async function () {
+    // Batches of 3 (8 units, 3 batches) go out smallest first, not in urgency order. The first batch mined writes the
+    // keeper's fresh balance slot, so a simulation in the other order is off by that much (before this: 194,214 mined, 177,310 simulated).
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        for (const line of chunk.toString().split("\n")) if (line !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const { keeper, address } = await keeperBehind({}, { batchSize: 3, logger: createLogger("debug", sink) });
+    const summary = await keeper.runOnce();
+    expect(summary).to.deep.include({ liquidatableFound: 8, liquidated: 8, transactions: 3, failed: 0, errors: [] });
+    const resimulated = lines.filter((l) => l.msg === "batches simulated again in send order");
+    expect(resimulated, "the gas sort changed the order, so the batches were simulated again").to.have.length(1);
+    const sent = lines.filter((l) => l.msg === "liquidation sent");
+    expect(sent.map((l) => l.hash)).to.deep.equal(summary.transactionHashes);
+    const limits: bigint[] = [];
+    for (const line of sent) {
+      const receipt = (await provider.getTransactionReceipt(line.hash as string))!;
+      expect(receipt.gasUsed, `batch ${String(line.nonce)}: gas used = simulated`).to.equal(BigInt(line.simulatedGasUsed as string));
+      const tx = (await provider.getTransaction(line.hash as string))!;
+      expect(tx.gasLimit).to.equal(BigInt(line.gasLimit as string));
+      limits.push(tx.gasLimit);
+    }
+    expect(limits, "limits never decrease in nonce order").to.deep.equal([...limits].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    await expectAllLiquidatedOnce({ address });
   });
 
   it("two and three keepers racing on the same set: all liquidated once, the losers' misses harmless, no retries", async function () {

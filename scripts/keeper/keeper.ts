@@ -344,6 +344,8 @@ class Tally {
   deleveraged = 0;
   marketsOverPnlBound = 0;
   transactions = 0;
+  /** Transactions broadcast in this run, mined or not. */
+  broadcast = 0;
   gasUsed = 0n;
   gasCostWei = 0n;
   rewardsUsd = 0n;
@@ -781,8 +783,11 @@ export class Keeper {
       tally.deferred += evaluation.units.length;
     }
     if (this.options.autoDeleverage && !this.stopping) await this.deleverage(views, tally);
-    // Orders after the liquidations (those protect the vault first); the same block, the same nonce sequence.
-    const orders = this.orders && !this.stopping ? await this.orders.runOnce(latest) : undefined;
+    // Orders after the liquidations (those protect the vault first), the same nonce sequence. At the scan's block
+    // unless liquidations went out: then at the head, which has them (and a node restarted from its state since
+    // the scan may keep no state for the scan's block: anvil --state answers BlockOutOfRange, which ethers reports
+    // as "missing revert data", and the run failed).
+    const orders = this.orders && !this.stopping ? await this.orders.runOnce(tally.broadcast > 0 ? undefined : latest) : undefined;
     if (orders) tally.errors.push(...orders.errors);
     const rpcAfter = this.options.rpcStats?.();
     return {
@@ -923,7 +928,7 @@ export class Keeper {
 
     const pending: Pending[] = [];
     let sent = 0;
-    const queue: { batch: LiquidationUnit[]; prepared?: Prepared }[] = batches.map((batch, i) => ({ batch, prepared: prepared[i] }));
+    const queue: { batch: LiquidationUnit[]; prepared?: Prepared; index?: number }[] = batches.map((batch, i) => ({ batch, prepared: prepared[i], index: i }));
     // The prepared batches go out in increasing gas order (the others after them, in urgency order): a node that
     // fills a block and leaves transaction N out must not find a smaller N+1 that fits, because anvil then drops N+1
     // for its nonce gap (seen: the last batch of a run stuck until its fee bump, 30 s later). All are sent within
@@ -936,6 +941,7 @@ export class Keeper {
       if (x === undefined || y === undefined) return x === undefined ? (y === undefined ? 0 : 1) : -1;
       return x < y ? -1 : x > y ? 1 : 0;
     });
+    await this.simulateInSendOrder(queue, blockGasLimit);
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
       const batch = item.batch;
       if (this.stopping || sent >= this.maxBatchesPerRun) {
@@ -996,6 +1002,7 @@ export class Keeper {
         const tx = await this.send(simulated, fees);
         pending.push(tx);
         sent += 1;
+        tally.broadcast += 1;
         this.metrics?.liquidationsSent.inc(simulated.units.length);
         this.log.info(
           {
@@ -1004,6 +1011,8 @@ export class Keeper {
             units: simulated.units.length,
             expected: simulated.expected,
             gas: simulated.gas,
+            gasLimit: simulated.gasLimit,
+            simulatedGasUsed: simulated.gasUsed,
             rewardUsd: formatPlain(reward),
             gasCostUsd: formatPlain(costUsd),
             targets: simulated.units.map((u) => this.target(u)),
@@ -1076,6 +1085,40 @@ export class Keeper {
     };
     await Promise.all(Array.from({ length: Math.min(SIMULATION_CONCURRENCY, batches.length) }, worker));
     return results;
+  }
+
+  /**
+   * The batches were simulated in urgency order and go out in gas order. Where the sort changed their order, they
+   * are simulated again, in one `eth_simulateV1`, in the order they will be mined: a batch's gas depends on the state
+   * the ones before it leave (the first credit to the keeper's balance writes a fresh slot: 16,904 gas more for
+   * whichever batch comes first), and the limit, the profitability check and the units must be those of the state
+   * it will meet. The limits are then made non-decreasing (a larger limit costs nothing; see the sort). If that
+   * simulation fails, the first one stands: its limits have 32 % of room.
+   */
+  private async simulateInSendOrder(queue: { batch: LiquidationUnit[]; prepared?: Prepared; index?: number }[], blockGasLimit: bigint): Promise<void> {
+    const entries = queue.flatMap((entry) => (entry.prepared !== undefined && "simulated" in entry.prepared ? [{ entry, simulated: entry.prepared.simulated }] : []));
+    const reordered = entries.some((e, k) => k > 0 && e.entry.index! < entries[k - 1].entry.index!);
+    if (reordered && this.simulateV1 && blockGasLimit > 0n) {
+      const engine = this.client.deployment.contracts.PerpEngine;
+      const calls = entries.map(({ entry, simulated }) => ({ to: engine, data: this.liquidateManyData(entry.batch, simulated.update), value: simulated.value }));
+      try {
+        const outcomes = await withRetry(() => simulateCalls(this.client.provider, this.address, calls, blockGasLimit), this.retry);
+        outcomes.forEach((outcome, k) => {
+          const { entry, simulated } = entries[k];
+          entry.prepared = this.preparedFrom(entry.batch, outcome, { update: simulated.update, value: simulated.value }, blockGasLimit);
+        });
+        this.log.debug({ batches: entries.length, order: entries.map((e) => e.entry.index) }, "batches simulated again in send order");
+      } catch (error) {
+        this.log.warn({ error: toPerpError(error).message }, "simulating the batches in send order failed; the urgency-order simulations stand");
+      }
+    }
+    let floor = 0n;
+    for (const entry of queue) {
+      if (entry.prepared === undefined || !("simulated" in entry.prepared) || entry.prepared.simulated.gasLimit === undefined) continue;
+      const { simulated } = entry.prepared;
+      if (simulated.gasLimit! < floor) entry.prepared = { simulated: { ...simulated, gasLimit: floor } };
+      else floor = simulated.gasLimit!;
+    }
   }
 
   /** One batch's `eth_simulateV1` outcome as a simulation: the units its `Liquidated` logs name, the gas it needs. */

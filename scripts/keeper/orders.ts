@@ -366,7 +366,10 @@ export class OrderKeeper {
       }
     }
     await this.collect(sent, tally);
-    const lpDue = this.lp === undefined || this.stopping ? [] : await this.lp.due(latest, now);
+    // After transactions went out, the LP requests are read at the head (see Keeper.runOnce: the run's block may be
+    // gone from a node restarted in between). `now` stays the run's time: a request due then is due later too.
+    const lpBlock = sent.length === 0 || this.lp === undefined ? latest : await withRetry(() => this.client.provider.getBlockNumber(), this.retry);
+    const lpDue = this.lp === undefined || this.stopping ? [] : await this.lp.due(lpBlock, now);
     const lp =
       this.lp === undefined || lpDue.length === 0
         ? undefined

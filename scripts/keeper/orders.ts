@@ -31,7 +31,7 @@ import {
   type RetryOptions,
   type RpcStats,
 } from "@perp/sdk";
-import { IOrderBook__factory, IOrderEngine__factory, IPriceFeed__factory, IPythPriceFeed__factory, type IOrderBook } from "@perp/sdk/contracts";
+import { IOrderBook__factory, IPriceFeed__factory, IPythPriceFeed__factory, type IOrderBook } from "@perp/sdk/contracts";
 import {
   CancelReason,
   OrderChainIndex,
@@ -413,22 +413,20 @@ export class OrderKeeper {
 
   // ====================================================================================== reads
 
-  /** Epoch and size of each position that reduce-only orders belong to (all calls in one JSON-RPC batch). */
+  /**
+   * Epoch and size of each position that reduce-only orders belong to (all calls in one JSON-RPC batch): one
+   * `getPosition` each, whose struct carries the epoch (a separate `positionEpoch` call doubled the reads).
+   */
   private async readPositions(orders: readonly IndexedOrder[], block: number): Promise<Map<string, PositionState>> {
     const needed = positionsNeeded(orders);
     const out = new Map<string, PositionState>();
     if (needed.length === 0) return out;
-    const engineAddress = this.client.deployment.contracts.PerpEngine;
-    const orderEngine = IOrderEngine__factory.connect(engineAddress, this.client.provider);
     const states = await withRetry(
       () =>
         Promise.all(
           needed.map(async (p) => {
-            const [epoch, position] = await Promise.all([
-              orderEngine.positionEpoch(p.trader, p.marketId, { blockTag: block }),
-              this.client.engine.getPosition(p.trader, p.marketId, { blockTag: block }),
-            ]);
-            return { epoch, size: position.size };
+            const position = await this.client.engine.getPosition(p.trader, p.marketId, { blockTag: block });
+            return { epoch: position.epoch, size: position.size };
           }),
         ),
       this.retry,

@@ -199,8 +199,6 @@ const SOL_USD_PARAMS = {
   maxShortOpenInterest: wad("100000"),
 };
 const START_PRICES = ["2000", "60000", "150"] as const;
-/** The block gas limit of the set-up's blocks only (the measured phase has the chain's 30M). */
-const SETUP_BLOCK_GAS = 300_000_000;
 /** The shock: ETH -7 %, BTC -5 %, SOL +6 %. */
 const SHOCK = ["1860", "57000", "159"] as const;
 const LEVERAGES = [2, 3, 5, 8, 10, 15, 20, 25, 30, 40];
@@ -330,15 +328,20 @@ async function main(): Promise<void> {
     .option("--out <file>", "result file (this size's entry is replaced, the others kept)", path.join(PROJECT_ROOT, "bench", "keeper.json"))
     .option("--runs <n>", "keeper runs on the shocked book, each a fresh process and a warm one (default 3 up to 10,000 positions, else 1)")
     .option("--port <n>", "the node's port (default: any free one)")
+    // 300M-gas set-up blocks made anvil stall at 20,000 positions (its pool empty, the node busy, the connection reset
+    // after two minutes); 30M blocks with the base fee held set up 20,000 in about 3 minutes.
+    .option("--setup-block-gas <n>", "block gas limit of the set-up's blocks only (the measured phase has the chain's 30M)", "30000000")
     .option("--hold <file>", "after the shock, write the node's URL, the deployment file and a snapshot id to <file> and keep the node until SIGINT (for keeper runs by hand; nothing is measured)")
     .parse()
-    .opts<{ positions: string; node: string; seed: string; out: string; runs?: string; port?: string; hold?: string }>();
+    .opts<{ positions: string; node: string; seed: string; out: string; runs?: string; port?: string; hold?: string; setupBlockGas: string }>();
   const count = Number(options.positions);
   if (!Number.isInteger(count) || count < 10) throw new Error("--positions must be an integer >= 10");
   if (options.node !== "anvil" && options.node !== "hardhat") throw new Error("--node must be anvil or hardhat");
   const kind = options.node;
   const runsWanted = options.runs === undefined ? (count <= 10_000 ? 3 : 1) : Number(options.runs);
   if (!Number.isInteger(runsWanted) || runsWanted < 1) throw new Error("--runs must be a positive integer");
+  const setupBlockGas = Number(options.setupBlockGas);
+  if (!Number.isSafeInteger(setupBlockGas) || setupBlockGas < 30_000_000) throw new Error("--setup-block-gas must be an integer of at least 30,000,000");
   const log = (message: string) => process.stderr.write(`${message}\n`);
 
   const started = performance.now();
@@ -384,9 +387,9 @@ async function main(): Promise<void> {
     // block: 58 gwei after the 10,000-position set-up), which no chain would show at the moment of a price move.
     const beforeSetup = (await provider.getBlock("latest"))!;
     const baseFeeBeforeSetup = beforeSetup.baseFeePerGas ?? 0n;
-    // For the set-up only, blocks of SETUP_BLOCK_GAS (the 50,000-position set-up is ~117,000 transactions: ~4,000
+    // For the set-up only, blocks of --setup-block-gas (the 50,000-position set-up is ~117,000 transactions: ~800
     // blocks of 30M), the base fee held at its value before the set-up; the chain's own limit back before the move.
-    await provider.send("evm_setBlockGasLimit", [toBeHex(SETUP_BLOCK_GAS)]);
+    await provider.send("evm_setBlockGasLimit", [toBeHex(setupBlockGas)]);
     const setupStarted = performance.now();
     await prepareAccounts(provider, [lp, ...plans.map((p) => p.address)], 10n ** 21n);
     const nonces = new Map<string, number>();
@@ -620,7 +623,7 @@ async function main(): Promise<void> {
         setupTransactions: txs.length,
         setupSeconds: round(setupSeconds),
         setupBlocks,
-        setupBlockGasLimit: SETUP_BLOCK_GAS,
+        setupBlockGasLimit: setupBlockGas,
       },
       // Base fee (gwei) before the set-up, after it, and in the block of the price move (set back before it).
       blockGasLimitAtPriceMove: Number(shockBlock.gasLimit),

@@ -20,7 +20,7 @@ export const BEGIN = "<!-- keeper-bench:begin (generated from bench/keeper.json 
 export const END = "<!-- keeper-bench:end -->";
 
 interface Run {
-  readonly mode: "fresh" | "warm";
+  readonly mode: "fresh" | "warm" | "running";
   readonly scanSeconds: number;
   readonly scanRpcCalls: number;
   readonly liquidated: number;
@@ -32,7 +32,12 @@ interface Run {
 interface Size {
   readonly positions: number;
   readonly expected: { readonly liquidatableUnits: number };
-  readonly median: { readonly scanSecondsFresh: number | null; readonly scanSecondsWarm: number | null; readonly scanRpcCalls: number | null };
+  readonly median: {
+    readonly scanSecondsFresh: number | null;
+    readonly scanSecondsWarm: number | null;
+    readonly scanSecondsRunning?: number | null;
+    readonly scanRpcCalls: number | null;
+  };
   readonly runs: readonly Run[];
   readonly book: { readonly setupSeconds: number };
 }
@@ -51,22 +56,25 @@ export function keeperTable(bench: BenchFile): string {
     .map((size) => {
       const fresh = size.runs.filter((r) => r.mode === "fresh");
       const warm = size.runs.filter((r) => r.mode === "warm");
-      const list = (runs: readonly Run[], f: (r: Run) => string) => runs.map(f).join(", ");
+      const running = size.runs.filter((r) => r.mode === "running");
+      const list = (runs: readonly Run[], f: (r: Run) => string) => (runs.length === 0 ? "-" : runs.map(f).join(", "));
+      const scans = (median: number | null | undefined, runs: readonly Run[]) => (runs.length === 0 ? "-" : `${median} (${list(runs, (r) => String(r.scanSeconds))})`);
+      const blocks = (runs: readonly Run[]) => list(runs, (r) => String(r.blocksAfterPriceMove));
       const units = size.expected.liquidatableUnits;
       return (
-        `| ${n(size.positions)} | ${fresh.length} | ${size.median.scanSecondsFresh} (${list(fresh, (r) => String(r.scanSeconds))}) | ` +
-        `${size.median.scanSecondsWarm} (${list(warm, (r) => String(r.scanSeconds))}) | ${size.median.scanRpcCalls} | ` +
+        `| ${n(size.positions)} | ${fresh.length} | ${scans(size.median.scanSecondsFresh, fresh)} | ` +
+        `${scans(size.median.scanSecondsWarm, warm)} | ${scans(size.median.scanSecondsRunning, running)} | ${size.median.scanRpcCalls} | ` +
         `${list(fresh, (r) => (r.keeperMaxRssMb === null ? "-" : String(r.keeperMaxRssMb)))} | ` +
         `${list(size.runs, (r) => `${n(r.liquidated)}`)} of ${n(units)} | ` +
-        `${list(warm, (r) => String(r.blocksAfterPriceMove))} / ${list(fresh, (r) => String(r.blocksAfterPriceMove))} |`
+        `${blocks(fresh)} / ${blocks(warm)} / ${blocks(running)} |`
       );
     });
   const m = bench.machine;
   return [
     `Measured with \`npm run bench:keeper -- --positions N\` on ${m.cpu}, ${m.cpus} cores${m.memoryGb ? `, ${m.memoryGb} GB` : ""}, Node ${m.nodejs}, anvil on the same host. Medians, each run's value in brackets.`,
     "",
-    "| positions | runs | scan s, fresh keeper process | scan s, warm in-process keeper | scan RPC calls | fresh keeper peak RSS, MB | liquidated of liquidatable, every run (fresh, warm alternating) | blocks from the price move to the last liquidation, warm / fresh |",
-    "|---|---|---|---|---|---|---|---|",
+    "| positions | runs | scan s, fresh keeper process | scan s, warm in-process keeper | scan s, keeper running before the move | scan RPC calls | fresh keeper peak RSS, MB | liquidated of liquidatable, every run (fresh, warm, running in turn) | blocks from the price move to the last liquidation, fresh / warm / running |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }

@@ -333,6 +333,20 @@ function gasFromUsed(gasUsed: bigint): bigint {
   return (gasUsed * 132n + 99n) / 100n;
 }
 
+/**
+ * The prepared batches with each signed limit raised to the largest before it (a larger limit costs nothing; see
+ * `liquidate` for why a smaller limit after a larger one can strand a transaction).
+ */
+function nonDecreasingLimits(prepared: readonly Prepared[]): Prepared[] {
+  let floor = 0n;
+  return prepared.map((entry) => {
+    if (entry === undefined || !("simulated" in entry) || entry.simulated.gasLimit === undefined) return entry;
+    if (entry.simulated.gasLimit < floor) return { simulated: { ...entry.simulated, gasLimit: floor } };
+    floor = entry.simulated.gasLimit;
+    return entry;
+  });
+}
+
 /** Mutable counters of one run. */
 class Tally {
   liquidated = 0;
@@ -922,26 +936,23 @@ export class Keeper {
     // blocks): in one eth_simulateV1 where the node has it, each batch on the state the ones before it leave, else
     // call by call, several in flight. Nothing is sent before its own simulation says what it liquidates.
     const wanted = Math.min(batches.length, this.maxBatchesPerRun === Number.POSITIVE_INFINITY ? batches.length : this.maxBatchesPerRun);
+    // The batches of this run go out, and so are simulated, lightest first by positions closed (a batch's gas is
+    // about linear in them; ties keep the urgency order), the deferred ones after them: simulated in the order they
+    // are sent, each sees the state it will meet (the first credit to the keeper's balance writes a fresh slot, worth
+    // 16,904 gas to whichever batch is mined first). With the limits made non-decreasing below, a node that fills a
+    // block and leaves transaction N out never finds a smaller N+1 that fits: anvil then drops N+1 for its nonce gap
+    // (seen: the last batch of a run stuck until its fee bump, 30 s later). All go out within a second or two, so
+    // the order moves no unit by more than a block.
+    const weight = (batch: readonly LiquidationUnit[]) => batch.reduce((n, u) => n + u.positions, 0);
+    batches.splice(0, wanted, ...batches.slice(0, wanted).sort((a, b) => weight(a) - weight(b)));
     const prepareStarted = performance.now();
     const prepared = this.stopping ? [] : await this.prepare(batches.slice(0, wanted), blockGasLimit);
     const sendStarted = performance.now();
 
     const pending: Pending[] = [];
     let sent = 0;
-    const queue: { batch: LiquidationUnit[]; prepared?: Prepared; index?: number }[] = batches.map((batch, i) => ({ batch, prepared: prepared[i], index: i }));
-    // The prepared batches go out in increasing gas order (the others after them, in urgency order): a node that
-    // fills a block and leaves transaction N out must not find a smaller N+1 that fits, because anvil then drops N+1
-    // for its nonce gap (seen: the last batch of a run stuck until its fee bump, 30 s later). All are sent within
-    // the same second or two, so the order moves no unit by more than a block.
-    const gasOf = (entry: { prepared?: Prepared }) =>
-      entry.prepared && "simulated" in entry.prepared ? entry.prepared.simulated.gas : undefined;
-    queue.sort((a, b) => {
-      const x = gasOf(a);
-      const y = gasOf(b);
-      if (x === undefined || y === undefined) return x === undefined ? (y === undefined ? 0 : 1) : -1;
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
-    await this.simulateInSendOrder(queue, blockGasLimit);
+    const limited = nonDecreasingLimits(prepared);
+    const queue: { batch: LiquidationUnit[]; prepared?: Prepared }[] = batches.map((batch, i) => ({ batch, prepared: limited[i] }));
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
       const batch = item.batch;
       if (this.stopping || sent >= this.maxBatchesPerRun) {
@@ -1085,40 +1096,6 @@ export class Keeper {
     };
     await Promise.all(Array.from({ length: Math.min(SIMULATION_CONCURRENCY, batches.length) }, worker));
     return results;
-  }
-
-  /**
-   * The batches were simulated in urgency order and go out in gas order. Where the sort changed their order, they
-   * are simulated again, in one `eth_simulateV1`, in the order they will be mined: a batch's gas depends on the state
-   * the ones before it leave (the first credit to the keeper's balance writes a fresh slot: 16,904 gas more for
-   * whichever batch comes first), and the limit, the profitability check and the units must be those of the state
-   * it will meet. The limits are then made non-decreasing (a larger limit costs nothing; see the sort). If that
-   * simulation fails, the first one stands: its limits have 32 % of room.
-   */
-  private async simulateInSendOrder(queue: { batch: LiquidationUnit[]; prepared?: Prepared; index?: number }[], blockGasLimit: bigint): Promise<void> {
-    const entries = queue.flatMap((entry) => (entry.prepared !== undefined && "simulated" in entry.prepared ? [{ entry, simulated: entry.prepared.simulated }] : []));
-    const reordered = entries.some((e, k) => k > 0 && e.entry.index! < entries[k - 1].entry.index!);
-    if (reordered && this.simulateV1 && blockGasLimit > 0n) {
-      const engine = this.client.deployment.contracts.PerpEngine;
-      const calls = entries.map(({ entry, simulated }) => ({ to: engine, data: this.liquidateManyData(entry.batch, simulated.update), value: simulated.value }));
-      try {
-        const outcomes = await withRetry(() => simulateCalls(this.client.provider, this.address, calls, blockGasLimit), this.retry);
-        outcomes.forEach((outcome, k) => {
-          const { entry, simulated } = entries[k];
-          entry.prepared = this.preparedFrom(entry.batch, outcome, { update: simulated.update, value: simulated.value }, blockGasLimit);
-        });
-        this.log.debug({ batches: entries.length, order: entries.map((e) => e.entry.index) }, "batches simulated again in send order");
-      } catch (error) {
-        this.log.warn({ error: toPerpError(error).message }, "simulating the batches in send order failed; the urgency-order simulations stand");
-      }
-    }
-    let floor = 0n;
-    for (const entry of queue) {
-      if (entry.prepared === undefined || !("simulated" in entry.prepared) || entry.prepared.simulated.gasLimit === undefined) continue;
-      const { simulated } = entry.prepared;
-      if (simulated.gasLimit! < floor) entry.prepared = { simulated: { ...simulated, gasLimit: floor } };
-      else floor = simulated.gasLimit!;
-    }
   }
 
   /** One batch's `eth_simulateV1` outcome as a simulation: the units its `Liquidated` logs name, the gas it needs. */

@@ -8,7 +8,6 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet, makeError, toBeHex } from "ethers";
@@ -16,12 +15,12 @@ import { JsonRpcProvider, Wallet, makeError, toBeHex } from "ethers";
 import { CROSS, CountingJsonRpcProvider, PerpClient, bumpedFee, replacementFees, retryAfter, withRetry, type Deployment } from "@perp/sdk";
 import { PerpEngine__factory, type PerpEngine } from "@perp/sdk/contracts";
 import { Keeper, type KeeperOptions, type RunSummary } from "../scripts/keeper/keeper.js";
-import { createLogger } from "../scripts/keeper/logger.js";
 import { KeeperMetrics } from "../scripts/keeper/metrics.js";
 import * as scenario from "../scripts/keeper/bench/scenario.js";
 import { devWallet } from "../scripts/lib/dev.js";
 import { rpc, runDeploy } from "../scripts/lib/nodes.js";
 import { startRestartableAnvil, type RestartableAnvil } from "./helpers/anvil.js";
+import { captureLogger } from "./helpers/logs.js";
 import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from "./helpers/faultProxy.js";
 
 const ETH = 0;
@@ -326,14 +325,8 @@ describe("keeper faults: RPC, node and mempool failures, racing keepers", functi
     // Batches of 3 (8 units, 3 batches) go out lightest first, not in urgency order. The first batch mined writes the
     // keeper's fresh balance slot, so a simulation in another order than the send order is off by that much (when
     // the batches were simulated in urgency order and then sorted: 194,214 mined, 177,310 simulated).
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write: (chunk: Buffer, _encoding, done) => {
-        for (const line of chunk.toString().split("\n")) if (line !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    const { keeper, address } = await keeperBehind({}, { batchSize: 3, logger: createLogger("debug", sink) });
+    const { logger, lines } = captureLogger();
+    const { keeper, address } = await keeperBehind({}, { batchSize: 3, logger });
     const summary = await keeper.runOnce();
     expect(summary).to.deep.include({ liquidatableFound: 8, liquidated: 8, transactions: 3, failed: 0, errors: [] });
     const sent = lines.filter((l) => l.msg === "liquidation sent");

@@ -19,7 +19,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 
 import { expect } from "chai";
 import { JsonRpcProvider, Transaction, Wallet } from "ethers";
@@ -31,7 +30,6 @@ import { OrderKind } from "@perp/sdk/keeper";
 import { HermesPriceSource } from "@perp/sdk/prices";
 
 import { Keeper, type KeeperOptions, type RunSummary } from "../scripts/keeper/keeper.js";
-import { createLogger, type Logger } from "../scripts/keeper/logger.js";
 import { KeeperMetrics } from "../scripts/keeper/metrics.js";
 import { E8, ETH_ID, KEEPER_FEE, deployOrderWorld, type OrderConnection } from "../scripts/keeper/bench/orderWorld.js";
 import { wad } from "../scripts/lib/fixture.js";
@@ -39,6 +37,7 @@ import { devWallet } from "../scripts/lib/dev.js";
 import { rpc } from "../scripts/lib/nodes.js";
 import { startPriceService, type PriceService } from "../scripts/price-service/service.js";
 import { startRestartableAnvil, type RestartableAnvil } from "./helpers/anvil.js";
+import { captureLogger } from "./helpers/logs.js";
 import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from "./helpers/faultProxy.js";
 
 const TRADERS = 10;
@@ -54,17 +53,6 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
   }
 }
 
-/** A logger whose JSON lines land in `lines` (parsed). */
-function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write: (chunk: Buffer, _encoding, done) => {
-      for (const line of chunk.toString().split("\n")) if (line !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger("debug", sink), lines };
-}
 
 describe("keeper faults on the Pyth deployment (anvil): node restart, reorganisation, racing keepers", function () {
   this.timeout(120_000);

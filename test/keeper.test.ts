@@ -48,9 +48,10 @@ import { HARDHAT_CLI, ROOT, freePort, rpc, startLocalNode, stopNode } from "../s
 import { startTestNode, type TestNode } from "./helpers/node.js";
 import { KeystoreError, readKeystoreValue } from "../scripts/lib/keystore.js";
 import { deployInProcess } from "./helpers/deploy.js";
+import { captureLogger } from "./helpers/logs.js";
 import { PerpEngine__factory, PerpLens__factory, type PerpEngine } from "@perp/sdk/contracts";
 import { Writable } from "node:stream";
-import { createLogger, prettyLine, type Logger } from "../scripts/keeper/logger.js";
+import { createLogger, prettyLine } from "../scripts/keeper/logger.js";
 import { KeeperMetrics, startOpsServer } from "../scripts/keeper/metrics.js";
 
 const ROOT_ADDRESS = "0x0000000000000000000000000000000000000001";
@@ -402,17 +403,6 @@ describe("keeper building blocks", function () {
   });
 });
 
-/** A logger whose JSON lines land in `lines` (parsed). */
-function captureLogger(level: "info" | "debug" = "debug"): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write: (chunk: Buffer, _encoding, done) => {
-      for (const line of chunk.toString().split("\n")) if (line !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger(level, sink), lines };
-}
 
 // ============================================================================================== end to end
 

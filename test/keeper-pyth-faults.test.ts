@@ -53,7 +53,6 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
   }
 }
 
-
 describe("keeper faults on the Pyth deployment (anvil): node restart, reorganisation, racing keepers", function () {
   this.timeout(120_000);
 

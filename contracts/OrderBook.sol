@@ -30,10 +30,11 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     uint256 internal constant MAX_KEEPER_FEE = 10e18;
     /// @dev Storage form of `CLOSE_ALL` (a real size of -2^127 is refused, so the sentinel is unambiguous).
     int128 internal constant CLOSE_ALL_STORED = type(int128).min;
-    uint32 internal constant FREED_LANE = type(uint32).max;
-    /// @dev A market order's id is `seq << MARKET_ID_SHIFT | trader << 8 | marketId` (seq >= 1); trigger order ids
-    /// count from 1 and stay below 2^32, so `id >> MARKET_ID_SHIFT != 0` means a market order.
-    uint256 internal constant MARKET_ID_SHIFT = 168;
+    /// @dev Every order id says where the order is stored: `seq << SEQ_SHIFT | trader << 8 | slot`, seq >= 1. A
+    /// market order's `slot` is its market id (< 128, the engine's market limit); a trigger order's is
+    /// `TRIGGER_FLAG | lane` (lane 0..7 of its trader). No per-id slot, no global counter.
+    uint256 internal constant SEQ_SHIFT = 168;
+    uint256 internal constant TRIGGER_FLAG = 0x80;
 
     /// @notice A trigger order's price is older than `triggerMaxAge` at execution.
     error TriggerPriceTooOld(uint256 orderId, uint256 publishTime, uint256 blockTime, uint256 maxAge);
@@ -61,31 +62,30 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint16 trailBps;
         bool isBuy;
         uint128 triggerPrice;
-        uint64 ocoPartner;
+        uint256 ocoPartner;
     }
 
-    /// @dev One slot per trigger order id: who, where its body is, and the fields every path reads first. Deleted when the
-    /// order leaves the book (a refund); it is what makes an id exist.
-    struct OrderHeader {
-        address trader;
-        uint16 marketId;
-        /// @dev The body's trigger lane under the trader (0..7).
-        uint8 lane;
-        uint40 createdAt;
-        OrderKind kind;
-        bool isolated;
-        bool reduceOnly;
-    }
-
-    /// @dev The rest of a trigger order, stored per trader and lane and never cleared: a trader's next trigger order
-    /// in a freed lane rewrites non-zero slots (2,900 gas each) instead of fresh ones (20,000). Only the header says
-    /// whether a body is live.
+    /// @dev A trigger order, stored per trader and lane and never cleared: a trader's next trigger order in a freed
+    /// lane rewrites non-zero slots (2,900 gas each) instead of fresh ones (20,000). Only the lane's word in
+    /// `_lanes` (open, at the id's seq) says whether a body is live.
     struct OrderBody {
         // slots 0 and 1
         OrderCore core;
         // slot 2
+        OrderTail tail;
+    }
+
+    /// @dev The third slot of a trigger order: its trigger, where it applies and its bracket partner (same trader:
+    /// the partner's lane + 1, 0 for none, and the partner's seq).
+    struct OrderTail {
         uint128 triggerPrice;
-        uint64 ocoPartner;
+        uint32 partnerSeq;
+        uint8 partnerLane;
+        uint8 marketId;
+        uint40 createdAt;
+        OrderKind kind;
+        bool isolated;
+        bool reduceOnly;
     }
 
     /// @dev What every trigger order has besides its header and trigger (two slots, written as one struct).
@@ -122,15 +122,13 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     IOrderEngine public immutable engine;
     OrderBookParams internal _params;
-    uint256 public nextOrderId = 1;
-    mapping(uint256 => OrderHeader) internal _headers;
     mapping(address => mapping(uint256 => OrderBody)) internal _bodies;
     mapping(address => mapping(uint256 => PositionOrders)) internal _positionOrders;
     mapping(address => mapping(uint256 => MarketBody)) internal _marketBodies;
-    /// @dev A trader's open trigger order ids in fixed lanes, all eight in one slot (trigger ids stay below
-    /// 2^32 - 1): O(1) add/remove, no unbounded array, one cold read per placement. A lane is free when 0 (never
-    /// used) or `FREED_LANE` (used before: kept non-zero so that reusing the slot costs 2,900 gas, not 20,000).
-    mapping(address => uint32[MAX_TRIGGER_ORDERS]) internal _triggerIds;
+    /// @dev A trader's eight trigger lanes, all in one slot: per lane `seq << 1 | open` (seq of the lane's latest
+    /// order, counting from 1 per trader and lane). O(1) add/remove, no unbounded array, one cold read per
+    /// placement; a freed lane keeps its seq, so the word stays non-zero and the next order's id is new.
+    mapping(address => uint32[MAX_TRIGGER_ORDERS]) internal _lanes;
 
     constructor(IOrderEngine engine_, OrderBookParams memory params_, address owner_) Ownable(owner_) {
         engine = engine_;
@@ -153,10 +151,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         // Reverts `UnknownMarket` for an unlisted id (one cheap read, no market count).
         engine.priceFeedOf(marketId);
         PositionOrders memory po = _positionOrders[msg.sender][marketId];
-        if (po.pending) revert PendingMarketOrder(msg.sender, marketId, _marketOrderId(po.seq, msg.sender, marketId));
+        if (po.pending) revert PendingMarketOrder(msg.sender, marketId, _orderId(po.seq, msg.sender, marketId));
         uint96 fee = _params.keeperFee;
         uint32 seq = po.seq + 1;
-        orderId = _marketOrderId(seq, msg.sender, marketId);
+        orderId = _orderId(seq, msg.sender, marketId);
         // Two whole-slot writes, both to slots the trader's earlier orders left non-zero.
         _positionOrders[msg.sender][marketId] = PositionOrders({
             seq: seq,
@@ -316,7 +314,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         } else {
             if (msg.sender != o.trader) revert NotOrderOwner(orderId, msg.sender, o.trader);
             _removeTrigger(orderId, o);
-            _unlinkPartner(o.ocoPartner);
+            _unlinkPartner(o.trader, o.ocoPartner);
             _cancelled(orderId, o, CancelReason.ByTrader, "");
         }
     }
@@ -362,8 +360,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint256 stopLossPrice,
         uint256 stopLossAcceptablePrice
     ) external nonReentrant returns (uint256 takeProfitId, uint256 stopLossId) {
-        takeProfitId = nextOrderId;
-        stopLossId = takeProfitId + 1;
+        // The two legs take the trader's first two free lanes (each names the other as its partner); with fewer
+        // free, the second placement reverts `TooManyOrders`.
+        (takeProfitId, stopLossId) = _nextTriggerIds(msg.sender);
         (bool isBuy,) = _reducingSide(msg.sender, marketId, sizeDelta);
         _place(
             Placement(
@@ -417,19 +416,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             }
         }
         uint96 fee = _params.keeperFee;
-        orderId = nextOrderId++;
-        uint256 lane = _addTrigger(msg.sender, pl.marketId, orderId);
+        uint256 lane;
+        (lane, orderId) = _addTrigger(msg.sender, pl.marketId);
         // A reduce-only order has the epoch from the position it read; an entry's is read here.
         if (!reduceOnly) epoch = engine.positionEpoch(msg.sender, pl.marketId);
-        _headers[orderId] = OrderHeader({
-            trader: msg.sender,
-            marketId: pl.marketId.toUint16(),
-            lane: uint8(lane),
-            createdAt: uint40(block.timestamp),
-            kind: pl.kind,
-            isolated: pl.isolated,
-            reduceOnly: reduceOnly
-        });
         _bodies[msg.sender][lane] = OrderBody({
             core: OrderCore({
                 sizeDelta: _storeSize(pl.sizeDelta),
@@ -440,8 +430,16 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
                 trailBps: pl.trailBps,
                 isBuy: isBuy
             }),
-            triggerPrice: pl.triggerPrice.toUint128(),
-            ocoPartner: pl.ocoPartner.toUint64()
+            tail: OrderTail({
+                triggerPrice: pl.triggerPrice.toUint128(),
+                partnerSeq: uint32(pl.ocoPartner >> SEQ_SHIFT), // a live id's seq (< 2^31), or 0
+                partnerLane: pl.ocoPartner == 0 ? 0 : uint8((pl.ocoPartner & 0x7f) + 1),
+                marketId: uint8(pl.marketId), // < 128: `_feed` reverted for an unlisted market
+                createdAt: uint40(block.timestamp),
+                kind: pl.kind,
+                isolated: pl.isolated,
+                reduceOnly: reduceOnly
+            })
         });
         if (fee != 0) engine.lockEscrow(msg.sender, fee);
         emit TriggerOrderPlaced(
@@ -487,26 +485,23 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        _refuseMarketId(orderId);
-        OrderHeader storage h = _headers[orderId];
-        address trader = h.trader;
-        if (trader == address(0)) revert OrderNotFound(orderId);
+        (address trader, uint256 lane) = _liveTrigger(orderId);
         if (trader != msg.sender) revert NotOrderOwner(orderId, msg.sender, trader);
-        OrderKind kind = h.kind;
-        OrderBody storage o = _bodies[trader][h.lane];
-        if (kind == OrderKind.Market) revert WrongOrderKind(orderId, kind);
+        OrderBody storage o = _bodies[trader][lane];
+        OrderTail memory t = o.tail;
+        OrderKind kind = t.kind;
         if (sizeDelta == 0) revert ZeroSize();
         bool isBuy = o.core.isBuy;
-        if (h.reduceOnly) {
+        if (t.reduceOnly) {
             if (sizeDelta != CLOSE_ALL && (sizeDelta > 0) != isBuy) {
-                revert NotReducing(trader, h.marketId, 0, sizeDelta);
+                revert NotReducing(trader, t.marketId, 0, sizeDelta);
             }
         } else {
             if (sizeDelta == CLOSE_ALL) revert WrongOrderKind(orderId, kind);
             isBuy = sizeDelta > 0;
             o.core.isBuy = isBuy;
         }
-        uint256 current = _feed(h.marketId).latestPrice();
+        uint256 current = _feed(t.marketId).latestPrice();
         if (kind == OrderKind.TrailingStop) {
             if (triggerPrice != 0) revert InvalidTriggerPrice();
             triggerPrice = current;
@@ -518,9 +513,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         }
         o.core.sizeDelta = _storeSize(sizeDelta);
         o.core.acceptablePrice = _clampPrice(acceptablePrice);
-        o.triggerPrice = triggerPrice.toUint128();
+        t.triggerPrice = triggerPrice.toUint128();
         // Prices published before now can no longer execute it (SPEC: newer than the order's last change).
-        h.createdAt = uint40(block.timestamp);
+        t.createdAt = uint40(block.timestamp);
+        o.tail = t;
         emit TriggerOrderUpdated(orderId, sizeDelta, triggerPrice, acceptablePrice, block.timestamp);
     }
 
@@ -596,7 +592,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
                     || pos.epoch != o.positionEpoch
             ) {
                 _removeTrigger(orderId, o);
-                _unlinkPartner(o.ocoPartner);
+                _unlinkPartner(o.trader, o.ocoPartner);
                 // The caller cleaned up the book: the fee is its reward.
                 _cancelled(orderId, o, CancelReason.Voided, "");
                 return true;
@@ -633,7 +629,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
                 _cancelled(o.ocoPartner, partner, CancelReason.OcoPartnerExecuted, "");
             } else {
                 // This leg failed for the trader's reasons: the other one stands alone.
-                _unlinkPartner(o.ocoPartner);
+                _unlinkPartner(o.trader, o.ocoPartner);
             }
         }
         return true;
@@ -641,20 +637,19 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function ratchetTrailingStop(uint256 orderId, bytes[] calldata priceUpdate) external payable nonReentrant {
-        _refuseMarketId(orderId);
-        OrderHeader memory h = _headers[orderId];
-        if (h.trader == address(0)) revert OrderNotFound(orderId);
+        (address trader, uint256 lane) = _liveTrigger(orderId);
+        OrderBody storage o = _bodies[trader][lane];
+        OrderTail memory h = o.tail;
         if (h.kind != OrderKind.TrailingStop) revert WrongOrderKind(orderId, h.kind);
-        OrderBody storage o = _bodies[h.trader][h.lane];
         IPythPriceFeed feed = _feed(h.marketId);
         uint256 fee = feed.getUpdateFee(priceUpdate);
         if (msg.value < fee) revert MsgValueTooLow(fee, msg.value);
         (uint256 price, uint256 publishTime) = feed.updatePrice{value: fee}(priceUpdate);
         if (publishTime <= h.createdAt) revert PriceBeforeOrder(orderId, publishTime, h.createdAt);
-        uint256 peak = o.triggerPrice;
+        uint256 peak = h.triggerPrice;
         // A long's stop (a sell) trails the highest price; a short's (a buy) the lowest.
         if (o.core.isBuy ? price < peak : price > peak) {
-            o.triggerPrice = price.toUint128();
+            o.tail.triggerPrice = price.toUint128();
             emit TrailingPeakRatcheted(orderId, price, publishTime);
         }
         _refund(fee);
@@ -735,45 +730,57 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         if (left < required) revert InsufficientExecutionGas(left, required);
     }
 
-    /// @dev Registers a trigger order under its trader (max 8) and position (max 4).
-    function _addTrigger(address trader, uint256 marketId, uint256 orderId) internal returns (uint256 free) {
+    /// @dev Registers a trigger order under its trader (max 8) and position (max 4): takes the first free lane at
+    /// its next seq and returns the lane and the order's id.
+    function _addTrigger(address trader, uint256 marketId) internal returns (uint256 free, uint256 orderId) {
         PositionOrders storage po = _positionOrders[trader][marketId];
-        uint32[MAX_TRIGGER_ORDERS] memory ids = _triggerIds[trader];
+        uint32[MAX_TRIGGER_ORDERS] memory words = _lanes[trader];
         free = MAX_TRIGGER_ORDERS;
         uint256 open;
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
-            if (_isId(ids[i])) ++open;
+            if (words[i] & 1 != 0) ++open;
             else if (free == MAX_TRIGGER_ORDERS) free = i;
         }
         if (open >= MAX_TRIGGER_ORDERS) revert TooManyOrders(trader, open, MAX_TRIGGER_ORDERS);
         if (po.triggerCount >= MAX_POSITION_ORDERS) {
             revert TooManyPositionOrders(trader, marketId, po.triggerCount, MAX_POSITION_ORDERS);
         }
-        // One slot for all eight lanes: write this lane only (a SafeCast past 2^32 - 1 ids; FREED_LANE is never one).
-        uint32 id = orderId.toUint32();
-        if (id == FREED_LANE) revert SafeCast.SafeCastOverflowedUintDowncast(32, orderId);
-        _triggerIds[trader][free] = id;
+        // One slot for all eight lanes: write this lane only. The seq is the trader's own (2^31 - 1 orders per
+        // lane, a SafeCast beyond): nobody else can exhaust it.
+        uint256 seq = (uint256(words[free]) >> 1) + 1;
+        _lanes[trader][free] = (seq << 1 | 1).toUint32();
+        orderId = _triggerOrderId(seq, trader, free);
         ++po.triggerCount;
         po.used = true;
     }
 
-    /// @dev Removes a trigger order from the book and its trader's and position's counts.
+    /// @dev The ids the trader's next two placements get (0 where no lane is free).
+    function _nextTriggerIds(address trader) internal view returns (uint256 first, uint256 second) {
+        uint32[MAX_TRIGGER_ORDERS] memory words = _lanes[trader];
+        for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
+            if (words[i] & 1 != 0) continue;
+            uint256 id = _triggerOrderId((uint256(words[i]) >> 1) + 1, trader, i);
+            if (first == 0) {
+                first = id;
+            } else {
+                second = id;
+                break;
+            }
+        }
+    }
+
+    /// @dev Removes a trigger order from the book and its trader's and position's counts: its lane is free again
+    /// (keeping the seq); the body stays for the lane's next order.
     function _removeTrigger(uint256 orderId, StoredOrder memory o) internal {
-        _triggerIds[o.trader][o.lane] = FREED_LANE;
+        _lanes[o.trader][o.lane] = uint32((orderId >> SEQ_SHIFT) << 1);
         --_positionOrders[o.trader][o.marketId].triggerCount;
-        // The body stays for the lane's next order.
-        delete _headers[orderId];
     }
 
     /// @dev The other leg of a bracket stands alone once this one leaves without executing.
-    function _isId(uint32 lane) internal pure returns (bool) {
-        return lane != 0 && lane != FREED_LANE;
-    }
-
-    function _unlinkPartner(uint64 partner) internal {
+    function _unlinkPartner(address trader, uint256 partner) internal {
         if (partner == 0) return;
-        OrderHeader memory h = _headers[partner];
-        if (h.trader != address(0)) _bodies[h.trader][h.lane].ocoPartner = 0;
+        (address t, uint256 lane, bool live) = _decodeTrigger(partner);
+        if (live && t == trader) _bodies[trader][lane].tail.partnerLane = 0;
     }
 
     /// @dev Whether `price` satisfies the trigger. Limit and TakeProfit are limit-like (buy at or below, sell at or
@@ -805,20 +812,22 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         return IPythPriceFeed(engine.priceFeedOf(marketId));
     }
 
-    /// @dev The order `orderId` (all zero if it is not in the book: a body without a header is a freed one).
+    /// @dev The order `orderId` (all zero if it is not in the book: a body whose lane is free or at another seq is
+    /// not an order).
     function _load(uint256 orderId) internal view returns (StoredOrder memory o) {
-        if (orderId >> MARKET_ID_SHIFT != 0) return _loadMarket(orderId);
-        OrderHeader memory h = _headers[orderId];
-        if (h.trader == address(0)) return o;
-        OrderBody storage body = _bodies[h.trader][h.lane];
+        if (orderId & TRIGGER_FLAG == 0) return _loadMarket(orderId);
+        (address trader, uint256 lane, bool live) = _decodeTrigger(orderId);
+        if (!live) return o;
+        OrderBody storage body = _bodies[trader][lane];
         OrderCore memory b = body.core;
-        o.trader = h.trader;
-        o.marketId = h.marketId;
-        o.lane = h.lane;
-        o.createdAt = h.createdAt;
-        o.kind = h.kind;
-        o.isolated = h.isolated;
-        o.reduceOnly = h.reduceOnly;
+        OrderTail memory t = body.tail;
+        o.trader = trader;
+        o.marketId = t.marketId;
+        o.lane = uint8(lane);
+        o.createdAt = t.createdAt;
+        o.kind = t.kind;
+        o.isolated = t.isolated;
+        o.reduceOnly = t.reduceOnly;
         o.sizeDelta = b.sizeDelta;
         o.acceptablePrice = b.acceptablePrice;
         o.keeperFee = b.keeperFee;
@@ -826,13 +835,35 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         o.positionEpoch = b.positionEpoch;
         o.trailBps = b.trailBps;
         o.isBuy = b.isBuy;
-        o.triggerPrice = body.triggerPrice;
-        o.ocoPartner = body.ocoPartner;
+        o.triggerPrice = t.triggerPrice;
+        o.ocoPartner = t.partnerLane == 0 ? 0 : _triggerOrderId(t.partnerSeq, trader, t.partnerLane - 1);
+    }
+
+    /// @dev A trigger order id's trader and lane, and whether that lane holds it (open at the id's seq).
+    function _decodeTrigger(uint256 orderId) internal view returns (address trader, uint256 lane, bool live) {
+        uint256 seq = orderId >> SEQ_SHIFT;
+        trader = address(uint160(orderId >> 8));
+        lane = orderId & 0x7f;
+        if (orderId & TRIGGER_FLAG == 0 || lane >= MAX_TRIGGER_ORDERS || seq == 0) return (trader, lane, false);
+        // A seq of 2^31 or more never matches a 32-bit word.
+        live = uint256(_lanes[trader][lane]) == (seq << 1 | 1);
+    }
+
+    /// @dev For paths of trigger orders only: the live trigger order's trader and lane; a live market order's id is
+    /// the wrong kind, any other is not found.
+    function _liveTrigger(uint256 orderId) internal view returns (address trader, uint256 lane) {
+        bool live;
+        (trader, lane, live) = _decodeTrigger(orderId);
+        if (live) return (trader, lane);
+        if (orderId & TRIGGER_FLAG == 0 && _loadMarket(orderId).trader != address(0)) {
+            revert WrongOrderKind(orderId, OrderKind.Market);
+        }
+        revert OrderNotFound(orderId);
     }
 
     /// @dev A market order from its id: the trader's and market's slot must hold it, pending, at the id's seq.
     function _loadMarket(uint256 orderId) internal view returns (StoredOrder memory o) {
-        uint256 seq = orderId >> MARKET_ID_SHIFT;
+        uint256 seq = orderId >> SEQ_SHIFT;
         address trader = address(uint160(orderId >> 8));
         uint256 marketId = orderId & 0xff;
         if (seq > type(uint32).max) return o;
@@ -850,15 +881,12 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         o.marginDelta = po.marginDelta;
     }
 
-    /// @dev Paths for trigger orders only: a live market order's id is the wrong kind, any other is not found.
-    function _refuseMarketId(uint256 orderId) internal view {
-        if (orderId >> MARKET_ID_SHIFT == 0) return;
-        if (_loadMarket(orderId).trader != address(0)) revert WrongOrderKind(orderId, OrderKind.Market);
-        revert OrderNotFound(orderId);
+    function _orderId(uint256 seq, address trader, uint256 slot) internal pure returns (uint256) {
+        return seq << SEQ_SHIFT | uint256(uint160(trader)) << 8 | slot;
     }
 
-    function _marketOrderId(uint256 seq, address trader, uint256 marketId) internal pure returns (uint256) {
-        return seq << MARKET_ID_SHIFT | uint256(uint160(trader)) << 8 | marketId;
+    function _triggerOrderId(uint256 seq, address trader, uint256 lane) internal pure returns (uint256) {
+        return _orderId(seq, trader, TRIGGER_FLAG | lane);
     }
 
     function _storeSize(int256 sizeDelta) internal pure returns (int128) {
@@ -908,16 +936,21 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IOrderBook
     function pendingMarketOrder(address trader, uint256 marketId) public view returns (uint256) {
         PositionOrders memory po = _positionOrders[trader][marketId];
-        return po.pending ? _marketOrderId(po.seq, trader, marketId) : 0;
+        return po.pending ? _orderId(po.seq, trader, marketId) : 0;
     }
 
     /// @inheritdoc IOrderBook
     /// @dev Open trigger orders (what the limit of 8 counts); pending market orders are not counted.
     function openOrderCount(address trader) public view returns (uint256 open) {
-        uint32[MAX_TRIGGER_ORDERS] memory ids = _triggerIds[trader];
+        uint32[MAX_TRIGGER_ORDERS] memory words = _lanes[trader];
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
-            if (_isId(ids[i])) ++open;
+            if (words[i] & 1 != 0) ++open;
         }
+    }
+
+    /// @inheritdoc IOrderBook
+    function nextTriggerOrderId(address trader) external view returns (uint256 orderId) {
+        (orderId,) = _nextTriggerIds(trader);
     }
 
     /// @inheritdoc IOrderBook
@@ -928,11 +961,11 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IOrderBook
     function ordersOf(address trader) external view returns (uint256[] memory ids) {
         uint256 markets = IPerpEngine(address(engine)).marketCount();
-        uint32[MAX_TRIGGER_ORDERS] memory triggers = _triggerIds[trader];
+        uint32[MAX_TRIGGER_ORDERS] memory words = _lanes[trader];
         ids = new uint256[](MAX_TRIGGER_ORDERS + markets);
         uint256 n;
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
-            if (_isId(triggers[i])) ids[n++] = triggers[i];
+            if (words[i] & 1 != 0) ids[n++] = _triggerOrderId(words[i] >> 1, trader, i);
         }
         for (uint256 m; m < markets; ++m) {
             uint256 pending = pendingMarketOrder(trader, m);

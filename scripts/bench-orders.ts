@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     return run(book.connect(o.keeper).settleOrder(id, [windowUpdate(market, createdAt, createdAt)], { value: FEE }), name);
   };
   const placeTrigger = async (trader: (typeof signers)[number], kind: number, trigger: bigint, trailBps = 0, name?: string) => {
-    const id = await book.nextOrderId();
+    const id = await book.nextTriggerOrderId(trader);
     await at();
     await run(book.connect(trader).placeTriggerOrder(PETH, kind, CLOSE_ALL, trigger, SELL_ANY, 0, false, trailBps), name);
     return id;

@@ -71,7 +71,7 @@ async function placeTrigger(
   trailBps = 0,
   market = PETH,
 ) {
-  const id = await o.book.nextOrderId();
+  const id = await o.book.nextTriggerOrderId(trader);
   const tx = await o.book.connect(trader).placeTriggerOrder(market, kind, size, trigger, acceptable, 0, false, trailBps);
   const receipt = (await tx.wait())!;
   return { id, receipt };
@@ -253,6 +253,32 @@ describe("order book", function () {
   });
 
   describe("trigger orders", function () {
+    it("a trigger id encodes seq, trader and 0x80 | lane; a freed lane's stale id is absent, the lane's next order gets seq + 1", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const trader = BigInt(await o.alice.getAddress());
+      const id = (seq: bigint, lane: bigint) => (seq << 168n) | (trader << 8n) | 0x80n | lane;
+      expect(await o.book.nextTriggerOrderId(o.alice)).to.equal(id(1n, 0n));
+      const first = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));
+      const second = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1980));
+      expect([first.id, second.id]).to.deep.equal([id(1n, 0n), id(1n, 1n)]);
+      await o.book.connect(o.alice).cancelOrder(first.id);
+      expect((await o.book.getOrder(first.id)).trader).to.equal(ethers.ZeroAddress);
+      await expect(o.book.connect(o.alice).cancelOrder(first.id)).to.be.revertedWithCustomError(o.book, "OrderNotFound").withArgs(first.id);
+      const third = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1970));
+      expect(third.id).to.equal(id(2n, 0n));
+      expect((await o.book.getOrder(third.id)).triggerPrice).to.equal(wad(1970));
+      // The stale id still names lane 0 at seq 1: not the new order.
+      await expect(o.book.connect(o.alice).cancelOrder(first.id)).to.be.revertedWithCustomError(o.book, "OrderNotFound").withArgs(first.id);
+      expect(await o.book.ordersOf(o.alice)).to.deep.equal([third.id, second.id]);
+      // Another trader naming alice's order is refused as not its owner; a lane past 7 or seq 0 is no order.
+      await expect(o.book.connect(o.bob).cancelOrder(third.id))
+        .to.be.revertedWithCustomError(o.book, "NotOrderOwner")
+        .withArgs(third.id, await o.bob.getAddress(), await o.alice.getAddress());
+      for (const bad of [id(2n, 8n), id(0n, 0n), id(2n ** 31n, 0n)]) {
+        await expect(o.book.connect(o.alice).cancelOrder(bad)).to.be.revertedWithCustomError(o.book, "OrderNotFound").withArgs(bad);
+      }
+    });
+
     it("Limit buy fires at or below its price, not before", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       const { id } = await placeTrigger(o, o.alice, Kind.Limit, wad(1), wad(1990));
@@ -323,7 +349,7 @@ describe("order book", function () {
     it("a bracket placed with its pending entry cannot be voided before the entry settles", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       const entry = await commit(o, o.alice, wad(3));
-      const tpId = await o.book.nextOrderId();
+      const tpId = await o.book.nextTriggerOrderId(o.alice);
       await o.book.connect(o.alice).placeBracket(PETH, CLOSE_ALL, wad(2050), wad(1950), 0);
       const slId = tpId + 1n;
       await expect(execute(o, slId, "1900"))
@@ -353,7 +379,7 @@ describe("order book", function () {
     it("OCO: executing one bracket leg cancels the other and refunds its fee", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       await openLong(o, o.alice, wad(5));
-      const tpId = await o.book.nextOrderId();
+      const tpId = await o.book.nextTriggerOrderId(o.alice);
       await o.book.connect(o.alice).placeBracket(PETH, CLOSE_ALL, wad(2050), wad(1950), 0);
       const slId = tpId + 1n;
       expect((await o.book.getOrder(tpId)).ocoPartner).to.equal(slId);
@@ -472,7 +498,7 @@ describe("order book", function () {
     it("cancelling one bracket leg leaves the other standing alone", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       await openLong(o, o.alice, wad(5));
-      const tpId = await o.book.nextOrderId();
+      const tpId = await o.book.nextTriggerOrderId(o.alice);
       await o.book.connect(o.alice).placeBracket(PETH, CLOSE_ALL, wad(2050), wad(1950), 0);
       await o.book.connect(o.alice).cancelOrder(tpId);
       expect((await o.book.getOrder(tpId + 1n)).ocoPartner).to.equal(0n);

@@ -59,7 +59,7 @@ struct Order {
     /// @notice Position epoch the order belongs to (reduce-only orders).
     uint32 positionEpoch;
     /// @notice Order id of the other leg of a bracket (0: none).
-    uint64 ocoPartner;
+    uint256 ocoPartner;
 }
 
 /// @notice Order book parameters (owner-settable within the hard bounds in `docs/orders.md`).
@@ -200,7 +200,9 @@ interface IOrderBook {
     function positionOrderCount(address trader, uint256 marketId) external view returns (uint256);
     /// @notice Open order ids of `trader` (at most `MAX_TRIGGER_ORDERS` trigger orders plus pending market orders).
     function ordersOf(address trader) external view returns (uint256[] memory);
-    function nextOrderId() external view returns (uint256);
+    /// @notice The id `trader`'s next trigger order would get (`seq << 168 | trader << 8 | 128 + lane`: the first
+    /// free lane at its next seq), 0 with eight open.
+    function nextTriggerOrderId(address trader) external view returns (uint256);
     function params() external view returns (OrderBookParams memory);
     function setParams(OrderBookParams calldata params) external;
 }

@@ -41,7 +41,7 @@ contract OrderHandler {
         bool isBuy;
         uint96 fee;
         uint40 createdAt;
-        uint64 partner;
+        uint256 partner;
         /// @dev Closures of the trader's position in this market when the order was placed (SPEC 10).
         uint32 closuresAtPlacement;
         uint128 peak;
@@ -537,7 +537,7 @@ contract OrderHandler {
                     o.reduceOnly = o.kind >= OrderKind.TakeProfit;
                     o.isBuy = o.reduceOnly ? placingIsBuy : int256(_word(l.data, 1)) > 0;
                     o.peak = uint128(_word(l.data, 2));
-                    o.partner = uint64(_word(l.data, 7));
+                    o.partner = _word(l.data, 7);
                     o.closuresAtPlacement = closures[trader][m];
                 }
                 orderIds.push(id);

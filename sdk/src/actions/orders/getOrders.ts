@@ -31,11 +31,12 @@ export async function getOrders(ctx: ClientContext, parameters: GetOrdersParamet
     withPerpErrors(() => book.params(overrides)),
     getAccount(ctx, { trader, blockTag: parameters.blockTag }),
   ]);
-  // Pending market orders first, then trigger orders oldest first (the book keeps its own order, which a removal
-  // reshuffles). A market order's id is `seq << 168 | trader << 8 | marketId` (not a count: it encodes where the
-  // order is stored), so it sorts by market; trigger order ids count up from 1.
-  const isMarket = (id: bigint) => id >> 168n !== 0n;
-  const key = (id: bigint) => (isMarket(id) ? id & 0xffn : id + 256n);
+  // Pending market orders first (by market), then trigger orders by seq and lane (the book keeps its own order,
+  // which a removal reshuffles). Every id is `seq << 168 | trader << 8 | slot` (not a count: it encodes where the
+  // order is stored): a market order's slot is its market id (< 128), a trigger order's is `0x80 | lane` with a
+  // per-lane seq, so a fresh trader's trigger orders come out in placement order.
+  const isTrigger = (id: bigint) => (id & 0x80n) !== 0n;
+  const key = (id: bigint) => (isTrigger(id) ? (1n << 96n) | ((id >> 168n) << 8n) | (id & 0x7fn) : id & 0xffn);
   ids = [...ids].sort((a, b) => {
     const [ka, kb] = [key(a), key(b)];
     return ka < kb ? -1 : ka > kb ? 1 : 0;

@@ -16,7 +16,7 @@ import path from "node:path";
 
 import cliProgress from "cli-progress";
 import { Command } from "commander";
-import { JsonRpcProvider, Wallet, ZeroAddress, toBeHex } from "ethers";
+import { FetchRequest, JsonRpcProvider, Wallet, ZeroAddress, toBeHex } from "ethers";
 
 import {
   LIQUIDATABLE_AT_ANY_PRICE,
@@ -49,6 +49,7 @@ import { PROJECT_ROOT } from "../../lib/keystore.js";
 import { createLogger } from "../logger.js";
 import { mergeSizes, type RunResult } from "./results.js";
 import {
+  inChunks,
   indexPrices,
   lpDeposit,
   prepareAccounts,
@@ -249,17 +250,17 @@ async function readBook(
   const engine = PerpEngine__factory.connect(deployment.contracts.PerpEngine, provider);
   const pairs = plans.flatMap((plan) => plan.positions.map((p) => ({ trader: plan.address, marketId: p.marketId })));
   const views = (
-    await Promise.all(
-      Array.from({ length: Math.ceil(pairs.length / 200) }, (_, i) => pairs.slice(i * 200, i * 200 + 200)).map((batch) =>
+    await inChunks(
+      Array.from({ length: Math.ceil(pairs.length / 200) }, (_, i) => pairs.slice(i * 200, i * 200 + 200)),
+      (batch) =>
         lens.positions(
           batch.map((p) => p.trader),
           batch.map((p) => BigInt(p.marketId)),
           { blockTag },
         ),
-      ),
     )
   ).flat();
-  const accounts = await Promise.all(plans.map((plan) => engine.getAccount(plan.address, { blockTag })));
+  const accounts = await inChunks(plans, (plan) => engine.getAccount(plan.address, { blockTag }));
   // Grouped by trader first: matching every view against every plan is quadratic (45M comparisons at 10,000).
   const byTrader = new Map<string, Map<number, PositionData>>();
   for (const view of views) {
@@ -360,7 +361,10 @@ async function main(): Promise<void> {
     });
     if (deployRun.code !== 0) throw new Error(`deployment failed:\n${deployRun.output}`);
     const base = JSON.parse(await readFile(path.join(tmp, "deployments", "localhost.json"), "utf8")) as Deployment;
-    const provider = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 100 });
+    // The set-up's requests may wait behind thousands of others on the node: ten minutes each, not ethers' five.
+    const setupRequest = new FetchRequest(node.url);
+    setupRequest.timeout = 600_000;
+    const provider = new JsonRpcProvider(setupRequest, 31337, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 100 });
     const accounts = (await provider.send("eth_accounts", [])) as string[];
     const owner = await provider.getSigner(accounts[0]);
 
@@ -398,7 +402,8 @@ async function main(): Promise<void> {
     const txs = plans.flatMap((plan) => traderTxs(deployment, plan, prices));
     log(`opening ${planned} positions for ${plans.length} traders (${txs.length} transactions, automine off, in rounds of one per trader) ...`);
     const bar = new cliProgress.SingleBar(
-      { format: "  setup |{bar}| {value}/{total} transactions mined | {duration}s", stream: process.stderr },
+      // Without a terminal (a log file, CI) a line every 10 s instead of nothing.
+      { format: "  setup |{bar}| {value}/{total} transactions mined | {duration}s", stream: process.stderr, noTTYOutput: true, notTTYSchedule: 10_000 },
       cliProgress.Presets.shades_classic,
     );
     bar.start(txs.length, 0);
@@ -548,7 +553,7 @@ async function main(): Promise<void> {
               : await running!.run();
         await provider.send("evm_setIntervalMining", [0]);
         await provider.send("evm_setAutomine", [true]);
-        const blocks = await Promise.all(outcome.summary.transactionHashes.map((hash) => provider.getTransactionReceipt(hash)));
+        const blocks = await inChunks(outcome.summary.transactionHashes, (hash) => provider.getTransactionReceipt(hash));
         const lastBlock = Math.max(shockBlock.number, ...blocks.map((r) => r?.blockNumber ?? 0));
         // Where the blocks went: each block after the shock, its gas and the keeper's transactions in it.
         const mined = await Promise.all(

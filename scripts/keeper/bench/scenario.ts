@@ -71,6 +71,19 @@ export interface RawTx {
   readonly gas: bigint;
 }
 
+/** Requests at once in the set-up's reads: all 116,000 receipts of a 50,000-position set-up at once time out. */
+export const READ_CONCURRENCY = 2_000;
+
+/**
+ * `fn` over `items`, at most `READ_CONCURRENCY` at a time (in order, one chunk after the other): a `Promise.all`
+ * over tens of thousands of requests queues them all on the node at once, and the last ones time out.
+ */
+export async function inChunks<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += READ_CONCURRENCY) out.push(...(await Promise.all(items.slice(i, i + READ_CONCURRENCY).map(fn))));
+  return out;
+}
+
 /** Options of `sendWave`. */
 export interface SendWaveOptions {
   /**
@@ -105,7 +118,7 @@ export async function sendWave(
     (rounds[k] ??= []).push(tx);
   }
   const senders = [...perSender.keys()].filter((s) => !nonces.has(s));
-  const counts = await Promise.all(senders.map((s) => provider.getTransactionCount(s, "pending")));
+  const counts = await inChunks(senders, (s) => provider.getTransactionCount(s, "pending"));
   senders.forEach((s, i) => nonces.set(s, counts[i]));
 
   await nodeRpc(provider, "evm_setAutomine", [false]);
@@ -150,7 +163,7 @@ export async function sendWave(
             // Base fee back to 1 gwei, the unmined ones sent again (the node refuses those it still holds), mine on.
             recoveries += 1;
             await nodeRpc(provider, "hardhat_setNextBlockBaseFeePerGas", [toBeHex(10n ** 9n)]);
-            const receipts = await Promise.all(roundHashes.map((hash) => provider.getTransactionReceipt(hash)));
+            const receipts = await inChunks(roundHashes, (hash) => provider.getTransactionReceipt(hash));
             const unmined = requests.filter((_, i) => receipts[i] === null);
             await Promise.all(unmined.map((tx) => (provider.send("eth_sendTransaction", [tx]) as Promise<string>).catch(() => undefined)));
             continue;
@@ -167,7 +180,7 @@ export async function sendWave(
         sent.push(...round);
       }
     }
-    const receipts = await Promise.all(hashes.map((hash) => provider.getTransactionReceipt(hash)));
+    const receipts = await inChunks(hashes, (hash) => provider.getTransactionReceipt(hash));
     const failed = receipts.findIndex((r) => r === null || r.status !== 1);
     if (failed >= 0) {
       const tx = sent[failed];
@@ -188,8 +201,8 @@ export async function sendWave(
 
 /** Impersonates each address and gives it `ethWei` for gas. */
 export async function prepareAccounts(provider: JsonRpcProvider, addresses: readonly string[], ethWei: bigint): Promise<void> {
-  await Promise.all(
-    addresses.flatMap((address) => [
+  await inChunks(addresses, (address) =>
+    Promise.all([
       nodeRpc(provider, "hardhat_impersonateAccount", [address]),
       nodeRpc(provider, "hardhat_setBalance", [address, toBeHex(ethWei)]),
     ]),

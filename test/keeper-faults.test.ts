@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { JsonRpcProvider, Wallet, makeError, toBeHex } from "ethers";
+import { JsonRpcProvider, Transaction, Wallet, makeError, toBeHex } from "ethers";
 
 import { CROSS, CountingJsonRpcProvider, PerpClient, bumpedFee, replacementFees, retryAfter, withRetry, type Deployment } from "@perp/sdk";
 import { PerpEngine__factory, type PerpEngine } from "@perp/sdk/contracts";
@@ -361,6 +361,43 @@ describe("keeper faults: RPC, node and mempool failures, racing keepers", functi
       expect(summaries.reduce((n, s) => n + s.liquidated, 0)).to.equal(8);
       await expectAllLiquidatedOnce(...racers);
     }
+  });
+
+  it("a broadcast acknowledged but never mined, its nonce then taken by another transaction of the key: the keeper stops waiting for it and the next run liquidates its units", async function () {
+    expect(await rpc(anvil.url, "evm_revert", [snapshot])).to.equal(true);
+    snapshot = (await rpc(anvil.url, "evm_snapshot")) as string;
+    // The node (here the proxy) says it took the keeper's second transaction, and loses it; the key's other user
+    // (an operator's script, a second instance) then sends at that nonce. Nothing at that hash can ever be mined.
+    const key = devWallet(account).privateKey;
+    let swallowed: string | undefined;
+    const { keeper, proxy, address } = await keeperBehind(
+      {
+        decide: async ({ methods, body }) => {
+          if (swallowed !== undefined || !methods.includes("eth_sendRawTransaction")) return { kind: "forward" };
+          const call = JSON.parse(body) as { id: number; params: string[] };
+          const tx = Transaction.from(call.params[0]);
+          if (tx.nonce !== 1) return { kind: "forward" };
+          swallowed = tx.hash!;
+          const other = new Wallet(key, provider);
+          await (await other.sendTransaction({ to: other.address, value: 0n, nonce: 1 })).wait();
+          return { kind: "answer", body: JSON.stringify({ jsonrpc: "2.0", id: call.id, result: tx.hash }) };
+        },
+      },
+      // Fee bumps and the receipt time-out far beyond the test's wait: only noticing the used nonce ends the wait.
+      { batchSize: 2, feeBump: { bumpAfterMs: 600_000 }, txTimeoutMs: 600_000 },
+    );
+    const first = await keeper.runOnce();
+    expect(swallowed).to.be.a("string");
+    expect(proxy.injected.filter((i) => i.startsWith("answer"))).to.have.length(1);
+    // The swallowed batch's 2 units left for the next run, not counted as failed; the other 3 batches mined.
+    expect(first).to.deep.include({ liquidatableFound: 8, liquidated: 6, deferred: 2, failed: 0 });
+    const second = await keeper.runOnce();
+    expect(second).to.deep.include({ liquidatableFound: 2, liquidated: 2, failed: 0 });
+    await expectAllLiquidatedOnce({ address });
+    // 4 liquidations and the other user's transfer at nonce 1: the swallowed one never landed.
+    const txs = await transactionsOf(address);
+    expect(txs.map((t) => t.nonce)).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(txs.map((t) => t.hash)).to.not.include(swallowed);
   });
 
   // Last: the node's restart loses the snapshots the other tests revert to.

@@ -232,7 +232,7 @@ export interface RunSummary {
   readonly noLongerLiquidatable: number;
   /** Units left because their batch's reward did not cover gas plus the minimum profit. */
   readonly skippedUnprofitable: number;
-  /** Units left for the next run (`maxBatchesPerRun`, or a stop request). */
+  /** Units left for the next run (`maxBatchesPerRun`, a stop request, or a transaction whose nonce another one took). */
   readonly deferred: number;
   /** Units in batches that failed (simulation error, reverted or unmined transaction). */
   readonly failed: number;
@@ -1249,7 +1249,12 @@ export class Keeper {
     const me = this.address.toLowerCase();
     // Not aborted by stop(): the transactions are out, their outcome is part of this run.
     const retry = { ...this.retry, signal: undefined };
-    while (open.length > 0) {
+    for (let round = 0; open.length > 0; round++) {
+      // From the second round on, the account's mined count, read before the receipts: a nonce below it whose
+      // hashes have no receipt then was used by a transaction this keeper cannot name (after a node restarted from
+      // a state dump, the sender may count a re-signed call as sent at a nonce its lost-answer original took).
+      // Waiting for it would hold the run until txTimeoutMs for a transaction that can never be mined.
+      const used = round === 0 ? undefined : await withRetry(() => this.client.provider.getTransactionCount(this.address, "latest"), retry).catch(() => undefined);
       // Every pending nonce polled at once (each its own receipt reads and, when due, its replacement).
       const outcomes = await Promise.all(
         open.map(async (p): Promise<PollOutcome> => {
@@ -1278,6 +1283,17 @@ export class Keeper {
       const still: Pending[] = [];
       open.forEach((pendingTx, i) => {
         const receipt = receipts[i];
+        if (!receipt && used !== undefined && pendingTx.tx.nonce < used) {
+          // Not failed (its units may well be liquidated, by the transaction that took the nonce): the next run
+          // re-reads them on chain and sends what is still liquidatable, so nothing is sent twice.
+          tally.deferred += pendingTx.units.length;
+          this.log.warn(
+            { hash: pendingTx.tx.hash, nonce: pendingTx.tx.nonce, units: pendingTx.units.length },
+            "nonce used on chain by another transaction; the next run re-checks its units",
+          );
+          this.sender.resetNonce();
+          return;
+        }
         if (!receipt) {
           still.push(pendingTx);
           return;

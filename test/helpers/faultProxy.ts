@@ -1,6 +1,6 @@
 /**
  * A JSON-RPC proxy in front of a node that injects faults into chosen requests: an HTTP 429 (with Retry-After), a
- * request held past the client's time-out, a dropped connection, or a hook that runs before the request is
+ * request held past the client's time-out, a dropped connection, an answer of its own, or a hook that runs before the request is
  * forwarded or before its answer is returned (to kill the node, reorganise the chain...). For the keeper's fault
  * tests: the keeper talks to the proxy, the test to the node directly.
  */
@@ -12,6 +12,8 @@ export type Fault =
   | { readonly kind: "429"; readonly retryAfterSeconds?: number }
   | { readonly kind: "hold"; readonly ms: number }
   | { readonly kind: "drop" }
+  /** Answered by the proxy with `body`, never forwarded (a node that acknowledged what it then lost). */
+  | { readonly kind: "answer"; readonly body: string }
   | { readonly kind: "forward" };
 
 /** One request the proxy received, as `decide` and `afterAnswer` see it. */
@@ -77,6 +79,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         if (fault.kind === "drop") {
           injected.push(label);
           req.socket.destroy();
+          return;
+        }
+        if (fault.kind === "answer") {
+          injected.push(label);
+          res.setHeader("content-type", "application/json").end(fault.body);
           return;
         }
         if (fault.kind === "hold") {

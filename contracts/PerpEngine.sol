@@ -21,7 +21,7 @@ import {
 } from "./interfaces/IPerpEngine.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {IOrderEngine} from "./interfaces/IOrderEngine.sol";
-import {EngineState, Market, Account, Valuation} from "./libraries/EngineState.sol";
+import {EngineState, Market, Account, Valuation, StoredProtocol} from "./libraries/EngineState.sol";
 import {BitMap} from "./libraries/BitMap.sol";
 import {LedgerLib} from "./libraries/LedgerLib.sol";
 import {MarginLib} from "./libraries/MarginLib.sol";
@@ -79,8 +79,6 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
 
     address public guardian;
     address public vault;
-    /// @inheritdoc IOrderEngine
-    address public orderBook;
     EngineState internal s;
 
     modifier onlyVault() {
@@ -155,7 +153,8 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
     {
         // The atomic path against the push feed is latency arbitrage against the LPs (SPEC "Prices"): it exists only
         // until the order book is wired, for an engine used without one (the v1 test suites); once set, never again.
-        if (orderBook != address(0)) revert AtomicTradingClosed(orderBook);
+        address book = s.protocol.orderBook;
+        if (book != address(0)) revert AtomicTradingClosed(book);
         uint256 price = s.market(marketId).priceFeed.latestPrice();
         _trade(msg.sender, marketId, sizeDelta, acceptablePrice, marginDelta, isolated, price);
     }
@@ -163,7 +162,7 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
     // =================================================================== order book hooks
 
     function _onlyOrderBook() internal view {
-        if (msg.sender != orderBook) revert NotOrderBook(msg.sender);
+        if (msg.sender != s.protocol.orderBook) revert NotOrderBook(msg.sender);
     }
 
     /// @inheritdoc IOrderEngine
@@ -593,10 +592,15 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
 
     /// @inheritdoc IOrderEngine
     function setOrderBook(address orderBook_) external onlyOwner {
-        if (orderBook != address(0)) revert OrderBookAlreadySet();
+        if (s.protocol.orderBook != address(0)) revert OrderBookAlreadySet();
         if (orderBook_ == address(0)) revert InvalidParameter("orderBook");
-        orderBook = orderBook_;
+        s.protocol.orderBook = orderBook_;
         emit OrderBookSet(orderBook_);
+    }
+
+    /// @inheritdoc IOrderEngine
+    function orderBook() external view returns (address) {
+        return s.protocol.orderBook;
     }
 
     /// @inheritdoc IPerpEngine
@@ -620,7 +624,9 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
 
     function _setProtocolParams(ProtocolParams memory params) internal {
         ParamsLib.validateProtocol(params);
-        s.protocol = params;
+        StoredProtocol storage p = s.protocol;
+        (p.insuranceFeeShare, p.vaultBackingRatio, p.keeperRewardMin, p.keeperRewardMax) =
+            (params.insuranceFeeShare, params.vaultBackingRatio, params.keeperRewardMin, params.keeperRewardMax);
         emit ProtocolParamsSet(params);
     }
 
@@ -654,7 +660,8 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
 
     /// @inheritdoc IPerpEngine
     function protocolParams() external view returns (ProtocolParams memory) {
-        return s.protocol;
+        StoredProtocol storage p = s.protocol;
+        return ProtocolParams(p.insuranceFeeShare, p.vaultBackingRatio, p.keeperRewardMin, p.keeperRewardMax);
     }
 
     /// @inheritdoc IPerpEngine

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
-import {MarketParams, MarketState, Position, ProtocolParams} from "../interfaces/IPerpEngine.sol";
+import {MarketParams, MarketState, Position} from "../interfaces/IPerpEngine.sol";
 
 /// @notice One market: its oracle, the guardian's switch, its parameters and its state.
 struct Market {
@@ -63,6 +63,18 @@ struct ClaimQueue {
     uint32 tail;
 }
 
+/// @notice `ProtocolParams` and the order book's address as stored, grouped by who reads them together: a
+/// liquidation reads only the first slot (the reward bounds and the backing ratio), an order's close only the second
+/// (the caller check and the fee split).
+struct StoredProtocol {
+    uint64 vaultBackingRatio;
+    uint96 keeperRewardMin;
+    uint96 keeperRewardMax;
+    /// @notice `IOrderEngine.orderBook`: set once.
+    address orderBook;
+    uint64 insuranceFeeShare;
+}
+
 /// @notice Everything the engine stores, so that its libraries can take it as one storage pointer.
 struct EngineState {
     uint256 marketCount;
@@ -70,7 +82,7 @@ struct EngineState {
     mapping(address => Account) accounts;
     mapping(address => mapping(uint256 => Position)) positions;
     Ledger ledger;
-    ProtocolParams protocol;
+    StoredProtocol protocol;
     ClaimQueue claims;
     mapping(uint256 => Claim) claimAt;
     mapping(address => uint256) claimOf;

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {IPerpEngine, MarketState, Position, ProtocolParams} from "../interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketState, Position} from "../interfaces/IPerpEngine.sol";
 import {EngineState, Market, Account, Ledger, Claim, ClaimQueue} from "./EngineState.sol";
 import {FixedPointMath as FPM} from "./FixedPointMath.sol";
 import {PerpMath} from "./PerpMath.sol";
@@ -41,8 +41,7 @@ library LedgerLib {
         bool addsRisk,
         bool nets
     ) internal returns (uint256 unpaid) {
-        ProtocolParams storage protocol = s.protocol;
-        uint256 feeToInsurance = FPM.mulWadDown(fee, protocol.insuranceFeeShare);
+        uint256 feeToInsurance = FPM.mulWadDown(fee, s.protocol.insuranceFeeShare);
         Ledger memory ledger = s.ledger;
         int256 income = (fee - feeToInsurance).toInt256() + fundingToVault - realizedPnl;
         unpaid = unpaidOf(s, trader, nets, ledger.owes, ledger.vaultCash, income);

@@ -222,9 +222,8 @@ library LiquidationLogic {
         uint256 rewardBase,
         uint256 insuranceBase
     ) private {
-        ProtocolParams memory protocol = s.protocol;
-        uint256 reward = FPM.min(rewardBase, protocol.keeperRewardMax);
-        uint256 minReward = uint256(protocol.keeperRewardMin) * v.count;
+        uint256 reward = FPM.min(rewardBase, s.protocol.keeperRewardMax);
+        uint256 minReward = uint256(s.protocol.keeperRewardMin) * v.count;
         if (reward < minReward) reward = minReward;
         Ledger memory ledger = s.ledger;
         int256 cash = ledger.vaultCash + collected.collateral - collected.fundingDust;

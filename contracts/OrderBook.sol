@@ -35,6 +35,11 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     /// `TRIGGER_FLAG | lane` (lane 0..7 of its trader). No per-id slot, no global counter.
     uint256 internal constant SEQ_SHIFT = 168;
     uint256 internal constant TRIGGER_FLAG = 0x80;
+    /// @dev A lane word (uint32): `seq << LANE_SEQ_SHIFT | marketId << 1 | open`. The market (< 128) sits beside the
+    /// open bit so that a position's trigger-order count is a scan of the one lane slot every placement and removal
+    /// reads anyway (no per-position counter to read and write). seq < 2^24 per trader and lane (a SafeCast beyond:
+    /// only the trader's own placements advance it).
+    uint256 internal constant LANE_SEQ_SHIFT = 8;
 
     /// @notice A trigger order's price is older than `triggerMaxAge` at execution.
     error TriggerPriceTooOld(uint256 orderId, uint256 publishTime, uint256 blockTime, uint256 maxAge);
@@ -100,12 +105,11 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev Per trader and market, one slot: the pending market order's header (its id is `seq << 168 | trader << 8 |
-    /// marketId`, so the id itself says where the order is: no per-id slot and no global counter) and how many
-    /// trigger orders name the market. `used` stays set once written and `seq` only grows, so the slot never
-    /// returns to zero and the next order pays 2,900 gas for it, not 20,000.
+    /// marketId`, so the id itself says where the order is: no per-id slot and no global counter). `used` stays set
+    /// once written and `seq` only grows, so the slot never returns to zero and the next order pays 2,900 gas for
+    /// it, not 20,000. (How many trigger orders name the market is counted from the trader's lane word.)
     struct PositionOrders {
         uint32 seq;
-        uint8 triggerCount;
         bool used;
         bool pending;
         bool isolated;
@@ -125,8 +129,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     mapping(address => mapping(uint256 => OrderBody)) internal _bodies;
     mapping(address => mapping(uint256 => PositionOrders)) internal _positionOrders;
     mapping(address => mapping(uint256 => MarketBody)) internal _marketBodies;
-    /// @dev A trader's eight trigger lanes, all in one slot: per lane `seq << 1 | open` (seq of the lane's latest
-    /// order, counting from 1 per trader and lane). O(1) add/remove, no unbounded array, one cold read per
+    /// @dev A trader's eight trigger lanes, all in one slot: per lane `seq << 8 | marketId << 1 | open` (seq of the
+    /// lane's latest order, counting from 1 per trader and lane; the market of the order it holds). O(1) add/remove, no unbounded array, one cold read per
     /// placement; a freed lane keeps its seq, so the word stays non-zero and the next order's id is new.
     mapping(address => uint32[MAX_TRIGGER_ORDERS]) internal _lanes;
 
@@ -158,7 +162,6 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         // Two whole-slot writes, both to slots the trader's earlier orders left non-zero.
         _positionOrders[msg.sender][marketId] = PositionOrders({
             seq: seq,
-            triggerCount: po.triggerCount,
             used: true,
             pending: true,
             isolated: isolated,
@@ -211,8 +214,11 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev The last window price a batch verified: Pyth proved `prevPublishTime < windowStart <= publishTime`.
+    /// `marketId` is the market `feed` was read for: a later order there takes the feed from here (no engine call;
+    /// a market's feed cannot change inside the transaction: `setPriceFeed` is the owner's own call).
     struct Verified {
         IPythPriceFeed feed;
+        uint256 marketId;
         uint64 windowStart;
         uint256 price;
         uint256 publishTime;
@@ -248,7 +254,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             if (strict) revert MarketOrderExpired(orderId, expiresAt, block.timestamp);
             return (false, 0);
         }
-        IPythPriceFeed feed = _feed(o.marketId);
+        IPythPriceFeed feed =
+            address(last.feed) != address(0) && last.marketId == o.marketId ? last.feed : _feed(o.marketId);
         // SPEC invariant 7: the unique first price published in [createdAt + min, createdAt + max]; every keeper
         // gets the same fill. A keeper's bad data reverts here (the order stays).
         uint64 windowStart = uint64(settleableAt);
@@ -269,7 +276,8 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             (bool ok, uint256 pr, uint256 t) = _verify(feed, priceUpdate, fee, windowStart, windowEnd, strict);
             if (!ok) return (false, 0);
             (price, publishTime) = (pr, t);
-            (last.feed, last.windowStart, last.price, last.publishTime) = (feed, windowStart, price, publishTime);
+            (last.feed, last.marketId, last.windowStart, last.price, last.publishTime) =
+                (feed, o.marketId, windowStart, price, publishTime);
         }
         _requireGas(p.minExecutionGas);
 
@@ -432,7 +440,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             }),
             tail: OrderTail({
                 triggerPrice: pl.triggerPrice.toUint128(),
-                partnerSeq: uint32(pl.ocoPartner >> SEQ_SHIFT), // a live id's seq (< 2^31), or 0
+                partnerSeq: uint32(pl.ocoPartner >> SEQ_SHIFT), // a live id's seq (< 2^24), or 0
                 partnerLane: pl.ocoPartner == 0 ? 0 : uint8((pl.ocoPartner & 0x7f) + 1),
                 marketId: uint8(pl.marketId), // < 128: `_feed` reverted for an unlisted market
                 createdAt: uint40(block.timestamp),
@@ -545,13 +553,17 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         if (orderIds.length > MAX_BATCH) revert TooManyIds(orderIds.length, MAX_BATCH);
         uint256 spent;
         IPythPriceFeed lastFeed;
+        // The market `lastFeed` was read for: the next order there needs no engine call (a market's feed cannot
+        // change inside the transaction).
+        uint256 lastMarket = type(uint256).max;
         bool priceOk;
         uint256 price;
         uint256 publishTime;
         for (uint256 i; i < orderIds.length; ++i) {
             StoredOrder memory o = _load(orderIds[i]);
             if (o.trader == address(0) || o.kind == OrderKind.Market) continue;
-            IPythPriceFeed feed = _feed(o.marketId);
+            IPythPriceFeed feed = o.marketId == lastMarket ? lastFeed : _feed(o.marketId);
+            lastMarket = o.marketId;
             if (feed != lastFeed) {
                 lastFeed = feed;
                 priceOk = false;
@@ -733,25 +745,29 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Registers a trigger order under its trader (max 8) and position (max 4): takes the first free lane at
     /// its next seq and returns the lane and the order's id.
     function _addTrigger(address trader, uint256 marketId) internal returns (uint256 free, uint256 orderId) {
-        PositionOrders storage po = _positionOrders[trader][marketId];
         uint32[MAX_TRIGGER_ORDERS] memory words = _lanes[trader];
         free = MAX_TRIGGER_ORDERS;
         uint256 open;
+        uint256 inPosition;
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
-            if (words[i] & 1 != 0) ++open;
-            else if (free == MAX_TRIGGER_ORDERS) free = i;
+            uint256 word = words[i];
+            if (word & 1 != 0) {
+                ++open;
+                if ((word >> 1) & 0x7f == marketId) ++inPosition;
+            } else if (free == MAX_TRIGGER_ORDERS) {
+                free = i;
+            }
         }
         if (open >= MAX_TRIGGER_ORDERS) revert TooManyOrders(trader, open, MAX_TRIGGER_ORDERS);
-        if (po.triggerCount >= MAX_POSITION_ORDERS) {
-            revert TooManyPositionOrders(trader, marketId, po.triggerCount, MAX_POSITION_ORDERS);
+        if (inPosition >= MAX_POSITION_ORDERS) {
+            revert TooManyPositionOrders(trader, marketId, inPosition, MAX_POSITION_ORDERS);
         }
-        // One slot for all eight lanes: write this lane only. The seq is the trader's own (2^31 - 1 orders per
-        // lane, a SafeCast beyond): nobody else can exhaust it.
-        uint256 seq = (uint256(words[free]) >> 1) + 1;
-        _lanes[trader][free] = (seq << 1 | 1).toUint32();
+        // One slot for all eight lanes: write this lane only. The seq is the trader's own (2^24 - 1 orders per
+        // lane, a SafeCast beyond): nobody else can exhaust it. `marketId` < 128: `_feed` reverted for an unlisted
+        // market and the engine lists at most 128.
+        uint256 seq = (uint256(words[free]) >> LANE_SEQ_SHIFT) + 1;
+        _lanes[trader][free] = (seq << LANE_SEQ_SHIFT | marketId << 1 | 1).toUint32();
         orderId = _triggerOrderId(seq, trader, free);
-        ++po.triggerCount;
-        po.used = true;
     }
 
     /// @dev The ids the trader's next two placements get (0 where no lane is free).
@@ -759,7 +775,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint32[MAX_TRIGGER_ORDERS] memory words = _lanes[trader];
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
             if (words[i] & 1 != 0) continue;
-            uint256 id = _triggerOrderId((uint256(words[i]) >> 1) + 1, trader, i);
+            uint256 id = _triggerOrderId((uint256(words[i]) >> LANE_SEQ_SHIFT) + 1, trader, i);
             if (first == 0) {
                 first = id;
             } else {
@@ -769,11 +785,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Removes a trigger order from the book and its trader's and position's counts: its lane is free again
-    /// (keeping the seq); the body stays for the lane's next order.
+    /// @dev Removes a trigger order from the book: its lane is free again (keeping the seq; the cleared market bits
+    /// take it out of its position's count); the body stays for the lane's next order.
     function _removeTrigger(uint256 orderId, StoredOrder memory o) internal {
-        _lanes[o.trader][o.lane] = uint32((orderId >> SEQ_SHIFT) << 1);
-        --_positionOrders[o.trader][o.marketId].triggerCount;
+        _lanes[o.trader][o.lane] = uint32((orderId >> SEQ_SHIFT) << LANE_SEQ_SHIFT);
     }
 
     /// @dev The other leg of a bracket stands alone once this one leaves without executing.
@@ -845,8 +860,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         trader = address(uint160(orderId >> 8));
         lane = orderId & 0x7f;
         if (orderId & TRIGGER_FLAG == 0 || lane >= MAX_TRIGGER_ORDERS || seq == 0) return (trader, lane, false);
-        // A seq of 2^31 or more never matches a 32-bit word.
-        live = uint256(_lanes[trader][lane]) == (seq << 1 | 1);
+        // A seq of 2^24 or more never matches a lane word's 24-bit seq.
+        uint256 word = _lanes[trader][lane];
+        live = word & 1 != 0 && word >> LANE_SEQ_SHIFT == seq;
     }
 
     /// @dev For paths of trigger orders only: the live trigger order's trader and lane; a live market order's id is
@@ -955,7 +971,12 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function positionOrderCount(address trader, uint256 marketId) external view returns (uint256) {
-        return _positionOrders[trader][marketId].triggerCount;
+        uint32[MAX_TRIGGER_ORDERS] memory words = _lanes[trader];
+        uint256 count;
+        for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
+            if (words[i] & 1 != 0 && (words[i] >> 1) & 0x7f == marketId) ++count;
+        }
+        return count;
     }
 
     /// @inheritdoc IOrderBook
@@ -965,7 +986,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         ids = new uint256[](MAX_TRIGGER_ORDERS + markets);
         uint256 n;
         for (uint256 i; i < MAX_TRIGGER_ORDERS; ++i) {
-            if (words[i] & 1 != 0) ids[n++] = _triggerOrderId(words[i] >> 1, trader, i);
+            if (words[i] & 1 != 0) ids[n++] = _triggerOrderId(words[i] >> LANE_SEQ_SHIFT, trader, i);
         }
         for (uint256 m; m < markets; ++m) {
             uint256 pending = pendingMarketOrder(trader, m);

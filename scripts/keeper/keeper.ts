@@ -42,7 +42,7 @@ import { deleverage } from "./adl.js";
 import { formatPlain } from "./format.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
-import { PendingTransaction, type FeeBumpPolicy, type PollOutcome } from "./sender.js";
+import { PendingTransaction, minedCount, type FeeBumpPolicy, type PollOutcome } from "./sender.js";
 import { OrderKeeper, orderSummaryJson, pythPriceIds, type OrderRunSummary } from "./orders.js";
 import type { PriceSource } from "@perp/sdk/prices";
 import { IPriceFeed__factory, PerpEngine__factory } from "@perp/sdk/contracts";
@@ -1250,16 +1250,14 @@ export class Keeper {
     // Not aborted by stop(): the transactions are out, their outcome is part of this run.
     const retry = { ...this.retry, signal: undefined };
     for (let round = 0; open.length > 0; round++) {
-      // From the second round on, the account's mined count, read before the receipts: a nonce below it whose
-      // hashes have no receipt then was used by a transaction this keeper cannot name (after a node restarted from
-      // a state dump, the sender may count a re-signed call as sent at a nonce its lost-answer original took).
-      // Waiting for it would hold the run until txTimeoutMs for a transaction that can never be mined.
-      const used = round === 0 ? undefined : await withRetry(() => this.client.provider.getTransactionCount(this.address, "latest"), retry).catch(() => undefined);
+      // From the second round on, the account's mined count, read before the receipts: a pending nonce below it
+      // without a receipt is "superseded" (sender.ts), not waited for until txTimeoutMs.
+      const used = round === 0 ? undefined : await minedCount(this.client.provider, this.sender, retry);
       // Every pending nonce polled at once (each its own receipt reads and, when due, its replacement).
       const outcomes = await Promise.all(
         open.map(async (p): Promise<PollOutcome> => {
           try {
-            return await p.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, retry);
+            return await p.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, retry, used);
           } catch (error) {
             if (Date.now() > deadline) throw error;
             return { kind: "pending" };
@@ -1283,7 +1281,7 @@ export class Keeper {
       const still: Pending[] = [];
       open.forEach((pendingTx, i) => {
         const receipt = receipts[i];
-        if (!receipt && used !== undefined && pendingTx.tx.nonce < used) {
+        if (outcomes[i].kind === "superseded") {
           // Not failed (its units may well be liquidated, by the transaction that took the nonce): the next run
           // re-reads them on chain and sends what is still liquidatable, so nothing is sent twice.
           tally.deferred += pendingTx.units.length;

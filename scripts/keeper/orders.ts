@@ -54,7 +54,7 @@ import { formatPlain } from "./format.js";
 import { LpRequestSettler } from "./lp.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
-import { PendingTransaction, type FeeBumpPolicy, type PollOutcome } from "./sender.js";
+import { PendingTransaction, minedCount, type FeeBumpPolicy, type PollOutcome } from "./sender.js";
 
 /** Orders per `settleOrders` / `executeOrders` transaction by default. */
 export const DEFAULT_ORDER_BATCH = 50;
@@ -621,12 +621,16 @@ export class OrderKeeper {
     const deadline = Date.now() + this.txTimeoutMs;
     let open = [...sent];
     const me = this.address.toLowerCase();
-    while (open.length > 0) {
+    const retry = { ...this.retry, signal: undefined };
+    for (let round = 0; open.length > 0; round++) {
+      // As the liquidation phase's collect: from the second round on, a nonce used without a receipt of ours is
+      // "superseded" (sender.ts) and not waited for; its orders are still in the book for the next run.
+      const used = round === 0 ? undefined : await minedCount(this.client.provider, this.sender, retry);
       // Every pending nonce at once: its receipt (of whichever hash was mined), or, when due, a replacement with
       // higher fees at the same nonce (issue 12: order transactions were never bumped).
       const outcomes = await Promise.all(
         open.map((s): Promise<PollOutcome> =>
-          s.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, { ...this.retry, signal: undefined }).catch(() => ({ kind: "pending" }) as const),
+          s.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, retry, used).catch(() => ({ kind: "pending" }) as const),
         ),
       );
       const receipts: (TransactionReceipt | null)[] = outcomes.map((o, i) => {
@@ -641,6 +645,11 @@ export class OrderKeeper {
       const still: Sent[] = [];
       open.forEach((sentTx, i) => {
         const receipt = receipts[i];
+        if (outcomes[i].kind === "superseded") {
+          this.log.warn({ hash: sentTx.hash, nonce: sentTx.nonce, action: sentTx.action }, "nonce used on chain by another transaction; the next run re-reads its orders");
+          this.sender.resetNonce();
+          return;
+        }
         if (!receipt) {
           still.push(sentTx);
           return;

@@ -27,7 +27,14 @@ export type PollOutcome =
   | { readonly kind: "mined"; readonly receipt: TransactionReceipt; readonly bumps: number }
   | { readonly kind: "pending" }
   | { readonly kind: "bumped"; readonly hash: string; readonly bumps: number; readonly maxFeePerGas: bigint | null; readonly gasPrice: bigint | null }
-  | { readonly kind: "bump-refused"; readonly reason: string };
+  | { readonly kind: "bump-refused"; readonly reason: string }
+  /**
+   * The nonce is used on chain (below the account's mined count, read before the receipts) and none of its hashes
+   * has a receipt: a transaction the sender cannot name took it (the key's other user; or, after a node restarted
+   * from a state dump, the lost-answer original of a call the sender signed again). Nothing at these hashes can be
+   * mined any more: stop waiting, and let the next run re-read what is left to do.
+   */
+  | { readonly kind: "superseded" };
 
 /** One nonce's transactions: the first and its replacements. */
 export class PendingTransaction {
@@ -67,9 +74,11 @@ export class PendingTransaction {
    * Looks for a receipt of any of the nonce's hashes; without one, replaces the transaction when the policy says so.
    * Receipt reads are retried with `retry`; a refused replacement is reported and tried again `bumpAfterMs` later.
    */
-  async poll(provider: Provider, sender: TransactionSender, policy: FeeBumpPolicy, retry: RetryOptions, now: number = Date.now()): Promise<PollOutcome> {
+  async poll(provider: Provider, sender: TransactionSender, policy: FeeBumpPolicy, retry: RetryOptions, minedCount?: number): Promise<PollOutcome> {
+    const now = Date.now();
     const receipt = await this.receipt(provider, retry);
     if (receipt) return { kind: "mined", receipt, bumps: this.bumpCount };
+    if (minedCount !== undefined && this.nonce < minedCount) return { kind: "superseded" };
     if (this.exhausted || this.bumpCount >= (policy.maxBumps ?? 3) || now - this.lastSentAt < (policy.bumpAfterMs ?? 30_000)) {
       return { kind: "pending" };
     }
@@ -99,6 +108,16 @@ export class PendingTransaction {
   }
 }
 
+/**
+ * The sender's mined transaction count (`latest`), for `PendingTransaction.poll`'s `minedCount`; undefined when it
+ * cannot be read (the poll then only waits). Read it before the receipts, so that a nonce below it without a
+ * receipt was already used when the receipts were read. Callers skip it on their first poll, which usually finds
+ * the receipts (one request fewer on the common path).
+ */
+export async function minedCount(provider: Provider, sender: TransactionSender, retry: RetryOptions): Promise<number | undefined> {
+  return withRetry(async () => provider.getTransactionCount(await sender.signer.getAddress(), "latest"), retry).catch(() => undefined);
+}
+
 /** How `waitMined` polls one transaction. */
 export interface WaitOptions {
   readonly provider: Provider;
@@ -122,12 +141,17 @@ export interface WaitOptions {
 export async function waitMined(sent: SentTransaction, options: WaitOptions): Promise<{ receipt: TransactionReceipt; tx: PendingTransaction }> {
   const tx = new PendingTransaction(sent);
   const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const outcome = await tx.poll(options.provider, options.sender, options.policy, options.retry).catch((): PollOutcome => ({ kind: "pending" }));
+  for (let round = 0; ; round++) {
+    const used = round === 0 ? undefined : await minedCount(options.provider, options.sender, options.retry);
+    const outcome = await tx.poll(options.provider, options.sender, options.policy, options.retry, used).catch((): PollOutcome => ({ kind: "pending" }));
     if (outcome.kind !== "pending") options.onOutcome?.(outcome, tx);
     if (outcome.kind === "mined") {
       if (outcome.receipt.status !== 1) throw new Error(`transaction ${outcome.receipt.hash} (nonce ${tx.nonce}) reverted`);
       return { receipt: outcome.receipt, tx };
+    }
+    if (outcome.kind === "superseded") {
+      options.sender.resetNonce();
+      throw new Error(`transaction ${tx.hash} (nonce ${tx.nonce}) can no longer be mined: another transaction of the key used its nonce`);
     }
     if (Date.now() > deadline) {
       options.sender.resetNonce();

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Wallet, makeError, type Provider } from "ethers";
 
-import { PerpTransportError, TransactionSender, type SendNotice } from "@perp/sdk";
+import { PerpContractError, PerpTransportError, TransactionSender, type SendNotice } from "@perp/sdk";
 import { deployProtocol, usdc } from "../../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../../scripts/lib/network.js";
 
@@ -138,6 +138,38 @@ describe("SDK: transport (the one send policy)", function () {
     const receipt = await sender.send(await p.usdc.connect(p.alice).transfer.populateTransaction(p.bob.address, 2n));
     expect((await ethers.provider.getTransaction(receipt.hash))!.nonce).to.equal(nonce);
     expect(notices).to.deep.equal(["nonce-retry"]);
+  });
+
+  it("a mined revert names the contract's error, replayed on its block's state; one the replay cannot explain names its block", async function () {
+    const { p, wallet } = await localWallet();
+    const engine = p.engine.connect(wallet);
+    const sender = new TransactionSender(wallet, { signing: "local", nonce: "local", chainId: 31337 });
+    await sender.send(await p.usdc.connect(wallet).approve.populateTransaction(p.deployment.contracts.PerpEngine, usdc(100)));
+    await sender.send(await engine.deposit.populateTransaction(usdc(100)));
+    // Two withdrawals of the whole balance in one block: both simulate alone, the second fails once the first ran
+    // (what a race with another keeper or a second tab looks like). The gas is given, so nothing re-simulates them.
+    const call = await engine.withdraw.populateTransaction(usdc(100), wallet.address, []);
+    await ethers.provider.send("evm_setAutomine", [false]);
+    let first, second, starved;
+    try {
+      first = await sender.submit({ to: call.to, data: call.data, gas: 200_000n });
+      second = await sender.submit({ to: call.to, data: call.data, gas: 200_000n });
+      // Out of gas: the replay with the same limit fails the same way, without revert data.
+      starved = await sender.submit({ to: p.deployment.contracts.CollateralToken, data: p.usdc.interface.encodeFunctionData("transfer", [p.alice.address, 1n]), gas: 21_000n, gasLimit: 24_000n });
+      await ethers.provider.send("evm_mine", []);
+    } finally {
+      await ethers.provider.send("evm_setAutomine", [true]);
+    }
+    const mined = await sender.wait(first);
+    expect(mined.status).to.equal(1);
+    const lost = await sender.wait(second).then(() => undefined, (error: unknown) => error);
+    expect(lost).to.be.instanceOf(PerpContractError);
+    expect((lost as PerpContractError).errorName).to.equal("InsufficientCrossBalance");
+    expect((lost as PerpContractError).args).to.deep.include({ balance: 0n, amount: usdc(100) * 10n ** 12n });
+    const unexplained = await sender.wait(starved).then(() => undefined, (error: unknown) => error);
+    expect(unexplained).to.be.instanceOf(PerpTransportError);
+    expect((unexplained as Error).message).to.equal(`transaction ${starved.hash} reverted in block ${mined.blockNumber}`);
+    expect(await p.usdc.balanceOf(wallet.address)).to.equal(usdc(1000));
   });
 
   it("falls back to the signer, once and said so, when it cannot sign locally ('auto')", async function () {

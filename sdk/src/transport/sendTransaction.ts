@@ -18,7 +18,7 @@ import {
 } from "ethers";
 
 import { DEFAULT_GAS_MARGIN_PERCENT } from "../constants.js";
-import { PerpError, PerpTransportError, isNonceError, toPerpError, withRetry, type RetryOptions } from "../errors.js";
+import { PerpContractError, PerpError, PerpTransportError, isNonceError, toPerpError, withRetry, type RetryOptions } from "../errors.js";
 import { replacementFees, type TransactionFees } from "./feeBump.js";
 import { pendingNonce } from "./latestBlock.js";
 import { hasRawRequests, rawRequest } from "./rawRpc.js";
@@ -182,11 +182,36 @@ export class TransactionSender {
         : await this.provider.waitForTransaction(sent.hash, 1, timeoutMs);
     } catch (error) {
       if (isError(error, "TIMEOUT")) this.resetNonce();
+      if (isError(error, "CALL_EXCEPTION") && error.receipt) throw await this.minedRevert(sent.hash, error.receipt, error);
       throw toPerpError(error);
     }
     if (!receipt) throw new PerpError("the transaction was dropped");
-    if (receipt.status !== 1) throw new PerpTransportError(`transaction ${sent.hash} reverted`);
+    if (receipt.status !== 1) throw await this.minedRevert(sent.hash, receipt);
     return receipt;
+  }
+
+  /**
+   * Why a mined transaction reverted: a receipt carries no revert data, so the call is replayed on the state its
+   * block left. That state holds what a transaction it raced with changed (the usual cause: another account settled
+   * or liquidated first), so the replay gives the contract's error, decoded; when the replay succeeds (the state that
+   * made it fail is gone) or cannot be made, a `PerpTransportError` names the transaction and its block.
+   */
+  private async minedRevert(hash: string, receipt: TransactionReceipt, cause?: unknown): Promise<PerpError> {
+    const fallback = new PerpTransportError(`transaction ${hash} reverted in block ${receipt.blockNumber}`, undefined, { cause });
+    let tx: TransactionResponse | null;
+    try {
+      tx = await this.provider.getTransaction(hash);
+    } catch {
+      return fallback;
+    }
+    if (tx === null) return fallback;
+    try {
+      await this.provider.call({ from: tx.from, to: tx.to, data: tx.data, value: tx.value, gasLimit: tx.gasLimit, blockTag: receipt.blockNumber });
+    } catch (error) {
+      const decoded = toPerpError(error);
+      if (decoded instanceof PerpContractError) return decoded;
+    }
+    return fallback;
   }
 
   /**

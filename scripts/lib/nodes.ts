@@ -78,15 +78,21 @@ export async function rpc(url: string, method: string, params: unknown[] = []): 
   return body.result;
 }
 
-/** Polls `eth_chainId` until the node answers; fails early if the node exits. */
+/**
+ * Waits until the node itself says it listens on its port, then polls `eth_chainId` until it answers; fails early if
+ * the node exits. The line matters: a port found free can be taken by another process before the node binds it (two
+ * test workers, a node restarted on its old port), and an answer alone could come from that other node.
+ */
 export async function waitForNode(node: Node): Promise<void> {
   const deadline = Date.now() + NODE_START_TIMEOUT_MS;
+  const port = new URL(node.url).port;
+  const listening = new RegExp(`(?:Listening on |JSON-RPC server at http://)127\\.0\\.0\\.1:${port}\\b`);
   for (;;) {
-    if (node.process.exitCode !== null) {
-      throw new Error(`node exited with ${node.process.exitCode}:\n${node.output()}`);
+    if (node.process.exitCode !== null || node.process.signalCode !== null) {
+      throw new NodeStartError(`node exited with ${node.process.exitCode ?? node.process.signalCode}:\n${node.output()}`);
     }
     try {
-      if ((await rpc(node.url, "eth_chainId")) === "0x7a69") return;
+      if (listening.test(node.output()) && (await rpc(node.url, "eth_chainId")) === "0x7a69") return;
     } catch {
       // not listening yet
     }
@@ -152,9 +158,21 @@ export async function runDeploy(url: string, env: Record<string, string>): Promi
 }
 
 
-/** Starts a node of `kind` on a free port and waits until it answers. */
-export async function startLocalNode(kind: "hardhat" | "anvil"): Promise<Node> {
-  const node = startNode(kind, await freePort());
-  await waitForNode(node);
-  return node;
+/** A node process that exited before it answered (its port taken, most often). */
+export class NodeStartError extends Error {
+  override name = "NodeStartError";
+}
+
+/** Starts a node of `kind` on a free port and waits until it answers; a node that exits first is started again on another port. */
+export async function startLocalNode(kind: "hardhat" | "anvil", attempts = 3): Promise<Node> {
+  for (let attempt = 1; ; attempt++) {
+    const node = startNode(kind, await freePort());
+    try {
+      await waitForNode(node);
+      return node;
+    } catch (error) {
+      await stopNode(node);
+      if (!(error instanceof NodeStartError) || attempt >= attempts) throw error;
+    }
+  }
 }

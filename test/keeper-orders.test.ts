@@ -9,7 +9,8 @@
  * - a stop-loss is executed at the first price that crosses it and not before;
  * - a trailing stop's peak is ratcheted by a better price, and it fires on the retrace;
  * - an expired market order is cancelled by the keeper, which earns its fee;
- * - two keepers racing on the same settleable orders settle each order exactly once.
+ * - two keepers racing on the same settleable orders settle each order exactly once;
+ * - 100 orders of one block go in two batches that share one price request and one oracle fee query.
  * RPC calls of a run are counted through a counting EIP-1193 shim.
  */
 import { expect } from "chai";
@@ -19,7 +20,7 @@ import { network } from "hardhat";
 import { PerpClient } from "@perp/sdk";
 import { MockUSDC__factory, PythPriceFeed__factory, type OrderBook } from "@perp/sdk/contracts";
 import { CLOSE_ALL, CancelReason, OrderKind, trailingStopPrice, triggerCrossed } from "@perp/sdk/keeper";
-import { HermesPriceSource } from "@perp/sdk/prices";
+import { HermesPriceSource, type PriceSource } from "@perp/sdk/prices";
 
 import { Keeper } from "../scripts/keeper/keeper.js";
 import { KeeperMetrics } from "../scripts/keeper/metrics.js";
@@ -260,7 +261,17 @@ describe("order keeper (in-process network, local price service)", function () {
   });
 
   it("settles 100 market orders of one block in two batches of 50, within 2 blocks of becoming settleable", async function () {
-    const { keeper: k, shim } = await keeper(world.keeperA);
+    // The price source as the keeper uses it, counting the window-price requests.
+    const asked: number[] = [];
+    const counting: PriceSource = {
+      latest: (ids) => prices.latest(ids),
+      at: (ids, t) => {
+        asked.push(t);
+        return prices.at(ids, t);
+      },
+    };
+    // Without the LP phase, whose first run reads the vault: the calls counted below are the order phase's.
+    const { keeper: k, shim } = await keeper(world.keeperA, { prices: counting, lpRequests: false });
     const token = MockUSDC__factory.connect(world.deployment.contracts.CollateralToken, world.owner);
     const traders = [];
     for (let i = 0; i < 100; i++) {
@@ -287,6 +298,11 @@ describe("order keeper (in-process network, local price service)", function () {
     expect(events).to.have.length(100);
     const blocks = [...new Set(events.map((e) => e.blockNumber))];
     expect(blocks.map((b) => b - settleableBlock)).to.deep.equal([1, 2]);
+    // One settlement time and one update for both batches: one price request and one getUpdateFee in the run
+    // (eth_call: params(), the fee, the two simulations), not one of each per batch.
+    expect(asked).to.deep.equal([committed.timestamp + PARAMS.minSettleDelay]);
+    expect(shim.calls.get("eth_call")).to.equal(4);
+    expect(shim.calls.get("eth_estimateGas")).to.equal(2);
     console.log(
       `      100 orders: 2 transactions of 50 in blocks +1 and +2, ${run.gasUsed / 100n} gas per order, ` +
         `${shim.total()} RPC calls in the run (${shim.calls.get("eth_chainId") ?? 0} of them eth_chainId of the BrowserProvider)`,

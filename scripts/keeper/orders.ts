@@ -7,9 +7,10 @@
  *
  * Each run: sync the order index to the head (one `eth_getLogs`), read the book's parameters, the positions of
  * reduce-only orders (epoch and size) and the latest prices of the markets with trigger orders; plan; for each
- * batch fetch its price update, simulate (`eth_call` + `eth_estimateGas`), send; then wait for the receipts and
- * count what this keeper did from the book's events. Races with other keepers are harmless: the book skips orders
- * already gone in `settleOrders`/`executeOrders`, and a batch whose simulation does nothing is not sent.
+ * batch fetch its price update and simulate it (`eth_call` + `eth_estimateGas`; up to four batches at once); send
+ * them all; then wait for the receipts and count what this keeper did from the book's events. Races with other
+ * keepers are harmless: the book skips orders already gone in `settleOrders`/`executeOrders`, and a batch whose
+ * simulation does nothing is not sent.
  *
  * @example
  * ```ts
@@ -60,6 +61,8 @@ import { PendingTransaction, minedCount, type FeeBumpPolicy, type PollOutcome } 
 export const DEFAULT_ORDER_BATCH = 50;
 /** The largest batch accepted: the book's `MAX_BATCH` (larger batches revert `InvalidBatch`). */
 export const MAX_ORDER_BATCH = 50;
+/** Order transactions prepared (priced and simulated) at once; the liquidation phase's `SIMULATION_CONCURRENCY`. */
+export const ORDER_SIMULATION_CONCURRENCY = 4;
 
 export interface OrderKeeperOptions {
   /** Connected with a `Signer`. */
@@ -160,6 +163,12 @@ interface Sent extends Planned {
   readonly nonce: number;
   /** The nonce's transactions: the first and its fee-bumped replacements. */
   readonly tx: PendingTransaction;
+}
+
+/** What one run's batches share: a window's first price per settlement time and feeds, the fee per feed and update. */
+interface RunCache {
+  readonly windowPrices: Map<string, Promise<PriceUpdateBundle>>;
+  readonly fees: Map<string, Promise<bigint>>;
 }
 
 class Tally {
@@ -458,25 +467,36 @@ export class OrderKeeper {
 
   // ====================================================================================== batches
 
-  /** Builds, prices and simulates every transaction of the plan; returns those worth sending. */
+  /**
+   * Builds, prices and simulates every transaction of the plan; returns those worth sending, in the plan's order
+   * (settlements by settlement time, then executions, voids, ratchets, cancellations). Up to
+   * `ORDER_SIMULATION_CONCURRENCY` transactions are prepared at once (each simulation reads the same head state, so
+   * the order they run in changes nothing), so that a remote node's and the price service's round trips overlap:
+   * one by one, a burst of 20 batches waited for some 60 of them in a row before its first transaction went out.
+   * Within the run a window's first price is fetched once per settlement time and the oracle fee once per update:
+   * batches of one block's orders share both.
+   */
   private async prepare(plan: OrderPlan, latest: PriceUpdateBundle | undefined, tally: Tally): Promise<Planned[]> {
-    const out: Planned[] = [];
     const iface = this.book.interface;
+    const cache: RunCache = { windowPrices: new Map(), fees: new Map() };
+    const jobs: (() => Promise<Planned | undefined>)[] = [];
 
     // Market orders: each settlement time needs the first price published at or after it.
+    const width = BigInt(plan.timing.maxSettleDelay) - BigInt(plan.timing.minSettleDelay);
     for (const candidates of batchBySettleTime(plan.settle, this.batchSize)) {
-      let settlement: { data: string[]; orders: IndexedOrder[] };
-      try {
-        settlement = await this.settlementData(candidates, BigInt(plan.timing.maxSettleDelay) - BigInt(plan.timing.minSettleDelay));
-      } catch (error) {
-        // Most often: no price published at or after the window's start yet. The next run retries.
-        this.log.debug({ orders: candidates.map((o) => o.id.toString()), error: (error as Error).message }, "no settlement price yet");
-        continue;
-      }
-      const { data, orders: batch } = settlement;
-      if (batch.length === 0) continue;
-      const planned = await this.simulate("settle", batch, iface.encodeFunctionData("settleOrders", [batch.map((o) => o.id), data]), data, tally);
-      if (planned) out.push(planned);
+      jobs.push(async () => {
+        let settlement: { data: string[]; orders: IndexedOrder[] };
+        try {
+          settlement = await this.settlementData(candidates, width, cache);
+        } catch (error) {
+          // Most often: no price published at or after the window's start yet. The next run retries.
+          this.log.debug({ orders: candidates.map((o) => o.id.toString()), error: (error as Error).message }, "no settlement price yet");
+          return undefined;
+        }
+        const { data, orders: batch } = settlement;
+        if (batch.length === 0) return undefined;
+        return this.simulate("settle", batch, iface.encodeFunctionData("settleOrders", [batch.map((o) => o.id), data]), data, tally, cache);
+      });
     }
 
     // Trigger orders the price crosses; voided reduce-only orders apart (executeOrders cancels them for the fee,
@@ -487,21 +507,36 @@ export class OrderKeeper {
     for (const [action, orders] of [["execute", byMarket(plan.execute)], ["void", byMarket(plan.voided)]] as const) {
       for (let i = 0; i < orders.length; i += this.batchSize) {
         const batch = orders.slice(i, i + this.batchSize);
-        const planned = await this.simulate(action, batch, iface.encodeFunctionData("executeOrders", [batch.map((o) => o.id), update]), update, tally);
-        if (planned) out.push(planned);
+        jobs.push(() => this.simulate(action, batch, iface.encodeFunctionData("executeOrders", [batch.map((o) => o.id), update]), update, tally, cache));
       }
     }
 
     for (const order of plan.ratchet) {
-      const planned = await this.simulate("ratchet", [order], iface.encodeFunctionData("ratchetTrailingStop", [order.id, update]), update, tally);
-      if (planned) out.push(planned);
+      jobs.push(() => this.simulate("ratchet", [order], iface.encodeFunctionData("ratchetTrailingStop", [order.id, update]), update, tally, cache));
     }
 
     for (const order of plan.cancelExpired) {
-      const planned = await this.simulate("cancel", [order], iface.encodeFunctionData("cancelOrder", [order.id]), [], tally);
-      if (planned) out.push(planned);
+      jobs.push(() => this.simulate("cancel", [order], iface.encodeFunctionData("cancelOrder", [order.id]), [], tally, cache));
     }
-    return out;
+
+    const results: (Planned | undefined)[] = new Array(jobs.length);
+    // The first job that threw (an RPC failure past its retries): no further job starts, and the run fails with it
+    // once the jobs in flight are done, as it did when they ran one by one.
+    let failure: { error: unknown } | undefined;
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length && failure === undefined && !this.stopping) {
+        const i = next++;
+        try {
+          results[i] = await jobs[i]();
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ORDER_SIMULATION_CONCURRENCY, jobs.length) }, worker));
+    if (failure !== undefined) throw failure.error;
+    return results.filter((p): p is Planned => p !== undefined);
   }
 
   /**
@@ -509,7 +544,7 @@ export class OrderKeeper {
    * orders whose first price is inside their window (`settleableAt + width`; the others can never settle and wait
    * for their expiry, when they are cancelled).
    */
-  private async settlementData(batch: readonly IndexedOrder[], width: bigint): Promise<{ data: string[]; orders: IndexedOrder[] }> {
+  private async settlementData(batch: readonly IndexedOrder[], width: bigint, cache: RunCache): Promise<{ data: string[]; orders: IndexedOrder[] }> {
     const byTime = new Map<bigint, Set<string>>();
     for (const o of batch) {
       const id = this.priceIds.get(o.marketId);
@@ -519,7 +554,17 @@ export class OrderKeeper {
       byTime.set(o.settleableAt, ids);
     }
     const times = [...byTime];
-    const bundles: PriceUpdateBundle[] = await Promise.all(times.map(([time, ids]) => this.priceRequest(() => this.options.prices.at([...ids], Number(time)))));
+    const bundles: PriceUpdateBundle[] = await Promise.all(
+      times.map(([time, ids]) => {
+        const key = `${time}:${[...ids].sort().join(",")}`;
+        let request = cache.windowPrices.get(key);
+        if (request === undefined) {
+          request = this.priceRequest(() => this.options.prices.at([...ids], Number(time)));
+          cache.windowPrices.set(key, request);
+        }
+        return request;
+      }),
+    );
     const firstPrice = new Map(times.map(([time], i) => [time, bundles[i]]));
     const orders = batch.filter((o) => {
       const id = this.priceIds.get(o.marketId);
@@ -533,15 +578,24 @@ export class OrderKeeper {
   }
 
   /**
-   * `eth_call` then `eth_estimateGas` of one book call, with `msg.value` covering the oracle fee of each order
-   * (`getUpdateFee` of the data, once per order: each is verified on its own; the book refunds any excess). A
+   * `eth_call` and `eth_estimateGas` of one book call, with `msg.value` covering the oracle fee of each verification
+   * the call may make (`getUpdateFee` of the data, asked once per run: at most one per settled order, the book
+   * verifying once per run of orders one price serves; one per market for executions; the book refunds any excess). A
    * revert `MsgValueTooLow(required, provided)` is retried once with `required`. Returns undefined when the call
    * would do nothing (every order already gone) or reverts.
    */
-  private async simulate(action: Action, orders: readonly IndexedOrder[], data: string, update: readonly string[], tally: Tally): Promise<Planned | undefined> {
-    // settleOrders verifies each order on its own (a fee each); executeOrders once per run of one market's ids.
+  private async simulate(
+    action: Action,
+    orders: readonly IndexedOrder[],
+    data: string,
+    update: readonly string[],
+    tally: Tally,
+    cache: RunCache,
+  ): Promise<Planned | undefined> {
+    // settleOrders verifies at most once per order (once per run of orders one price serves: the excess comes back);
+    // executeOrders once per run of one market's ids.
     const verifications = action === "settle" ? orders.length : action === "execute" || action === "void" ? new Set(orders.map((o) => o.marketId)).size : 1;
-    let value = update.length === 0 ? 0n : (await this.updateFee(orders[0].marketId, update)) * BigInt(verifications);
+    let value = update.length === 0 ? 0n : (await this.updateFee(orders[0].marketId, update, cache)) * BigInt(verifications);
     for (let round = 0; ; round++) {
       try {
         const tx = { to: this.bookAddress, data, value, from: this.address };
@@ -600,11 +654,17 @@ export class OrderKeeper {
     });
   }
 
-  /** The oracle fee of `update` (the market's feed prices it: `pyth.getUpdateFee`). */
-  private async updateFee(marketId: number, update: readonly string[]): Promise<bigint> {
+  /** The oracle fee of `update` (the market's feed prices it: `pyth.getUpdateFee`), asked once per feed and update in a run. */
+  private updateFee(marketId: number, update: readonly string[], cache: RunCache): Promise<bigint> {
     const feed = this.client.deployment.markets.find((m) => m.id === marketId)?.priceFeed;
-    if (!feed) return 0n;
-    return withRetry(() => IPriceFeed__factory.connect(feed, this.client.provider).getUpdateFee([...update]), this.retry);
+    if (!feed) return Promise.resolve(0n);
+    const key = `${feed.toLowerCase()}:${update.join(",")}`;
+    let fee = cache.fees.get(key);
+    if (fee === undefined) {
+      fee = withRetry(() => IPriceFeed__factory.connect(feed, this.client.provider).getUpdateFee([...update]), this.retry);
+      cache.fees.set(key, fee);
+    }
+    return fee;
   }
 
   private fail(tally: Tally, orders: number, message: string): void {

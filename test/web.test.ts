@@ -6,6 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -39,7 +40,9 @@ import { ROOT, startStack, type Stack } from "../web/scripts/stack.js";
 
 const WEB = path.join(ROOT, "web");
 const DIST = path.join(WEB, "dist");
-const SHOTS = path.join(ROOT, "docs", "web");
+// The screenshots the README shows are committed: a test run writes them there only with WRITE_SHOTS=1 (as
+// WRITE_BENCH=1 for bench/web.json), else to a temporary directory, so that `npm test` leaves the tree as it was.
+const SHOTS = process.env.WRITE_SHOTS === "1" ? path.join(ROOT, "docs", "web") : path.join(os.tmpdir(), "perp-web-shots");
 // The ports of this suite (anvil, price service, page): three from WEB_TEST_PORT (default 65445), apart from every
 // other suite's node.
 const BASE_PORT = Number(process.env.WEB_TEST_PORT ?? 65445);

@@ -52,6 +52,7 @@ import {
   HealthWatch,
   SimulationUnsupportedError,
   evaluate,
+  runConcurrently,
   scanHealth,
   simulateCalls,
   type CallOutcome,
@@ -1081,21 +1082,21 @@ export class Keeper {
         }
       }
     }
-    const results: Prepared[] = new Array(batches.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length && !this.stopping) {
-        const i = next++;
+    // Each batch's failure is its own (it goes the retry and bisect path when its turn to be sent comes).
+    return runConcurrently(
+      batches.length,
+      SIMULATION_CONCURRENCY,
+      async (i): Promise<Prepared> => {
+        const f = fetched[i];
+        if ("error" in f) return { error: f.error };
         try {
-          const f = fetched[i];
-          results[i] = "error" in f ? { error: f.error } : { simulated: await this.simulate(batches[i], undefined, f.update) };
+          return { simulated: await this.simulate(batches[i], undefined, f.update) };
         } catch (error) {
-          results[i] = { error };
+          return { error };
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SIMULATION_CONCURRENCY, batches.length) }, worker));
-    return results;
+      },
+      () => this.stopping,
+    );
   }
 
   /** One batch's `eth_simulateV1` outcome as a simulation: the units its `Liquidated` logs name, the gas it needs. */

@@ -43,6 +43,7 @@ import {
   positionKey,
   positionsNeeded,
   pythPriceToWad,
+  runConcurrently,
   type IndexedOrder,
   type MarketPrice,
   type OrderPlan,
@@ -519,23 +520,9 @@ export class OrderKeeper {
       jobs.push(() => this.simulate("cancel", [order], iface.encodeFunctionData("cancelOrder", [order.id]), [], tally, cache));
     }
 
-    const results: (Planned | undefined)[] = new Array(jobs.length);
-    // The first job that threw (an RPC failure past its retries): no further job starts, and the run fails with it
-    // once the jobs in flight are done, as it did when they ran one by one.
-    let failure: { error: unknown } | undefined;
-    let next = 0;
-    const worker = async () => {
-      while (next < jobs.length && failure === undefined && !this.stopping) {
-        const i = next++;
-        try {
-          results[i] = await jobs[i]();
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(ORDER_SIMULATION_CONCURRENCY, jobs.length) }, worker));
-    if (failure !== undefined) throw failure.error;
+    // A job that threw (an RPC failure past its retries) starts no further one: the run fails with it once the jobs
+    // in flight are done, as it did when they ran one by one.
+    const results = await runConcurrently(jobs.length, ORDER_SIMULATION_CONCURRENCY, (i) => jobs[i](), () => this.stopping);
     return results.filter((p): p is Planned => p !== undefined);
   }
 

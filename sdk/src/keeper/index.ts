@@ -15,6 +15,7 @@
  * @packageDocumentation
  */
 export { ChainIndex, type ChainSync, type IndexSync } from "./chainIndex.js";
+export { runConcurrently } from "./concurrently.js";
 export { HealthWatch, type WatchPlan } from "./healthWatch.js";
 export {
   DEFAULT_NEAR_MARGIN,

@@ -8,6 +8,7 @@ import type { Provider } from "ethers";
 
 import type { ClientContext } from "../client/context.js";
 import { PerpError, toPerpError, withRetry, type RetryOptions } from "../errors.js";
+import { runConcurrently } from "./concurrently.js";
 import { decodeViewAt, VIEW_WORDS, type PositionHealth } from "./lensCodec.js";
 import type { PositionKey } from "./positionIndex.js";
 import { blockTagHex, hasRawRequests, rawRequest } from "../transport/rawRpc.js";
@@ -145,15 +146,7 @@ export async function scanHealth(
   const grouped = [...byTrader.values()].flat();
   const pages: PositionKey[][] = [];
   for (let i = 0; i < grouped.length; i += pageSize) pages.push(grouped.slice(i, i + pageSize));
-  const results: ReturnType<typeof decodeScanPage>[][] = new Array(pages.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < pages.length) {
-      const i = next++;
-      results[i] = await read(pages[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, pages.length) }, worker));
+  const results = await runConcurrently(pages.length, concurrency, (i) => read(pages[i]));
   let open = 0;
   let invalid = 0;
   const flagged: PositionHealth[] = [];

@@ -30,7 +30,8 @@ describe("SDK actions (viem style: action(client, parameters))", function () {
     const lp = await PerpClient.connect({ runner: p.lp, deployment: p.deployment });
     const [deposited] = await p.vault.queryFilter(p.vault.filters.Deposit(undefined, p.lp.address));
     const depositedAt = BigInt((await deposited.getBlock()).timestamp);
-    const latest = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
+    const latestBlock = (await ethers.provider.getBlock("latest"))!;
+    const latest = BigInt(latestBlock.timestamp);
     const before = await lp.lpPosition();
     expect(before).to.deep.equal({
       shares: usdc(500_000) * 10n ** 6n, // a first deposit mints 10^6 shares per token unit (decimals offset 6)
@@ -40,6 +41,7 @@ describe("SDK actions (viem style: action(client, parameters))", function () {
       locked: true,
       secondsLeft: depositedAt + DAY - latest,
       cooldown: DAY,
+      blockNumber: latestBlock.number,
     });
     await networkHelpers.time.increaseTo(depositedAt + DAY);
     const after = await getLpPosition(lp, {});

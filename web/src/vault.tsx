@@ -58,7 +58,7 @@ export function VaultPage({ client, account, actions, busy }: { client: PerpClie
       })
       .then(load);
   return (
-    <section className="card" aria-labelledby={`${id}-h`} data-testid="vault">
+    <section className="card" aria-labelledby={`${id}-h`} data-testid="vault" data-block={position.blockNumber}>
       <h2 id={`${id}-h`}>LP vault</h2>
       <dl className="summary">
         <PoolRows state={state} sharePrice={sharePrice} />

@@ -23,6 +23,8 @@ export interface GetLpPositionReturnType {
   readonly secondsLeft: bigint;
   /** The vault's cooldown after each deposit, seconds. */
   readonly cooldown: bigint;
+  /** The block every value above was read at (the value of shares moves with the NAV from block to block). */
+  readonly blockNumber: number;
 }
 export type GetLpPositionErrorType = NoSignerError | PerpContractError | PerpTransportError;
 
@@ -58,5 +60,6 @@ export async function getLpPosition(ctx: ClientContext, parameters: GetLpPositio
     locked,
     secondsLeft: locked ? cooldownEndsAt - block.timestamp : 0n,
     cooldown,
+    blockNumber: blockTag,
   };
 }

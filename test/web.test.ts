@@ -32,7 +32,7 @@ import {
   type MarginChangeQuote,
   type TradeRequest,
 } from "@perp/sdk";
-import { MockUSDC__factory } from "@perp/sdk/contracts";
+import { LiquidityVault__factory, MockUSDC__factory } from "@perp/sdk/contracts";
 import { PYTH_FEED_IDS } from "@perp/sdk/prices";
 
 import { installWallet, type TestWallet } from "../web/e2e/wallet.js";
@@ -71,6 +71,9 @@ describe("web: the trading page in Chromium", function () {
         rpcPort: RPC_PORT,
         pricePort: PRICE_PORT,
         deploymentFile: path.join(ROOT, "cache", "web-test-deployment.json"),
+        // Chain time at twice the wall clock's: the 2 s settlement delay of each of the file's market orders passes
+        // in 1 s (the settlement window, 30 chain seconds, still lasts 15 s of wall time for the keeper).
+        clockSpeed: 2,
         // WEB_TEST_LOG=1 shows the node, deploy and keeper output.
         log: process.env.WEB_TEST_LOG === "1" ? (line) => console.error(line) : undefined,
       }),
@@ -138,8 +141,12 @@ describe("web: the trading page in Chromium", function () {
     await waitText(page.getByTestId("notice"), "Deposit: done.");
   }
 
-  /** Fills the ticket, reads the summary, checks it against the SDK's own quote, confirms, waits for the keeper. */
-  async function trade(page: Page, trader: PerpClient, request: TradeRequest & { market: number; margin: string; leverage: number }) {
+  /**
+   * Fills the ticket, reads the summary, checks it against the SDK's own quote, confirms, waits for the keeper. With
+   * `showsPending`, the keeper is paused until the page has shown the order waiting for it (otherwise the keeper may
+   * settle it before the page draws that state, which is correct and would make the check a race).
+   */
+  async function trade(page: Page, trader: PerpClient, request: TradeRequest & { market: number; margin: string; leverage: number; showsPending?: boolean }) {
     const symbol = stack.deployment.markets[request.market].symbol;
     await page.getByRole("navigation", { name: "Markets" }).getByRole("button", { name: symbol }).click();
     await waitText(page.getByTestId("market-header").getByRole("heading"), symbol);
@@ -150,7 +157,8 @@ describe("web: the trading page in Chromium", function () {
     await page.getByLabel("Stop-loss (USD)").fill(String(request.stopLoss ?? ""));
     await page.getByLabel("Take-profit (USD)").fill(String(request.takeProfit ?? ""));
     await waitText(page.getByTestId("quote-leverage"), /×/);
-    const expected = await trader.quoteTrade({ ...request, leverage: String(request.leverage) });
+    const { showsPending: _, ...quoted } = request;
+    const expected = await trader.quoteTrade({ ...quoted, leverage: String(request.leverage) });
     await waitText(page.getByTestId("quote-fill"), formatPrice(expected.fillPrice));
     expect(await page.getByTestId("quote-fee").textContent()).to.equal(formatUsd(expected.fee));
     expect(expected.liquidationPrice).to.not.equal(0n);
@@ -160,9 +168,18 @@ describe("web: the trading page in Chromium", function () {
     const review = page.getByTestId("review");
     expect(await review.getByTestId("review-quote-fill").textContent()).to.equal(formatPrice(expected.fillPrice));
     expect(await review.getByTestId("review-quote-fee").textContent()).to.equal(formatUsd(expected.fee));
-    await review.getByRole("button", { name: "Confirm" }).click();
-    await page.getByTestId("pending-order").waitFor();
+    if (request.showsPending) stack.pauseKeeper();
+    try {
+      await review.getByRole("button", { name: "Confirm" }).click();
+      if (request.showsPending) {
+        await waitText(page.getByTestId("pending-order"), /^Order #\d+ is waiting for a keeper: it settles at the first price published after /);
+        await waitText(page.getByTestId("notice"), /^Order #\d+ committed; waiting for a keeper to settle it…$/);
+      }
+    } finally {
+      if (request.showsPending) stack.resumeKeeper();
+    }
     await waitText(page.getByTestId("notice"), /^Order #\d+ filled/);
+    await page.getByTestId("pending-order").waitFor({ state: "detached" });
     return expected;
   }
 
@@ -262,7 +279,7 @@ describe("web: the trading page in Chromium", function () {
   it("opens a cross long and an isolated short whose fill, fee and liquidation price equal the SDK's quote; adds and removes margin; closes", async function () {
     const { page, trader } = await open();
     await fundAndDeposit(page, "2000");
-    await trade(page, trader, { market: 0, side: "long", margin: "1000", leverage: 10, isolated: false });
+    await trade(page, trader, { market: 0, side: "long", margin: "1000", leverage: 10, isolated: false, showsPending: true });
     await page.getByTestId("position-ETH-USD").waitFor();
     // The account panel's free collateral and health are the SDK's accountSummary of the page's snapshot.
     await waitQuoted(page.getByTestId("free-collateral"), async () => formatUsd((await trader.accountSummary()).freeCollateral));
@@ -539,7 +556,12 @@ describe("web: the trading page in Chromium", function () {
     await waitText(page.getByTestId("notice"), "Claim shares: done.");
     const lp = await trader.lpPosition();
     expect(lp.shares > 0n).to.equal(true);
-    await waitText(vault.getByTestId("vault-lp-assets"), `${formatTokenUnits(lp.assets, 6, 2)} USDC`);
+    // The shares' value moves with the NAV from block to block (funding accrues): the page's value is compared with
+    // the vault's own at the block the page read it at, once the page shows the claimed shares (a value above 0).
+    await waitText(vault.getByTestId("vault-lp-assets"), /^(?!0\.00 )[\d,]+\.\d\d+ USDC$/);
+    const shown = await vault.evaluate((el) => ({ block: Number(el.getAttribute("data-block")), assets: el.querySelector('[data-testid="vault-lp-assets"]')!.textContent }));
+    const assetsThen = await LiquidityVault__factory.connect(stack.deployment.contracts.LiquidityVault, stack.provider).convertToAssets(lp.shares, { blockTag: shown.block });
+    expect(shown.assets).to.equal(`${formatTokenUnits(assetsThen, 6, 2)} USDC`);
     await waitText(vault.getByTestId("vault-cooldown"), /^locked for \d+ s more$/);
     await page.screenshot({ path: path.join(SHOTS, "07-vault.png"), fullPage: true });
     await expectAccessible(page, "vault");

@@ -4,9 +4,9 @@
  * time, an LP deposit backing open interest, and the order keeper (scripts/keeper) settling market orders and firing
  * triggers. `npm run web` (dev.ts) and the browser tests (test/web.test.ts) both start it.
  *
- * A heartbeat mines a block every second (anvil automines transactions, so they stay instant, but the keeper acts on
- * new heads and market orders settle at the first price published in their window), republishes the feeds at the
- * new block's time, and pushes them on chain every few seconds so the adapters' caches stay fresh for the page.
+ * A heartbeat mines a block every chain second (anvil automines transactions, so they stay instant, but the keeper acts
+ * on new heads and market orders settle at the first price published in their window), republishes the feeds at the
+ * new block's time, and pushes them on chain every 15 beats so the adapters' caches stay fresh for the page.
  * Private keys are read from anvil's --config-out file and passed on only through the environment; none is printed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -26,7 +26,7 @@ export const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const FEEDS = { "ETH-USD": PYTH_FEED_IDS["ETH/USD"], "BTC-USD": PYTH_FEED_IDS["BTC/USD"] } as const;
 export type Symbol = keyof typeof FEEDS;
 const LP_USDC = 1_000_000n * 10n ** 6n;
-/** Push the feeds on chain at least this often (the adapters refuse a cache older than 60 s). */
+/** Push the feeds on chain at least every this many beats (chain seconds; the adapters refuse a cache older than 60 s). */
 const POKE_EVERY_S = 15;
 
 export interface StackOptions {
@@ -37,6 +37,12 @@ export interface StackOptions {
   readonly log?: (line: string) => void;
   /** Keeper poll interval (ms). */
   readonly keeperPollMs?: number;
+  /**
+   * How many chain seconds pass per wall-clock second (default 1). Above 1 the heartbeat beats every 1000/clockSpeed
+   * ms and moves the chain's time one second forward at each beat (`evm_increaseTime`), so the order book's delays
+   * (settlement windows, expiries, LP delays) pass that much sooner: the browser tests use 2.
+   */
+  readonly clockSpeed?: number;
 }
 
 export interface Stack {
@@ -52,6 +58,12 @@ export interface Stack {
   setPrice(symbol: Symbol, usd: string): Promise<void>;
   /** Latest chain time (seconds). */
   now(): Promise<number>;
+  /**
+   * Stops the stack's keeper process (SIGSTOP) until `resumeKeeper`: nothing settles meanwhile, so a test can see
+   * what a user sees while an order waits for a keeper.
+   */
+  pauseKeeper(): void;
+  resumeKeeper(): void;
   stop(): Promise<void>;
 }
 
@@ -79,6 +91,11 @@ function spawnLogged(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (
   return child;
 }
 
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.exitCode !== null || child.pid === undefined) throw new Error(`the process to send ${signal} to has exited`);
+  process.kill(-child.pid, signal);
+}
+
 function exited(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);
@@ -86,16 +103,31 @@ function exited(child: ChildProcess): Promise<number> {
   });
 }
 
-async function waitForRpc(url: string, child: ChildProcess): Promise<void> {
+/** The dev keys anvil wrote to its --config-out file, or undefined while the file is missing or being written. */
+function readKeys(configOut: string): string[] | undefined {
+  try {
+    return (JSON.parse(readFileSync(configOut, "utf8")) as { private_keys: string[] }).private_keys;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until anvil answers on `url` and has written its keys to `configOut` (it may answer first); returns them. */
+async function waitForRpc(url: string, child: ChildProcess, configOut: string): Promise<string[]> {
   for (let attempt = 0; attempt < 200; attempt++) {
     if (child.exitCode !== null) throw new Error(`anvil exited with code ${child.exitCode}`);
+    const keys = readKeys(configOut);
+    if (keys === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
     try {
       const response = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
       });
-      if (response.ok) return;
+      if (response.ok) return keys;
     } catch {
       // not listening yet
     }
@@ -129,6 +161,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const done = exited(child);
         try {
           process.kill(-child.pid, "SIGTERM");
+          // A paused (SIGSTOPped) process acts on SIGTERM only once continued.
+          process.kill(-child.pid, "SIGCONT");
         } catch {
           // already gone
         }
@@ -139,8 +173,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     rmSync(scratch, { recursive: true, force: true });
   };
   try {
-    await waitForRpc(rpcUrl, anvil);
-    const keys = (JSON.parse(readFileSync(configOut, "utf8")) as { private_keys: string[] }).private_keys;
+    const keys = await waitForRpc(rpcUrl, anvil, configOut);
     const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 250 });
     const chainId = Number((await provider.getNetwork()).chainId);
     const latestTime = async () => (await provider.getBlock("latest"))!.timestamp;
@@ -213,13 +246,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     children.push(keeper);
 
     let beats = 0;
+    const clockSpeed = options.clockSpeed ?? 1;
+    if (!(clockSpeed >= 1 && clockSpeed <= 10)) throw new Error(`clockSpeed must be between 1 and 10, got ${clockSpeed}`);
     heartbeat = setInterval(() => {
       beats++;
-      void provider
-        .send("evm_mine", [])
+      // A beat is one chain second: at clockSpeed 1 the wall clock provides it, above 1 the beat adds it.
+      void (clockSpeed > 1 ? provider.send("evm_increaseTime", [1]) : Promise.resolve())
+        .then(() => provider.send("evm_mine", []))
         .then(() => publish(beats % POKE_EVERY_S === 0))
         .catch((error: unknown) => log(`[heartbeat] ${String(error)}`));
-    }, 1000);
+    }, 1000 / clockSpeed);
 
     return {
       rpcUrl,
@@ -234,6 +270,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         await publish(true, { id: FEEDS[symbol], price: parseUnits(usd, 8) });
       },
       now: latestTime,
+      pauseKeeper: () => signalGroup(keeper, "SIGSTOP"),
+      resumeKeeper: () => signalGroup(keeper, "SIGCONT"),
       stop,
     };
   } catch (error) {

@@ -84,6 +84,23 @@ contract PerpLens {
         }
     }
 
+    /// @notice The stored position (size, entry, funding index, margin, epoch) of each `(traders[i], marketIds[i])`
+    /// pair, without health: what an order keeper needs to tell a reduce-only order's position apart from a closed,
+    /// flipped or liquidated one (SPEC invariant 10), for many orders in one `eth_call`.
+    /// @dev About 5k gas a pair (two cold slots); the caller pages by its `eth_call` gas cap, at most `MAX_SCAN_PAGE`.
+    function positionStates(address[] calldata traders, uint256[] calldata marketIds)
+        external
+        view
+        returns (Position[] memory states)
+    {
+        if (traders.length != marketIds.length) revert IPerpEngine.InvalidBatch(traders.length, marketIds.length);
+        if (traders.length > MAX_SCAN_PAGE) revert ScanPageTooLarge(traders.length, MAX_SCAN_PAGE);
+        states = new Position[](traders.length);
+        for (uint256 i; i < traders.length; ++i) {
+            states[i] = engine.getPosition(traders[i], marketIds[i]);
+        }
+    }
+
     /// @notice The liquidatable and near-liquidation positions of one page of `(traders[i], marketIds[i])` pairs:
     /// health is computed here and the healthy majority never leaves the node. A position is returned when the engine
     /// calls it liquidatable (`positionHealth(...).liquidatable`, the predicate `liquidate` applies) or when its

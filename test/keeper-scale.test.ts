@@ -161,6 +161,32 @@ describe("keeper at scale (issue 12)", function () {
       expect(await p.lens.MAX_SCAN_PAGE()).to.equal(1000n);
     });
 
+    it("positionStates returns each pair's stored position, the engine's getPosition field for field, closed ones with their epoch", async function () {
+      const p = await randomBook(6);
+      // One trader closes a position: its slot keeps only the epoch (1), the order keeper's sign of a closed position.
+      const closed = p.pairs[0];
+      const signer = p.traders.find((t) => t.address === closed.trader)!;
+      const before = await p.engine.getPosition(closed.trader, closed.marketId);
+      const [, crossMarkets] = await p.engine.getAccount(closed.trader);
+      const isolated = ((crossMarkets >> closed.marketId) & 1n) === 0n;
+      await p.engine.connect(signer).trade(closed.marketId, -before.size, before.size > 0n ? 0n : ethers.MaxUint256, 0n, isolated);
+      const pairs = [...p.pairs, { trader: p.alice.address, marketId: ETH }];
+      const states = await p.lens.positionStates(pairs.map((q) => q.trader), pairs.map((q) => q.marketId));
+      const expected = await Promise.all(pairs.map((q) => p.engine.getPosition(q.trader, q.marketId)));
+      const fields = (q: { size: bigint; entryPrice: bigint; lastFundingIndex: bigint; margin: bigint; epoch: bigint }) =>
+        [q.size, q.entryPrice, q.lastFundingIndex, q.margin, q.epoch];
+      expect(states.map(fields)).to.deep.equal(expected.map(fields));
+      expect([states[0].size, states[0].epoch]).to.deep.equal([0n, 1n]);
+      expect(fields(states.at(-1)!)).to.deep.equal([0n, 0n, 0n, 0n, 0n]);
+      const many = Array.from({ length: 1001 }, () => p.alice.address);
+      await expect(p.lens.positionStates(many, many.map(() => 0n)))
+        .to.be.revertedWithCustomError(p.lens, "ScanPageTooLarge")
+        .withArgs(1001, 1000);
+      await expect(p.lens.positionStates([p.alice.address], []))
+        .to.be.revertedWithCustomError(p.engine, "InvalidBatch")
+        .withArgs(1, 0);
+    });
+
     it("scanHealth pages the keys, keeps key order, and splits a page the node refuses", async function () {
       const p = await randomBook(5);
       await p.eth.aggregator.setAnswer(1880n * 10n ** 8n);

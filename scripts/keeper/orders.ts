@@ -64,6 +64,8 @@ export const DEFAULT_ORDER_BATCH = 50;
 export const MAX_ORDER_BATCH = 50;
 /** Order transactions prepared (priced and simulated) at once; the liquidation phase's `SIMULATION_CONCURRENCY`. */
 export const ORDER_SIMULATION_CONCURRENCY = 4;
+/** Positions per `PerpLens.positionStates` call (about 5k gas each: 2.5M gas of `eth_call`, under any node's cap). */
+export const POSITION_PAGE = 500;
 
 export interface OrderKeeperOptions {
   /** Connected with a `Signer`. */
@@ -424,24 +426,32 @@ export class OrderKeeper {
   // ====================================================================================== reads
 
   /**
-   * Epoch and size of each position that reduce-only orders belong to (all calls in one JSON-RPC batch): one
-   * `getPosition` each, whose struct carries the epoch (a separate `positionEpoch` call doubled the reads).
+   * Epoch and size of each position that reduce-only orders belong to: `PerpLens.positionStates`, one `eth_call` per
+   * page of `POSITION_PAGE` positions, the pages side by side. One `getPosition` per position (before) made a trigger
+   * run of 1,000 reduce-only positions 1,000 RPC calls, each counted against a hosted node's rate limit.
    */
   private async readPositions(orders: readonly IndexedOrder[], block: number): Promise<Map<string, PositionState>> {
     const needed = positionsNeeded(orders);
     const out = new Map<string, PositionState>();
     if (needed.length === 0) return out;
+    const pages: (typeof needed)[] = [];
+    for (let i = 0; i < needed.length; i += POSITION_PAGE) pages.push(needed.slice(i, i + POSITION_PAGE));
     const states = await withRetry(
       () =>
         Promise.all(
-          needed.map(async (p) => {
-            const position = await this.client.engine.getPosition(p.trader, p.marketId, { blockTag: block });
-            return { epoch: position.epoch, size: position.size };
-          }),
+          pages.map((page) =>
+            this.client.lens.positionStates(
+              page.map((p) => p.trader),
+              page.map((p) => p.marketId),
+              { blockTag: block },
+            ),
+          ),
         ),
       this.retry,
     );
-    needed.forEach((p, i) => out.set(positionKey(p.trader, p.marketId), states[i]));
+    pages.forEach((page, i) =>
+      page.forEach((p, j) => out.set(positionKey(p.trader, p.marketId), { epoch: states[i][j].epoch, size: states[i][j].size })),
+    );
     return out;
   }
 

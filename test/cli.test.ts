@@ -46,14 +46,20 @@ interface RunOptions {
   input?: string;
   /** Run in a child process whose stdin is not a terminal (confirmations), even without `input`. */
   spawn?: boolean;
+  /** Run in a child process whose stdout's reader has gone (implies a child process). */
+  closedStdout?: boolean;
 }
 
-/** Spawns a process, collecting its output; killed if it outlives RUN_TIMEOUT_MS. */
-function collect(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
+/**
+ * Spawns a process, collecting its output; killed if it outlives RUN_TIMEOUT_MS. With `closedStdout`, the read end of
+ * its stdout is closed before it starts, as `perp ... | head` leaves it once head has its lines: every write gets EPIPE.
+ */
+function collect(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string, closedStdout = false): Promise<Run> {
   const child = spawn(command, args, { cwd: ROOT, env, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  if (closedStdout) child.stdout!.destroy();
+  else child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   if (input !== undefined) child.stdin?.end(input);
   const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
@@ -200,7 +206,7 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
       ...options.env,
     };
     const inProcess =
-      options.input === undefined && !options.spawn && Object.keys(vars).every((name) => (CLI_ENV as readonly string[]).includes(name));
+      options.input === undefined && !options.spawn && !options.closedStdout && Object.keys(vars).every((name) => (CLI_ENV as readonly string[]).includes(name));
     let run: Run;
     if (inProcess) {
       run = await runInProcess(args, vars);
@@ -208,7 +214,7 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
       const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
       delete env.PRIVATE_KEY;
       for (const [name, value] of Object.entries(vars)) if (value === undefined) delete env[name]; else env[name] = value;
-      run = await collect(process.execPath, ["--import", "tsx", CLI, ...args], env, options.input);
+      run = await collect(process.execPath, ["--import", "tsx", CLI, ...args], env, options.input, options.closedStdout);
     }
     printed.push(run.stdout, run.stderr);
     return run;
@@ -609,6 +615,14 @@ describe("trader CLI (scripts/cli) against a hardhat node", function () {
     expect((missing as KeystoreError).message).to.equal(
       'cannot read "NO_SUCH_KEY" from the Hardhat keystore: Key "NO_SUCH_KEY" not found in the production keystore',
     );
+  });
+
+  it("piped to a reader that stops early (perp ... | head), drops the rest of its output, not the command: the deposit lands, exit 0", async function () {
+    const [before] = await (await engine()).getAccount(trader.address);
+    const run = await perp(["deposit", "25"], { closedStdout: true });
+    expect([run.code, run.stderr]).to.deep.equal([0, ""]);
+    const [after] = await (await engine()).getAccount(trader.address);
+    expect(after - before).to.equal(wad("25"));
   });
 
   it("never prints a private key", function () {

@@ -20,8 +20,25 @@ export interface Output {
   err(text: string): void;
 }
 
+/** Set once the reader of stdout is gone (`perp markets | head -1`): the rest of the output is dropped. */
+let stdoutClosed = false;
+
+/**
+ * A closed stdout (EPIPE) is not the command's failure: its remaining output is dropped and the command runs to its
+ * end, so a transaction it was sending is neither abandoned halfway nor reported as failed. Any other write error
+ * still ends the process.
+ */
+export function tolerateClosedStdout(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    stdoutClosed = true;
+  });
+}
+
 export const processOutput: Output = {
-  out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+  out: (text) => {
+    if (!stdoutClosed) process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  },
   err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
 };
 

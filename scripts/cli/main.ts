@@ -8,8 +8,10 @@
  *
  * Exit codes: 0 success, 1 refused or failed (nothing sent, or a reverted transaction), 2 usage error.
  */
+import { tolerateClosedStdout } from "./format.js";
 import { main } from "./program.js";
 
+tolerateClosedStdout();
 const code = await main(process.argv);
 process.exitCode = code;
 // Nothing should keep the process alive once the command is done; if something does, do not hang.

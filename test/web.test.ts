@@ -233,6 +233,33 @@ describe("web: the trading page in Chromium", function () {
     await context.close();
   });
 
+  it("says in words when the vault cannot be read, keeps trying at each block, and recovers", async function () {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const vault = stack.deployment.contracts.LiquidityVault.toLowerCase();
+    let refusing = true;
+    // The node refuses every request that reads the vault (HTTP 503, as an overloaded endpoint does): answered here,
+    // in the browser's network layer.
+    await page.route(
+      (url) => url.port === String(RPC_PORT),
+      async (route) => {
+        const body = route.request().postDataJSON() as { id: number; method: string; params?: { to?: string }[] } | { id: number; method: string; params?: { to?: string }[] }[];
+        const calls = Array.isArray(body) ? body : [body];
+        if (!refusing || !calls.some((c) => c.method === "eth_call" && c.params?.[0]?.to?.toLowerCase() === vault)) return route.continue();
+        await route.fulfill({ status: 503, contentType: "text/plain", headers: { "access-control-allow-origin": "*" }, body: "overloaded" });
+      },
+    );
+    await page.goto(`http://127.0.0.1:${PAGE_PORT}/`);
+    const overview = page.getByTestId("vault-overview");
+    await waitText(overview.getByTestId("vault-read-error"), "Reading the vault failed: Server response 503 Service Unavailable. The page tries again at the next block.");
+    expect(await overview.getByTestId("vault-nav").count()).to.equal(0);
+    refusing = false;
+    const reader = await PerpClient.connect({ runner: stack.provider, deployment: stack.deployment });
+    await waitQuoted(overview.getByTestId("vault-nav"), async () => formatUsd((await reader.vaultState()).nav));
+    expect(await overview.getByTestId("vault-read-error").count()).to.equal(0);
+    await context.close();
+  });
+
   it("finds the wallet through EIP-6963, shows the wrong network and switches to the deployment's", async function () {
     const { page, wallet } = await open({ chainId: 1 });
     await waitText(page.getByTestId("wrong-network"), /^Wrong network: the protocol is not deployed on Ethereum\. Switch to Local/);

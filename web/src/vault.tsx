@@ -14,12 +14,36 @@ import {
 
 import type { Actions } from "./App";
 import { useNewBlocks } from "./blocks";
+import { describeError } from "./errors";
 
 interface VaultData {
   readonly state: GetVaultStateReturnType;
   readonly sharePrice: bigint;
   readonly position: GetLpPositionReturnType;
   readonly requests: GetLpRequestsReturnType;
+}
+
+/**
+ * `useNewBlocks` for a vault screen: `load` at every new block, and its failure as a sentence for the screen (the
+ * NAV needs every market's price, so an oracle or node outage shows here), cleared by the next read that succeeds.
+ */
+function useVaultReads(client: PerpClient, load: () => Promise<void>): string | undefined {
+  const [failure, setFailure] = useState<string>();
+  const read = useCallback(async () => {
+    await load();
+    setFailure(undefined);
+  }, [load]);
+  useNewBlocks(client, read, (error) => setFailure(describeError(error) ?? "the request was rejected"));
+  return failure;
+}
+
+function ReadFailure({ failure }: { failure: string | undefined }) {
+  if (failure === undefined) return null;
+  return (
+    <p role="alert" className="notice error" data-testid="vault-read-error">
+      Reading the vault failed: {failure.replace(/\.$/, "")}. The page tries again at the next block.
+    </p>
+  );
 }
 
 /** The LP vault: NAV, share price, the LP's shares and cooldown, and its ERC-7540 requests (request, settle, claim). */
@@ -36,8 +60,8 @@ export function VaultPage({ client, account, actions, busy }: { client: PerpClie
     ]);
     setData({ state, sharePrice, position, requests });
   }, [client, account]);
-  useNewBlocks(client, load, () => undefined);
-  if (data === undefined) return <p role="status">Loading the vault…</p>;
+  const failure = useVaultReads(client, load);
+  if (data === undefined) return failure === undefined ? <p role="status">Loading the vault…</p> : <ReadFailure failure={failure} />;
   const { state, sharePrice, position, requests } = data;
   const run = (label: string, action: () => Promise<unknown>) => void actions.run(label, async () => void (await action())).then(load);
   // Anyone may settle a due request, and the stack's keeper does: a request settled between this page's last read and
@@ -60,6 +84,7 @@ export function VaultPage({ client, account, actions, busy }: { client: PerpClie
   return (
     <section className="card" aria-labelledby={`${id}-h`} data-testid="vault" data-block={position.blockNumber}>
       <h2 id={`${id}-h`}>LP vault</h2>
+      <ReadFailure failure={failure} />
       <dl className="summary">
         <PoolRows state={state} sharePrice={sharePrice} />
         <Row k="Your shares' value" v={`${formatTokenUnits(position.assets, 6, 2)} USDC`} t="lp-assets" />
@@ -104,10 +129,11 @@ export function VaultOverview({ client, connect }: { client: PerpClient; connect
     const [state, sharePrice] = await Promise.all([client.vaultState(), client.vaultSharePrice()]);
     setData({ state, sharePrice });
   }, [client]);
-  useNewBlocks(client, load, () => undefined);
+  const failure = useVaultReads(client, load);
   return (
     <section className="card" aria-labelledby={`${id}-h`} data-testid="vault-overview">
       <h2 id={`${id}-h`}>LP vault</h2>
+      <ReadFailure failure={failure} />
       {data === undefined ? (
         <p role="status">Loading the vault…</p>
       ) : (

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 
-import { LiquidityVault__factory } from "@perp/sdk/contracts";
+import { LiquidityVault__factory, PythPriceFeed__factory, StrictMockPyth__factory } from "@perp/sdk/contracts";
+import { encodeMockPriceUpdate } from "@perp/sdk/prices";
 import { BTC, deployEngine, deployFeed, deployProtocol, ETH, ethParams, PROTOCOL_PARAMS, usdc, wad } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
 
@@ -45,6 +46,29 @@ describe("governance", function () {
         .withArgs(code);
     });
   }
+
+  it("lists a Pyth market whose only price is older than maxCacheAge (a slow chain's deployment), not one without a price", async function () {
+    const p = await networkHelpers.loadFixture(deployProtocol);
+    const pyth = await new StrictMockPyth__factory(p.owner).deploy(1n);
+    const id = "0xff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace";
+    const feed = await new PythPriceFeed__factory(p.owner).deploy({
+      pyth: await pyth.getAddress(), priceId: id, maxConfBps: 100, maxFutureSkew: 5, maxCacheAge: 60,
+      referenceFeed: ethers.ZeroAddress, refMaxDevBps: 300, refHeartbeat: 3600, expo: -8,
+    });
+    await expect(p.engine.listMarket(feed, ethParams())).to.be.revertedWithCustomError(feed, "NoCachedPrice").withArgs(id);
+    const t = BigInt(await networkHelpers.time.latest()) + 1n;
+    await networkHelpers.time.setNextBlockTimestamp(t);
+    await feed.updatePrice([encodeMockPriceUpdate({ id, price: { price: 2_000n * 10n ** 8n, conf: 10n ** 8n, expo: -8, publishTime: t } })], { value: 1n });
+    // Ten minutes later (Ignition's five confirmations per step on a 12 s chain): the listing takes the cached price.
+    await networkHelpers.time.increaseTo(t + 600n);
+    await expect(feed.latestPrice()).to.be.revertedWithCustomError(feed, "StalePythPrice").withArgs(id, t, 60);
+    const marketId = await p.engine.marketCount();
+    await expect(p.engine.listMarket(feed, ethParams())).to.emit(p.engine, "MarketListed");
+    const [, , , state] = await p.engine.getMarket(marketId);
+    expect(state.lastPrice).to.equal(wad(2000));
+    // Trading still needs a price within the feed's bound.
+    await expect(p.engine.indexPrice(marketId)).to.be.revertedWithCustomError(feed, "StalePythPrice").withArgs(id, t, 60);
+  });
 
   it("refuses a market whose feed does not answer a valid price", async function () {
     const p = await networkHelpers.loadFixture(deployProtocol);

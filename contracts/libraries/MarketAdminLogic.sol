@@ -30,8 +30,11 @@ library MarketAdminLogic {
         marketId = s.marketCount;
         if (marketId >= MAX_MARKETS) revert IPerpEngine.TooManyMarkets(MAX_MARKETS);
         ParamsLib.validateMarket(params, 0, 0);
-        // Reading a price proves the feed answers before anyone can trade against it.
-        uint256 price = priceFeed.latestPrice();
+        // Reading a price proves the feed answers before anyone can trade against it. Its age is not checked here:
+        // on a slow chain a deployment pushes the listing's Pyth update minutes before `listMarket` is mined (Ignition
+        // waits for confirmations between steps), so `latestPrice` (60 s) would refuse it; every trade, liquidation
+        // and debit still reads a price within its own bound. The value only seeds `lastPrice` (zero open interest).
+        uint256 price = priceFeed.lastReportedPrice();
         s.marketCount = marketId + 1;
         Market storage m = s.markets[marketId];
         m.priceFeed = priceFeed;

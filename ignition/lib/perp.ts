@@ -300,9 +300,10 @@ export function deployCore(
             { id: FUTURE_IDS.priceFeed(market) },
           )
         : m.contract("PythPriceFeed", [pythFeedConfig(m, market, pyth)], { id: FUTURE_IDS.priceFeed(market) });
-    // listMarket reads the adapter's price; a Pyth adapter has none until an update is pushed, and it must be at
-    // most maxCacheAge old at the listing: push `<market>PriceUpdate` (fetched just before the deployment,
-    // scripts/lib/pyth-listing.ts) right before it, paying what the adapter asks (the excess is refunded).
+    // listMarket reads the adapter's price (of any age: Ignition's confirmations between steps make it minutes old
+    // on a slow chain); a Pyth adapter has none until an update is pushed: push `<market>PriceUpdate` (fetched just
+    // before the deployment, scripts/lib/pyth-listing.ts) right before it, paying what the adapter asks (the excess
+    // is refunded).
     const before: Future[] = previousListing === undefined ? [] : [previousListing];
     if (pyth !== undefined) {
       const update = m.getParameter<string[]>(`${market.param}PriceUpdate`);

@@ -1,9 +1,8 @@
 /**
  * Parameters the Pyth modules need at deployment time: `<market>PriceUpdate`, one fresh update per market that the
- * module pushes into the adapter right before `engine.listMarket` (which reads the price; a Pyth adapter has none
- * before its first update, and refuses one older than `maxCacheAge`, 60 s by default). Fetch them immediately
- * before deploying, from Hermes on public networks (`HermesPriceSource` with `PYTH_API_KEY`) or from the local price
- * service.
+ * module pushes into the adapter right before `engine.listMarket` (which reads the price, whatever its age; a Pyth
+ * adapter has none before its first update). Fetch them immediately before deploying, from Hermes on public networks
+ * (`HermesPriceSource` with `PYTH_API_KEY`) or from the local price service.
  */
 import type { PriceSource } from "@perp/sdk/prices";
 

@@ -27,7 +27,7 @@ const FEEDS = { "ETH-USD": PYTH_FEED_IDS["ETH/USD"], "BTC-USD": PYTH_FEED_IDS["B
 export type Symbol = keyof typeof FEEDS;
 const LP_USDC = 1_000_000n * 10n ** 6n;
 /** Push the feeds on chain at least every this many beats (chain seconds; the adapters refuse a cache older than 60 s). */
-const POKE_EVERY_S = 15;
+const POKE_EVERY_BEATS = 15;
 
 export interface StackOptions {
   readonly rpcPort: number;
@@ -253,7 +253,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // A beat is one chain second: at clockSpeed 1 the wall clock provides it, above 1 the beat adds it.
       void (clockSpeed > 1 ? provider.send("evm_increaseTime", [1]) : Promise.resolve())
         .then(() => provider.send("evm_mine", []))
-        .then(() => publish(beats % POKE_EVERY_S === 0))
+        .then(() => publish(beats % POKE_EVERY_BEATS === 0))
         .catch((error: unknown) => log(`[heartbeat] ${String(error)}`));
     }, 1000 / clockSpeed);
 

@@ -707,6 +707,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             }
         }
         uint256 acceptable = o.acceptablePrice == type(uint128).max ? type(uint256).max : o.acceptablePrice;
+        uint256 gasBefore = gasleft();
         // The engine pays the keeper its fee from the escrow in the same call (no second engine call).
         try engine.executeOrder(
             o.trader, o.marketId, size, acceptable, o.marginDelta, isolated, price, o.keeperFee, msg.sender
@@ -714,6 +715,13 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             emit OrderExecuted(orderId, o.trader, o.marketId, o.kind, size, price, publishTime, msg.sender, o.keeperFee);
             return true;
         } catch (bytes memory reason) {
+            // Out of gas in the engine is the keeper's fault, not the trader's: cancelling would let a keeper take the
+            // fee by sending too little gas whenever a trade needs more than `minExecutionGas` (the floor is the
+            // owner's setting; a cross account of 16 markets needs about 460k). It shows as no revert data (the
+            // engine reverts only with custom errors and panics, which carry data) and little gas left: each frame
+            // that ran out keeps back 1/64 (EIP-150), so a chain of d frames leaves about (d + 1) / 64; 1/8 covers
+            // the engine's deepest path (engine, library, adapter, aggregator).
+            if (reason.length == 0 && gasleft() < gasBefore / 8) revert ExecutionOutOfGas(orderId, gasBefore);
             // The engine refused the trade (slippage, margin, caps, reduce-only market...): the trader's fault.
             _cancelled(orderId, o, CancelReason.ExecutionFailed, reason);
             return false;

@@ -1,3 +1,4 @@
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 
 import { wad } from "../scripts/lib/fixture.js";
@@ -221,6 +222,55 @@ describe("order book", function () {
         FEE,
         second.createdAt,
       ]);
+    });
+
+    it("too little gas is the keeper's fault, never the trader's: InsufficientExecutionGas below the floor, ExecutionOutOfGas when the engine runs out; the order stays", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, createdAt } = await commit(o, o.alice, wad(5));
+      await networkHelpers.time.increaseTo(createdAt + 2n);
+      const data = [windowUpdate(createdAt, "2000")];
+      const params = await o.book.params();
+      await expect(o.book.connect(o.keeper).settleOrder(id, data, { value: PYTH_FEE, gasLimit: 300_000 }))
+        .to.be.revertedWithCustomError(o.book, "InsufficientExecutionGas")
+        .withArgs(anyValue, params.minExecutionGas);
+      // Without the floor (an owner may set 0), a limit short of what the trade needs starves the engine call.
+      await o.book.setParams({
+        keeperFee: params.keeperFee,
+        minSettleDelay: params.minSettleDelay,
+        maxSettleDelay: params.maxSettleDelay,
+        marketOrderExpiry: params.marketOrderExpiry,
+        triggerMaxAge: params.triggerMaxAge,
+        minExecutionGas: 0,
+      });
+      const call = {
+        from: o.keeper.address,
+        to: await o.book.getAddress(),
+        data: o.book.interface.encodeFunctionData("settleOrder", [id, data]),
+        value: PYTH_FEE,
+      };
+      const needed = await ethers.provider.estimateGas(call);
+      // Every limit below the estimate, in steps of 2,000 gas: the call reverts (the engine out of gas, or the
+      // whole call), and never cancels the order for the trader's reasons.
+      const outcomes: Record<string, number> = {};
+      for (let gasLimit = needed - 1n; gasLimit > 60_000n; gasLimit -= 2_000n) {
+        let outcome: string;
+        try {
+          await ethers.provider.call({ ...call, gasLimit });
+          const snapshot = await networkHelpers.takeSnapshot();
+          const receipt = (await (await o.keeper.sendTransaction({ ...call, gasLimit })).wait())!;
+          outcome = receipt.logs.map((l) => o.book.interface.parseLog(l)?.name).find((n) => n === "OrderExecuted" || n === "OrderCancelled") ?? "none";
+          await snapshot.restore();
+        } catch (error) {
+          // ethers' CALL_EXCEPTION data: the revert data, or (from the in-process node) an object that carries it.
+          const raw = (error as { data?: unknown }).data;
+          const revert = typeof raw === "string" ? raw : (raw as { data?: string } | undefined)?.data;
+          outcome = revert === undefined || revert === "0x" ? "out of gas" : (o.book.interface.parseError(revert)?.name ?? revert);
+        }
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      }
+      expect(Object.keys(outcomes).sort()).to.deep.equal(["ExecutionOutOfGas", "out of gas"]);
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(id);
+      await expect(o.book.connect(o.keeper).settleOrder(id, data, { value: PYTH_FEE, gasLimit: needed })).to.emit(o.book, "OrderExecuted");
     });
 
     it("cancel: not before expiry; after it a third party earns the fee", async function () {

@@ -717,7 +717,7 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         } catch (bytes memory reason) {
             // Out of gas in the engine is the keeper's fault, not the trader's: cancelling would let a keeper take the
             // fee by sending too little gas whenever a trade needs more than `minExecutionGas` (the floor is the
-            // owner's setting; a cross account of 16 markets needs about 460k). It shows as no revert data (the
+            // owner's setting; a whole settle of a 16-market cross account is ~548k). It shows as no revert data (the
             // engine reverts only with custom errors and panics, which carry data) and little gas left: each frame
             // that ran out keeps back 1/64 (EIP-150), so a chain of d frames leaves about (d + 1) / 64; 1/8 covers
             // the engine's deepest path (engine, library, adapter, aggregator).

@@ -101,9 +101,10 @@ interface IOrderBook {
     /// @notice A reduce-only order must close against an open position of the opposite sign.
     error NotReducing(address trader, uint256 marketId, int256 positionSize, int256 sizeDelta);
     error InsufficientExecutionGas(uint256 gasLeft, uint256 required);
-    /// @notice The engine ran out of gas executing the order with `gasForwarded`: the keeper's fault (too low a gas
-    /// limit), so the call reverts and the order stays, instead of being cancelled for the trader's reasons.
-    error ExecutionOutOfGas(uint256 orderId, uint256 gasForwarded);
+    /// @notice The engine ran out of gas executing the order (the book had `gasAtCall` left when it called it, and
+    /// forwarded 63/64 of that): the keeper's fault (too low a gas limit), so the call reverts and the order stays,
+    /// instead of being cancelled for the trader's reasons.
+    error ExecutionOutOfGas(uint256 orderId, uint256 gasAtCall);
     error InvalidOrderBookParam(string code);
     error MsgValueTooLow(uint256 required, uint256 provided);
 

@@ -113,7 +113,7 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
     `a reduce-only order of size ${a.sizeDelta === -(2n ** 255n) ? "close-all" : size(a.sizeDelta)} does not reduce ` +
     `${a.trader}'s position of ${size(a.positionSize)} in ${market(a.marketId)}`,
   InsufficientExecutionGas: (a) => `${String(a.gasLeft)} gas left, the order book needs ${String(a.required)}`,
-  ExecutionOutOfGas: (a) => `order ${String(a.orderId)} ran out of gas in the engine with ${String(a.gasForwarded)} gas; send it with a higher gas limit (the order stays)`,
+  ExecutionOutOfGas: (a) => `order ${String(a.orderId)} ran out of gas in the engine (${String(a.gasAtCall)} gas left at the call); send it with a higher gas limit (the order stays)`,
   InvalidOrderBookParam: (a) => `invalid order book parameter: ${String(a.code)}`,
   MsgValueTooLow: (a) => `the oracle fee is ${String(a.required)} wei, ${String(a.provided)} sent`,
   TooManyIds: (a) => `${String(a.length)} ids in one batch, at most ${String(a.max)}`,

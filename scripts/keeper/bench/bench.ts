@@ -321,7 +321,7 @@ async function gasUsed(provider: JsonRpcProvider, deployment: Deployment, from: 
 }
 
 async function main(): Promise<void> {
-  const options = new Command()
+  const program = new Command()
     .name("bench:keeper")
     .option("--positions <n>", "positions to open", "2000")
     .option("--node <kind>", "anvil or hardhat", "anvil")
@@ -333,16 +333,18 @@ async function main(): Promise<void> {
     // after two minutes); 30M blocks with the base fee held set up 20,000 in about 3 minutes.
     .option("--setup-block-gas <n>", "block gas limit of the set-up's blocks only (the measured phase has the chain's 30M)", "30000000")
     .option("--hold <file>", "after the shock, write the node's URL, the deployment file and a snapshot id to <file> and keep the node until SIGINT (for keeper runs by hand; nothing is measured)")
-    .parse()
-    .opts<{ positions: string; node: string; seed: string; out: string; runs?: string; port?: string; hold?: string; setupBlockGas: string }>();
+    .parse();
+  const options = program.opts<{ positions: string; node: string; seed: string; out: string; runs?: string; port?: string; hold?: string; setupBlockGas: string }>();
+  // A malformed option is the caller's mistake: one line on stderr and exit code 2, no stack.
+  const usage: (message: string) => never = (message) => program.error(`error: ${message}`, { exitCode: 2 });
   const count = Number(options.positions);
-  if (!Number.isInteger(count) || count < 10) throw new Error("--positions must be an integer >= 10");
-  if (options.node !== "anvil" && options.node !== "hardhat") throw new Error("--node must be anvil or hardhat");
+  if (!Number.isInteger(count) || count < 10) usage("--positions must be an integer >= 10");
+  if (options.node !== "anvil" && options.node !== "hardhat") usage("--node must be anvil or hardhat");
   const kind = options.node;
   const runsWanted = options.runs === undefined ? (count <= 10_000 ? 3 : 1) : Number(options.runs);
-  if (!Number.isInteger(runsWanted) || runsWanted < 1) throw new Error("--runs must be a positive integer");
+  if (!Number.isInteger(runsWanted) || runsWanted < 1) usage("--runs must be a positive integer");
   const setupBlockGas = Number(options.setupBlockGas);
-  if (!Number.isSafeInteger(setupBlockGas) || setupBlockGas < 30_000_000) throw new Error("--setup-block-gas must be an integer of at least 30,000,000");
+  if (!Number.isSafeInteger(setupBlockGas) || setupBlockGas < 30_000_000) usage("--setup-block-gas must be an integer of at least 30,000,000");
   const log = (message: string) => process.stderr.write(`${message}\n`);
 
   const started = performance.now();

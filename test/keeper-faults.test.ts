@@ -409,6 +409,63 @@ describe("keeper faults: RPC, node and mempool failures, racing keepers", functi
     expect(txs.map((t) => t.hash)).to.not.include(swallowed);
   });
 
+  it("a batch simulated again after its predecessor's broadcast was lost (its nonce then used by another transaction) does not wait for it: the run goes on", async function () {
+    expect(await rpc(anvil.url, "evm_revert", [snapshot])).to.equal(true);
+    snapshot = (await rpc(anvil.url, "evm_snapshot")) as string;
+    const key = devWallet(account).privateKey;
+    const liquidateMany = engine.interface.getFunction("liquidateMany")!.selector;
+    const panic = `0x4e487b71${(0x11).toString(16).padStart(64, "0")}`;
+    let swallowed: string | undefined;
+    const { keeper, proxy, address } = await keeperBehind(
+      {
+        decide: async ({ methods, body }) => {
+          if (methods.includes("eth_simulateV1")) {
+            // No eth_simulateV1 here: the keeper simulates each batch with eth_call.
+            const call = JSON.parse(body) as { id: number };
+            return { kind: "answer", body: JSON.stringify({ jsonrpc: "2.0", id: call.id, error: { code: -32601, message: "the method eth_simulateV1 does not exist" } }) };
+          }
+          if (methods.includes("eth_sendRawTransaction") && swallowed === undefined) {
+            const call = JSON.parse(body) as { id: number; params: string[] };
+            const tx = Transaction.from(call.params[0]);
+            if (tx.nonce === 1) {
+              swallowed = tx.hash!;
+              const other = new Wallet(key, provider);
+              await (await other.sendTransaction({ to: other.address, value: 0n, nonce: 1 })).wait();
+              return { kind: "answer", body: JSON.stringify({ jsonrpc: "2.0", id: call.id, result: tx.hash }) };
+            }
+          }
+          if (!methods.includes("eth_call")) return { kind: "forward" };
+          // Every unpinned liquidateMany simulation reverts as the race of issue 12 did, so that each batch is
+          // simulated again pinned after the batch sent before it: the third after the swallowed second.
+          const parsed = JSON.parse(body) as { id: number; method: string; params: [{ data?: string; input?: string }, string?] } | { id: number; method: string; params: [{ data?: string; input?: string }, string?] }[];
+          const calls = Array.isArray(parsed) ? parsed : [parsed];
+          const answers = (await (await fetch(anvil.url, { method: "POST", headers: { "content-type": "application/json" }, body })).json()) as unknown;
+          const list = (Array.isArray(answers) ? answers : [answers]) as { id: number }[];
+          const faked = list.map((answer) => {
+            const call = calls.find((c) => c.id === answer.id)!;
+            const data = call.params?.[0]?.data ?? call.params?.[0]?.input ?? "";
+            const unpinned = call.params?.[1] === undefined || call.params[1] === "latest" || call.params[1] === "pending";
+            if (call.method !== "eth_call" || !data.startsWith(liquidateMany) || !unpinned) return answer;
+            return { jsonrpc: "2.0", id: answer.id, error: { code: 3, message: "execution reverted: panic", data: panic } };
+          });
+          return { kind: "answer", body: JSON.stringify(Array.isArray(answers) ? faked : faked[0]) };
+        },
+      },
+      // The receipt time-out far beyond the test's wait: only noticing the used nonce ends the pinned wait.
+      { batchSize: 2, feeBump: { bumpAfterMs: 600_000 }, txTimeoutMs: 600_000 },
+    );
+    const first = await keeper.runOnce();
+    expect(swallowed).to.be.a("string");
+    expect(first).to.deep.include({ liquidatableFound: 8, liquidated: 6, deferred: 2, failed: 0 });
+    const second = await keeper.runOnce();
+    expect(second).to.deep.include({ liquidatableFound: 2, liquidated: 2, failed: 0 });
+    await expectAllLiquidatedOnce({ address });
+    const txs = await transactionsOf(address);
+    expect(txs.map((t) => t.nonce)).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(txs.map((t) => t.hash)).to.not.include(swallowed);
+    expect(proxy.injected.length).to.be.greaterThan(0);
+  });
+
   // Last: the node's restart loses the snapshots the other tests revert to.
   it("the node killed mid-batch and restarted from its state: the keeper reconnects and finishes, nothing sent twice", async function () {
     // Batches of 2 (4 transactions). After the node answered the second broadcast, it is stopped (anvil dumps its

@@ -908,12 +908,20 @@ export class Keeper {
     }
   }
 
-  /** Waits (up to txTimeoutMs) for the receipt of whichever of the nonce's transactions, original or replacement, is mined. */
+  /**
+   * Waits (up to txTimeoutMs) for the receipt of whichever of the nonce's transactions, original or replacement, is
+   * mined; null at once when another transaction of the key used the nonce (a broadcast whose answer was lost, then
+   * re-signed): nothing at these hashes can be mined any more, as the send phase's polls also conclude.
+   */
   private async minedReceipt(tx: PendingTransaction): Promise<TransactionReceipt | null> {
     const deadline = Date.now() + this.txTimeoutMs;
+    const retry = { ...this.retry, signal: undefined };
     for (;;) {
-      const receipt = await tx.receipt(this.client.provider, { ...this.retry, signal: undefined }).catch(() => null);
+      const receipt = await tx.receipt(this.client.provider, retry).catch(() => null);
       if (receipt || Date.now() > deadline) return receipt;
+      const used = await minedCount(this.client.provider, this.sender, retry);
+      // One more look first: it may have been mined between the two reads.
+      if (used !== undefined && tx.nonce < used) return tx.receipt(this.client.provider, retry).catch(() => null);
       await abortableDelay(Math.min(this.pollMs, 500));
     }
   }

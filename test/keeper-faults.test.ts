@@ -21,7 +21,7 @@ import { devWallet } from "../scripts/lib/dev.js";
 import { rpc, runDeploy } from "../scripts/lib/nodes.js";
 import { startRestartableAnvil, type RestartableAnvil } from "./helpers/anvil.js";
 import { captureLogger } from "./helpers/logs.js";
-import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from "./helpers/faultProxy.js";
+import { startFaultProxy, type Fault, type FaultProxy, type FaultProxyOptions, type ProxiedRequest } from "./helpers/faultProxy.js";
 
 const ETH = 0;
 const iso = (leverage: number, side: "long" | "short" = "long"): scenario.PlannedPosition => ({ marketId: ETH, side, isolated: true, marginUsd: 1000, leverage });
@@ -372,76 +372,76 @@ describe("keeper faults: RPC, node and mempool failures, racing keepers", functi
     }
   });
 
-  it("a broadcast acknowledged but never mined, its nonce then taken by another transaction of the key: the keeper stops waiting for it and the next run liquidates its units", async function () {
-    expect(await rpc(anvil.url, "evm_revert", [snapshot])).to.equal(true);
-    snapshot = (await rpc(anvil.url, "evm_snapshot")) as string;
-    // The node (here the proxy) says it took the keeper's second transaction, and loses it; the key's other user
-    // (an operator's script, a second instance) then sends at that nonce. Nothing at that hash can ever be mined.
-    const key = devWallet(account).privateKey;
-    let swallowed: string | undefined;
-    const { keeper, proxy, address } = await keeperBehind(
-      {
-        decide: async ({ methods, body }) => {
-          if (swallowed !== undefined || !methods.includes("eth_sendRawTransaction")) return { kind: "forward" };
-          const call = JSON.parse(body) as { id: number; params: string[] };
-          const tx = Transaction.from(call.params[0]);
-          if (tx.nonce !== 1) return { kind: "forward" };
-          swallowed = tx.hash!;
-          const other = new Wallet(key, provider);
-          await (await other.sendTransaction({ to: other.address, value: 0n, nonce: 1 })).wait();
-          return { kind: "answer", body: JSON.stringify({ jsonrpc: "2.0", id: call.id, result: tx.hash }) };
-        },
-      },
-      // Fee bumps and the receipt time-out far beyond the test's wait: only noticing the used nonce ends the wait.
-      { batchSize: 2, feeBump: { bumpAfterMs: 600_000 }, txTimeoutMs: 600_000 },
-    );
+  /**
+   * The node (here the proxy) says it took the keeper's broadcast at nonce 1, and loses it; the key's other user (an
+   * operator's script, a second instance) then sends at that nonce. Nothing at that hash can ever be mined. `decide`
+   * answers that broadcast and returns undefined for every other request.
+   */
+  function swallowSecondBroadcast(key: string) {
+    const swallowed: { hash?: string } = {};
+    const decide = async ({ methods, body }: ProxiedRequest): Promise<Fault | undefined> => {
+      if (swallowed.hash !== undefined || !methods.includes("eth_sendRawTransaction")) return undefined;
+      const call = JSON.parse(body) as { id: number; params: string[] };
+      const tx = Transaction.from(call.params[0]);
+      if (tx.nonce !== 1) return undefined;
+      swallowed.hash = tx.hash!;
+      const other = new Wallet(key, provider);
+      await (await other.sendTransaction({ to: other.address, value: 0n, nonce: 1 })).wait();
+      return { kind: "answer", body: JSON.stringify({ jsonrpc: "2.0", id: call.id, result: tx.hash }) };
+    };
+    return { swallowed, decide };
+  }
+
+  /**
+   * Two runs after the second batch's broadcast was swallowed: its 2 units left for the next run (not counted as
+   * failed) while the other 3 batches mine, then those 2; 4 liquidations and the other user's transfer at nonce 1.
+   */
+  async function expectRecoveredFromSwallowed(keeper: Keeper, address: string, swallowed: { hash?: string }) {
     const first = await keeper.runOnce();
-    expect(swallowed).to.be.a("string");
-    expect(proxy.injected.filter((i) => i.startsWith("answer"))).to.have.length(1);
-    // The swallowed batch's 2 units left for the next run, not counted as failed; the other 3 batches mined.
+    expect(swallowed.hash).to.be.a("string");
     expect(first).to.deep.include({ liquidatableFound: 8, liquidated: 6, deferred: 2, failed: 0 });
     const second = await keeper.runOnce();
     expect(second).to.deep.include({ liquidatableFound: 2, liquidated: 2, failed: 0 });
     await expectAllLiquidatedOnce({ address });
-    // 4 liquidations and the other user's transfer at nonce 1: the swallowed one never landed.
     const txs = await transactionsOf(address);
     expect(txs.map((t) => t.nonce)).to.deep.equal([0, 1, 2, 3, 4]);
-    expect(txs.map((t) => t.hash)).to.not.include(swallowed);
+    expect(txs.map((t) => t.hash)).to.not.include(swallowed.hash);
+  }
+
+  it("a broadcast acknowledged but never mined, its nonce then taken by another transaction of the key: the keeper stops waiting for it and the next run liquidates its units", async function () {
+    const swallow = swallowSecondBroadcast(devWallet(account).privateKey);
+    const { keeper, proxy, address } = await keeperBehind(
+      { decide: async (request) => (await swallow.decide(request)) ?? { kind: "forward" } },
+      // Fee bumps and the receipt time-out far beyond the test's wait: only noticing the used nonce ends the wait.
+      { batchSize: 2, feeBump: { bumpAfterMs: 600_000 }, txTimeoutMs: 600_000 },
+    );
+    await expectRecoveredFromSwallowed(keeper, address, swallow.swallowed);
+    expect(proxy.injected.filter((i) => i.startsWith("answer"))).to.have.length(1);
   });
 
   it("a batch simulated again after its predecessor's broadcast was lost (its nonce then used by another transaction) does not wait for it: the run goes on", async function () {
-    expect(await rpc(anvil.url, "evm_revert", [snapshot])).to.equal(true);
-    snapshot = (await rpc(anvil.url, "evm_snapshot")) as string;
-    const key = devWallet(account).privateKey;
+    const swallow = swallowSecondBroadcast(devWallet(account).privateKey);
     const liquidateMany = engine.interface.getFunction("liquidateMany")!.selector;
     const panic = `0x4e487b71${(0x11).toString(16).padStart(64, "0")}`;
-    let swallowed: string | undefined;
+    type Call = { id: number; method: string; params: [{ data?: string; input?: string }, string?] };
     const { keeper, proxy, address } = await keeperBehind(
       {
-        decide: async ({ methods, body }) => {
+        decide: async (request) => {
+          const swallowed = await swallow.decide(request);
+          if (swallowed !== undefined) return swallowed;
+          const { methods, body } = request;
           if (methods.includes("eth_simulateV1")) {
             // No eth_simulateV1 here: the keeper simulates each batch with eth_call.
             const call = JSON.parse(body) as { id: number };
             return { kind: "answer", body: JSON.stringify({ jsonrpc: "2.0", id: call.id, error: { code: -32601, message: "the method eth_simulateV1 does not exist" } }) };
           }
-          if (methods.includes("eth_sendRawTransaction") && swallowed === undefined) {
-            const call = JSON.parse(body) as { id: number; params: string[] };
-            const tx = Transaction.from(call.params[0]);
-            if (tx.nonce === 1) {
-              swallowed = tx.hash!;
-              const other = new Wallet(key, provider);
-              await (await other.sendTransaction({ to: other.address, value: 0n, nonce: 1 })).wait();
-              return { kind: "answer", body: JSON.stringify({ jsonrpc: "2.0", id: call.id, result: tx.hash }) };
-            }
-          }
           if (!methods.includes("eth_call")) return { kind: "forward" };
           // Every unpinned liquidateMany simulation reverts as the race of issue 12 did, so that each batch is
           // simulated again pinned after the batch sent before it: the third after the swallowed second.
-          const parsed = JSON.parse(body) as { id: number; method: string; params: [{ data?: string; input?: string }, string?] } | { id: number; method: string; params: [{ data?: string; input?: string }, string?] }[];
+          const parsed = JSON.parse(body) as Call | Call[];
           const calls = Array.isArray(parsed) ? parsed : [parsed];
-          const answers = (await (await fetch(anvil.url, { method: "POST", headers: { "content-type": "application/json" }, body })).json()) as unknown;
-          const list = (Array.isArray(answers) ? answers : [answers]) as { id: number }[];
-          const faked = list.map((answer) => {
+          const answers = (await (await fetch(anvil.url, { method: "POST", headers: { "content-type": "application/json" }, body })).json()) as { id: number } | { id: number }[];
+          const faked = (Array.isArray(answers) ? answers : [answers]).map((answer) => {
             const call = calls.find((c) => c.id === answer.id)!;
             const data = call.params?.[0]?.data ?? call.params?.[0]?.input ?? "";
             const unpinned = call.params?.[1] === undefined || call.params[1] === "latest" || call.params[1] === "pending";
@@ -454,15 +454,7 @@ describe("keeper faults: RPC, node and mempool failures, racing keepers", functi
       // The receipt time-out far beyond the test's wait: only noticing the used nonce ends the pinned wait.
       { batchSize: 2, feeBump: { bumpAfterMs: 600_000 }, txTimeoutMs: 600_000 },
     );
-    const first = await keeper.runOnce();
-    expect(swallowed).to.be.a("string");
-    expect(first).to.deep.include({ liquidatableFound: 8, liquidated: 6, deferred: 2, failed: 0 });
-    const second = await keeper.runOnce();
-    expect(second).to.deep.include({ liquidatableFound: 2, liquidated: 2, failed: 0 });
-    await expectAllLiquidatedOnce({ address });
-    const txs = await transactionsOf(address);
-    expect(txs.map((t) => t.nonce)).to.deep.equal([0, 1, 2, 3, 4]);
-    expect(txs.map((t) => t.hash)).to.not.include(swallowed);
+    await expectRecoveredFromSwallowed(keeper, address, swallow.swallowed);
     expect(proxy.injected.length).to.be.greaterThan(0);
   });
 

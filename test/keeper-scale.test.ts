@@ -13,7 +13,7 @@ import { expect } from "chai";
 import { BrowserProvider, Interface, Wallet, type Signer } from "ethers";
 
 import { PerpClient, type MarketInfo } from "@perp/sdk";
-import { DEFAULT_NEAR_MARGIN, HealthWatch, decodeScanPage, scanHealth, type HealthScan, type PositionKey } from "@perp/sdk/keeper";
+import { DEFAULT_NEAR_MARGIN, HealthWatch, decodeScanPage, readPositionStates, scanHealth, type HealthScan, type PositionKey } from "@perp/sdk/keeper";
 import { PerpEngine__factory, type PerpLens } from "@perp/sdk/contracts";
 import { BTC, deployProtocol, ETH, ORACLE_UNIT, usdc, wad, WAD, type Protocol } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
@@ -161,7 +161,7 @@ describe("keeper at scale (issue 12)", function () {
       expect(await p.lens.MAX_SCAN_PAGE()).to.equal(1000n);
     });
 
-    it("positionStates returns each pair's stored position, the engine's getPosition field for field, closed ones with their epoch", async function () {
+    it("positionStates returns each pair's stored position, the engine's getPosition field for field, closed ones with their epoch; readPositionStates pages it and splits a refused page", async function () {
       const p = await randomBook(6);
       // One trader closes a position: its slot keeps only the epoch (1), the order keeper's sign of a closed position.
       const closed = p.pairs[0];
@@ -178,6 +178,24 @@ describe("keeper at scale (issue 12)", function () {
       expect(states.map(fields)).to.deep.equal(expected.map(fields));
       expect([states[0].size, states[0].epoch]).to.deep.equal([0n, 1n]);
       expect(fields(states.at(-1)!)).to.deep.equal([0n, 0n, 0n, 0n, 0n]);
+      // The SDK's paged read: pages of 3, the same states in key order; a node that refuses more than 2 pairs a call
+      // gets each full page split once, into 2 + 1.
+      const keys: PositionKey[] = pairs.map((q) => ({ trader: q.trader, marketId: Number(q.marketId) }));
+      const client = await PerpClient.connect({ runner: ethers.provider, deployment: p.deployment });
+      expect((await readPositionStates(client, keys, 3)).map((q) => [q.size, q.epoch])).to.deep.equal(expected.map((q) => [q.size, q.epoch]));
+      let refused = 0;
+      const picky = new BrowserProvider({
+        request: async ({ method, params }: { method: string; params?: unknown[] }) => {
+          if (method === "eth_call" && Number(BigInt(`0x${(params![0] as { data: string }).data.slice(10 + 64 * 2, 10 + 64 * 3)}`)) > 2) {
+            refused += 1;
+            throw Object.assign(new Error("out of gas: gas required exceeds allowance"), { code: -32000 });
+          }
+          return ethers.provider.send(method, params ?? []);
+        },
+      });
+      const split = await readPositionStates(await PerpClient.connect({ runner: picky, deployment: p.deployment }), keys, 3);
+      expect(split.map((q) => [q.size, q.epoch])).to.deep.equal(expected.map((q) => [q.size, q.epoch]));
+      expect(refused).to.equal(Math.floor(keys.length / 3));
       const many = Array.from({ length: 1001 }, () => p.alice.address);
       await expect(p.lens.positionStates(many, many.map(() => 0n)))
         .to.be.revertedWithCustomError(p.lens, "ScanPageTooLarge")

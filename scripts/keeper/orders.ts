@@ -42,6 +42,7 @@ import {
   planOrders,
   positionKey,
   positionsNeeded,
+  readPositionStates,
   pythPriceToWad,
   runConcurrently,
   type IndexedOrder,
@@ -64,7 +65,7 @@ export const DEFAULT_ORDER_BATCH = 50;
 export const MAX_ORDER_BATCH = 50;
 /** Order transactions prepared (priced and simulated) at once; the liquidation phase's `SIMULATION_CONCURRENCY`. */
 export const ORDER_SIMULATION_CONCURRENCY = 4;
-/** Positions per `PerpLens.positionStates` call (about 5k gas each: 2.5M gas of `eth_call`, under any node's cap). */
+/** Positions per `PerpLens.positionStates` call (about 5k gas each: 2.5M gas of `eth_call`; a page a node refuses is split). */
 export const POSITION_PAGE = 500;
 
 export interface OrderKeeperOptions {
@@ -425,34 +426,11 @@ export class OrderKeeper {
 
   // ====================================================================================== reads
 
-  /**
-   * Epoch and size of each position that reduce-only orders belong to: `PerpLens.positionStates`, one `eth_call` per
-   * page of `POSITION_PAGE` positions, the pages side by side. One `getPosition` per position (before) made a trigger
-   * run of 1,000 reduce-only positions 1,000 RPC calls, each counted against a hosted node's rate limit.
-   */
+  /** Epoch and size of each position that reduce-only orders belong to (`readPositionStates`: 500 a lens call). */
   private async readPositions(orders: readonly IndexedOrder[], block: number): Promise<Map<string, PositionState>> {
     const needed = positionsNeeded(orders);
-    const out = new Map<string, PositionState>();
-    if (needed.length === 0) return out;
-    const pages: (typeof needed)[] = [];
-    for (let i = 0; i < needed.length; i += POSITION_PAGE) pages.push(needed.slice(i, i + POSITION_PAGE));
-    const states = await withRetry(
-      () =>
-        Promise.all(
-          pages.map((page) =>
-            this.client.lens.positionStates(
-              page.map((p) => p.trader),
-              page.map((p) => p.marketId),
-              { blockTag: block },
-            ),
-          ),
-        ),
-      this.retry,
-    );
-    pages.forEach((page, i) =>
-      page.forEach((p, j) => out.set(positionKey(p.trader, p.marketId), { epoch: states[i][j].epoch, size: states[i][j].size })),
-    );
-    return out;
+    const states = needed.length === 0 ? [] : await readPositionStates(this.client, needed, POSITION_PAGE, block, this.retry);
+    return new Map(needed.map((p, i) => [positionKey(p.trader, p.marketId), states[i]]));
   }
 
   /** The latest price update of `marketIds` (their Pyth feeds), and each market's price as WAD. */

@@ -29,7 +29,7 @@ export { evaluate, type EvaluatedPosition, type Evaluation, type LensPosition, t
 export { decodePositionViews, decodeViewAt, VIEW_WORDS, type PositionHealth } from "./lensCodec.js";
 export { liquidatableUnits } from "./liquidatableUnits.js";
 export { PositionIndex, type PositionEvent, type PositionKey } from "./positionIndex.js";
-export { readHealth } from "./readHealth.js";
+export { readHealth, readPositionStates } from "./readHealth.js";
 export { scanPositionEvents } from "./scanPositionEvents.js";
 export { SimulationUnsupportedError, simulateCalls, type CallOutcome, type SimulatedCall } from "./simulateCalls.js";
 export * from "./orders/index.js";

@@ -4,8 +4,8 @@
  * time, an LP deposit backing open interest, and the order keeper (scripts/keeper) settling market orders and firing
  * triggers. `npm run web` (dev.ts) and the browser tests (test/web.test.ts) both start it.
  *
- * A heartbeat mines a block every chain second (anvil automines transactions, so they stay instant, but the keeper acts
- * on new heads and market orders settle at the first price published in their window), republishes the feeds at the
+ * A heartbeat mines a block every second (anvil automines transactions, so they stay instant, but the keeper acts on
+ * new heads and market orders settle at the first price published in their window), republishes the feeds at the
  * new block's time, and pushes them on chain every 15 beats so the adapters' caches stay fresh for the page.
  * Private keys are read from anvil's --config-out file and passed on only through the environment; none is printed.
  */
@@ -26,7 +26,7 @@ export const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const FEEDS = { "ETH-USD": PYTH_FEED_IDS["ETH/USD"], "BTC-USD": PYTH_FEED_IDS["BTC/USD"] } as const;
 export type Symbol = keyof typeof FEEDS;
 const LP_USDC = 1_000_000n * 10n ** 6n;
-/** Push the feeds on chain at least every this many beats (chain seconds; the adapters refuse a cache older than 60 s). */
+/** Push the feeds on chain at least every this many beats (seconds; at most 15 x clockSpeed chain seconds, and the adapters refuse a cache older than 60). */
 const POKE_EVERY_BEATS = 15;
 
 export interface StackOptions {
@@ -38,9 +38,9 @@ export interface StackOptions {
   /** Keeper poll interval (ms). */
   readonly keeperPollMs?: number;
   /**
-   * How many chain seconds pass per wall-clock second (default 1). Above 1 the heartbeat beats every 1000/clockSpeed
-   * ms and moves the chain's time one second forward at each beat (`evm_increaseTime`), so the order book's delays
-   * (settlement windows, expiries, LP delays) pass that much sooner: the browser tests use 2.
+   * How many chain seconds pass per wall-clock second, a whole number (default 1). The heartbeat still mines a block
+   * a second; above 1 it first moves the chain's time `clockSpeed - 1` seconds forward (`evm_increaseTime`), so the
+   * order book's delays (settlement windows, expiries, LP delays) pass that much sooner: the browser tests use 2.
    */
   readonly clockSpeed?: number;
 }
@@ -247,15 +247,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     let beats = 0;
     const clockSpeed = options.clockSpeed ?? 1;
-    if (!(clockSpeed >= 1 && clockSpeed <= 10)) throw new Error(`clockSpeed must be between 1 and 10, got ${clockSpeed}`);
+    if (!Number.isInteger(clockSpeed) || clockSpeed < 1 || clockSpeed > 10) throw new Error(`clockSpeed must be a whole number from 1 to 10, got ${clockSpeed}`);
     heartbeat = setInterval(() => {
       beats++;
-      // A beat is one chain second: at clockSpeed 1 the wall clock provides it, above 1 the beat adds it.
-      void (clockSpeed > 1 ? provider.send("evm_increaseTime", [1]) : Promise.resolve())
+      // The wall clock moves the chain one second a beat; the beat adds the rest.
+      void (clockSpeed > 1 ? provider.send("evm_increaseTime", [clockSpeed - 1]) : Promise.resolve())
         .then(() => provider.send("evm_mine", []))
         .then(() => publish(beats % POKE_EVERY_BEATS === 0))
         .catch((error: unknown) => log(`[heartbeat] ${String(error)}`));
-    }, 1000 / clockSpeed);
+    }, 1000);
 
     return {
       rpcUrl,

@@ -29,9 +29,19 @@ import { usdc, wad } from "../../lib/fixture.js";
 import { startPriceService } from "../../price-service/service.js";
 import { CountingShim, E8, ETH_ID, ORDER_PARAMS, deployOrderWorld } from "./orderWorld.js";
 
-const TRADERS = Number(process.env.BENCH_ORDERS_TRADERS ?? "1000");
-if (!Number.isInteger(TRADERS) || TRADERS < 2 || TRADERS % 2 !== 0) throw new Error("BENCH_ORDERS_TRADERS must be an even integer >= 2");
-const BURST_CHUNK = Number(process.env.BENCH_ORDERS_BURST_CHUNK ?? "50");
+/** A size from the environment; a malformed one is one line on stderr and exit 2, before anything is deployed. */
+function envInteger(name: string, fallback: number, valid: (n: number) => boolean, rule: string): number {
+  const text = process.env[name];
+  const n = text === undefined ? fallback : Number(text);
+  if (text?.trim() === "" || !Number.isSafeInteger(n) || !valid(n)) {
+    process.stderr.write(`error: ${name} must be ${rule} (got ${JSON.stringify(text)})\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const TRADERS = envInteger("BENCH_ORDERS_TRADERS", 1000, (n) => n >= 2 && n % 2 === 0, "an even integer >= 2");
+const BURST_CHUNK = envInteger("BENCH_ORDERS_BURST_CHUNK", 50, (n) => n >= 1, "a positive integer");
 const TARGETS = { burstSettleBlocks: 2 } as const;
 const POSITION = wad("0.1");
 const HALF = POSITION / 2n;

@@ -42,7 +42,7 @@ import { deleverage } from "./adl.js";
 import { formatPlain } from "./format.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
-import { PendingTransaction, minedCount, type FeeBumpPolicy, type PollOutcome } from "./sender.js";
+import { PendingTransaction, awaitMined, minedCount, type FeeBumpPolicy } from "./sender.js";
 import { OrderKeeper, orderSummaryJson, pythPriceIds, type OrderRunSummary } from "./orders.js";
 import type { PriceSource } from "@perp/sdk/prices";
 import { IPriceFeed__factory, PerpEngine__factory } from "@perp/sdk/contracts";
@@ -1253,29 +1253,12 @@ export class Keeper {
    * `feeBump.bumpAfterMs` is replaced at its nonce with higher fees (sender.ts); whichever of its hashes is mined counts.
    */
   private async collect(pending: readonly Pending[], tally: Tally): Promise<void> {
-    const deadline = Date.now() + this.txTimeoutMs;
-    let open = [...pending];
     const me = this.address.toLowerCase();
     // Not aborted by stop(): the transactions are out, their outcome is part of this run.
     const retry = { ...this.retry, signal: undefined };
-    for (let round = 0; open.length > 0; round++) {
-      // From the second round on, the account's mined count, read before the receipts: a pending nonce below it
-      // without a receipt is "superseded" (sender.ts), not waited for until txTimeoutMs.
-      const used = round === 0 ? undefined : await minedCount(this.client.provider, this.sender, retry);
-      // Every pending nonce polled at once (each its own receipt reads and, when due, its replacement).
-      const outcomes = await Promise.all(
-        open.map(async (p): Promise<PollOutcome> => {
-          try {
-            return await p.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, retry, used);
-          } catch (error) {
-            if (Date.now() > deadline) throw error;
-            return { kind: "pending" };
-          }
-        }),
-      );
-      const receipts: (TransactionReceipt | null)[] = [];
-      for (const [i, p] of open.entries()) {
-        const outcome = outcomes[i];
+    const options = { provider: this.client.provider, sender: this.sender, policy: this.options.feeBump ?? {}, retry, timeoutMs: this.txTimeoutMs, pollMs: Math.min(this.pollMs, 500) };
+    await awaitMined(pending, options, {
+      polled: (p, outcome) => {
         if (outcome.kind === "bumped") {
           this.metrics?.feeBumps.inc();
           this.log.warn(
@@ -1285,26 +1268,25 @@ export class Keeper {
         } else if (outcome.kind === "bump-refused") {
           this.log.warn({ nonce: p.tx.nonce, hash: p.tx.hash, reason: outcome.reason }, "fee bump not sent");
         }
-        receipts.push(outcome.kind === "mined" ? outcome.receipt : null);
-      }
-      const still: Pending[] = [];
-      open.forEach((pendingTx, i) => {
-        const receipt = receipts[i];
-        if (outcomes[i].kind === "superseded") {
-          // Not failed (its units may well be liquidated, by the transaction that took the nonce): the next run
-          // re-reads them on chain and sends what is still liquidatable, so nothing is sent twice.
-          tally.deferred += pendingTx.units.length;
-          this.log.warn(
-            { hash: pendingTx.tx.hash, nonce: pendingTx.tx.nonce, units: pendingTx.units.length },
-            "nonce used on chain by another transaction; the next run re-checks its units",
-          );
-          this.sender.resetNonce();
-          return;
+      },
+      superseded: (pendingTx) => {
+        // Not failed (its units may well be liquidated, by the transaction that took the nonce): the next run
+        // re-reads them on chain and sends what is still liquidatable, so nothing is sent twice.
+        tally.deferred += pendingTx.units.length;
+        this.log.warn(
+          { hash: pendingTx.tx.hash, nonce: pendingTx.tx.nonce, units: pendingTx.units.length },
+          "nonce used on chain by another transaction; the next run re-checks its units",
+        );
+      },
+      timedOut: (open) => {
+        for (const { tx, units } of open) {
+          tally.failed += units.length;
+          this.metrics?.liquidationsFailed.inc(units.length);
+          tally.errors.push(`transaction ${tx.hash} (nonce ${tx.nonce}, ${tx.bumps} fee bumps) not mined after ${this.txTimeoutMs} ms`);
+          this.log.error({ hash: tx.hash, nonce: tx.nonce, bumps: tx.bumps }, "liquidation not mined in time; the next run re-checks its units");
         }
-        if (!receipt) {
-          still.push(pendingTx);
-          return;
-        }
+      },
+      mined: (pendingTx, receipt) => {
         const tx = { ...pendingTx, hash: receipt.hash, nonce: pendingTx.tx.nonce };
         tally.transactions += 1;
         tally.hashes.push(tx.hash);
@@ -1353,20 +1335,7 @@ export class Keeper {
           },
           "liquidation mined",
         );
-      });
-      open = still;
-      if (open.length === 0) break;
-      if (Date.now() > deadline) {
-        for (const { tx, units } of open) {
-          tally.failed += units.length;
-          this.metrics?.liquidationsFailed.inc(units.length);
-          tally.errors.push(`transaction ${tx.hash} (nonce ${tx.nonce}, ${tx.bumps} fee bumps) not mined after ${this.txTimeoutMs} ms`);
-          this.log.error({ hash: tx.hash, nonce: tx.nonce, bumps: tx.bumps }, "liquidation not mined in time; the next run re-checks its units");
-        }
-        this.sender.resetNonce();
-        break;
-      }
-      await abortableDelay(Math.min(this.pollMs, 500));
-    }
+      },
+    });
   }
 }

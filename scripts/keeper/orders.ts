@@ -19,11 +19,10 @@
  * const summary = await keeper.runOnce();
  * ```
  */
-import { getAddress, type Signer, type TransactionReceipt } from "ethers";
+import { getAddress, type Signer } from "ethers";
 
 import {
   TransactionSender,
-  abortableDelay,
   isTransientError,
   rpcStatsSince,
   toPerpError,
@@ -57,7 +56,7 @@ import { formatPlain } from "./format.js";
 import { LpRequestSettler } from "./lp.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { KeeperMetrics } from "./metrics.js";
-import { PendingTransaction, minedCount, type FeeBumpPolicy, type PollOutcome } from "./sender.js";
+import { PendingTransaction, awaitMined, type FeeBumpPolicy } from "./sender.js";
 
 /** Orders per `settleOrders` / `executeOrders` transaction by default. */
 export const DEFAULT_ORDER_BATCH = 50;
@@ -653,42 +652,28 @@ export class OrderKeeper {
 
   /** Waits for the receipts (at most `txTimeoutMs`) and counts this keeper's outcomes from the book's events. */
   private async collect(sent: readonly Sent[], tally: Tally): Promise<void> {
-    const deadline = Date.now() + this.txTimeoutMs;
-    let open = [...sent];
     const me = this.address.toLowerCase();
     const retry = { ...this.retry, signal: undefined };
-    for (let round = 0; open.length > 0; round++) {
-      // As the liquidation phase's collect: from the second round on, a nonce used without a receipt of ours is
-      // "superseded" (sender.ts) and not waited for; its orders are still in the book for the next run.
-      const used = round === 0 ? undefined : await minedCount(this.client.provider, this.sender, retry);
-      // Every pending nonce at once: its receipt (of whichever hash was mined), or, when due, a replacement with
-      // higher fees at the same nonce (issue 12: order transactions were never bumped).
-      const outcomes = await Promise.all(
-        open.map((s): Promise<PollOutcome> =>
-          s.tx.poll(this.client.provider, this.sender, this.options.feeBump ?? {}, retry, used).catch(() => ({ kind: "pending" }) as const),
-        ),
-      );
-      const receipts: (TransactionReceipt | null)[] = outcomes.map((o, i) => {
+    const options = { provider: this.client.provider, sender: this.sender, policy: this.options.feeBump ?? {}, retry, timeoutMs: this.txTimeoutMs, pollMs: Math.min(this.pollMs, 500) };
+    // The liquidation phase's wait (sender.ts `awaitMined`): fee bumps of a transaction still pending (issue 12: order
+    // transactions were never bumped), and a nonce used without a receipt of ours not waited for (its orders are still
+    // in the book for the next run).
+    await awaitMined(sent, options, {
+      polled: (sentTx, o) => {
         if (o.kind === "bumped") {
           this.metrics?.feeBumps.inc();
-          this.log.warn({ nonce: open[i].nonce, hash: o.hash, bumps: o.bumps, action: open[i].action }, "order transaction still pending; replaced with higher fees at the same nonce");
+          this.log.warn({ nonce: sentTx.nonce, hash: o.hash, bumps: o.bumps, action: sentTx.action }, "order transaction still pending; replaced with higher fees at the same nonce");
         } else if (o.kind === "bump-refused") {
-          this.log.warn({ nonce: open[i].nonce, reason: o.reason }, "fee bump not sent");
+          this.log.warn({ nonce: sentTx.nonce, reason: o.reason }, "fee bump not sent");
         }
-        return o.kind === "mined" ? o.receipt : null;
-      });
-      const still: Sent[] = [];
-      open.forEach((sentTx, i) => {
-        const receipt = receipts[i];
-        if (outcomes[i].kind === "superseded") {
-          this.log.warn({ hash: sentTx.hash, nonce: sentTx.nonce, action: sentTx.action }, "nonce used on chain by another transaction; the next run re-reads its orders");
-          this.sender.resetNonce();
-          return;
-        }
-        if (!receipt) {
-          still.push(sentTx);
-          return;
-        }
+      },
+      superseded: (sentTx) => {
+        this.log.warn({ hash: sentTx.hash, nonce: sentTx.nonce, action: sentTx.action }, "nonce used on chain by another transaction; the next run re-reads its orders");
+      },
+      timedOut: (open) => {
+        for (const tx of open) this.fail(tally, tx.orders.length, `transaction ${tx.hash} (nonce ${tx.nonce}) not mined after ${this.txTimeoutMs} ms`);
+      },
+      mined: (sentTx, receipt) => {
         const tx = { ...sentTx, hash: receipt.hash };
         tally.transactions += 1;
         tally.hashes.push(tx.hash);
@@ -735,16 +720,8 @@ export class OrderKeeper {
         }
         tally.gone += Math.max(0, tx.orders.length - done);
         this.log.info({ hash: tx.hash, block: receipt.blockNumber, action: tx.action, orders: tx.orders.length, done, gasUsed: receipt.gasUsed }, "order transaction mined");
-      });
-      open = still;
-      if (open.length === 0) break;
-      if (Date.now() > deadline) {
-        for (const tx of open) this.fail(tally, tx.orders.length, `transaction ${tx.hash} (nonce ${tx.nonce}) not mined after ${this.txTimeoutMs} ms`);
-        this.sender.resetNonce();
-        break;
-      }
-      await abortableDelay(Math.min(this.pollMs, 500));
-    }
+      },
+    });
     if (tally.feesUsd > 0n) this.metrics?.orderFeesUsd.inc(Number(formatPlain(tally.feesUsd)));
   }
 }

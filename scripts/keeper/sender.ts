@@ -118,7 +118,7 @@ export async function minedCount(provider: Provider, sender: TransactionSender, 
   return withRetry(async () => provider.getTransactionCount(await sender.signer.getAddress(), "latest"), retry).catch(() => undefined);
 }
 
-/** How `waitMined` polls one transaction. */
+/** How `awaitMined` and `waitMined` poll. */
 export interface WaitOptions {
   readonly provider: Provider;
   readonly sender: TransactionSender;
@@ -132,31 +132,77 @@ export interface WaitOptions {
   readonly onOutcome?: (outcome: PollOutcome, tx: PendingTransaction) => void;
 }
 
+/** What `awaitMined` reports of each transaction it watches: every item ends mined, superseded or timed out. */
+export interface MinedHandlers<T> {
+  /** Each poll's outcome other than "pending", before the item's end (bumps, for the logs and metrics). */
+  polled?(item: T, outcome: PollOutcome): void;
+  /** A receipt of one of its nonce's hashes (a revert too: `receipt.status`). */
+  mined(item: T, receipt: TransactionReceipt): void;
+  /** Its nonce was used by another transaction of the key (the sender's nonce is re-read first). */
+  superseded(item: T): void;
+  /** Still without a receipt when `timeoutMs` ran out (the sender's nonce is re-read first). */
+  timedOut(items: readonly T[]): void;
+}
+
 /**
- * Polls one nonce's transactions (`PendingTransaction.poll`: receipts of every hash, fee bumps by `policy`) until one
- * is mined; the same policy as the liquidation and order batches, for transactions sent one at a time (the LP
- * settlements). Throws when none is mined within `timeoutMs` (the sender's nonce is re-read then) or the mined one
- * reverted.
+ * Polls every item's nonce at once (`PendingTransaction.poll`: receipts of every hash, fee bumps by `policy`) until
+ * each is mined, superseded or out of time: the one wait of the liquidation batches, the order batches and the LP
+ * settlements. A poll that fails (the node down, a reorg) counts as pending: the item ends mined after the node is
+ * back, or timed out. From the second round on the account's mined count is read first, so that a nonce used without
+ * a receipt of ours is "superseded" at once instead of waited for until `timeoutMs`.
  */
-export async function waitMined(sent: SentTransaction, options: WaitOptions): Promise<{ receipt: TransactionReceipt; tx: PendingTransaction }> {
-  const tx = new PendingTransaction(sent);
+export async function awaitMined<T extends { readonly tx: PendingTransaction }>(
+  items: readonly T[],
+  options: Omit<WaitOptions, "onOutcome">,
+  on: MinedHandlers<T>,
+): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
-  for (let round = 0; ; round++) {
+  let open = [...items];
+  for (let round = 0; open.length > 0; round++) {
     const used = round === 0 ? undefined : await minedCount(options.provider, options.sender, options.retry);
-    const outcome = await tx.poll(options.provider, options.sender, options.policy, options.retry, used).catch((): PollOutcome => ({ kind: "pending" }));
-    if (outcome.kind !== "pending") options.onOutcome?.(outcome, tx);
-    if (outcome.kind === "mined") {
-      if (outcome.receipt.status !== 1) throw new Error(`transaction ${outcome.receipt.hash} (nonce ${tx.nonce}) reverted`);
-      return { receipt: outcome.receipt, tx };
-    }
-    if (outcome.kind === "superseded") {
-      options.sender.resetNonce();
-      throw new Error(`transaction ${tx.hash} (nonce ${tx.nonce}) can no longer be mined: another transaction of the key used its nonce`);
-    }
+    const outcomes = await Promise.all(
+      open.map((item) => item.tx.poll(options.provider, options.sender, options.policy, options.retry, used).catch((): PollOutcome => ({ kind: "pending" }))),
+    );
+    const still: T[] = [];
+    open.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome.kind !== "pending") on.polled?.(item, outcome);
+      if (outcome.kind === "mined") return on.mined(item, outcome.receipt);
+      if (outcome.kind === "superseded") {
+        options.sender.resetNonce();
+        return on.superseded(item);
+      }
+      still.push(item);
+    });
+    open = still;
+    if (open.length === 0) return;
     if (Date.now() > deadline) {
       options.sender.resetNonce();
-      throw new Error(`transaction ${tx.hash} (nonce ${tx.nonce}, ${tx.bumps} fee bumps) not mined after ${options.timeoutMs} ms`);
+      return on.timedOut(open);
     }
     await abortableDelay(options.pollMs ?? 500);
   }
+}
+
+/**
+ * `awaitMined` of one transaction sent on its own (the LP settlements), with the same fee-bump policy as the batches.
+ * Throws when none of its hashes is mined within `timeoutMs`, its nonce was taken, or the mined one reverted.
+ */
+export async function waitMined(sent: SentTransaction, options: WaitOptions): Promise<{ receipt: TransactionReceipt; tx: PendingTransaction }> {
+  const tx = new PendingTransaction(sent);
+  let result: TransactionReceipt | Error = new Error(`transaction ${tx.hash}: no outcome`);
+  await awaitMined([{ tx }], options, {
+    polled: (_, outcome) => options.onOutcome?.(outcome, tx),
+    mined: (_, receipt) => {
+      result = receipt.status === 1 ? receipt : new Error(`transaction ${receipt.hash} (nonce ${tx.nonce}) reverted`);
+    },
+    superseded: () => {
+      result = new Error(`transaction ${tx.hash} (nonce ${tx.nonce}) can no longer be mined: another transaction of the key used its nonce`);
+    },
+    timedOut: () => {
+      result = new Error(`transaction ${tx.hash} (nonce ${tx.nonce}, ${tx.bumps} fee bumps) not mined after ${options.timeoutMs} ms`);
+    },
+  });
+  if (result instanceof Error) throw result;
+  return { receipt: result, tx };
 }

@@ -10,7 +10,7 @@
  * numbers. Nothing is tuned to the targets: the targets are only compared with what was measured.
  */
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
@@ -26,7 +26,6 @@ import {
   isLiquidatable,
   liquidationEvents,
   liquidationPrice,
-  rpcStatsSince,
   valueCross,
   valueIsolated,
   type AccountSnapshot,
@@ -43,7 +42,7 @@ import {
   PerpLens__factory,
 } from "@perp/sdk/contracts";
 import { ETH_USD_PARAMS, wad } from "../../../ignition/lib/perp.js";
-import { Keeper, summaryJson, type RunSummary } from "../keeper.js";
+import { Keeper, type RunSummary } from "../keeper.js";
 import { devWallet, prng } from "../../lib/dev.js";
 import { PROJECT_ROOT } from "../../lib/keystore.js";
 import { createLogger } from "../logger.js";

@@ -244,7 +244,7 @@ async function main(): Promise<void> {
       refMaxDevBps: 0,
       refHeartbeat: 0,
       expo: -8,
-    });
+    }, book);
     await feed.waitForDeployment();
     const t = await at();
     await run(feed.updatePrice([priceUpdate("100", t, undefined, id)], { value: FEE }));

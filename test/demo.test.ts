@@ -93,7 +93,7 @@ describe("npm start: the demo", function () {
     expect(run.ms).to.be.below(MAX_RUNTIME_MS);
     expect(run.stdout).to.match(/^Perp protocol demo on network "default" \(in-process Hardhat network, chain 31337\)$/m);
     // The default local deployment: Pyth markets on the local StrictMockPyth, every trade through the order book.
-    expect(run.stdout).to.include("Deployed PerpPythLocal with Ignition (engine in block 8).");
+    expect(run.stdout).to.include("Deployed PerpPythLocal with Ignition (engine in block 6).");
     expect(run.stdout).to.match(/│ OrderBook \(every trade is an order\)\s+│ 0x[0-9a-fA-F]{40} │/);
     // Not a terminal: no progress bar, no colours, no cursor control.
     expect(run.stdout).to.not.include("\u001b");

@@ -54,7 +54,7 @@ describe("governance", function () {
     const feed = await new PythPriceFeed__factory(p.owner).deploy({
       pyth: await pyth.getAddress(), priceId: id, maxConfBps: 100, maxFutureSkew: 5, maxCacheAge: 60,
       referenceFeed: ethers.ZeroAddress, refMaxDevBps: 300, refHeartbeat: 3600, expo: -8,
-    });
+    }, ethers.ZeroAddress);
     await expect(p.engine.listMarket(feed, ethParams())).to.be.revertedWithCustomError(feed, "NoCachedPrice").withArgs(id);
     const t = BigInt(await networkHelpers.time.latest()) + 1n;
     await networkHelpers.time.setNextBlockTimestamp(t);

@@ -1,9 +1,12 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 
-import { wad } from "../scripts/lib/fixture.js";
+import { encodeMockPriceUpdate } from "@perp/sdk/prices";
+import { PythPriceFeed__factory } from "@perp/sdk/contracts";
+
+import { ethParams, wad } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
-import { deployOrders, now, PBTC, PETH, priceUpdate, PYTH_FEE, type Orders } from "./helpers/orders.js";
+import { deployOrders, ETH_ID, now, PBTC, PETH, priceUpdate, PYTH_FEE, type Orders } from "./helpers/orders.js";
 
 const BUY_ANY = 2n ** 128n - 1n;
 const SELL_ANY = 0n;
@@ -646,6 +649,77 @@ describe("order book", function () {
       expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(1));
       expect((await o.engine.getPosition(o.bob, PETH)).size).to.equal(0n);
       expect((await o.engine.getPosition(o.carol, PETH)).size).to.equal(wad(1));
+    });
+  });
+
+  describe("prices: the book pays Pyth, the adapter checks and caches", function () {
+    it("one value transfer: Pyth gets exactly the fee, the adapter none, and caches the price; nobody else may hand the adapter a price", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, createdAt } = await commit(o, o.alice, wad(5));
+      const pythBefore = await ethers.provider.getBalance(o.pyth);
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 2n);
+      const tx = await o.book.connect(o.keeper).settleOrder(id, [windowUpdate(createdAt, "2001")], { value: PYTH_FEE + 7n });
+      await expect(tx).to.emit(o.feed, "PriceCached").withArgs(ETH_ID, wad(2001), createdAt + 2n);
+      // The keeper sent the fee + 7 wei: Pyth holds the fee, the book and the adapter nothing (the 7 came back).
+      expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(PYTH_FEE);
+      expect(await ethers.provider.getBalance(o.feed)).to.equal(0n);
+      expect(await ethers.provider.getBalance(o.book)).to.equal(0n);
+      expect(await o.feed.cachedPrice()).to.deep.equal([wad(2001), createdAt + 2n]);
+      expect(await o.feed.pythRequest()).to.deep.equal([await o.pyth.getAddress(), ETH_ID, await o.book.getAddress()]);
+      const price = { price: 3_000n * 10n ** 8n, conf: 0n, expo: -8, publishTime: createdAt + 3n };
+      await expect(o.feed.connect(o.alice).acceptPrice(price, false, 0, 0))
+        .to.be.revertedWithCustomError(o.feed, "NotOrderBook")
+        .withArgs(o.alice.address);
+      expect(await o.feed.cachedPrice()).to.deep.equal([wad(2001), createdAt + 2n]);
+    });
+
+    it("an update the adapter refuses reverts a single settlement with the adapter's error; in a batch it skips the order and its fee stays with Pyth, which parsed it", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const { id, createdAt } = await commit(o, o.alice, wad(5));
+      // Confidence 2 % of the price: Pyth parses it, the adapter's bound (1 %) refuses it.
+      const wide = encodeMockPriceUpdate({
+        id: ETH_ID,
+        price: { price: 2_000n * 10n ** 8n, conf: 40n * 10n ** 8n, expo: -8, publishTime: createdAt + 2n },
+        prevPublishTime: createdAt + 1n,
+      });
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 2n);
+      await expect(o.book.connect(o.keeper).settleOrder(id, [wide], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.feed, "PythConfidenceTooWide")
+        .withArgs(ETH_ID, wad(40), wad(2000), 100);
+      const pythBefore = await ethers.provider.getBalance(o.pyth);
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 3n);
+      const tx = await o.book.connect(o.keeper).settleOrders([id], [wide], { value: 5n });
+      await expect(tx).to.not.emit(o.book, "OrderExecuted");
+      expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(PYTH_FEE);
+      expect(await ethers.provider.getBalance(o.book)).to.equal(0n);
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(id);
+      // Data Pyth itself refuses (no price in the window) costs nothing.
+      const early = priceUpdate("2000", createdAt + 1n, createdAt);
+      await o.book.connect(o.keeper).settleOrders([id], [early], { value: 5n });
+      expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(PYTH_FEE);
+      expect(await ethers.provider.getBalance(o.book)).to.equal(0n);
+    });
+
+    it("a market whose adapter names no book (or another) takes no orders: FeedNotOfThisBook alone, skipped in a batch", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      const id = ethers.id("SOL/USD");
+      const orphan = await new PythPriceFeed__factory(o.owner).deploy(
+        { pyth: await o.pyth.getAddress(), priceId: id, maxConfBps: 100, maxFutureSkew: 5, maxCacheAge: 60, referenceFeed: ethers.ZeroAddress, refMaxDevBps: 0, refHeartbeat: 0, expo: -8 },
+        ethers.ZeroAddress,
+      );
+      await orphan.updatePrice([priceUpdate("100", await now(), undefined, id)], { value: PYTH_FEE });
+      const market = await o.engine.marketCount();
+      await o.engine.listMarket(orphan, ethParams());
+      await o.book.connect(o.alice).commitOrder(market, wad(1), BUY_ANY, 0, false);
+      const orderId = await o.book.pendingMarketOrder(o.alice, market);
+      const createdAt = await now();
+      const update = priceUpdate("100", createdAt + 2n, createdAt + 1n, id);
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 2n);
+      await expect(o.book.connect(o.keeper).settleOrder(orderId, [update], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.book, "FeedNotOfThisBook")
+        .withArgs(await orphan.getAddress(), ethers.ZeroAddress);
+      expect(await o.book.connect(o.keeper).settleOrders.staticCall([orderId], [update], { value: PYTH_FEE })).to.equal(0n);
+      expect(await o.book.pendingMarketOrder(o.alice, market)).to.equal(orderId);
     });
   });
 

@@ -304,6 +304,7 @@ describe("price service updates on chain (StrictMockPyth + PythPriceFeed)", func
         refHeartbeat: 0,
         expo: -8,
       },
+      ZeroAddress,
     ]);
     return { pyth, feed };
   }

@@ -53,9 +53,10 @@ async function deployed() {
   const pyth = await new StrictMockPyth__factory(owner).deploy(FEE);
   const reference = await new MockAggregator__factory(owner).deploy(8, "ETH / USD", answer(2000));
   const pythAddress = await pyth.getAddress();
-  const feed = await new PythPriceFeed__factory(owner).deploy(config(pythAddress));
+  const feed = await new PythPriceFeed__factory(owner).deploy(config(pythAddress), ZeroAddress);
   const banded = await new PythPriceFeed__factory(owner).deploy(
     config(pythAddress, { referenceFeed: await reference.getAddress() }),
+    ZeroAddress,
   );
   const caller = await new PythFeedCaller__factory(owner).deploy(feed);
   const now = BigInt(await time.latest());
@@ -215,10 +216,10 @@ describe("PythPriceFeed", function () {
       [{ referenceFeed: await decimals19.getAddress() }, "refDecimals"],
     ];
     for (const [overrides, code] of cases) {
-      await expect(factory.deploy(config(p, overrides))).to.be.revertedWithCustomError(feed, "InvalidPythConfig").withArgs(code);
+      await expect(factory.deploy(config(p, overrides), ZeroAddress)).to.be.revertedWithCustomError(feed, "InvalidPythConfig").withArgs(code);
     }
     // The bounds themselves are accepted.
-    await factory.deploy(config(p, { maxConfBps: 10_000, maxFutureSkew: 60, maxCacheAge: 86_400, expo: -18 }));
+    await factory.deploy(config(p, { maxConfBps: 10_000, maxFutureSkew: 60, maxCacheAge: 86_400, expo: -18 }), ZeroAddress);
     const c = await feed.config();
     expect([c.pyth, c.priceId, c.maxConfBps, c.maxFutureSkew, c.maxCacheAge, c.referenceFeed, c.refMaxDevBps, c.refHeartbeat, c.expo])
       .to.deep.equal([p, ETH_ID, 100n, 5n, 60n, ZeroAddress, 300n, 3600n, -8n]);
@@ -231,8 +232,8 @@ describe("PythPriceFeed", function () {
     expect(await feed.priceUnit()).to.equal(10n ** 10n);
     const factory = new PythPriceFeed__factory(owner);
     const p = await pyth.getAddress();
-    expect(await (await factory.deploy(config(p, { expo: -18 }))).priceUnit()).to.equal(1n);
-    expect(await (await factory.deploy(config(p, { expo: 0 }))).priceUnit()).to.equal(wad(1));
+    expect(await (await factory.deploy(config(p, { expo: -18 }), ZeroAddress)).priceUnit()).to.equal(1n);
+    expect(await (await factory.deploy(config(p, { expo: 0 }), ZeroAddress)).priceUnit()).to.equal(wad(1));
   });
 
   it("has no price before the first update (NoCachedPrice), and fee 0 for empty data", async function () {

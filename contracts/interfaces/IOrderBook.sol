@@ -107,6 +107,9 @@ interface IOrderBook {
     error ExecutionOutOfGas(uint256 orderId, uint256 gasAtCall);
     error InvalidOrderBookParam(string code);
     error MsgValueTooLow(uint256 required, uint256 provided);
+    /// @notice The market's price feed does not hand its prices to this book (`IPythPriceFeed.pythRequest` names
+    /// `itsBook`; zero also for a feed that is no Pyth adapter): a deployment or listing mistake.
+    error FeedNotOfThisBook(address feed, address itsBook);
 
     event OrderCommitted(
         uint256 indexed orderId, address indexed trader, uint256 indexed marketId, int256 sizeDelta,

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IPyth} from "@pythnetwork/pyth-sdk-solidity/IPyth.sol";
+import {PythStructs} from "@pythnetwork/pyth-sdk-solidity/PythStructs.sol";
 import {AggregatorV3Interface} from "./AggregatorV3Interface.sol";
 import {IPriceFeed} from "./IPriceFeed.sol";
 
@@ -50,6 +51,8 @@ interface IPythErrors {
     error InsufficientPythFee(uint256 required, uint256 provided);
     error NoCachedPrice(bytes32 priceId);
     error RefundFailed(address to, uint256 amount);
+    /// @notice `acceptPrice` is the order book's alone (the adapter's `orderBook`; none when that is zero).
+    error NotOrderBook(address caller);
 }
 
 /// @title IPythPriceFeed
@@ -63,6 +66,13 @@ interface IPythPriceFeed is IPriceFeed, IPythErrors {
     function priceId() external view returns (bytes32);
     function pyth() external view returns (IPyth);
 
+    /// @notice The one caller of `acceptPrice` (zero: nobody), fixed at construction.
+    function orderBook() external view returns (address);
+
+    /// @notice What a caller needs to have Pyth parse this feed's price itself: the Pyth contract, the price id and
+    /// `orderBook()`, in one call.
+    function pythRequest() external view returns (IPyth pyth, bytes32 priceId, address orderBook);
+
     /// @notice The cache: last verified price (WAD) and its publish time (0, 0 before the first update).
     function cachedPrice() external view returns (uint256 priceWad, uint256 publishTime);
 
@@ -72,5 +82,13 @@ interface IPythPriceFeed is IPriceFeed, IPythErrors {
     function verifyAt(bytes[] calldata updateData, uint64 minPublishTime, uint64 maxPublishTime)
         external
         payable
+        returns (uint256 priceWad, uint256 publishTime);
+
+    /// @notice `orderBook()` only: a price of this feed that the book had Pyth parse (and paid Pyth for) itself:
+    /// `parsePriceFeedUpdates` for `window` false, `parsePriceFeedUpdatesUnique` from `minPublishTime` for `window`
+    /// true. The same checks and cache rules as `updatePrice` (`window` false: at least as new as the cache, raises
+    /// it) and `verifyAt` (`window` true: inside `[minPublishTime, maxPublishTime]`, raises the cache if newer).
+    function acceptPrice(PythStructs.Price calldata price, bool window, uint64 minPublishTime, uint64 maxPublishTime)
+        external
         returns (uint256 priceWad, uint256 publishTime);
 }

@@ -3,11 +3,11 @@ pragma solidity 0.8.30;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IPyth} from "@pythnetwork/pyth-sdk-solidity/IPyth.sol";
-import {PythErrors} from "@pythnetwork/pyth-sdk-solidity/PythErrors.sol";
 import {PythStructs} from "@pythnetwork/pyth-sdk-solidity/PythStructs.sol";
 import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {IPythPriceFeed, PythFeedConfig} from "../interfaces/IPythPriceFeed.sol";
+import {PythParseLib} from "../libraries/PythParseLib.sol";
 
 /// @title PythPriceFeed
 /// @notice One market's index price from Pyth update data (SPEC "Prices (pull oracle)"), with a monotonic one-slot
@@ -24,7 +24,11 @@ import {IPythPriceFeed, PythFeedConfig} from "../interfaces/IPythPriceFeed.sol";
 ///   bands prices, it must never block them);
 /// - `updatePrice` accepts only a price at least as new as the cache (no caller can pick an older valid price than
 ///   one already used); `verifyAt` accepts the unique first price of a window, which may be older than the cache
-///   (a market order's price is anchored to its commit time), and never lowers the cache.
+///   (a market order's price is anchored to its commit time), and never lowers the cache;
+/// - `acceptPrice` applies the same checks and rules to a price the order book had Pyth parse and paid for itself
+///   (one value transfer per update instead of two: keeper -> book -> Pyth, not keeper -> book -> adapter -> Pyth).
+///   Only `orderBook`, fixed at construction, may call it: the book the engine already trusts with every trade's
+///   price. With `orderBook` zero, only the two permissionless paths above exist.
 ///
 /// Pyth is asked for the widest range (`[0, 2^64 - 1]`, or `[minPublishTime, 2^64 - 1]` for uniqueness) and the
 /// adapter applies the time bounds itself, so that a refused price names the bound that failed
@@ -52,6 +56,8 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
     uint256 internal immutable refScale;
     /// @inheritdoc IPriceFeed
     uint256 public immutable priceUnit;
+    /// @inheritdoc IPythPriceFeed
+    address public immutable orderBook;
 
     /// @dev One slot: a WAD price of an int64 Pyth price with exponent >= -18 is < 2^63 * 10^18 < 2^123.
     struct Cache {
@@ -61,7 +67,7 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
 
     Cache internal _cache;
 
-    constructor(PythFeedConfig memory c) {
+    constructor(PythFeedConfig memory c, address orderBook_) {
         if (address(c.pyth).code.length == 0) revert InvalidPythConfig("pyth");
         if (c.priceId == bytes32(0)) revert InvalidPythConfig("priceId");
         if (c.maxConfBps == 0 || c.maxConfBps > BPS) revert InvalidPythConfig("maxConfBps");
@@ -87,6 +93,7 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
         refHeartbeat = c.refHeartbeat;
         expo = c.expo;
         priceUnit = 10 ** uint256(int256(18 + c.expo));
+        orderBook = orderBook_;
     }
 
     // ------------------------------------------------------------------ views
@@ -104,6 +111,11 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
             refHeartbeat: refHeartbeat,
             expo: expo
         });
+    }
+
+    /// @inheritdoc IPythPriceFeed
+    function pythRequest() external view returns (IPyth, bytes32, address) {
+        return (pyth, priceId, orderBook);
     }
 
     /// @inheritdoc IPythPriceFeed
@@ -159,17 +171,9 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
             _refund(msg.value);
             return (priceWad, publishTime);
         }
-        Cache memory c = _cache;
         uint256 fee = _checkFee(updateData);
-        PythStructs.Price memory p = _parse(updateData, fee, false, 0);
-        publishTime = p.publishTime;
-        if (publishTime < c.publishTime) revert PythPriceOlderThanCache(priceId, publishTime, c.publishTime);
-        priceWad = _check(p);
-        if (publishTime > c.publishTime) {
-            _store(priceWad, publishTime);
-        } else {
-            priceWad = c.price;
-        }
+        (, PythStructs.Price memory p) = PythParseLib.parse(pyth, priceId, updateData, fee, false, 0, true);
+        (priceWad, publishTime) = _acceptLatest(p);
         _refund(msg.value - fee);
     }
 
@@ -181,17 +185,50 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
         returns (uint256 priceWad, uint256 publishTime)
     {
         uint256 fee = _checkFee(updateData);
-        PythStructs.Price memory p = _parse(updateData, fee, true, minPublishTime);
+        (, PythStructs.Price memory p) = PythParseLib.parse(pyth, priceId, updateData, fee, true, minPublishTime, true);
+        (priceWad, publishTime) = _acceptWindow(p, minPublishTime, maxPublishTime);
+        _refund(msg.value - fee);
+    }
+
+    /// @inheritdoc IPythPriceFeed
+    function acceptPrice(PythStructs.Price calldata price, bool window, uint64 minPublishTime, uint64 maxPublishTime)
+        external
+        nonReentrant
+        returns (uint256 priceWad, uint256 publishTime)
+    {
+        if (msg.sender != orderBook || orderBook == address(0)) revert NotOrderBook(msg.sender);
+        return window ? _acceptWindow(price, minPublishTime, maxPublishTime) : _acceptLatest(price);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    /// @dev `updatePrice`'s rule: at least as new as the cache; a price of the cache's second returns the cached one
+    /// (the first verified price of a second is the one used for it).
+    function _acceptLatest(PythStructs.Price memory p) internal returns (uint256 priceWad, uint256 publishTime) {
+        Cache memory c = _cache;
+        publishTime = p.publishTime;
+        if (publishTime < c.publishTime) revert PythPriceOlderThanCache(priceId, publishTime, c.publishTime);
+        priceWad = _check(p);
+        if (publishTime > c.publishTime) {
+            _store(priceWad, publishTime);
+        } else {
+            priceWad = c.price;
+        }
+    }
+
+    /// @dev `verifyAt`'s rule: inside the window (Pyth proved it the window's unique first price); raises the cache
+    /// if newer, never lowers it.
+    function _acceptWindow(PythStructs.Price memory p, uint64 minPublishTime, uint64 maxPublishTime)
+        internal
+        returns (uint256 priceWad, uint256 publishTime)
+    {
         publishTime = p.publishTime;
         if (publishTime < minPublishTime || publishTime > maxPublishTime) {
             revert PythPriceOutsideWindow(priceId, publishTime, minPublishTime, maxPublishTime);
         }
         priceWad = _check(p);
         if (publishTime > _cache.publishTime) _store(priceWad, publishTime);
-        _refund(msg.value - fee);
     }
-
-    // ------------------------------------------------------------------ internals
 
     function _cached() internal view returns (uint256 price, uint256 publishTime) {
         Cache memory c = _cache;
@@ -211,47 +248,6 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
     function _checkFee(bytes[] calldata updateData) internal view returns (uint256 fee) {
         fee = getUpdateFee(updateData);
         if (msg.value < fee) revert InsufficientPythFee(fee, msg.value);
-    }
-
-    /// @dev Asks Pyth for this feed's price (newest, or unique first at `minPublishTime`), paying exactly `fee`.
-    /// Pyth's "not found" errors become `PythPriceNotFound(priceId)`; any other Pyth error (invalid data, fee)
-    /// propagates unchanged.
-    function _parse(bytes[] calldata updateData, uint256 fee, bool unique, uint64 minPublishTime)
-        internal
-        returns (PythStructs.Price memory)
-    {
-        bytes32[] memory ids = new bytes32[](1);
-        ids[0] = priceId;
-        PythStructs.PriceFeed[] memory feeds;
-        if (unique) {
-            try pyth.parsePriceFeedUpdatesUnique{value: fee}(updateData, ids, minPublishTime, type(uint64).max)
-            returns (PythStructs.PriceFeed[] memory f) {
-                feeds = f;
-            } catch (bytes memory reason) {
-                _rethrow(reason);
-            }
-        } else {
-            try pyth.parsePriceFeedUpdates{value: fee}(updateData, ids, 0, type(uint64).max)
-            returns (PythStructs.PriceFeed[] memory f) {
-                feeds = f;
-            } catch (bytes memory reason) {
-                _rethrow(reason);
-            }
-        }
-        // A conforming Pyth returns exactly the requested feed; anything else is treated as not found.
-        if (feeds.length != 1 || feeds[0].id != priceId) revert PythPriceNotFound(priceId);
-        return feeds[0].price;
-    }
-
-    function _rethrow(bytes memory reason) internal view {
-        bytes4 selector = reason.length >= 4 ? bytes4(reason) : bytes4(0);
-        if (
-            selector == PythErrors.PriceFeedNotFoundWithinRange.selector
-                || selector == PythErrors.PriceFeedNotFound.selector
-        ) revert PythPriceNotFound(priceId);
-        assembly ("memory-safe") {
-            revert(add(reason, 32), mload(reason))
-        }
     }
 
     /// @dev The checks every accepted price passes (the time bounds against the cache or window are the caller's).

@@ -284,6 +284,19 @@ export function deployCore(
   const priceFeeds: CallableContractFuture<string>[] = [];
   const setup: Future[] = [setVault, setGuardian];
   let previousListing: Future | undefined;
+
+  // Pyth markets settle trades at prices published after the order (SPEC "Orders"): the order book is the engine's
+  // only trade path once `setOrderBook` ran (the engine refuses a second one). It comes before the Pyth adapters,
+  // each of which is built naming it: the book pays Pyth itself and hands the parsed price to the adapter
+  // (`acceptPrice`, the book's alone), one value transfer per update instead of two.
+  let orderBook: CallableContractFuture<string> | undefined;
+  if (pyth !== undefined) {
+    orderBook = m.contract(
+      "OrderBook",
+      [engine, m.getParameter("orderBookParams", DEFAULT_ORDER_BOOK_PARAMS), deployer],
+      { id: FUTURE_IDS.orderBook },
+    );
+  }
   MARKETS.forEach((market, i) => {
     const priceFeed =
       pyth === undefined
@@ -299,7 +312,7 @@ export function deployCore(
             ],
             { id: FUTURE_IDS.priceFeed(market) },
           )
-        : m.contract("PythPriceFeed", [pythFeedConfig(m, market, pyth)], { id: FUTURE_IDS.priceFeed(market) });
+        : m.contract("PythPriceFeed", [pythFeedConfig(m, market, pyth), orderBook!], { id: FUTURE_IDS.priceFeed(market) });
     // listMarket reads the adapter's price (of any age: Ignition's confirmations between steps make it minutes old
     // on a slow chain); a Pyth adapter has none until an update is pushed: push `<market>PriceUpdate` (fetched just
     // before the deployment, scripts/lib/pyth-listing.ts) right before it, paying what the adapter asks (the excess
@@ -323,18 +336,7 @@ export function deployCore(
   // Read-only batch views; deployed after the setup so that the addresses before it do not depend on it.
   const lens = m.contract("PerpLens", [engine], { id: FUTURE_IDS.lens, after: setup });
 
-  // Pyth markets settle trades at prices published after the order (SPEC "Orders"): the order book, deployed after
-  // the lens so that the addresses of the v1 contracts stay those of the Chainlink modules, is the engine's only
-  // trade path once `setOrderBook` ran (the engine refuses a second one).
-  let orderBook: CallableContractFuture<string> | undefined;
-  if (pyth !== undefined) {
-    orderBook = m.contract(
-      "OrderBook",
-      [engine, m.getParameter("orderBookParams", DEFAULT_ORDER_BOOK_PARAMS), deployer],
-      { id: FUTURE_IDS.orderBook, after: [lens] },
-    );
-    setup.push(m.call(engine, "setOrderBook", [orderBook]));
-  }
+  if (orderBook !== undefined) setup.push(m.call(engine, "setOrderBook", [orderBook], { after: [lens] }));
 
   return { engine, vault, liquidationLogic, liquidationPriceLogic, marketAdminLogic, lens, priceFeeds, orderBook, setup };
 }

@@ -152,6 +152,7 @@ const E8 = 10n ** 8n;
 async function deployV2() {
   const p = await deployProtocol();
   const pyth = await new StrictMockPyth__factory(p.owner).deploy(PYTH_FEE);
+  const book = await new OrderBook__factory(p.owner).deploy(p.engine, { ...BOOK }, p.owner);
   const feed = await new PythPriceFeed__factory(p.owner).deploy({
     pyth: await pyth.getAddress(),
     priceId: PRICE_ID,
@@ -162,13 +163,12 @@ async function deployV2() {
     refMaxDevBps: 300,
     refHeartbeat: 3600,
     expo: -8,
-  });
+  }, book);
   const t = BigInt(await networkHelpers.time.latest()) + 1n;
   const first = encodeMockPriceUpdate({ id: PRICE_ID, price: { price: 2000n * E8, conf: 0n, expo: -8, publishTime: t }, prevPublishTime: 0n });
   await networkHelpers.time.setNextBlockTimestamp(t);
   await feed.updatePrice([first], { value: PYTH_FEE });
   await p.engine.listMarket(feed, ethParams());
-  const book = await new OrderBook__factory(p.owner).deploy(p.engine, { ...BOOK }, p.owner);
   await p.engine.setOrderBook(book);
   for (const trader of [p.alice, p.bob]) await p.engine.connect(trader).deposit(usdc(10_000));
   const deployment: Deployment = {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {PythStructs} from "@pythnetwork/pyth-sdk-solidity/PythStructs.sol";
 import {AggregatorV3Interface} from "../../contracts/interfaces/AggregatorV3Interface.sol";
 import {IPythErrors, PythFeedConfig} from "../../contracts/interfaces/IPythPriceFeed.sol";
 import {StrictMockPyth} from "../../contracts/mocks/StrictMockPyth.sol";
@@ -33,7 +34,8 @@ contract PythPriceFeedTest is Test {
                 refMaxDevBps: 0,
                 refHeartbeat: 0,
                 expo: expo
-            })
+            }),
+            address(this)
         );
     }
 
@@ -44,6 +46,47 @@ contract PythPriceFeedTest is Test {
     {
         data = new bytes[](1);
         data[0] = pyth.createPriceFeedUpdateData(ID, price, conf, expo, price, conf, publishTime, prevPublishTime);
+    }
+
+    /// The price as the order book hands it over: parsed by Pyth (paid by the caller), then `acceptPrice`.
+    function _parsed(bytes[] memory data, bool unique, uint64 min) internal returns (PythStructs.Price memory) {
+        bytes32[] memory ids = new bytes32[](1);
+        ids[0] = ID;
+        PythStructs.PriceFeed[] memory feeds = unique
+            ? pyth.parsePriceFeedUpdatesUnique(data, ids, min, type(uint64).max)
+            : pyth.parsePriceFeedUpdates(data, ids, 0, type(uint64).max);
+        return feeds[0].price;
+    }
+
+    /// `updatePrice`, or (`viaBook`) the same price handed over by the book: the one rule either way.
+    function _latest(PythPriceFeed feed, bytes[] memory data, bool viaBook) internal returns (uint256, uint256) {
+        return viaBook ? feed.acceptPrice(_parsed(data, false, 0), false, 0, 0) : feed.updatePrice(data);
+    }
+
+    /// `verifyAt`, or (`viaBook`) the unique first price of the window handed over by the book.
+    function _window(PythPriceFeed feed, bytes[] memory data, uint64 min, uint64 max, bool viaBook)
+        internal
+        returns (uint256, uint256)
+    {
+        return viaBook ? feed.acceptPrice(_parsed(data, true, min), true, min, max) : feed.verifyAt(data, min, max);
+    }
+
+    /// Only the adapter's order book may hand it a price; with no book (zero) nobody may.
+    function test_acceptPrice_isTheBooksAlone() public {
+        PythPriceFeed feed = _feed(-8, 100);
+        PythStructs.Price memory p = _parsed(_data(2_000e8, 0, -8, uint64(T0), uint64(T0 - 1)), false, 0);
+        vm.prank(address(0xBEEF));
+        vm.expectRevert(abi.encodeWithSelector(IPythErrors.NotOrderBook.selector, address(0xBEEF)));
+        feed.acceptPrice(p, false, 0, 0);
+        (, , address book) = feed.pythRequest();
+        assertTrue(book == address(this), "pythRequest names the book");
+        PythPriceFeed orphan = new PythPriceFeed(feed.config(), address(0));
+        vm.prank(address(0));
+        vm.expectRevert(abi.encodeWithSelector(IPythErrors.NotOrderBook.selector, address(0)));
+        orphan.acceptPrice(p, false, 0, 0);
+        (uint256 price, uint256 t) = feed.acceptPrice(p, false, 0, 0);
+        assertEq(price, 2_000e18, "accepted price");
+        assertEq(t, T0, "accepted time");
     }
 
     /// Every positive int64 price with every exponent in [-18, 0] becomes exactly price * 10^(18 + expo), a multiple
@@ -71,9 +114,10 @@ contract PythPriceFeedTest is Test {
         feed.updatePrice(bad1);
     }
 
-    /// Any sequence of updatePrice and verifyAt calls with random publish times leaves the cache time at the
-    /// running maximum of the accepted times: it never decreases, updatePrice refuses exactly the older prices,
-    /// and verifyAt of an older window returns its own price without touching the cache.
+    /// Any sequence of updatePrice and verifyAt calls with random publish times, each either direct or as the order
+    /// book hands the price over (`acceptPrice`), leaves the cache time at the running maximum of the accepted times:
+    /// it never decreases, updatePrice refuses exactly the older prices, and verifyAt of an older window returns its
+    /// own price without touching the cache.
     function testFuzz_cache_isMonotonic(uint256 seed) public {
         PythPriceFeed feed = _feed(-8, 100);
         uint256 high; // running maximum of accepted publish times
@@ -86,21 +130,24 @@ contract PythPriceFeedTest is Test {
             uint64 t = uint64(block.timestamp - ((r >> 8) % 41));
             int64 price = int64(int256(1_000e8 + ((r >> 16) % 2_000e8)));
             bool viaVerify = (r >> 64) % 3 == 0;
+            bool viaBook = (r >> 72) % 2 == 0;
             (uint256 beforePrice, uint256 beforeTime) = feed.cachedPrice();
             if (viaVerify) {
                 // The unique first update of the window [t, t + 30].
-                (uint256 p, uint256 pt) = feed.verifyAt(_data(price, 0, -8, t, t - 1), t, t + 30);
+                (uint256 p, uint256 pt) = _window(feed, _data(price, 0, -8, t, t - 1), t, t + 30, viaBook);
                 assertEq(pt, t, "verifyAt time");
                 assertEq(p, uint256(int256(price)) * 1e10, "verifyAt price");
                 if (t > high) (high, highPrice) = (t, p);
             } else if (t < beforeTime) {
                 bytes[] memory bad2 = _data(price, 0, -8, t, t - 1);
+                PythStructs.Price memory parsed = _parsed(bad2, false, 0);
                 vm.expectRevert(
                     abi.encodeWithSelector(IPythErrors.PythPriceOlderThanCache.selector, ID, uint256(t), beforeTime)
                 );
-                feed.updatePrice(bad2);
+                if (viaBook) feed.acceptPrice(parsed, false, 0, 0);
+                else feed.updatePrice(bad2);
             } else {
-                (uint256 p, uint256 pt) = feed.updatePrice(_data(price, 0, -8, t, t - 1));
+                (uint256 p, uint256 pt) = _latest(feed, _data(price, 0, -8, t, t - 1), viaBook);
                 assertEq(pt, t, "updatePrice time");
                 // Same second as the cache: the first price of that second stays.
                 if (t == beforeTime) assertEq(p, beforePrice, "same-second price replaced");

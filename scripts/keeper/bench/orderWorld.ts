@@ -60,6 +60,8 @@ export async function deployOrderWorld(connection: OrderConnection, traders: num
   const vault = await new LiquidityVault__factory(owner).deploy(token, engine, DAY, "Perp LP", "pLP");
   await engine.setVault(vault);
   const pyth = await new StrictMockPyth__factory(owner).deploy(1n);
+  // The book first: the adapter is built naming it (`acceptPrice` is the book's alone).
+  const book = await new OrderBook__factory(owner).deploy(engine, ORDER_PARAMS, owner);
   const feed = await new PythPriceFeed__factory(owner).deploy({
     pyth: await pyth.getAddress(),
     priceId: ETH_ID,
@@ -70,7 +72,7 @@ export async function deployOrderWorld(connection: OrderConnection, traders: num
     refMaxDevBps: 300,
     refHeartbeat: 3600,
     expo: -8,
-  });
+  }, book);
   // The first price: cached before the market is listed (the listing reads it).
   const t0 = BigInt(await time.latest()) + 1n;
   await time.setNextBlockTimestamp(t0);
@@ -79,7 +81,6 @@ export async function deployOrderWorld(connection: OrderConnection, traders: num
     { value: 1n },
   );
   await engine.listMarket(feed, ethParams());
-  const book = await new OrderBook__factory(owner).deploy(engine, ORDER_PARAMS, owner);
   await engine.setOrderBook(book);
   for (const account of [lp, keeperA, keeperB, ...traderSigners]) {
     await token.mint(account, usdc(1_000_000));

@@ -5,6 +5,8 @@
  *
  * @packageDocumentation
  */
+import { ZeroAddress } from "ethers";
+
 import { CROSS } from "../constants.js";
 import { formatDecimal, formatPrice, formatUsd } from "../units.js";
 import type { ContractErrorName } from "./abi.js";
@@ -80,7 +82,8 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   NotGuardian: (a) => `${a.caller} is neither the guardian nor the owner`,
   NotVault: (a) => `${a.caller} is not the LP vault`,
   VaultAlreadySet: () => "the vault is already set",
-  NotOrderBook: (a) => `only the engine's order book may do this (caller ${a.caller})`,
+  // The engine's (escrow, executeOrder) and a Pyth adapter's (acceptPrice): one selector.
+  NotOrderBook: (a) => `only the order book may do this (caller ${a.caller}); a Pyth adapter takes anyone's update through updatePrice or verifyAt`,
   AtomicTradingClosed: (a) => `trading goes through the order book (${String(a.orderBook)}): commit an order instead of trading at once`,
   OrderBookAlreadySet: () => "the order book is already set",
   InsufficientEscrow: (a) => `${a.trader} has ${usd(a.escrowed)} in order escrow, not ${usd(a.amount)}`,
@@ -116,6 +119,10 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   ExecutionOutOfGas: (a) => `order ${String(a.orderId)} ran out of gas in the engine (${String(a.gasAtCall)} gas left at the call); send it with a higher gas limit (the order stays)`,
   InvalidOrderBookParam: (a) => `invalid order book parameter: ${String(a.code)}`,
   MsgValueTooLow: (a) => `the oracle fee is ${String(a.required)} wei, ${String(a.provided)} sent`,
+  FeedNotOfThisBook: (a) =>
+    a.itsBook === ZeroAddress
+      ? `the market's price feed ${String(a.feed)} hands its prices to no order book (or is no Pyth adapter): the market cannot take orders until governance sets an adapter built for this book`
+      : `the market's price feed ${String(a.feed)} hands its prices to another order book (${String(a.itsBook)}): the market cannot take orders until governance sets an adapter built for this book`,
   TooManyIds: (a) => `${String(a.length)} ids in one batch, at most ${String(a.max)}`,
   TooManyMarkets: (a) => `at most ${String(a.max)} markets`,
   InsufficientUpdateFee: (a) =>

@@ -31,8 +31,6 @@ contract OrderInvariantsTest is ProtocolSetup {
         lpDepositNow(LP, 5_000_000e6);
         // Oracle fee 0: the actors need no ether and no refund path (fees and refunds: test/orders.test.ts).
         StrictMockPyth pyth = new StrictMockPyth(0);
-        feeds[0] = new PythPriceFeed(_config(pyth, ETH_ID));
-        feeds[1] = new PythPriceFeed(_config(pyth, BTC_ID));
         book = new OrderBook(
             IOrderEngine(address(engine)),
             OrderBookParams({
@@ -45,6 +43,10 @@ contract OrderInvariantsTest is ProtocolSetup {
             }),
             address(this)
         );
+        // The adapters trust the book with `acceptPrice`: every order the handler settles or executes takes the
+        // book's direct Pyth path (the permissionless `updatePrice`/`verifyAt` are the handler's pokes).
+        feeds[0] = new PythPriceFeed(_config(pyth, ETH_ID), address(book));
+        feeds[1] = new PythPriceFeed(_config(pyth, BTC_ID), address(book));
         engine.setOrderBook(address(book));
         address[] memory actors = new address[](4);
         for (uint256 i; i < 4; ++i) {

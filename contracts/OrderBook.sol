@@ -142,10 +142,6 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         _setParams(params_);
     }
 
-    /// @dev Pyth adapters refund excess msg.value to their caller; the book forwards exact fees, and returns what
-    /// a call did not spend to its sender at the end of the call.
-    receive() external payable {}
-
     // =================================================================== market orders
 
     /// @inheritdoc IOrderBook
@@ -291,9 +287,9 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
     /// batch gets `ok` false (the order skipped). The book pays Pyth itself and hands the parsed price to the
     /// adapter's `acceptPrice`, which applies the adapter's checks and cache rule: one value transfer per update
     /// instead of two (keeper -> book -> Pyth; ~6.7k gas) and one fee query instead of two. The market's adapter
-    /// must name this book (`pythRequest`), else `FeedNotOfThisBook`. A price Pyth parsed but the adapter refused
-    /// (confidence, band, window) has cost its fee; one Pyth refused has not. Without data (not for a window) the
-    /// adapter's cache serves, at most its `maxCacheAge` old.
+    /// must name this book (`pythRequest`), else `FeedNotOfThisBook` (also for a feed that is no Pyth adapter). A
+    /// price Pyth parsed but the adapter refused (confidence, band, window, older than the cache) has cost its fee;
+    /// one Pyth refused has not. Every order path needs update data: empty data finds no price.
     function _price(
         IPythPriceFeed feed,
         bytes[] calldata priceUpdate,
@@ -316,10 +312,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
                     if (strict) revert MsgValueTooLow(fee + msg.value - budget, msg.value);
                     return (false, 0, 0, 0);
                 }
-                (bool parsed, PythStructs.Price memory p) =
+                (bool parsed, bool paid, PythStructs.Price memory p) =
                     PythParseLib.parse(pyth, priceId, priceUpdate, fee, window, minPublishTime, strict);
-                // Pyth refused the data: its fee came back with the revert.
-                if (!parsed) return (false, 0, 0, 0);
+                // Pyth refused the data: its fee came back with the revert (kept only if it answered at all).
+                if (!parsed) return (false, 0, 0, paid ? fee : 0);
                 try feed.acceptPrice(p, window, minPublishTime, maxPublishTime) returns (uint256 pr, uint256 t) {
                     return (true, pr, t, fee);
                 } catch (bytes memory r) {

@@ -309,8 +309,13 @@ describe("order keeper (in-process network, local price service)", function () {
     );
   });
 
-  it("voids the stop-loss of a closed position for its fee", async function () {
-    const { keeper: k } = await keeper(world.keeperB);
+  it("voids the stop-loss of a closed position for its fee; without a latest price (the service down) it waits instead of sending a call that does nothing", async function () {
+    // The book takes no order action without update data: while `latest` fails, nothing is sent for the void.
+    let down = false;
+    const source = Object.create(prices, {
+      latest: { value: (ids: string[]) => (down ? Promise.reject(new Error("price service down")) : prices.latest(ids)) },
+    }) as HermesPriceSource;
+    const { keeper: k } = await keeper(world.keeperB, { prices: source });
     const trader = world.traders[0];
     await world.book.connect(trader).commitOrder(0, wad(1), wad(2_100), 0, false);
     let t = await time.latest();
@@ -324,6 +329,13 @@ describe("order keeper (in-process network, local price service)", function () {
     await publish(2_010n, t + 2);
     expect(await k.runOnce()).to.include({ settled: 1, voided: 0 });
     expect((await world.engine.getPosition(trader.address, 0)).size).to.equal(0n);
+    down = true;
+    // Planned (voided: 1), not sent: the run reports the price source's failure.
+    const idle = await k.runOnce();
+    expect(idle).to.include({ cancelled: 0, transactions: 0 });
+    expect(idle.errors).to.deep.equal(["latest prices: price service down"]);
+    expect(await world.book.ordersOf(trader.address)).to.deep.equal([stopId]);
+    down = false;
     const [before] = await world.engine.getAccount(world.keeperB.address);
     const run = await k.runOnce();
     expect(run).to.include({ voided: 1, cancelled: 1, executed: 0, failed: 0 });

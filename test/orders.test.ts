@@ -700,26 +700,35 @@ describe("order book", function () {
       expect(await ethers.provider.getBalance(o.book)).to.equal(0n);
     });
 
-    it("a market whose adapter names no book (or another) takes no orders: FeedNotOfThisBook alone, skipped in a batch", async function () {
+    it("the engine lists or sets only Pyth adapters naming its book (PriceFeedOfAnotherBook); a feed that is no Pyth adapter takes no orders (FeedNotOfThisBook alone, skipped in a batch)", async function () {
       const o = await networkHelpers.loadFixture(deployOrders);
       const id = ethers.id("SOL/USD");
-      const orphan = await new PythPriceFeed__factory(o.owner).deploy(
-        { pyth: await o.pyth.getAddress(), priceId: id, maxConfBps: 100, maxFutureSkew: 5, maxCacheAge: 60, referenceFeed: ethers.ZeroAddress, refMaxDevBps: 0, refHeartbeat: 0, expo: -8 },
-        ethers.ZeroAddress,
-      );
-      await orphan.updatePrice([priceUpdate("100", await now(), undefined, id)], { value: PYTH_FEE });
-      const market = await o.engine.marketCount();
-      await o.engine.listMarket(orphan, ethParams());
-      await o.book.connect(o.alice).commitOrder(market, wad(1), BUY_ANY, 0, false);
-      const orderId = await o.book.pendingMarketOrder(o.alice, market);
+      const config = { pyth: await o.pyth.getAddress(), priceId: id, maxConfBps: 100, maxFutureSkew: 5, maxCacheAge: 60, referenceFeed: ethers.ZeroAddress, refMaxDevBps: 0, refHeartbeat: 0, expo: -8 };
+      for (const named of [ethers.ZeroAddress, o.alice.address]) {
+        const stray = await new PythPriceFeed__factory(o.owner).deploy(config, named);
+        await stray.updatePrice([priceUpdate("100", await now(), undefined, id)], { value: PYTH_FEE });
+        await expect(o.engine.listMarket(stray, ethParams()))
+          .to.be.revertedWithCustomError(o.engine, "PriceFeedOfAnotherBook")
+          .withArgs(await stray.getAddress(), named);
+        await expect(o.engine.setPriceFeed(PETH, stray))
+          .to.be.revertedWithCustomError(o.engine, "PriceFeedOfAnotherBook")
+          .withArgs(await stray.getAddress(), named);
+      }
+      const own = await new PythPriceFeed__factory(o.owner).deploy(config, o.book);
+      await own.updatePrice([priceUpdate("100", await now(), undefined, id)], { value: PYTH_FEE });
+      await expect(o.engine.listMarket(own, ethParams())).to.emit(o.engine, "MarketListed");
+      // Market 0 of the fixture is priced by a Chainlink adapter (no `orderBook()`): listed, but the book refuses it.
+      const chainlink = (await o.engine.getMarket(0))[0];
+      await o.book.connect(o.alice).commitOrder(0, wad(1), BUY_ANY, 0, false);
+      const orderId = await o.book.pendingMarketOrder(o.alice, 0);
       const createdAt = await now();
-      const update = priceUpdate("100", createdAt + 2n, createdAt + 1n, id);
+      const update = priceUpdate("2000", createdAt + 2n, createdAt + 1n);
       await networkHelpers.time.setNextBlockTimestamp(createdAt + 2n);
       await expect(o.book.connect(o.keeper).settleOrder(orderId, [update], { value: PYTH_FEE }))
         .to.be.revertedWithCustomError(o.book, "FeedNotOfThisBook")
-        .withArgs(await orphan.getAddress(), ethers.ZeroAddress);
+        .withArgs(chainlink, ethers.ZeroAddress);
       expect(await o.book.connect(o.keeper).settleOrders.staticCall([orderId], [update], { value: PYTH_FEE })).to.equal(0n);
-      expect(await o.book.pendingMarketOrder(o.alice, market)).to.equal(orderId);
+      expect(await o.book.pendingMarketOrder(o.alice, 0)).to.equal(orderId);
     });
   });
 

@@ -10,6 +10,10 @@ interface IOrderEngine {
     /// @notice Caller is not the engine's order book.
     error NotOrderBook(address caller);
     error OrderBookAlreadySet();
+    /// @notice A Pyth adapter hands `acceptPrice` to one order book (`IPythPriceFeed.orderBook`): on an engine with
+    /// an order book, a listed or replacing adapter must name that book (`itsBook` would write the prices the engine
+    /// reads).
+    error PriceFeedOfAnotherBook(address feed, address itsBook);
     /// @notice `trade()` is closed for good once the order book is set: every trade goes through an order.
     error AtomicTradingClosed(address orderBook);
     /// @notice Releasing more escrow than the trader has locked.

@@ -58,7 +58,8 @@ interface IPythErrors {
 /// @title IPythPriceFeed
 /// @notice A market's price from Pyth update data, with a monotonic one-slot cache (price, publish time).
 /// `latestPrice()` / `freshPrice()` read the cache; `updatePrice` raises it; `verifyAt` verifies the unique first
-/// price published in a window (market orders) without lowering the cache.
+/// price published in a window (market orders) without lowering the cache; `acceptPrice` applies either rule to a
+/// price the adapter's order book had Pyth parse and paid for itself (the book's alone).
 interface IPythPriceFeed is IPriceFeed, IPythErrors {
     event PriceCached(bytes32 indexed priceId, uint256 price, uint256 publishTime);
 

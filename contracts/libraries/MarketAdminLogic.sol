@@ -3,8 +3,10 @@ pragma solidity 0.8.30;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
+import {IOrderEngine} from "../interfaces/IOrderEngine.sol";
 import {IPerpEngine, MarketParams, MarketState} from "../interfaces/IPerpEngine.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
+import {IPythPriceFeed} from "../interfaces/IPythPriceFeed.sol";
 import {EngineState, Market, Account} from "./EngineState.sol";
 import {LedgerLib} from "./LedgerLib.sol";
 import {MarginLib} from "./MarginLib.sol";
@@ -30,6 +32,7 @@ library MarketAdminLogic {
         marketId = s.marketCount;
         if (marketId >= MAX_MARKETS) revert IPerpEngine.TooManyMarkets(MAX_MARKETS);
         ParamsLib.validateMarket(params, 0, 0);
+        _checkBook(s, priceFeed);
         // Reading a price proves the feed answers before anyone can trade against it. Its age is not checked here:
         // on a slow chain a deployment pushes the listing's Pyth update minutes before `listMarket` is mined (Ignition
         // waits for confirmations between steps), so `latestPrice` (60 s) would refuse it; every trade, liquidation
@@ -57,6 +60,7 @@ library MarketAdminLogic {
 
     function setPriceFeed(EngineState storage s, uint256 marketId, IPriceFeed priceFeed) external {
         Market storage m = s.market(marketId);
+        _checkBook(s, priceFeed);
         // Accrue at the new feed's price: the old feed may be why it is being replaced.
         _accrue(s, m, marketId, priceFeed.latestPrice());
         m.priceFeed = priceFeed;
@@ -67,6 +71,19 @@ library MarketAdminLogic {
     function accrueFunding(EngineState storage s, uint256 marketId) external {
         Market storage m = s.market(marketId);
         _accrue(s, m, marketId, m.priceFeed.latestPrice());
+    }
+
+    /// @dev On an engine with an order book, a Pyth adapter (one with `orderBook()`) must name that book: the book
+    /// may write the adapter's cache (`acceptPrice`), so an adapter naming any other address would let it set the
+    /// prices this engine values, liquidates and accrues at. A feed without `orderBook()` (a push adapter) passes: it
+    /// takes no orders (the book refuses it) but prices liquidations. Checked at listing: the deployment sets the book
+    /// first.
+    function _checkBook(EngineState storage s, IPriceFeed priceFeed) private view {
+        address book = s.protocol.orderBook;
+        if (book == address(0)) return;
+        try IPythPriceFeed(address(priceFeed)).orderBook() returns (address itsBook) {
+            if (itsBook != book) revert IOrderEngine.PriceFeedOfAnotherBook(address(priceFeed), itsBook);
+        } catch {}
     }
 
     function _accrue(EngineState storage s, Market storage m, uint256 marketId, uint256 price)

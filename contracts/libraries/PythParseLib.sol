@@ -15,7 +15,8 @@ library PythParseLib {
     /// paying exactly `fee`. Pyth is asked for the widest range and the caller applies the time bounds itself, so
     /// that a refused price names the bound that failed. Pyth's "not found" errors, and a result that is not exactly
     /// the requested feed, become `PythPriceNotFound(priceId)`; any other Pyth error (invalid data, fee) propagates
-    /// unchanged. `strict` false: returns `ok` false instead of reverting (a keeper batch skips the order).
+    /// unchanged. `strict` false: returns `ok` false instead of reverting (a keeper batch skips the order); `paid`
+    /// says whether Pyth kept `fee` (it accepted the call, whatever it returned).
     function parse(
         IPyth pyth,
         bytes32 priceId,
@@ -24,7 +25,7 @@ library PythParseLib {
         bool unique,
         uint64 minPublishTime,
         bool strict
-    ) internal returns (bool ok, PythStructs.Price memory price) {
+    ) internal returns (bool ok, bool paid, PythStructs.Price memory price) {
         bytes32[] memory ids = new bytes32[](1);
         ids[0] = priceId;
         // One call site for both functions (same arguments): the order book is near the EIP-170 limit.
@@ -62,10 +63,10 @@ library PythParseLib {
                 offset == 32 && length == 1 && id == priceId && p == int64(p) && conf == uint64(conf)
                     && expo == int32(expo)
             ) {
-                return (true, PythStructs.Price(int64(p), uint64(conf), int32(expo), publishTime));
+                return (true, true, PythStructs.Price(int64(p), uint64(conf), int32(expo), publishTime));
             }
         }
-        if (!strict) return (false, price);
+        if (!strict) return (false, called, price);
         bytes4 selector = reason.length >= 4 ? bytes4(reason) : bytes4(0);
         if (
             !refused || selector == PythErrors.PriceFeedNotFoundWithinRange.selector

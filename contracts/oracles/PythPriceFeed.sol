@@ -172,7 +172,7 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
             return (priceWad, publishTime);
         }
         uint256 fee = _checkFee(updateData);
-        (, PythStructs.Price memory p) = PythParseLib.parse(pyth, priceId, updateData, fee, false, 0, true);
+        (,, PythStructs.Price memory p) = PythParseLib.parse(pyth, priceId, updateData, fee, false, 0, true);
         (priceWad, publishTime) = _acceptLatest(p);
         _refund(msg.value - fee);
     }
@@ -185,7 +185,7 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
         returns (uint256 priceWad, uint256 publishTime)
     {
         uint256 fee = _checkFee(updateData);
-        (, PythStructs.Price memory p) = PythParseLib.parse(pyth, priceId, updateData, fee, true, minPublishTime, true);
+        (,, PythStructs.Price memory p) = PythParseLib.parse(pyth, priceId, updateData, fee, true, minPublishTime, true);
         (priceWad, publishTime) = _acceptWindow(p, minPublishTime, maxPublishTime);
         _refund(msg.value - fee);
     }

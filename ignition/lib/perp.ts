@@ -289,13 +289,17 @@ export function deployCore(
   // only trade path once `setOrderBook` ran (the engine refuses a second one). It comes before the Pyth adapters,
   // each of which is built naming it: the book pays Pyth itself and hands the parsed price to the adapter
   // (`acceptPrice`, the book's alone), one value transfer per update instead of two.
+  // The book is set on the engine before any listing: a listing then checks that its Pyth adapter names this book.
   let orderBook: CallableContractFuture<string> | undefined;
+  let setOrderBook: Future | undefined;
   if (pyth !== undefined) {
     orderBook = m.contract(
       "OrderBook",
       [engine, m.getParameter("orderBookParams", DEFAULT_ORDER_BOOK_PARAMS), deployer],
       { id: FUTURE_IDS.orderBook },
     );
+    setOrderBook = m.call(engine, "setOrderBook", [orderBook]);
+    setup.push(setOrderBook);
   }
   MARKETS.forEach((market, i) => {
     const priceFeed =
@@ -317,7 +321,7 @@ export function deployCore(
     // on a slow chain); a Pyth adapter has none until an update is pushed: push `<market>PriceUpdate` (fetched just
     // before the deployment, scripts/lib/pyth-listing.ts) right before it, paying what the adapter asks (the excess
     // is refunded).
-    const before: Future[] = previousListing === undefined ? [] : [previousListing];
+    const before: Future[] = previousListing === undefined ? (setOrderBook === undefined ? [] : [setOrderBook]) : [previousListing];
     if (pyth !== undefined) {
       const update = m.getParameter<string[]>(`${market.param}PriceUpdate`);
       const fee = m.staticCall(priceFeed, "getUpdateFee", [update], 0, { id: `${market.key}_PriceUpdateFee`, after: before });
@@ -336,7 +340,6 @@ export function deployCore(
   // Read-only batch views; deployed after the setup so that the addresses before it do not depend on it.
   const lens = m.contract("PerpLens", [engine], { id: FUTURE_IDS.lens, after: setup });
 
-  if (orderBook !== undefined) setup.push(m.call(engine, "setOrderBook", [orderBook], { after: [lens] }));
 
   return { engine, vault, liquidationLogic, liquidationPriceLogic, marketAdminLogic, lens, priceFeeds, orderBook, setup };
 }

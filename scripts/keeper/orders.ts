@@ -490,16 +490,26 @@ export class OrderKeeper {
     // Trigger orders the price crosses; voided reduce-only orders apart (executeOrders cancels them for the fee,
     // which its return value may not count).
     const update = latest?.updateData ?? [];
+    // The book takes no order action without update data (it pays Pyth for the price itself): without a latest price
+    // (the price service down) executions, voids and ratchets wait for the next run rather than send calls that do
+    // nothing.
+    const priced = update.length > 0;
+    if (!priced && plan.execute.length + plan.voided.length + plan.ratchet.length > 0) {
+      this.log.warn(
+        { execute: plan.execute.length, void: plan.voided.length, ratchet: plan.ratchet.length },
+        "no latest price update: trigger executions, voids and ratchets wait for the next run",
+      );
+    }
     // Sorted by market: `executeOrders` verifies (and pays for) the price once per run of consecutive ids of a market.
     const byMarket = (list: readonly IndexedOrder[]) => [...list].sort((a, b) => a.marketId - b.marketId || (a.id < b.id ? -1 : 1));
-    for (const [action, orders] of [["execute", byMarket(plan.execute)], ["void", byMarket(plan.voided)]] as const) {
+    for (const [action, orders] of priced ? ([["execute", byMarket(plan.execute)], ["void", byMarket(plan.voided)]] as const) : []) {
       for (let i = 0; i < orders.length; i += this.batchSize) {
         const batch = orders.slice(i, i + this.batchSize);
         jobs.push(() => this.simulate(action, batch, iface.encodeFunctionData("executeOrders", [batch.map((o) => o.id), update]), update, tally, cache));
       }
     }
 
-    for (const order of plan.ratchet) {
+    for (const order of priced ? plan.ratchet : []) {
       jobs.push(() => this.simulate("ratchet", [order], iface.encodeFunctionData("ratchetTrailingStop", [order.id, update]), update, tally, cache));
     }
 

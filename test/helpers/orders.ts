@@ -54,15 +54,16 @@ export async function deployOrders() {
     refHeartbeat: 0,
     expo: -8,
   });
-  // The book first: each adapter is built naming it (`acceptPrice` is the book's alone).
+  // The book first, set on the engine before the Pyth listings: each adapter is built naming it (`acceptPrice` is the
+  // book's alone), and the engine's listing checks that it does.
   const book = await new OrderBook__factory(p.owner).deploy(p.engine, DEFAULT_PARAMS, p.owner);
+  await p.engine.setOrderBook(book);
   const feed = await new PythPriceFeed__factory(p.owner).deploy(config(ETH_ID), book);
   await feed.updatePrice([priceUpdate("2000", await now())], { value: PYTH_FEE });
   await p.engine.listMarket(feed, ethParams());
   const btcFeed = await new PythPriceFeed__factory(p.owner).deploy(config(BTC_ID), book);
   await btcFeed.updatePrice([priceUpdate("60000", await now(), undefined, BTC_ID)], { value: PYTH_FEE });
   await p.engine.listMarket(btcFeed, btcParams());
-  await p.engine.setOrderBook(book);
   for (const trader of [p.alice, p.bob, p.carol]) await p.engine.connect(trader).deposit(10n ** 11n);
   return { ...p, pyth, feed, btcFeed, book };
 }

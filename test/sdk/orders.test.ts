@@ -153,6 +153,7 @@ async function deployV2() {
   const p = await deployProtocol();
   const pyth = await new StrictMockPyth__factory(p.owner).deploy(PYTH_FEE);
   const book = await new OrderBook__factory(p.owner).deploy(p.engine, { ...BOOK }, p.owner);
+  await p.engine.setOrderBook(book);
   const feed = await new PythPriceFeed__factory(p.owner).deploy({
     pyth: await pyth.getAddress(),
     priceId: PRICE_ID,
@@ -169,7 +170,6 @@ async function deployV2() {
   await networkHelpers.time.setNextBlockTimestamp(t);
   await feed.updatePrice([first], { value: PYTH_FEE });
   await p.engine.listMarket(feed, ethParams());
-  await p.engine.setOrderBook(book);
   for (const trader of [p.alice, p.bob]) await p.engine.connect(trader).deposit(usdc(10_000));
   const deployment: Deployment = {
     ...p.deployment,

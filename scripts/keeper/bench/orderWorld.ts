@@ -62,6 +62,7 @@ export async function deployOrderWorld(connection: OrderConnection, traders: num
   const pyth = await new StrictMockPyth__factory(owner).deploy(1n);
   // The book first: the adapter is built naming it (`acceptPrice` is the book's alone).
   const book = await new OrderBook__factory(owner).deploy(engine, ORDER_PARAMS, owner);
+  await engine.setOrderBook(book);
   const feed = await new PythPriceFeed__factory(owner).deploy({
     pyth: await pyth.getAddress(),
     priceId: ETH_ID,
@@ -81,7 +82,6 @@ export async function deployOrderWorld(connection: OrderConnection, traders: num
     { value: 1n },
   );
   await engine.listMarket(feed, ethParams());
-  await engine.setOrderBook(book);
   for (const account of [lp, keeperA, keeperB, ...traderSigners]) {
     await token.mint(account, usdc(1_000_000));
     await token.connect(account).approve(engine, ethers.MaxUint256);

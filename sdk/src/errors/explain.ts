@@ -119,6 +119,8 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   ExecutionOutOfGas: (a) => `order ${String(a.orderId)} ran out of gas in the engine (${String(a.gasAtCall)} gas left at the call); send it with a higher gas limit (the order stays)`,
   InvalidOrderBookParam: (a) => `invalid order book parameter: ${String(a.code)}`,
   MsgValueTooLow: (a) => `the oracle fee is ${String(a.required)} wei, ${String(a.provided)} sent`,
+  PriceFeedOfAnotherBook: (a) =>
+    `price feed ${String(a.feed)} hands its prices to ${String(a.itsBook)}, not to this engine's order book: build the adapter naming the book`,
   FeedNotOfThisBook: (a) =>
     a.itsBook === ZeroAddress
       ? `the market's price feed ${String(a.feed)} hands its prices to no order book (or is no Pyth adapter): the market cannot take orders until governance sets an adapter built for this book`

@@ -300,31 +300,29 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         bool strict
     ) internal returns (bool ok, uint256 price, uint256 publishTime, uint256 fee) {
         bytes memory reason;
-        {
-            try feed.pythRequest() returns (IPyth pyth, bytes32 priceId, address book) {
-                if (book != address(this)) {
-                    if (strict) revert FeedNotOfThisBook(address(feed), book);
-                    return (false, 0, 0, 0);
-                }
-                fee = pyth.getUpdateFee(priceUpdate);
-                if (budget < fee) {
-                    // Required and provided over the whole call (a poke of several markets spends one msg.value).
-                    if (strict) revert MsgValueTooLow(fee + msg.value - budget, msg.value);
-                    return (false, 0, 0, 0);
-                }
-                (bool parsed, bool paid, PythStructs.Price memory p) =
-                    PythParseLib.parse(pyth, priceId, priceUpdate, fee, window, minPublishTime, strict);
-                // Pyth refused the data: its fee came back with the revert (kept only if it answered at all).
-                if (!parsed) return (false, 0, 0, paid ? fee : 0);
-                try feed.acceptPrice(p, window, minPublishTime, maxPublishTime) returns (uint256 pr, uint256 t) {
-                    return (true, pr, t, fee);
-                } catch (bytes memory r) {
-                    reason = r;
-                }
-            } catch (bytes memory r) {
-                // Not a Pyth adapter (no `pythRequest`).
-                reason = r.length == 0 ? abi.encodeWithSelector(FeedNotOfThisBook.selector, feed, address(0)) : r;
+        try feed.pythRequest() returns (IPyth pyth, bytes32 priceId, address book) {
+            if (book != address(this)) {
+                if (strict) revert FeedNotOfThisBook(address(feed), book);
+                return (false, 0, 0, 0);
             }
+            fee = pyth.getUpdateFee(priceUpdate);
+            if (budget < fee) {
+                // Required and provided over the whole call (a poke of several markets spends one msg.value).
+                if (strict) revert MsgValueTooLow(fee + msg.value - budget, msg.value);
+                return (false, 0, 0, 0);
+            }
+            (bool parsed, bool paid, PythStructs.Price memory p) =
+                PythParseLib.parse(pyth, priceId, priceUpdate, fee, window, minPublishTime, strict);
+            // Pyth refused the data: its fee came back with the revert (kept only if it answered at all).
+            if (!parsed) return (false, 0, 0, paid ? fee : 0);
+            try feed.acceptPrice(p, window, minPublishTime, maxPublishTime) returns (uint256 pr, uint256 t) {
+                return (true, pr, t, fee);
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } catch (bytes memory r) {
+            // Not a Pyth adapter (no `pythRequest`).
+            reason = r.length == 0 ? abi.encodeWithSelector(FeedNotOfThisBook.selector, feed, address(0)) : r;
         }
         if (strict) {
             assembly ("memory-safe") {

@@ -6,6 +6,9 @@ import {AggregatorV3Interface} from "../../contracts/interfaces/AggregatorV3Inte
 import {IPythErrors, PythFeedConfig} from "../../contracts/interfaces/IPythPriceFeed.sol";
 import {StrictMockPyth} from "../../contracts/mocks/StrictMockPyth.sol";
 import {PythPriceFeed} from "../../contracts/oracles/PythPriceFeed.sol";
+import {ScriptedPyth} from "../../contracts/test/ScriptedPyth.sol";
+import {IPyth} from "@pythnetwork/pyth-sdk-solidity/IPyth.sol";
+import {PythErrors} from "@pythnetwork/pyth-sdk-solidity/PythErrors.sol";
 import {Test} from "./utils/Test.sol";
 
 /// @notice Fuzz tests of the Pyth adapter: exact WAD normalisation for every supported exponent, a cache that never
@@ -69,6 +72,73 @@ contract PythPriceFeedTest is Test {
         returns (uint256, uint256)
     {
         return viaBook ? feed.acceptPrice(_parsed(data, true, min), true, min, max) : feed.verifyAt(data, min, max);
+    }
+
+    /// The hand-read of Pyth's answer (PythParseLib, shared by the adapter and the order book) takes exactly one
+    /// well-formed feed of the adapter's id: two feeds, another id, a field outside its type, a wrong offset or a
+    /// short answer are "not found"; Pyth's own "not found" errors become PythPriceNotFound, others pass unchanged.
+    function test_parse_takesExactlyOneWellFormedFeed() public {
+        ScriptedPyth odd = new ScriptedPyth();
+        PythPriceFeed feed = new PythPriceFeed(
+            PythFeedConfig({
+                pyth: IPyth(address(odd)),
+                priceId: ID,
+                maxConfBps: 100,
+                maxFutureSkew: 5,
+                maxCacheAge: 60,
+                referenceFeed: AggregatorV3Interface(address(0)),
+                refMaxDevBps: 0,
+                refHeartbeat: 0,
+                expo: -8
+            }),
+            address(this)
+        );
+        bytes[] memory data = new bytes[](1);
+        data[0] = hex"01";
+        PythStructs.PriceFeed[] memory one = new PythStructs.PriceFeed[](1);
+        one[0].id = ID;
+        one[0].price = PythStructs.Price(2_000e8, 1e8, -8, T0 - 1);
+        one[0].emaPrice = one[0].price;
+        bytes memory good = abi.encode(one);
+        assertEq(good.length, 352, "one feed is 11 words");
+
+        bytes[] memory bad = new bytes[](8);
+        PythStructs.PriceFeed[] memory two = new PythStructs.PriceFeed[](2);
+        (two[0], two[1]) = (one[0], one[0]);
+        bad[0] = abi.encode(two);
+        one[0].id = bytes32(uint256(ID) + 1);
+        bad[1] = abi.encode(one);
+        one[0].id = ID;
+        bad[2] = _withWord(good, 3, uint256(1) << 63); // price above int64
+        bad[3] = _withWord(good, 4, uint256(1) << 64); // conf above uint64
+        bad[4] = _withWord(good, 5, uint256(1) << 31); // expo above int32
+        bad[5] = _withWord(good, 0, 64); // offset
+        bad[6] = hex"";
+        bad[7] = _withWord(good, 1, 0); // length 0
+        for (uint256 i; i < bad.length; ++i) {
+            odd.script(bad[i], false);
+            vm.expectRevert(abi.encodeWithSelector(IPythErrors.PythPriceNotFound.selector, ID));
+            feed.updatePrice(data);
+        }
+        odd.script(abi.encodeWithSelector(PythErrors.PriceFeedNotFoundWithinRange.selector), true);
+        vm.expectRevert(abi.encodeWithSelector(IPythErrors.PythPriceNotFound.selector, ID));
+        feed.updatePrice(data);
+        odd.script(abi.encodeWithSelector(PythErrors.InvalidUpdateData.selector), true);
+        vm.expectRevert(PythErrors.InvalidUpdateData.selector);
+        feed.updatePrice(data);
+
+        odd.script(good, false);
+        (uint256 price, uint256 publishTime) = feed.updatePrice(data);
+        assertEq(price, 2_000e18, "well-formed price");
+        assertEq(publishTime, T0 - 1, "well-formed time");
+    }
+
+    /// `encoded` with its 32-byte word `index` replaced by `value`.
+    function _withWord(bytes memory encoded, uint256 index, uint256 value) internal pure returns (bytes memory out) {
+        out = bytes.concat(encoded);
+        assembly ("memory-safe") {
+            mstore(add(add(out, 32), mul(index, 32)), value)
+        }
     }
 
     /// Only the adapter's order book may hand it a price; with no book (zero) nobody may.

@@ -288,8 +288,8 @@ export function deployCore(
   // Pyth markets settle trades at prices published after the order (SPEC "Orders"): the order book is the engine's
   // only trade path once `setOrderBook` ran (the engine refuses a second one). It comes before the Pyth adapters,
   // each of which is built naming it: the book pays Pyth itself and hands the parsed price to the adapter
-  // (`acceptPrice`, the book's alone), one value transfer per update instead of two.
-  // The book is set on the engine before any listing: a listing then checks that its Pyth adapter names this book.
+  // (`acceptPrice`, the book's alone), one value transfer per update instead of two. It is set on the engine before
+  // any listing, so that each listing checks that its adapter names this book.
   let orderBook: CallableContractFuture<string> | undefined;
   let setOrderBook: Future | undefined;
   if (pyth !== undefined) {
@@ -339,7 +339,6 @@ export function deployCore(
 
   // Read-only batch views; deployed after the setup so that the addresses before it do not depend on it.
   const lens = m.contract("PerpLens", [engine], { id: FUTURE_IDS.lens, after: setup });
-
 
   return { engine, vault, liquidationLogic, liquidationPriceLogic, marketAdminLogic, lens, priceFeeds, orderBook, setup };
 }

@@ -26,20 +26,21 @@ contract PythPriceFeedTest is Test {
     }
 
     function _feed(int32 expo, uint16 maxConfBps) internal returns (PythPriceFeed) {
-        return new PythPriceFeed(
-            PythFeedConfig({
-                pyth: pyth,
-                priceId: ID,
-                maxConfBps: maxConfBps,
-                maxFutureSkew: 5,
-                maxCacheAge: 60,
-                referenceFeed: AggregatorV3Interface(address(0)),
-                refMaxDevBps: 0,
-                refHeartbeat: 0,
-                expo: expo
-            }),
-            address(this)
-        );
+        return new PythPriceFeed(_config(pyth, expo, maxConfBps), address(this));
+    }
+
+    function _config(IPyth pyth_, int32 expo, uint16 maxConfBps) internal pure returns (PythFeedConfig memory) {
+        return PythFeedConfig({
+            pyth: pyth_,
+            priceId: ID,
+            maxConfBps: maxConfBps,
+            maxFutureSkew: 5,
+            maxCacheAge: 60,
+            referenceFeed: AggregatorV3Interface(address(0)),
+            refMaxDevBps: 0,
+            refHeartbeat: 0,
+            expo: expo
+        });
     }
 
     function _data(int64 price, uint64 conf, int32 expo, uint64 publishTime, uint64 prevPublishTime)
@@ -79,20 +80,7 @@ contract PythPriceFeedTest is Test {
     /// short answer are "not found"; Pyth's own "not found" errors become PythPriceNotFound, others pass unchanged.
     function test_parse_takesExactlyOneWellFormedFeed() public {
         ScriptedPyth odd = new ScriptedPyth();
-        PythPriceFeed feed = new PythPriceFeed(
-            PythFeedConfig({
-                pyth: IPyth(address(odd)),
-                priceId: ID,
-                maxConfBps: 100,
-                maxFutureSkew: 5,
-                maxCacheAge: 60,
-                referenceFeed: AggregatorV3Interface(address(0)),
-                refMaxDevBps: 0,
-                refHeartbeat: 0,
-                expo: -8
-            }),
-            address(this)
-        );
+        PythPriceFeed feed = new PythPriceFeed(_config(IPyth(address(odd)), -8, 100), address(this));
         bytes[] memory data = new bytes[](1);
         data[0] = hex"01";
         PythStructs.PriceFeed[] memory one = new PythStructs.PriceFeed[](1);

@@ -593,7 +593,11 @@ contract PerpEngine is IPerpEngine, IOrderEngine, Ownable2Step, ReentrancyGuardT
     /// @inheritdoc IOrderEngine
     function setOrderBook(address orderBook_) external onlyOwner {
         if (s.protocol.orderBook != address(0)) revert OrderBookAlreadySet();
-        if (orderBook_ == address(0)) revert InvalidParameter("orderBook");
+        // The book's Pyth adapters take prices from the book's engine (`PythPriceFeed.engine`): it must be this one.
+        (bool ok, bytes memory answer) = orderBook_.staticcall(abi.encodeWithSignature("engine()"));
+        if (!ok || answer.length != 32 || bytes32(answer) != bytes32(uint256(uint160(address(this))))) {
+            revert InvalidParameter("orderBook");
+        }
         s.protocol.orderBook = orderBook_;
         emit OrderBookSet(orderBook_);
     }

@@ -2,11 +2,11 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 
 import { encodeMockPriceUpdate } from "@perp/sdk/prices";
-import { PythPriceFeed__factory } from "@perp/sdk/contracts";
+import { OrderBook__factory, PythPriceFeed__factory, StrictMockPyth__factory } from "@perp/sdk/contracts";
 
-import { ethParams, wad } from "../scripts/lib/fixture.js";
+import { deployProtocol, ethParams, wad } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
-import { deployOrders, ETH_ID, now, PBTC, PETH, priceUpdate, PYTH_FEE, type Orders } from "./helpers/orders.js";
+import { DEFAULT_PARAMS, deployOrders, ETH_ID, now, PBTC, PETH, priceUpdate, PYTH_FEE, type Orders } from "./helpers/orders.js";
 
 const BUY_ANY = 2n ** 128n - 1n;
 const SELL_ANY = 0n;
@@ -668,7 +668,7 @@ describe("order book", function () {
       expect(await o.feed.pythRequest()).to.deep.equal([await o.pyth.getAddress(), ETH_ID, await o.book.getAddress()]);
       const price = { price: 3_000n * 10n ** 8n, conf: 0n, expo: -8, publishTime: createdAt + 3n };
       await expect(o.feed.connect(o.alice).acceptPrice(price, false, 0, 0))
-        .to.be.revertedWithCustomError(o.feed, "NotOrderBook")
+        .to.be.revertedWithCustomError(o.feed, "NotPriceWriter")
         .withArgs(o.alice.address);
       expect(await o.feed.cachedPrice()).to.deep.equal([wad(2001), createdAt + 2n]);
     });
@@ -698,6 +698,77 @@ describe("order book", function () {
       await o.book.connect(o.keeper).settleOrders([id], [early], { value: 5n });
       expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(PYTH_FEE);
       expect(await ethers.provider.getBalance(o.book)).to.equal(0n);
+    });
+
+    it("the engine pays Pyth itself for its book's adapters: liquidate sends one value transfer; a price the adapter refuses reverts liquidate and costs liquidateMany its fee", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      expect(await o.feed.engine()).to.equal(await o.engine.getAddress());
+      const r = (await (await o.book.connect(o.alice).commitOrder(PETH, wad(5), BUY_ANY, wad(150), true)).wait())!;
+      const id = await o.book.pendingMarketOrder(o.alice, PETH);
+      await settle(o, o.keeper, id, BigInt((await ethers.provider.getBlock(r.blockNumber))!.timestamp), "2000");
+      // Confidence $40 at $1,970 (2 %): Pyth parses it, the adapter (1 %) refuses it.
+      const t = (await now()) + 1n;
+      const wide = encodeMockPriceUpdate({
+        id: ETH_ID,
+        price: { price: 1_970n * 10n ** 8n, conf: 40n * 10n ** 8n, expo: -8, publishTime: t },
+      });
+      await networkHelpers.time.setNextBlockTimestamp(t);
+      await expect(o.engine.connect(o.bob).liquidate(o.alice, PETH, [wide], { value: PYTH_FEE }))
+        .to.be.revertedWithCustomError(o.feed, "PythConfidenceTooWide")
+        .withArgs(ETH_ID, wad(40), wad(1970), 100);
+      const pythBefore = await ethers.provider.getBalance(o.pyth);
+      const cacheBefore = await o.feed.cachedPrice();
+      await networkHelpers.time.setNextBlockTimestamp(t + 1n);
+      expect(await o.engine.connect(o.bob).liquidateMany.staticCall([o.alice], [PETH], [wide], { value: 5n })).to.equal(0n);
+      await o.engine.connect(o.bob).liquidateMany([o.alice], [PETH], [wide], { value: 5n });
+      // Pyth kept the fee of the price it parsed; the engine holds nothing; the cache did not move.
+      expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(PYTH_FEE);
+      expect(await ethers.provider.getBalance(o.engine)).to.equal(0n);
+      expect(await o.feed.cachedPrice()).to.deep.equal(cacheBefore);
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(5));
+      const good = priceUpdate("1970", t + 2n);
+      await networkHelpers.time.setNextBlockTimestamp(t + 2n);
+      const tx = o.engine.connect(o.bob).liquidate(o.alice, PETH, [good], { value: PYTH_FEE + 7n });
+      await expect(tx).to.emit(o.feed, "PriceCached").withArgs(ETH_ID, wad(1970), t + 2n);
+      await expect(tx).to.emit(o.engine, "Liquidated");
+      // One value transfer: Pyth got exactly the fee, the 7 wei came back, the adapter and the engine hold nothing.
+      expect((await ethers.provider.getBalance(o.pyth)) - pythBefore).to.equal(2n * PYTH_FEE);
+      expect(await ethers.provider.getBalance(o.engine)).to.equal(0n);
+      expect(await ethers.provider.getBalance(o.feed)).to.equal(0n);
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(0n);
+    });
+
+    it("an engine without a book lists no Pyth adapter naming an address; setOrderBook takes only a book of this engine; an adapter naming the book must take prices from this engine", async function () {
+      const p = await deployProtocol();
+      const pyth = await new StrictMockPyth__factory(p.owner).deploy(PYTH_FEE);
+      const config = { pyth: await pyth.getAddress(), priceId: ETH_ID, maxConfBps: 100, maxFutureSkew: 5, maxCacheAge: 60, referenceFeed: ethers.ZeroAddress, refMaxDevBps: 0, refHeartbeat: 0, expo: -8 };
+      const named = await new PythPriceFeed__factory(p.owner).deploy(config, p.alice.address);
+      await named.updatePrice([priceUpdate("2000", await now())], { value: PYTH_FEE });
+      await expect(p.engine.listMarket(named, ethParams()))
+        .to.be.revertedWithCustomError(p.engine, "PriceFeedOfAnotherBook")
+        .withArgs(await named.getAddress(), p.alice.address);
+      const other = await deployProtocol();
+      const foreignBook = await new OrderBook__factory(p.owner).deploy(other.engine, DEFAULT_PARAMS, p.owner);
+      for (const book of [ethers.ZeroAddress, p.alice.address, await pyth.getAddress(), await foreignBook.getAddress()]) {
+        await expect(p.engine.setOrderBook(book))
+          .to.be.revertedWithCustomError(p.engine, "InvalidParameter")
+          .withArgs("orderBook");
+      }
+      expect(await p.engine.orderBook()).to.equal(ethers.ZeroAddress);
+      // An adapter built naming the book's address before the book existed reads no engine from it: refused.
+      const nonce = await p.owner.getNonce();
+      const early = await new PythPriceFeed__factory(p.owner).deploy(config, ethers.getCreateAddress({ from: p.owner.address, nonce: nonce + 1 }));
+      const book = await new OrderBook__factory(p.owner).deploy(p.engine, DEFAULT_PARAMS, p.owner);
+      expect(await early.orderBook()).to.equal(await book.getAddress());
+      expect(await early.engine()).to.equal(ethers.ZeroAddress);
+      await expect(p.engine.setOrderBook(book)).to.emit(p.engine, "OrderBookSet").withArgs(await book.getAddress());
+      await early.updatePrice([priceUpdate("2000", await now())], { value: PYTH_FEE });
+      await expect(p.engine.listMarket(early, ethParams()))
+        .to.be.revertedWithCustomError(p.engine, "PriceFeedOfAnotherEngine")
+        .withArgs(await early.getAddress(), ethers.ZeroAddress);
+      const built = await new PythPriceFeed__factory(p.owner).deploy(config, book);
+      await built.updatePrice([priceUpdate("2000", await now())], { value: PYTH_FEE });
+      await expect(p.engine.listMarket(built, ethParams())).to.emit(p.engine, "MarketListed");
     });
 
     it("the engine lists or sets only Pyth adapters naming its book (PriceFeedOfAnotherBook); a feed that is no Pyth adapter takes no orders (FeedNotOfThisBook alone, skipped in a batch)", async function () {

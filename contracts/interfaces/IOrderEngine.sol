@@ -10,10 +10,13 @@ interface IOrderEngine {
     /// @notice Caller is not the engine's order book.
     error NotOrderBook(address caller);
     error OrderBookAlreadySet();
-    /// @notice A Pyth adapter hands `acceptPrice` to one order book (`IPythPriceFeed.orderBook`): on an engine with
-    /// an order book, a listed or replacing adapter must name that book (`itsBook` would write the prices the engine
-    /// reads).
+    /// @notice A Pyth adapter hands `acceptPrice` to one order book (`IPythPriceFeed.orderBook`): a listed or
+    /// replacing adapter must name the engine's book, zero on an engine without one (`itsBook` would write the
+    /// prices the engine reads).
     error PriceFeedOfAnotherBook(address feed, address itsBook);
+    /// @notice A Pyth adapter naming the engine's book takes `acceptPrice` from another engine than this one (it was
+    /// built before the book existed, or for another deployment): the engine's priced calls could not update it.
+    error PriceFeedOfAnotherEngine(address feed, address itsEngine);
     /// @notice `trade()` is closed for good once the order book is set: every trade goes through an order.
     error AtomicTradingClosed(address orderBook);
     /// @notice Releasing more escrow than the trader has locked.
@@ -23,7 +26,8 @@ interface IOrderEngine {
     event EscrowLocked(address indexed trader, uint256 amount, uint256 escrowed);
     event EscrowReleased(address indexed trader, address indexed to, uint256 amount, uint256 escrowed);
 
-    /// @notice Sets the order book; once.
+    /// @notice Sets the order book; once. `InvalidParameter("orderBook")` unless its `engine()` is this engine (the
+    /// book's Pyth adapters take prices from the book's engine: `PythPriceFeed.engine`).
     function setOrderBook(address orderBook) external;
 
     function orderBook() external view returns (address);

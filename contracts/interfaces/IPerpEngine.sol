@@ -333,7 +333,8 @@ interface IPerpEngine is IOracleErrors {
 
     /// @notice `liquidate` for each pair, skipping entries that are not (or no longer) liquidatable, and entries
     /// whose unit has a market without a usable price (stale beyond 15 s, or invalid). `priceUpdate` goes once to
-    /// the feed of each market the batch's units hold; a feed that rejects it keeps its cache (fee refunded).
+    /// the feed of each market the batch's units hold; a feed that rejects it keeps its cache (its fee refunded if
+    /// Pyth refused the data, spent if Pyth parsed it and the adapter refused the price).
     /// @return liquidated how many units were liquidated.
     function liquidateMany(address[] calldata traders, uint256[] calldata marketIds, bytes[] calldata priceUpdate)
         external

@@ -51,15 +51,16 @@ interface IPythErrors {
     error InsufficientPythFee(uint256 required, uint256 provided);
     error NoCachedPrice(bytes32 priceId);
     error RefundFailed(address to, uint256 amount);
-    /// @notice `acceptPrice` is the order book's alone (the adapter's `orderBook`; none when that is zero).
-    error NotOrderBook(address caller);
+    /// @notice `acceptPrice` is for the adapter's `orderBook` and that book's `engine` alone (nobody when the book
+    /// is zero).
+    error NotPriceWriter(address caller);
 }
 
 /// @title IPythPriceFeed
 /// @notice A market's price from Pyth update data, with a monotonic one-slot cache (price, publish time).
 /// `latestPrice()` / `freshPrice()` read the cache; `updatePrice` raises it; `verifyAt` verifies the unique first
 /// price published in a window (market orders) without lowering the cache; `acceptPrice` applies either rule to a
-/// price the adapter's order book had Pyth parse and paid for itself (the book's alone).
+/// price the adapter's order book (or that book's engine) had Pyth parse and paid for itself (theirs alone).
 interface IPythPriceFeed is IPriceFeed, IPythErrors {
     event PriceCached(bytes32 indexed priceId, uint256 price, uint256 publishTime);
 
@@ -67,8 +68,12 @@ interface IPythPriceFeed is IPriceFeed, IPythErrors {
     function priceId() external view returns (bytes32);
     function pyth() external view returns (IPyth);
 
-    /// @notice The one caller of `acceptPrice` (zero: nobody), fixed at construction.
+    /// @notice The order book that may call `acceptPrice` (zero: nobody), fixed at construction.
     function orderBook() external view returns (address);
+
+    /// @notice The other caller of `acceptPrice`: `orderBook().engine()` read at construction (zero without a book,
+    /// or when the book does not answer). The engine updates prices this way in its priced entry points.
+    function engine() external view returns (address);
 
     /// @notice What a caller needs to have Pyth parse this feed's price itself: the Pyth contract, the price id and
     /// `orderBook()`, in one call.
@@ -85,9 +90,9 @@ interface IPythPriceFeed is IPriceFeed, IPythErrors {
         payable
         returns (uint256 priceWad, uint256 publishTime);
 
-    /// @notice `orderBook()` only: a price of this feed that the book had Pyth parse (and paid Pyth for) itself:
-    /// `parsePriceFeedUpdates` for `window` false, `parsePriceFeedUpdatesUnique` from `minPublishTime` for `window`
-    /// true. The same checks and cache rules as `updatePrice` (`window` false: at least as new as the cache, raises
+    /// @notice `orderBook()` and `engine()` only: a price of this feed that the caller had Pyth parse (and paid Pyth
+    /// for) itself: `parsePriceFeedUpdates` for `window` false, `parsePriceFeedUpdatesUnique` from `minPublishTime`
+    /// for `window` true. The same checks and cache rules as `updatePrice` (`window` false: at least as new as the cache, raises
     /// it) and `verifyAt` (`window` true: inside `[minPublishTime, maxPublishTime]`, raises the cache if newer).
     function acceptPrice(PythStructs.Price calldata price, bool window, uint64 minPublishTime, uint64 maxPublishTime)
         external

@@ -56,7 +56,8 @@ library LiquidationLogic {
     /// @notice `liquidate` over a batch; entries that are not liquidatable, name no market, or whose unit has a
     /// market without a usable price (no price at most `LIQUIDATION_MAX_AGE` old, or an invalid one) are skipped.
     /// `priceUpdate` goes once to the feed of every market the batch's units hold; a feed that rejects it keeps its
-    /// cache (and its fee is refunded), so its entries are judged on the cache, and skipped if that is stale.
+    /// cache, so its entries are judged on the cache, and skipped if that is stale. The fee of a rejected update is
+    /// refunded when Pyth refused the data, spent when Pyth parsed it and the adapter refused the price.
     function liquidateMany(
         EngineState storage s,
         address[] calldata traders,

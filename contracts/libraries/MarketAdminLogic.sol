@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IPyth} from "@pythnetwork/pyth-sdk-solidity/IPyth.sol";
 
 import {IOrderEngine} from "../interfaces/IOrderEngine.sol";
 import {IPerpEngine, MarketParams, MarketState} from "../interfaces/IPerpEngine.sol";
@@ -73,16 +74,23 @@ library MarketAdminLogic {
         _accrue(s, m, marketId, m.priceFeed.latestPrice());
     }
 
-    /// @dev On an engine with an order book, a Pyth adapter (one with `orderBook()`) must name that book: the book
-    /// may write the adapter's cache (`acceptPrice`), so an adapter naming any other address would let it set the
-    /// prices this engine values, liquidates and accrues at. A feed without `orderBook()` (a push adapter) passes: it
-    /// takes no orders (the book refuses it) but prices liquidations. Checked at listing: the deployment sets the book
-    /// first.
+    /// @dev A Pyth adapter (one answering `pythRequest()`, the call the engine and the book choose their path by)
+    /// must name this engine's order book, zero on an engine without one: the book it names may write its cache
+    /// (`acceptPrice`), so an adapter naming any other address would let that address set the prices this engine
+    /// values, liquidates and accrues at. An adapter naming the book must also take prices from this engine
+    /// (`engine()`, read from the book when the adapter was built: zero if the book did not exist yet), since the
+    /// engine's priced calls pay Pyth themselves for any adapter naming a book (`PriceUpdateLib`). A feed without
+    /// `pythRequest()` (a push adapter) passes: it takes no orders (the book refuses it) but prices liquidations.
+    /// Checked at listing: the deployment sets the book first.
     function _checkBook(EngineState storage s, IPriceFeed priceFeed) private view {
-        address book = s.protocol.orderBook;
-        if (book == address(0)) return;
-        try IPythPriceFeed(address(priceFeed)).orderBook() returns (address itsBook) {
+        try IPythPriceFeed(address(priceFeed)).pythRequest() returns (IPyth, bytes32, address itsBook) {
+            address book = s.protocol.orderBook;
             if (itsBook != book) revert IOrderEngine.PriceFeedOfAnotherBook(address(priceFeed), itsBook);
+            if (book == address(0)) return;
+            address itsEngine = IPythPriceFeed(address(priceFeed)).engine();
+            if (itsEngine != address(this)) {
+                revert IOrderEngine.PriceFeedOfAnotherEngine(address(priceFeed), itsEngine);
+            }
         } catch {}
     }
 

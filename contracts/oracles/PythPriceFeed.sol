@@ -27,8 +27,10 @@ import {PythParseLib} from "../libraries/PythParseLib.sol";
 ///   (a market order's price is anchored to its commit time), and never lowers the cache;
 /// - `acceptPrice` applies the same checks and rules to a price the order book had Pyth parse and paid for itself
 ///   (one value transfer per update instead of two: keeper -> book -> Pyth, not keeper -> book -> adapter -> Pyth).
-///   Only `orderBook`, fixed at construction, may call it: the book the engine already trusts with every trade's
-///   price. With `orderBook` zero, only the two permissionless paths above exist.
+///   Only `orderBook`, fixed at construction, and that book's engine (`engine`, read from the book at
+///   construction), which updates prices the same way in its priced entry points (liquidations, margin
+///   withdrawals), may call it: the two contracts that already hold every trade's price. With `orderBook` zero, only
+///   the two permissionless paths above exist.
 ///
 /// Pyth is asked for the widest range (`[0, 2^64 - 1]`, or `[minPublishTime, 2^64 - 1]` for uniqueness) and the
 /// adapter applies the time bounds itself, so that a refused price names the bound that failed
@@ -58,6 +60,8 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
     uint256 public immutable priceUnit;
     /// @inheritdoc IPythPriceFeed
     address public immutable orderBook;
+    /// @inheritdoc IPythPriceFeed
+    address public immutable engine;
 
     /// @dev One slot: a WAD price of an int64 Pyth price with exponent >= -18 is < 2^63 * 10^18 < 2^123.
     struct Cache {
@@ -94,6 +98,15 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
         expo = c.expo;
         priceUnit = 10 ** uint256(int256(18 + c.expo));
         orderBook = orderBook_;
+        engine = _engineOf(orderBook_);
+    }
+
+    /// @dev The book's `engine()`; zero when `book` is no contract or does not answer with an address.
+    function _engineOf(address book) private view returns (address) {
+        if (book.code.length == 0) return address(0);
+        (bool ok, bytes memory answer) = book.staticcall(abi.encodeWithSignature("engine()"));
+        if (!ok || answer.length != 32 || uint256(bytes32(answer)) >> 160 != 0) return address(0);
+        return address(uint160(uint256(bytes32(answer))));
     }
 
     // ------------------------------------------------------------------ views
@@ -196,7 +209,10 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 priceWad, uint256 publishTime)
     {
-        if (msg.sender != orderBook || orderBook == address(0)) revert NotOrderBook(msg.sender);
+        // The book's own call first: it costs what it did before the engine could call.
+        if ((msg.sender != orderBook && msg.sender != engine) || orderBook == address(0)) {
+            revert NotPriceWriter(msg.sender);
+        }
         return window ? _acceptWindow(price, minPublishTime, maxPublishTime) : _acceptLatest(price);
     }
 

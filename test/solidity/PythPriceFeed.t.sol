@@ -17,7 +17,15 @@ contract PythPriceFeedTest is Test {
     bytes32 internal constant ID = 0xff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace;
     uint256 internal constant T0 = 1_800_000_000;
 
+    /// The engine this test contract, as the adapters' order book, names (`engine()` below).
+    address internal constant ENGINE = address(0xE17E);
+
     StrictMockPyth internal pyth;
+
+    /// The adapter reads its second price writer from its book at construction.
+    function engine() external pure returns (address) {
+        return ENGINE;
+    }
 
     function setUp() public {
         // Fee 0: the test contract then needs no refund path; fees and refunds are covered by test/pyth.test.ts.
@@ -129,22 +137,34 @@ contract PythPriceFeedTest is Test {
         }
     }
 
-    /// Only the adapter's order book may hand it a price; with no book (zero) nobody may.
-    function test_acceptPrice_isTheBooksAlone() public {
+    /// Only the adapter's order book and that book's engine may hand it a price; with no book (zero) nobody may, and
+    /// a book that does not answer `engine()` leaves the book alone.
+    function test_acceptPrice_isTheBookAndItsEnginesAlone() public {
         PythPriceFeed feed = _feed(-8, 100);
         PythStructs.Price memory p = _parsed(_data(2_000e8, 0, -8, uint64(T0), uint64(T0 - 1)), false, 0);
         vm.prank(address(0xBEEF));
-        vm.expectRevert(abi.encodeWithSelector(IPythErrors.NotOrderBook.selector, address(0xBEEF)));
+        vm.expectRevert(abi.encodeWithSelector(IPythErrors.NotPriceWriter.selector, address(0xBEEF)));
         feed.acceptPrice(p, false, 0, 0);
         (, , address book) = feed.pythRequest();
         assertTrue(book == address(this), "pythRequest names the book");
+        assertTrue(feed.engine() == ENGINE, "the book's engine");
         PythPriceFeed orphan = new PythPriceFeed(feed.config(), address(0));
+        assertTrue(orphan.engine() == address(0), "no book, no engine");
         vm.prank(address(0));
-        vm.expectRevert(abi.encodeWithSelector(IPythErrors.NotOrderBook.selector, address(0)));
+        vm.expectRevert(abi.encodeWithSelector(IPythErrors.NotPriceWriter.selector, address(0)));
         orphan.acceptPrice(p, false, 0, 0);
+        // A book without `engine()` (the Pyth mock) or an account: the book alone.
+        assertTrue(new PythPriceFeed(feed.config(), address(pyth)).engine() == address(0), "book without engine()");
+        assertTrue(new PythPriceFeed(feed.config(), address(0xB00C)).engine() == address(0), "account as book");
         (uint256 price, uint256 t) = feed.acceptPrice(p, false, 0, 0);
         assertEq(price, 2_000e18, "accepted price");
         assertEq(t, T0, "accepted time");
+        PythStructs.Price memory later = _parsed(_data(2_010e8, 0, -8, uint64(T0 + 1), uint64(T0)), false, 0);
+        vm.warp(T0 + 1);
+        vm.prank(ENGINE);
+        (price, t) = feed.acceptPrice(later, false, 0, 0);
+        assertEq(price, 2_010e18, "the engine's price");
+        assertEq(t, T0 + 1, "the engine's time");
     }
 
     /// Every positive int64 price with every exponent in [-18, 0] becomes exactly price * 10^(18 + expo), a multiple

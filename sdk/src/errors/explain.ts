@@ -82,8 +82,8 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   NotGuardian: (a) => `${a.caller} is neither the guardian nor the owner`,
   NotVault: (a) => `${a.caller} is not the LP vault`,
   VaultAlreadySet: () => "the vault is already set",
-  // The engine's (escrow, executeOrder) and a Pyth adapter's (acceptPrice): one selector.
-  NotOrderBook: (a) => `only the order book may do this (caller ${a.caller}); a Pyth adapter takes anyone's update through updatePrice or verifyAt`,
+  NotOrderBook: (a) => `only the order book may do this (caller ${a.caller})`,
+  NotPriceWriter: (a) => `only the adapter's order book and its engine may hand it a parsed price (caller ${a.caller}); anyone's update goes through updatePrice or verifyAt`,
   AtomicTradingClosed: (a) => `trading goes through the order book (${String(a.orderBook)}): commit an order instead of trading at once`,
   OrderBookAlreadySet: () => "the order book is already set",
   InsufficientEscrow: (a) => `${a.trader} has ${usd(a.escrowed)} in order escrow, not ${usd(a.amount)}`,
@@ -121,6 +121,8 @@ export const EXPLANATIONS: Record<ContractErrorName, (a: Record<string, unknown>
   MsgValueTooLow: (a) => `the oracle fee is ${String(a.required)} wei, ${String(a.provided)} sent`,
   PriceFeedOfAnotherBook: (a) =>
     `price feed ${String(a.feed)} hands its prices to ${String(a.itsBook)}, not to this engine's order book: build the adapter naming the book`,
+  PriceFeedOfAnotherEngine: (a) =>
+    `price feed ${String(a.feed)} takes prices from engine ${String(a.itsEngine)}, not this one (it was built before the order book existed): build the adapter again, naming the deployed book`,
   FeedNotOfThisBook: (a) =>
     a.itsBook === ZeroAddress
       ? `the market's price feed ${String(a.feed)} hands its prices to no order book (or is no Pyth adapter): the market cannot take orders until governance sets an adapter built for this book`

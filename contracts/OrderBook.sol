@@ -735,6 +735,10 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
             // that ran out keeps back 1/64 (EIP-150), so a chain of d frames leaves about (d + 1) / 64; 1/8 covers
             // the engine's deepest path (engine, library, adapter, aggregator).
             if (reason.length == 0 && gasleft() < gasBefore / 8) revert ExecutionOutOfGas(orderId, gasBefore);
+            // The engine is inside another call: this one re-entered from the engine's refund of an oracle fee
+            // (liquidate, withdraw...). The caller's doing, never the trader's: without this, an order with no fee
+            // escrow (no release to revert) could be cancelled by anyone.
+            if (bytes4(reason) == ReentrancyGuardReentrantCall.selector) revert ReentrancyGuardReentrantCall();
             // The engine refused the trade (slippage, margin, caps, reduce-only market...): the trader's fault.
             _cancelled(orderId, o, CancelReason.ExecutionFailed, reason);
             return false;

@@ -2,7 +2,7 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 
 import { encodeMockPriceUpdate } from "@perp/sdk/prices";
-import { OrderBook__factory, PythPriceFeed__factory, StrictMockPyth__factory } from "@perp/sdk/contracts";
+import { OrderBook__factory, PythPriceFeed__factory, ReenteringCaller__factory, StrictMockPyth__factory } from "@perp/sdk/contracts";
 
 import { deployProtocol, ethParams, wad } from "../scripts/lib/fixture.js";
 import { ethers, networkHelpers } from "../scripts/lib/network.js";
@@ -813,6 +813,27 @@ describe("order book", function () {
         .to.be.revertedWithCustomError(o.engine, "NotOrderBook")
         .withArgs(o.alice.address);
       await expect(o.engine.setOrderBook(o.alice)).to.be.revertedWithCustomError(o.engine, "OrderBookAlreadySet");
+    });
+
+    it("an order cannot be cancelled by settling it from inside an engine call (the oracle-fee refund): the settlement reverts, the order stays", async function () {
+      const o = await networkHelpers.loadFixture(deployOrders);
+      // No fee escrow: there is no release that would revert the cancellation on its own.
+      await o.book.setParams({ ...DEFAULT_PARAMS, keeperFee: 0 });
+      const attacker = await new ReenteringCaller__factory(o.keeper).deploy();
+      await o.keeper.sendTransaction({ to: attacker, value: 10n });
+      const { id, createdAt } = await commit(o, o.alice, wad(1));
+      await attacker.arm(o.book, o.book.interface.encodeFunctionData("settleOrder", [id, [windowUpdate(createdAt, "2000")]]), PYTH_FEE);
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 2n);
+      // liquidateMany of nothing refunds the 1 wei sent, with the engine's guard held: the attacker settles from there.
+      await attacker.run(o.engine, o.engine.interface.encodeFunctionData("liquidateMany", [[], [], []]), { value: 1n, gasLimit: 3_000_000 });
+      expect(await attacker.reentered()).to.equal(true);
+      expect(await attacker.reentrySucceeded()).to.equal(false);
+      expect(await attacker.reentryResult()).to.equal(o.book.interface.getError("ReentrancyGuardReentrantCall")!.selector);
+      expect(await o.book.pendingMarketOrder(o.alice, PETH)).to.equal(id);
+      // The order settles normally afterwards at its window's first price.
+      await networkHelpers.time.setNextBlockTimestamp(createdAt + 3n);
+      await expect(o.book.connect(o.keeper).settleOrder(id, [windowUpdate(createdAt, "2000")], { value: PYTH_FEE })).to.emit(o.book, "OrderExecuted");
+      expect((await o.engine.getPosition(o.alice, PETH)).size).to.equal(wad(1));
     });
 
     it("closes the atomic trade path for good once the order book is set", async function () {

@@ -209,7 +209,7 @@ contract PythPriceFeed is IPythPriceFeed, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 priceWad, uint256 publishTime)
     {
-        // The book's own call first: it costs what it did before the engine could call.
+        // The book, the usual caller, passes on the first comparison.
         if ((msg.sender != orderBook && msg.sender != engine) || orderBook == address(0)) {
             revert NotPriceWriter(msg.sender);
         }

@@ -9,7 +9,6 @@ import {IOrderBook, Order, OrderKind, CancelReason, OrderBookParams, CLOSE_ALL} 
 import {IOrderEngine} from "./interfaces/IOrderEngine.sol";
 import {IPerpEngine, Position} from "./interfaces/IPerpEngine.sol";
 import {IPyth} from "@pythnetwork/pyth-sdk-solidity/IPyth.sol";
-import {PythStructs} from "@pythnetwork/pyth-sdk-solidity/PythStructs.sol";
 import {IPythPriceFeed} from "./interfaces/IPythPriceFeed.sol";
 import {PythParseLib} from "./libraries/PythParseLib.sol";
 
@@ -299,7 +298,6 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
         uint64 maxPublishTime,
         bool strict
     ) internal returns (bool ok, uint256 price, uint256 publishTime, uint256 fee) {
-        bytes memory reason;
         try feed.pythRequest() returns (IPyth pyth, bytes32 priceId, address book) {
             if (book != address(this)) {
                 if (strict) revert FeedNotOfThisBook(address(feed), book);
@@ -311,25 +309,20 @@ contract OrderBook is IOrderBook, Ownable2Step, ReentrancyGuardTransient {
                 if (strict) revert MsgValueTooLow(fee + msg.value - budget, msg.value);
                 return (false, 0, 0, 0);
             }
-            (bool parsed, bool paid, PythStructs.Price memory p) =
-                PythParseLib.parse(pyth, priceId, priceUpdate, fee, window, minPublishTime, strict);
-            // Pyth refused the data: its fee came back with the revert (kept only if it answered at all).
-            if (!parsed) return (false, 0, 0, paid ? fee : 0);
-            try feed.acceptPrice(p, window, minPublishTime, maxPublishTime) returns (uint256 pr, uint256 t) {
-                return (true, pr, t, fee);
-            } catch (bytes memory r) {
-                reason = r;
-            }
+            bool paid;
+            (ok, paid, price, publishTime) = PythParseLib.parseAndAccept(
+                feed, pyth, priceId, priceUpdate, fee, window, minPublishTime, maxPublishTime, strict
+            );
+            return (ok, price, publishTime, paid ? fee : 0);
         } catch (bytes memory r) {
+            if (!strict) return (false, 0, 0, 0);
             // Not a Pyth adapter (no `pythRequest`).
-            reason = r.length == 0 ? abi.encodeWithSelector(FeedNotOfThisBook.selector, feed, address(0)) : r;
-        }
-        if (strict) {
+            bytes memory reason =
+                r.length == 0 ? abi.encodeWithSelector(FeedNotOfThisBook.selector, feed, address(0)) : r;
             assembly ("memory-safe") {
                 revert(add(reason, 32), mload(reason))
             }
         }
-        return (false, 0, 0, fee);
     }
 
     /// @inheritdoc IOrderBook

@@ -3,7 +3,6 @@ pragma solidity 0.8.30;
 
 import {IPerpEngine} from "../interfaces/IPerpEngine.sol";
 import {IPyth} from "@pythnetwork/pyth-sdk-solidity/IPyth.sol";
-import {PythStructs} from "@pythnetwork/pyth-sdk-solidity/PythStructs.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {IPythPriceFeed} from "../interfaces/IPythPriceFeed.sol";
 import {EngineState} from "./EngineState.sol";
@@ -44,15 +43,10 @@ library PriceUpdateLib {
             uint256 fee = address(pyth) != address(0) ? pyth.getUpdateFee(data) : feed.getUpdateFee(data);
             if (spent + fee > budget) revert IPerpEngine.InsufficientUpdateFee(_totalFee(s, bits, data), budget);
             if (address(pyth) != address(0)) {
-                (bool parsed, bool paid, PythStructs.Price memory p) =
-                    PythParseLib.parse(pyth, priceId, data, fee, false, 0, strict);
+                (, bool paid,,) = PythParseLib.parseAndAccept(
+                    IPythPriceFeed(address(feed)), pyth, priceId, data, fee, false, 0, 0, strict
+                );
                 if (paid) spent += fee;
-                if (!parsed) continue;
-                if (strict) {
-                    IPythPriceFeed(address(feed)).acceptPrice(p, false, 0, 0);
-                } else {
-                    try IPythPriceFeed(address(feed)).acceptPrice(p, false, 0, 0) {} catch {}
-                }
             } else if (strict) {
                 feed.updatePrice{value: fee}(data);
                 spent += fee;

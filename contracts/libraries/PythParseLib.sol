@@ -4,12 +4,12 @@ pragma solidity 0.8.30;
 import {IPyth} from "@pythnetwork/pyth-sdk-solidity/IPyth.sol";
 import {PythErrors} from "@pythnetwork/pyth-sdk-solidity/PythErrors.sol";
 import {PythStructs} from "@pythnetwork/pyth-sdk-solidity/PythStructs.sol";
-import {IPythErrors} from "../interfaces/IPythPriceFeed.sol";
+import {IPythErrors, IPythPriceFeed} from "../interfaces/IPythPriceFeed.sol";
 
 /// @title PythParseLib
-/// @notice One feed's price out of Pyth update data, the way both the adapter (`updatePrice`, `verifyAt`) and the
-/// order book (which pays Pyth itself and hands the result to the adapter: one value transfer instead of two) ask
-/// for it. Internal functions: compiled into each caller.
+/// @notice One feed's price out of Pyth update data, the way the adapter (`updatePrice`, `verifyAt`), the order book
+/// and the engine's priced entry points (both pay Pyth themselves and hand the result to the adapter: one value
+/// transfer instead of two) ask for it. Internal functions: compiled into each caller.
 library PythParseLib {
     /// @dev Pyth's price of `priceId` in `data` (newest, or with `unique` the unique first at `minPublishTime`),
     /// paying exactly `fee`. Pyth is asked for the widest range and the caller applies the time bounds itself, so
@@ -74,6 +74,35 @@ library PythParseLib {
         ) revert IPythErrors.PythPriceNotFound(priceId);
         assembly ("memory-safe") {
             revert(add(reason, 32), mload(reason))
+        }
+    }
+
+    /// @dev The book's and the engine's update of a Pyth adapter: `parse` (paying Pyth `fee`), then the adapter's
+    /// `acceptPrice` with the same rule (`window`: the unique first price from `minPublishTime`, at most
+    /// `maxPublishTime`; otherwise at least as new as the cache). `strict`: a refusal reverts with its reason
+    /// (Pyth's, mapped as in `parse`, or the adapter's); otherwise `ok` is false. `paid`: Pyth kept `fee` (it
+    /// answered), so a price the adapter refused has cost it.
+    function parseAndAccept(
+        IPythPriceFeed feed,
+        IPyth pyth,
+        bytes32 priceId,
+        bytes[] calldata data,
+        uint256 fee,
+        bool window,
+        uint64 minPublishTime,
+        uint64 maxPublishTime,
+        bool strict
+    ) internal returns (bool, bool, uint256, uint256) {
+        (bool parsed, bool paid, PythStructs.Price memory price) =
+            parse(pyth, priceId, data, fee, window, minPublishTime, strict);
+        if (!parsed) return (false, paid, 0, 0);
+        try feed.acceptPrice(price, window, minPublishTime, maxPublishTime) returns (uint256 pr, uint256 t) {
+            return (true, true, pr, t);
+        } catch (bytes memory reason) {
+            if (!strict) return (false, true, 0, 0);
+            assembly ("memory-safe") {
+                revert(add(reason, 32), mload(reason))
+            }
         }
     }
 }

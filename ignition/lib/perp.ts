@@ -287,9 +287,9 @@ export function deployCore(
 
   // Pyth markets settle trades at prices published after the order (SPEC "Orders"): the order book is the engine's
   // only trade path once `setOrderBook` ran (the engine refuses a second one). It comes before the Pyth adapters,
-  // each of which is built naming it: the book pays Pyth itself and hands the parsed price to the adapter
-  // (`acceptPrice`, the book's alone), one value transfer per update instead of two. It is set on the engine before
-  // any listing, so that each listing checks that its adapter names this book.
+  // each of which is built naming it: the book (and the engine) pay Pyth themselves and hand the parsed price to the
+  // adapter (`acceptPrice`, the book's and its engine's alone), one value transfer per update instead of two. It is
+  // set on the engine before any listing, so that each listing checks that its adapter names this book.
   let orderBook: CallableContractFuture<string> | undefined;
   let setOrderBook: Future | undefined;
   if (pyth !== undefined) {

@@ -55,7 +55,7 @@ export async function deployOrders() {
     expo: -8,
   });
   // The book first, set on the engine before the Pyth listings: each adapter is built naming it (`acceptPrice` is the
-  // book's alone), and the engine's listing checks that it does.
+  // book's and its engine's alone), and the engine's listing checks that it does.
   const book = await new OrderBook__factory(p.owner).deploy(p.engine, DEFAULT_PARAMS, p.owner);
   await p.engine.setOrderBook(book);
   const feed = await new PythPriceFeed__factory(p.owner).deploy(config(ETH_ID), book);

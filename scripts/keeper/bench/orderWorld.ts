@@ -60,7 +60,7 @@ export async function deployOrderWorld(connection: OrderConnection, traders: num
   const vault = await new LiquidityVault__factory(owner).deploy(token, engine, DAY, "Perp LP", "pLP");
   await engine.setVault(vault);
   const pyth = await new StrictMockPyth__factory(owner).deploy(1n);
-  // The book first: the adapter is built naming it (`acceptPrice` is the book's alone).
+  // The book first: the adapter is built naming it (`acceptPrice` is the book's and its engine's alone).
   const book = await new OrderBook__factory(owner).deploy(engine, ORDER_PARAMS, owner);
   await engine.setOrderBook(book);
   const feed = await new PythPriceFeed__factory(owner).deploy({
